@@ -1,0 +1,3 @@
+from voxgen.cli import main
+
+main()

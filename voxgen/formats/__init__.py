@@ -1,0 +1,99 @@
+"""Blueprint formats (layer L2): one module per format, each with `load`
+(and `save` where writable); a dispatch table picks by content, not by name.
+
+    load(path) -> Structure          sniffs the content
+    save(structure, path, **opts)    picks the writer by the output extension
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+
+from voxgen.errors import VoxgenError
+from voxgen.structure import Structure
+
+# format name -> (module, file extensions it writes, human description)
+FORMATS = {
+    "sponge": ("voxgen.formats.sponge", (".schem",), "Sponge schematic"),
+    "legacy": ("voxgen.formats.legacy", (), "MCEdit/WorldEdit legacy schematic"),
+    "structure": ("voxgen.formats.structure_nbt", (".nbt",), "vanilla structure"),
+    "litematic": ("voxgen.formats.litematic", (".litematic",), "Litematica"),
+    "mcstructure": ("voxgen.formats.mcstructure", (), "Bedrock structure"),
+    "snbt": ("voxgen.formats.snbt", (), "structure SNBT"),
+    "toml": ("voxgen.formats.text", (".toml",), "voxgen text blueprint"),
+}
+
+# A declared volume above this is refused before anything is allocated.
+MAX_CELLS = 256 * 1024 * 1024
+
+
+def _module(fmt: str):
+    return importlib.import_module(FORMATS[fmt][0])
+
+
+def writable_extensions() -> list[str]:
+    return [ext for _, exts, _ in FORMATS.values() for ext in exts]
+
+
+def check_path(path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise VoxgenError("no such file", path)
+    if path.is_dir():
+        raise VoxgenError("is a directory, not a blueprint file", path)
+    return path
+
+
+def sniff(path) -> str:
+    """The format name of a file, from its content."""
+    from voxgen.formats.sniff import sniff_format
+    return sniff_format(check_path(path))
+
+
+def load(path, **opts) -> Structure:
+    """Read any supported blueprint file into a Structure."""
+    path = check_path(path)
+    fmt = sniff(path)
+    try:
+        structure = _module(fmt).load(path, **opts)
+    except VoxgenError:
+        raise
+    except MemoryError:
+        raise VoxgenError("file declares a structure too large to load", path) from None
+    except (ValueError, KeyError, IndexError, TypeError, EOFError, OSError,
+            UnicodeDecodeError, OverflowError, AttributeError) as err:
+        raise VoxgenError(f"corrupt {FORMATS[fmt][2]} file ({type(err).__name__}: {err})", path) from None
+    if not structure.name:
+        structure.name = path.stem
+    structure.metadata.setdefault("format", fmt)
+    return structure
+
+
+def format_for_output(path) -> str:
+    ext = Path(path).suffix.lower()
+    for fmt, (_, exts, _) in FORMATS.items():
+        if ext in exts:
+            return fmt
+    raise VoxgenError(f"cannot write '{ext or 'no extension'}' files; "
+                      f"use one of {', '.join(writable_extensions())}", path)
+
+
+def save(structure: Structure, path, **opts) -> Path:
+    """Write a Structure; the format follows the extension. The file appears
+    whole or not at all (written to a temporary name, then renamed)."""
+    path = Path(path)
+    fmt = format_for_output(path)
+    if path.is_dir():
+        raise VoxgenError("is a directory", path)
+    if not path.parent.exists():
+        raise VoxgenError("output directory does not exist", path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        _module(fmt).save(structure, tmp, **opts)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path

@@ -1,0 +1,214 @@
+"""The Structure type (layer L1): blocks, palette, void, and what round trips need.
+
+`blocks[x, y, z]` holds palette indices (+x east, +y up, +z south).
+`palette[0]` is always `minecraft:air`. `void[x, y, z]` is True where the file
+stores nothing (structure void, or a gap between Litematica regions); growth
+treats void as air, export keeps it. Block entities and entities are opaque:
+voxgen carries them through round trips and never interprets them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from voxgen.blocks import AIR, AIR_IDS, block_id, canonical
+
+AXES = {"x": 0, "y": 1, "z": 2}
+
+
+@dataclass
+class Structure:
+    """A block volume with its palette.
+
+    blocks: int32 (X, Y, Z) palette indices.
+    palette: tuple of canonical block states; palette[0] == "minecraft:air".
+    void: bool (X, Y, Z) or None (no void cells).
+    block_entities: {(x, y, z): opaque NBT compound without position keys}.
+    entities: list of opaque NBT compounds (positions as stored in the file).
+    data_version: Minecraft DataVersion, or None if the file has none.
+    name: a human name (file stem or blueprint name).
+    origin: where blocks[0, 0, 0] sits in the source's coordinates.
+    metadata: free-form dict kept by formats that can store it (e.g. .toml).
+    """
+
+    blocks: np.ndarray
+    palette: tuple[str, ...]
+    void: np.ndarray | None = None
+    block_entities: dict = field(default_factory=dict)
+    entities: list = field(default_factory=list)
+    data_version: int | None = None
+    name: str = ""
+    origin: tuple[int, int, int] = (0, 0, 0)
+    metadata: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.blocks = np.ascontiguousarray(self.blocks, dtype=np.int32)
+        self.palette = tuple(self.palette)
+        if self.blocks.ndim != 3:
+            raise ValueError(f"blocks must be 3-D, got shape {self.blocks.shape}")
+        if not self.palette or self.palette[0] != AIR:
+            raise ValueError("palette[0] must be minecraft:air")
+        if self.blocks.size and (self.blocks.min() < 0 or self.blocks.max() >= len(self.palette)):
+            raise ValueError("palette index out of range")
+        if self.void is not None:
+            self.void = np.ascontiguousarray(self.void, dtype=bool)
+            if self.void.shape != self.blocks.shape:
+                raise ValueError("void mask shape differs from blocks")
+            if not self.void.any():
+                self.void = None
+
+    # --- construction ------------------------------------------------------
+
+    @classmethod
+    def from_states(cls, states: np.ndarray, **kwargs) -> "Structure":
+        """Build from an (X, Y, Z) array of block-state strings (None = void)."""
+        states = np.asarray(states, dtype=object)
+        void = np.vectorize(lambda s: s is None, otypes=[bool])(states)
+        flat = ["minecraft:air" if s is None else canonical(s) for s in states.ravel()]
+        palette, inverse = np.unique(np.array([AIR] + flat, dtype=object), return_inverse=True)
+        return cls.from_indices(inverse[1:].reshape(states.shape), list(palette), void=void, **kwargs)
+
+    @classmethod
+    def from_indices(cls, indices: np.ndarray, palette, **kwargs) -> "Structure":
+        """Build from indices into any palette; air is moved to index 0 and
+        every air-like id (cave_air, void_air) merged into it only if asked by
+        the caller (formats keep them as they are)."""
+        palette = [canonical(p) for p in palette]
+        if AIR not in palette:
+            palette.append(AIR)
+        air = palette.index(AIR)
+        order = [air] + [i for i in range(len(palette)) if i != air]
+        remap = np.empty(len(palette), dtype=np.int32)
+        remap[order] = np.arange(len(palette), dtype=np.int32)
+        blocks = remap[np.asarray(indices, dtype=np.int64)]
+        return cls(blocks, tuple(palette[i] for i in order), **kwargs)
+
+    # --- queries -----------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(int(n) for n in self.blocks.shape)
+
+    def air_mask(self) -> np.ndarray:
+        """bool (X, Y, Z): air-like cells or void."""
+        is_air_entry = np.array([block_id(p) in AIR_IDS for p in self.palette])
+        mask = is_air_entry[self.blocks]
+        if self.void is not None:
+            mask |= self.void
+        return mask
+
+    def count_non_air(self) -> int:
+        return int((~self.air_mask()).sum())
+
+    def state_at(self, x: int, y: int, z: int) -> str | None:
+        """The block state at a cell, or None for void."""
+        if self.void is not None and self.void[x, y, z]:
+            return None
+        return self.palette[self.blocks[x, y, z]]
+
+    def state_array(self) -> np.ndarray:
+        """object (X, Y, Z) array of states, None for void."""
+        states = np.array(self.palette, dtype=object)[self.blocks]
+        if self.void is not None:
+            states[self.void] = None
+        return states
+
+    def counts(self) -> dict[str, int]:
+        """Cells per palette state (void cells not counted)."""
+        idx = self.blocks if self.void is None else self.blocks[~self.void]
+        n = np.bincount(idx.ravel(), minlength=len(self.palette))
+        return {s: int(c) for s, c in zip(self.palette, n)}
+
+    def same_blocks(self, other: "Structure") -> bool:
+        """True if both hold the same state (or void) in every cell."""
+        return self.shape == other.shape and bool(
+            np.all(self.state_array() == other.state_array()))
+
+    # --- transformations (each returns a new Structure) ---------------------
+
+    def compacted(self) -> "Structure":
+        """Drop palette entries no cell uses (air stays at 0)."""
+        used = np.zeros(len(self.palette), dtype=bool)
+        used[np.unique(self.blocks)] = True
+        used[0] = True
+        remap = np.cumsum(used) - 1
+        palette = tuple(p for p, u in zip(self.palette, used) if u)
+        return replace(self, blocks=remap[self.blocks].astype(np.int32), palette=palette)
+
+    def crop(self, lo, hi) -> "Structure":
+        """Cells lo <= p < hi (per axis); entities and block entities follow."""
+        lo = tuple(int(v) for v in lo)
+        hi = tuple(int(v) for v in hi)
+        sl = tuple(slice(a, b) for a, b in zip(lo, hi))
+        bes = {(x - lo[0], y - lo[1], z - lo[2]): v for (x, y, z), v in self.block_entities.items()
+               if all(a <= p < b for p, a, b in zip((x, y, z), lo, hi))}
+        origin = tuple(o + a for o, a in zip(self.origin, lo))
+        return replace(self, blocks=self.blocks[sl].copy(),
+                       void=None if self.void is None else self.void[sl].copy(),
+                       block_entities=bes, origin=origin)
+
+    def trimmed(self) -> "Structure":
+        """Crop to the bounding box of non-air cells (an empty structure stays 1x1x1)."""
+        solid = ~self.air_mask()
+        if not solid.any():
+            return self.crop((0, 0, 0), (1, 1, 1))
+        idx = np.nonzero(solid)
+        return self.crop([i.min() for i in idx], [i.max() + 1 for i in idx])
+
+    def pad(self, width, fill_void: bool = False) -> "Structure":
+        """Grow the box by `width` cells (int, or per-axis (before, after) pairs)
+        of air (or void). `origin` moves so positions stay comparable."""
+        if isinstance(width, int):
+            width = [(width, width)] * 3
+        width = [(int(a), int(b)) for a, b in width]
+        blocks = np.pad(self.blocks, width)
+        void = None
+        if fill_void or self.void is not None:
+            base = self.void if self.void is not None else np.zeros(self.shape, bool)
+            void = np.pad(base, width, constant_values=fill_void)
+        bes = {(x + width[0][0], y + width[1][0], z + width[2][0]): v
+               for (x, y, z), v in self.block_entities.items()}
+        origin = tuple(o - w[0] for o, w in zip(self.origin, width))
+        return replace(self, blocks=blocks, void=void, block_entities=bes, origin=origin)
+
+    def translate(self, offset) -> "Structure":
+        """Shift the contents by `offset` cells inside the same box; cells
+        shifted out are lost, cells shifted in are air."""
+        offset = tuple(int(v) for v in offset)
+        blocks = np.zeros_like(self.blocks)
+        void = None if self.void is None else np.zeros_like(self.void)
+        src, dst = [], []
+        for n, d in zip(self.shape, offset):
+            src.append(slice(max(0, -d), min(n, n - d)))
+            dst.append(slice(max(0, d), min(n, n + d)))
+        if all(s.start < s.stop for s in src):
+            blocks[tuple(dst)] = self.blocks[tuple(src)]
+            if void is not None:
+                void[tuple(dst)] = self.void[tuple(src)]
+        bes = {}
+        for pos, v in self.block_entities.items():
+            new = tuple(p + d for p, d in zip(pos, offset))
+            if all(0 <= p < n for p, n in zip(new, self.shape)):
+                bes[new] = v
+        return replace(self, blocks=blocks, void=void, block_entities=bes)
+
+    def cut_along(self, axis, at: int) -> tuple["Structure", "Structure"]:
+        """Cut by the plane `axis = at`: cells with coordinate < at go to the
+        first part, the rest to the second. Both parts keep the full box (the
+        other part's cells become air), so positions stay comparable."""
+        a = AXES[axis] if isinstance(axis, str) else int(axis)
+        n = self.shape[a]
+        if not 0 <= at <= n:
+            raise ValueError(f"cut position {at} outside 0..{n} on axis {'xyz'[a]}")
+        coord = np.arange(n).reshape([-1 if i == a else 1 for i in range(3)])
+        first = np.broadcast_to(coord < at, self.shape)
+        return self.masked(first), self.masked(~first)
+
+    def masked(self, keep: np.ndarray) -> "Structure":
+        """Keep cells where `keep` is True; the rest become air (void stays)."""
+        keep = np.asarray(keep, dtype=bool)
+        blocks = np.where(keep, self.blocks, 0).astype(np.int32)
+        bes = {p: v for p, v in self.block_entities.items() if keep[p]}
+        return replace(self, blocks=blocks, block_entities=bes)
