@@ -1,0 +1,114 @@
+"""Structure SNBT (the text form of a vanilla structure, as gametests write it).
+
+    { DataVersion: 4903, size: [sx, sy, sz],
+      palette: [ {Name: "minecraft:piston", Properties: {facing: "east"}}, ... ],
+      blocks:  [ {pos: [x, y, z], state: <palette index>, nbt?: {...}}, ... ],
+      entities: [] }
+
+Cells the file does not list are air (the gametest convention; a binary
+vanilla structure would treat them as void). A position listed twice takes its
+last entry. `nbt` compounds become opaque block entities. Read-only: voxgen
+writes structures as binary `.nbt` instead.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from voxgen.blocks import canonical, join_state
+from voxgen.errors import VoxgenError
+from voxgen.formats import MAX_CELLS
+from voxgen.structure import Structure
+
+MAX_TEXT_BYTES = 64 * 1024 * 1024
+
+
+def load(path, **_opts) -> Structure:
+    """Read a structure SNBT file into a Structure. Raises VoxgenError."""
+    with open(path, "rb") as f:
+        raw = f.read(MAX_TEXT_BYTES + 1)
+    if len(raw) > MAX_TEXT_BYTES:
+        raise VoxgenError("SNBT file is larger than voxgen accepts", path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise VoxgenError("SNBT file is not UTF-8 text", path) from None
+    return from_snbt(text, path)
+
+
+def from_snbt(text: str, path=None) -> Structure:
+    """Parse SNBT text (see the module docstring) into a Structure."""
+    import nbtlib
+
+    try:
+        root = nbtlib.parse_nbt(text)
+    except Exception as err:  # nbtlib raises its own InvalidLiteral and friends
+        raise VoxgenError(f"not valid SNBT ({type(err).__name__}: {err})", path) from None
+    if not isinstance(root, dict):
+        raise VoxgenError("SNBT root is not a compound", path)
+    for key in ("size", "palette", "blocks"):
+        if key not in root:
+            raise VoxgenError(f"structure SNBT has no '{key}'", path)
+
+    size = _int_triple(root["size"], "size", path)
+    if min(size) < 0:
+        raise VoxgenError(f"negative size {list(size)}", path)
+    if size[0] * size[1] * size[2] > MAX_CELLS:
+        raise VoxgenError(f"size {list(size)} is larger than voxgen accepts", path)
+
+    palette = _list(root["palette"], "palette", path)
+    states = ["minecraft:air"] + [_palette_state(entry, i, path) for i, entry in enumerate(palette)]
+    blocks = np.zeros(size, dtype=np.int32)  # 0 = air (index into `states`)
+    block_entities = {}
+    for n, entry in enumerate(_list(root["blocks"], "blocks", path)):
+        if not isinstance(entry, dict) or "pos" not in entry or "state" not in entry:
+            raise VoxgenError(f"blocks[{n}] needs 'pos' and 'state'", path)
+        pos = _int_triple(entry["pos"], f"blocks[{n}].pos", path)
+        if not all(0 <= p < s for p, s in zip(pos, size)):
+            raise VoxgenError(f"blocks[{n}] position {list(pos)} outside size {list(size)}", path)
+        state = _int(entry["state"], f"blocks[{n}].state", path)
+        if not 0 <= state < len(states) - 1:
+            raise VoxgenError(f"blocks[{n}] state {state} is not a palette index", path)
+        blocks[pos] = state + 1
+        block_entities.pop(pos, None)  # last entry wins, block entity included
+        if "nbt" in entry:
+            block_entities[pos] = entry["nbt"]
+
+    entities = list(root.get("entities", []))
+    data_version = root.get("DataVersion")
+    return Structure.from_indices(
+        blocks, states, block_entities=block_entities, entities=entities,
+        data_version=None if data_version is None else int(data_version))
+
+
+def _palette_state(entry, i: int, path) -> str:
+    if not isinstance(entry, dict) or "Name" not in entry:
+        raise VoxgenError(f"palette[{i}] has no 'Name'", path)
+    props = entry.get("Properties", {})
+    if not isinstance(props, dict):
+        raise VoxgenError(f"palette[{i}] Properties is not a compound", path)
+    try:
+        return canonical(join_state(str(entry["Name"]), {str(k): str(v) for k, v in props.items()}))
+    except ValueError as err:
+        raise VoxgenError(f"palette[{i}]: {err}", path) from None
+
+
+def _list(value, what: str, path) -> list:
+    if not isinstance(value, list):
+        raise VoxgenError(f"'{what}' is not a list", path)
+    return value
+
+
+def _int(value, what: str, path) -> int:
+    if isinstance(value, (str, bytes, list, dict)) or isinstance(value, float):
+        raise VoxgenError(f"{what} is not an integer", path)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise VoxgenError(f"{what} is not an integer", path) from None
+
+
+def _int_triple(value, what: str, path) -> tuple[int, int, int]:
+    if not isinstance(value, (list, np.ndarray)) or len(value) != 3:
+        raise VoxgenError(f"{what} is not a list of 3 integers", path)
+    return tuple(_int(v, what, path) for v in value)
