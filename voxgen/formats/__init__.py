@@ -12,6 +12,9 @@ import os
 from pathlib import Path
 
 from voxgen.errors import VoxgenError
+# Imported here, before `def sniff` below: importing the submodule later would
+# rebind the package attribute `sniff` to the module and break `load`.
+from voxgen.formats.sniff import sniff_format as _sniff_format
 from voxgen.structure import Structure
 
 # format name -> (module, file extensions it writes, human description)
@@ -48,8 +51,7 @@ def check_path(path) -> Path:
 
 def sniff(path) -> str:
     """The format name of a file, from its content."""
-    from voxgen.formats.sniff import sniff_format
-    return sniff_format(check_path(path))
+    return _sniff_format(check_path(path))
 
 
 def load(path, **opts) -> Structure:
