@@ -1,0 +1,91 @@
+"""From a file's own palette and per-cell indices to a Structure, shared by
+the Sponge, Litematica and Bedrock readers.
+
+A file palette may name the same state twice (before canonicalisation), leave
+gaps, or list states no cell uses. The Structure's palette is canonical,
+duplicate-free, holds only used states, and has air at 0;
+`minecraft:structure_void` cells become void (as in the text blueprint).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from voxgen.blocks import AIR, STRUCTURE_VOID, canonical
+from voxgen.errors import VoxgenError
+from voxgen.formats import MAX_CELLS
+from voxgen.structure import Structure
+
+
+def check_size(size, path, what: str = "structure") -> tuple[int, int, int]:
+    """A declared (X, Y, Z) size, refused if not positive or above MAX_CELLS
+    (before anything that large is allocated)."""
+    size = tuple(int(n) for n in size)
+    if len(size) != 3 or min(size) <= 0:
+        raise VoxgenError(f"{what} size {list(size)} is not positive", path)
+    if size[0] * size[1] * size[2] > MAX_CELLS:
+        raise VoxgenError(f"{what} size {list(size)} is too large "
+                          f"(over {MAX_CELLS} cells)", path)
+    return size
+
+
+def canonical_state(state: str, path) -> str:
+    """canonical(state), with a VoxgenError naming the file for bad strings."""
+    try:
+        return canonical(str(state))
+    except ValueError as err:
+        raise VoxgenError(f"palette entry: {err}", path) from None
+
+
+def build_structure(indices: np.ndarray, states: list, path, void=None, **kwargs) -> Structure:
+    """A Structure from file-palette indices.
+
+    indices: integer (X, Y, Z) into `states`; states: list of state strings
+    (None for an index the file leaves undefined); void: optional bool
+    (X, Y, Z) of cells the file does not store; kwargs go to Structure.
+    """
+    indices = np.asarray(indices)
+    n = len(states)
+    if indices.size:
+        lo, hi = int(indices.min()), int(indices.max())
+        if lo < 0 or hi >= n:
+            bad = lo if lo < 0 else hi
+            raise VoxgenError(f"palette index {bad} out of range (palette has {n} entries)", path)
+    used = np.bincount(indices.ravel(), minlength=n) > 0  # (np.unique would sort 16M cells)
+    palette = [AIR]
+    remap = np.zeros(n, dtype=np.int32)
+    is_void = np.zeros(n, dtype=bool)
+    seen = {AIR: 0}
+    for i, state in enumerate(states):
+        if not used[i]:
+            continue
+        if state is None:
+            raise VoxgenError(f"palette index {i} is used but not defined", path)
+        state = canonical_state(state, path)
+        if state == STRUCTURE_VOID:
+            is_void[i] = True
+            continue
+        if state not in seen:
+            seen[state] = len(palette)
+            palette.append(state)
+        remap[i] = seen[state]
+    blocks = remap[indices]
+    cell_void = is_void[indices] if is_void.any() else None
+    if void is not None:
+        cell_void = void if cell_void is None else (cell_void | void)
+    return Structure(blocks, tuple(palette), void=cell_void, **kwargs)
+
+
+def file_palette(structure: Structure) -> tuple[np.ndarray, list[str]]:
+    """(indices (X, Y, Z) int32, states) for writing: the structure's used
+    states with air first, void cells as `minecraft:structure_void`."""
+    cells = structure.blocks if structure.void is None else structure.blocks[~structure.void]
+    used = np.bincount(cells.ravel(), minlength=len(structure.palette)) > 0
+    used[0] = True
+    remap = (np.cumsum(used) - 1).astype(np.int32)
+    states = [s for s, u in zip(structure.palette, used) if u]
+    indices = remap[structure.blocks]
+    if structure.void is not None:
+        indices[structure.void] = len(states)
+        states.append(STRUCTURE_VOID)
+    return indices, states

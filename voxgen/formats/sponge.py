@@ -1,0 +1,187 @@
+"""Sponge schematic `.schem`, versions 1, 2 and 3 (read); 3 or 2 (write).
+
+    v1/v2: root `Schematic` {Version, Width, Height, Length, Palette, BlockData,
+           (Tile|Block)Entities, Entities, Offset, Metadata, DataVersion (v2)}
+    v3:    root "" {Schematic: {Version, ..., Blocks: {Palette, Data, BlockEntities}}}
+
+Cells are stored y-major: index = x + z * Width + y * Width * Length, as
+varints (voxgen.formats.varint). Sizes are unsigned shorts.
+
+Block entities become vanilla-style opaque compounds `{id: ..., fields...}`
+without position keys, keyed by (x, y, z); the writer puts `Pos`/`Id` back
+(inline for v2, under `Data` for v3). The Offset becomes `Structure.origin`
+and the Metadata compound is kept as SNBT in `metadata["sponge_metadata"]`,
+so both survive a round trip. v3 Biomes are not kept.
+"""
+
+from __future__ import annotations
+
+import nbtlib
+import numpy as np
+
+from voxgen.errors import VoxgenError
+from voxgen.formats import nbt_io
+from voxgen.formats.file_palette import build_structure, check_size, file_palette
+from voxgen.formats.nbt_io import require
+from voxgen.formats.varint import VarintError, decode_varints, encode_varints
+from voxgen.structure import Structure
+
+# Written when a structure has no DataVersion of its own (1.20.4).
+DEFAULT_DATA_VERSION = 3700
+_POSITION_KEYS = ("x", "y", "z", "id", "Id", "Pos")
+
+
+def schematic_body(root: nbtlib.Compound) -> nbtlib.Compound:
+    """The compound holding `Version`: the root itself (v1/v2) or root["Schematic"] (v3)."""
+    inner = root.get("Schematic")
+    if "Version" not in root and isinstance(inner, nbtlib.Compound):
+        return inner
+    return root
+
+
+def load(path, block_entities: bool = True) -> Structure:
+    """Read a Sponge schematic. `block_entities=False` skips decoding them
+    (the 256^3 sample's 42k block entities dominate its load time)."""
+    data, _ = nbt_io.read_bytes(path)
+    skip = () if block_entities else ("BlockEntities", "TileEntities")
+    body = schematic_body(nbt_io.parse_root(data, path, skip=skip))
+    version = int(require(body, "Version", nbtlib.Int, path, "Schematic"))
+    if version not in (1, 2, 3):
+        raise VoxgenError(f"unsupported Sponge schematic version {version}", path)
+    size = tuple(int(require(body, key, nbtlib.Short, path, "Schematic")) & 0xFFFF
+                 for key in ("Width", "Height", "Length"))
+    size = check_size(size, path)
+    if version == 3:
+        container = require(body, "Blocks", nbtlib.Compound, path, "Schematic")
+        where = "Schematic.Blocks"
+        packed = require(container, "Data", nbtlib.ByteArray, path, where)
+        be_list = container.get("BlockEntities", nbtlib.List([]))
+    else:
+        container, where = body, "Schematic"
+        packed = require(body, "BlockData", nbtlib.ByteArray, path, where)
+        be_list = body.get("BlockEntities", body.get("TileEntities", nbtlib.List([])))
+    states = _read_palette(require(container, "Palette", nbtlib.Compound, path, where), path)
+
+    width, height, length = size
+    if len(packed) < width * height * length:  # each cell takes at least one byte
+        raise VoxgenError(f"block data holds {len(packed)} bytes for {width * height * length} "
+                          "cells (truncated or wrong size)", path)
+    try:
+        flat = decode_varints(packed, width * height * length)
+    except VarintError as err:
+        raise VoxgenError(f"corrupt block data ({err})", path) from None
+    indices = flat.reshape(height, length, width).transpose(2, 0, 1)  # (X, Y, Z)
+
+    offset = body.get("Offset")
+    origin = (0, 0, 0)
+    if offset is not None:
+        if not isinstance(offset, nbtlib.IntArray) or len(offset) != 3:
+            raise VoxgenError("tag 'Offset' is not an int array of 3", path)
+        origin = tuple(int(v) for v in offset)
+    metadata = {"format_version": version}
+    if isinstance(body.get("Metadata"), nbtlib.Compound):
+        metadata["sponge_metadata"] = body["Metadata"].snbt()
+    data_version = body.get("DataVersion")
+    structure = build_structure(
+        indices, states, path, origin=origin, metadata=metadata,
+        data_version=int(data_version) if isinstance(data_version, nbtlib.Int) else None)
+    if block_entities:
+        structure.block_entities = _read_block_entities(be_list, version, size, path)
+    entities = body.get("Entities")
+    if isinstance(entities, nbtlib.List):
+        structure.entities = list(entities)
+    return structure
+
+
+def _read_palette(palette: nbtlib.Compound, path) -> list:
+    """Palette compound {state: Int index} -> list by index (None for gaps)."""
+    if len(palette) == 0:
+        raise VoxgenError("the palette is empty", path)
+    by_index = {}
+    for state, index in palette.items():
+        if not isinstance(index, nbtlib.Int):
+            raise VoxgenError(f"palette entry {state!r} is not an int", path)
+        index = int(index)
+        if not 0 <= index < len(palette) + 4096 or index in by_index:
+            raise VoxgenError(f"palette entry {state!r} has a bad or repeated index {index}", path)
+        by_index[index] = state
+    states = [None] * (max(by_index) + 1)
+    for index, state in by_index.items():
+        states[index] = state
+    return states
+
+
+def _read_block_entities(entries, version: int, size, path) -> dict:
+    if not isinstance(entries, nbtlib.List):
+        raise VoxgenError("block entities are not a list", path)
+    out = {}
+    for entry in entries:
+        if not isinstance(entry, nbtlib.Compound):
+            raise VoxgenError("a block entity is not a compound", path)
+        pos = require(entry, "Pos", nbtlib.IntArray, path, "block entity")
+        if len(pos) != 3 or not all(0 <= int(p) < n for p, n in zip(pos, size)):
+            raise VoxgenError(f"block entity position {[int(p) for p in pos]} is outside the structure", path)
+        block_id = entry.get("Id", entry.get("id"))
+        fields = entry.get("Data", nbtlib.Compound()) if version == 3 else entry
+        if not isinstance(fields, nbtlib.Compound):
+            raise VoxgenError("block entity 'Data' is not a compound", path)
+        body = nbtlib.Compound()
+        if block_id is not None:
+            body["id"] = nbtlib.String(block_id)
+        for key, value in fields.items():
+            if key not in _POSITION_KEYS:
+                body[key] = value
+        out[tuple(int(p) for p in pos)] = body
+    return out
+
+
+def save(structure: Structure, path, version: int = 3) -> None:
+    """Write `structure` as a Sponge schematic of `version` 3 (default) or 2."""
+    if version not in (2, 3):
+        raise VoxgenError(f"can write Sponge schematic version 2 or 3, not {version}", path)
+    if max(structure.shape) > 0xFFFF:
+        raise VoxgenError(f"size {list(structure.shape)} does not fit a Sponge schematic", path)
+    indices, states = file_palette(structure)
+    packed = encode_varints(indices.transpose(1, 2, 0).ravel())  # y, z, x order
+    palette = nbtlib.Compound({s: nbtlib.Int(i) for i, s in enumerate(states)})
+    data = nbtlib.ByteArray(packed.view(np.int8))
+    width, height, length = structure.shape
+    body = nbtlib.Compound({
+        "Version": nbtlib.Int(version),
+        "DataVersion": nbtlib.Int(structure.data_version or DEFAULT_DATA_VERSION),
+        "Width": _short(width), "Height": _short(height), "Length": _short(length),
+        "Offset": nbtlib.IntArray(list(structure.origin)),
+    })
+    meta = structure.metadata.get("sponge_metadata")
+    body["Metadata"] = nbtlib.parse_nbt(meta) if isinstance(meta, str) else nbtlib.Compound()
+    bes = nbtlib.List[nbtlib.Compound]([_block_entity_out(pos, tag, version)
+                                         for pos, tag in sorted(structure.block_entities.items())])
+    if version == 3:
+        body["Blocks"] = nbtlib.Compound({"Palette": palette, "Data": data, "BlockEntities": bes})
+        root = nbtlib.Compound({"Schematic": body})
+        root_name = ""
+    else:
+        body.update({"PaletteMax": nbtlib.Int(len(states)), "Palette": palette,
+                     "BlockData": data, "BlockEntities": bes})
+        root, root_name = body, "Schematic"
+    if structure.entities:
+        body["Entities"] = nbtlib.List[nbtlib.Compound](structure.entities)
+    nbt_io.write_nbt(path, root, root_name=root_name)
+
+
+def _short(n: int) -> nbtlib.Short:
+    """An unsigned size stored in a signed short."""
+    return nbtlib.Short(n - 0x10000 if n >= 0x8000 else n)
+
+
+def _block_entity_out(pos, tag: nbtlib.Compound, version: int) -> nbtlib.Compound:
+    """Our opaque `{id, fields}` as a Sponge block entity at `pos`."""
+    fields = nbtlib.Compound({k: v for k, v in tag.items() if k != "id"})
+    out = nbtlib.Compound({"Pos": nbtlib.IntArray([int(p) for p in pos])})
+    if "id" in tag:
+        out["Id"] = nbtlib.String(tag["id"])
+    if version == 3:
+        out["Data"] = fields
+    else:
+        out.update(fields)
+    return out
