@@ -1,8 +1,35 @@
-"""Decide a file's format from its bytes, not its name."""
+"""Decide a file's format from its bytes, not its name.
+
+Text: `{` first -> structure SNBT; TOML with [palette]/[layers] -> voxgen text.
+Binary: gzip/zlib or raw NBT; the names of the root compound's tags decide
+(a v3 Sponge root "" holding `Schematic` is looked into):
+
+    Version + BlockData | Blocks | Palette       -> sponge
+    Materials + Blocks                            -> legacy
+    size + blocks + palette | palettes            -> structure
+    Regions + MinecraftDataVersion | Version      -> litematic
+    little-endian, format_version + structure     -> mcstructure
+
+The walk reads tag headers only, skips values by their lengths, and stops as
+soon as a rule matches; the decompressed bytes stay cached in nbt_io for the
+loader.
+"""
 
 from __future__ import annotations
 
+import struct
+
 from voxgen.errors import VoxgenError
+from voxgen.formats import nbt_io
+
+NOT_READABLE = "not a blueprint file voxgen can read"
+_FIXED = {1: 1, 2: 2, 3: 4, 4: 8, 5: 4, 6: 8}  # tag type -> payload bytes
+_ARRAY = {7: 1, 11: 4, 12: 8}                   # array tag type -> element bytes
+_MAX_DEPTH = 512
+
+
+class _Truncated(Exception):
+    pass
 
 
 def sniff_format(path) -> str:
@@ -15,4 +42,135 @@ def sniff_format(path) -> str:
         return "snbt"
     if b"[palette]" in head or b"[layers]" in head:
         return "toml"
-    raise VoxgenError("not a blueprint file voxgen can read", path)
+    if head[:1] not in (b"\x0a", b"\x1f", b"\x78"):
+        raise VoxgenError(NOT_READABLE, path)
+    data, _ = nbt_io.read_bytes(path)
+    if data[:1] != b"\x0a":
+        raise VoxgenError(f"{NOT_READABLE} (the data is not NBT with a compound root)", path)
+    errors = []
+    for order, rules in ((">", _java_format), ("<", _bedrock_format)):
+        try:
+            fmt = _classify(data, order, rules)
+        except (_Truncated, ValueError) as err:
+            errors.append(str(err) or "truncated")
+            continue
+        if fmt:
+            return fmt
+    if errors and len(errors) == 2:
+        raise VoxgenError("corrupt or truncated NBT", path)
+    raise VoxgenError(NOT_READABLE, path)
+
+
+def _java_format(keys: dict, inner: dict | None) -> str | None:
+    if inner is not None and _is_sponge(inner):
+        return "sponge"
+    if _is_sponge(keys):
+        return "sponge"
+    if "Materials" in keys and keys.get("Blocks") == 7:
+        return "legacy"
+    if "size" in keys and "blocks" in keys and ("palette" in keys or "palettes" in keys):
+        return "structure"
+    if "Regions" in keys and ("MinecraftDataVersion" in keys or "Version" in keys):
+        return "litematic"
+    return None
+
+
+def _is_sponge(keys: dict) -> bool:
+    return "Version" in keys and ("BlockData" in keys or "Blocks" in keys or "Palette" in keys) \
+        and "Materials" not in keys and "Regions" not in keys
+
+
+def _bedrock_format(keys: dict, inner: dict | None) -> str | None:
+    if "format_version" in keys and "structure" in keys:
+        return "mcstructure"
+    return None
+
+
+def _classify(data: bytes, order: str, rules) -> str | None:
+    """Walk the root compound's tag headers in byte `order` until `rules`
+    (keys -> format or None) names a format; None if none matched."""
+    pos = 3 + _u16(data, 1, order)            # root tag type, name
+    keys: dict[str, int] = {}
+    inner = None
+    while True:
+        tag = _byte(data, pos)
+        if tag == 0:
+            return rules(keys, inner)
+        name_len = _u16(data, pos + 1, order)
+        name = data[pos + 3:pos + 3 + name_len].decode("utf-8", "replace")
+        pos += 3 + name_len
+        keys[name] = tag
+        if name == "Schematic" and tag == 10 and inner is None:
+            inner = {}
+            pos = _walk_names(data, pos, order, inner, rules, keys)
+        else:
+            pos = _skip(data, pos, tag, order, 0)
+        fmt = rules(keys, inner)
+        if fmt:
+            return fmt
+
+
+def _walk_names(data, pos, order, inner, rules, keys) -> int:
+    """Record the tag names of a compound payload at `pos`; return its end."""
+    while True:
+        tag = _byte(data, pos)
+        if tag == 0:
+            return pos + 1
+        name_len = _u16(data, pos + 1, order)
+        inner[data[pos + 3:pos + 3 + name_len].decode("utf-8", "replace")] = tag
+        pos = _skip(data, pos + 3 + name_len, tag, order, 1)
+        if rules(keys, inner):
+            return pos
+
+
+def _skip(data, pos: int, tag: int, order: str, depth: int) -> int:
+    """The position just after a payload of type `tag` starting at `pos`."""
+    if depth > _MAX_DEPTH:
+        raise ValueError("NBT nested too deeply")
+    if tag in _FIXED:
+        end = pos + _FIXED[tag]
+    elif tag in _ARRAY:
+        end = pos + 4 + _ARRAY[tag] * _i32(data, pos, order)
+    elif tag == 8:
+        end = pos + 2 + _u16(data, pos, order)
+    elif tag == 9:
+        item, count = _byte(data, pos), _i32(data, pos + 1, order)
+        pos += 5
+        if item in _FIXED:
+            end = pos + _FIXED[item] * count
+        else:
+            for _ in range(count):
+                pos = _skip(data, pos, item, order, depth + 1)
+            end = pos
+    elif tag == 10:
+        while True:
+            child = _byte(data, pos)
+            if child == 0:
+                return pos + 1
+            pos = _skip(data, pos + 3 + _u16(data, pos + 1, order), child, order, depth + 1)
+    else:
+        raise ValueError(f"unknown NBT tag type {tag}")
+    if end > len(data):
+        raise _Truncated()
+    return end
+
+
+def _byte(data, pos: int) -> int:
+    if pos >= len(data):
+        raise _Truncated()
+    return data[pos]
+
+
+def _u16(data, pos: int, order: str) -> int:
+    if pos + 2 > len(data):
+        raise _Truncated()
+    return struct.unpack_from(order + "H", data, pos)[0]
+
+
+def _i32(data, pos: int, order: str) -> int:
+    if pos + 4 > len(data):
+        raise _Truncated()
+    value = struct.unpack_from(order + "i", data, pos)[0]
+    if value < 0:
+        raise ValueError("negative NBT length")
+    return value
