@@ -1,0 +1,126 @@
+"""One merged mesh of the visible block faces, built with numpy.
+
+A face is visible where a filled cell touches an empty one (air, void, a
+hidden block, or outside the box). Each visible face becomes one quad with its
+own four vertices (vertices are never shared between faces, so per-face
+colours cannot bleed into each other in any exporter or renderer).
+
+Colours come from the block registry (`compile_palette`), times a fixed
+brightness per face direction so blocks read as blocks without lighting.
+Coordinates are block units in the structure's own index space: cell
+(x, y, z) fills the unit cube [x, x+1] x [y, y+1] x [z, z+1]; +y is up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from voxgen.blocks import compile_palette
+from voxgen.structure import Structure
+
+# Face directions, defined once: name, outward normal, brightness. Brightness
+# follows Minecraft's own flat shading (top 1.0, north/south 0.8,
+# east/west 0.6, bottom 0.5).
+DIRECTIONS = ("east", "west", "up", "down", "south", "north")
+NORMALS = np.array([(1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0), (0, 0, 1), (0, 0, -1)],
+                   dtype=np.int64)
+BRIGHTNESS = np.array([0.6, 0.6, 1.0, 0.5, 0.8, 0.8])
+
+# The four corners of each face of the unit cube, counter-clockwise seen from
+# outside (so the right-hand normal of corners 0, 1, 2 points outward).
+CORNERS = np.array([
+    [(1, 0, 0), (1, 1, 0), (1, 1, 1), (1, 0, 1)],  # east,  x = 1
+    [(0, 0, 0), (0, 0, 1), (0, 1, 1), (0, 1, 0)],  # west,  x = 0
+    [(0, 1, 0), (0, 1, 1), (1, 1, 1), (1, 1, 0)],  # up,    y = 1
+    [(0, 0, 0), (1, 0, 0), (1, 0, 1), (0, 0, 1)],  # down,  y = 0
+    [(0, 0, 1), (1, 0, 1), (1, 1, 1), (0, 1, 1)],  # south, z = 1
+    [(0, 0, 0), (0, 1, 0), (1, 1, 0), (1, 0, 0)],  # north, z = 0
+], dtype=np.float32)
+
+
+@dataclass
+class VoxelMesh:
+    """Quads of the visible faces; F faces, 4 * F vertices.
+
+    vertices: float32 (4F, 3) block units, [x, y, z].
+    faces: int32 (F, 4) vertex indices, counter-clockwise from outside.
+    face_block: int32 (F,) palette index of the block each face belongs to.
+    face_direction: int8 (F,) index into DIRECTIONS.
+    face_colours: uint8 (F, 3) block colour times the direction's brightness.
+    block_colours: uint8 (K, 3) unshaded registry colour per palette entry.
+    palette: the structure's palette (K entries).
+    """
+
+    vertices: np.ndarray
+    faces: np.ndarray
+    face_block: np.ndarray
+    face_direction: np.ndarray
+    face_colours: np.ndarray
+    block_colours: np.ndarray
+    palette: tuple[str, ...]
+
+    @property
+    def n_faces(self) -> int:
+        return int(self.faces.shape[0])
+
+    def triangles(self) -> np.ndarray:
+        """int32 (2F, 3): each quad split into two triangles (0,1,2), (0,2,3);
+        triangle 2i and 2i+1 belong to face i."""
+        q = self.faces
+        return np.stack([q[:, [0, 1, 2]], q[:, [0, 2, 3]]], axis=1).reshape(-1, 3)
+
+    def unshaded_colours(self) -> np.ndarray:
+        """uint8 (F, 3): the exact registry colour of each face's block."""
+        return self.block_colours[self.face_block]
+
+
+def filled_mask(structure: Structure, keep: np.ndarray | None = None,
+                hidden: np.ndarray | None = None) -> np.ndarray:
+    """bool (X, Y, Z): cells drawn as blocks.
+
+    keep: optional bool (X, Y, Z), cells allowed to show (e.g. one side of a cut).
+    hidden: optional bool (K,), palette entries not to draw.
+    """
+    filled = ~structure.air_mask()
+    if hidden is not None and np.any(hidden):
+        filled &= ~np.asarray(hidden, dtype=bool)[structure.blocks]
+    if keep is not None:
+        filled &= keep
+    return filled
+
+
+def visible_faces(filled: np.ndarray) -> list[np.ndarray]:
+    """Per direction (in DIRECTIONS order), the flat cell indices (into the
+    (X, Y, Z) box, C order) of filled cells whose neighbour that way is empty.
+    Cells outside the box count as empty."""
+    padded = np.pad(filled, 1)
+    X, Y, Z = filled.shape
+    out = []
+    for dx, dy, dz in NORMALS:
+        neighbour = padded[1 + dx:1 + dx + X, 1 + dy:1 + dy + Y, 1 + dz:1 + dz + Z]
+        out.append(np.flatnonzero(filled & ~neighbour))
+    return out
+
+
+def build_mesh(structure: Structure, keep: np.ndarray | None = None,
+               hidden: np.ndarray | None = None) -> VoxelMesh:
+    """The merged mesh of `structure`'s visible faces (see `filled_mask` for
+    `keep` and `hidden`). Does not apply `structure.origin`."""
+    filled = filled_mask(structure, keep, hidden)
+    per_direction = visible_faces(filled)
+    counts = np.array([len(c) for c in per_direction])
+    cells = np.concatenate(per_direction).astype(np.int64)
+    direction = np.repeat(np.arange(6, dtype=np.int8), counts)
+
+    position = np.stack(np.unravel_index(cells, filled.shape), axis=1).astype(np.float32)
+    vertices = (position[:, None, :] + CORNERS[direction]).reshape(-1, 3)
+    faces = np.arange(4 * len(cells), dtype=np.int32).reshape(-1, 4)
+
+    table = compile_palette(structure.palette)
+    face_block = structure.blocks.ravel()[cells].astype(np.int32)
+    shaded = table.colour[face_block] * BRIGHTNESS[direction][:, None]
+    face_colours = np.rint(shaded).astype(np.uint8)
+    return VoxelMesh(vertices, faces, face_block, direction, face_colours,
+                     table.colour, structure.palette)

@@ -1,0 +1,76 @@
+"""Is there OpenGL to render with? Checked before any render window exists.
+
+With a display (X11 or Wayland), VTK opens a real window. Without one, VTK
+must use EGL (libEGL plus a driver: Mesa's DRI drivers, or NVIDIA's EGL
+vendor library). On a bare machine, creating a VTK render window without these
+crashes the process (a segfault, not an exception), so `require_opengl`
+looks for the libraries first and raises a VoxgenError that names the
+Debian packages to install.
+"""
+
+from __future__ import annotations
+
+import ctypes.util
+import glob
+import os
+import sys
+
+from voxgen.errors import VoxgenError
+
+EGL_PACKAGES = "libegl1 libgl1-mesa-dri"
+INSTALL_HINT = (f"install the Debian packages {EGL_PACKAGES} "
+                f"(as root: apt-get install {EGL_PACKAGES}, or `make system-libs`)")
+
+# Where Mesa's DRI drivers (and NVIDIA's EGL vendor files) live on Linux.
+_DRI_GLOBS = (
+    "/usr/lib/*/dri/*_dri.so", "/usr/lib/dri/*_dri.so", "/usr/lib64/dri/*_dri.so",
+    "/usr/local/lib/*/dri/*_dri.so", "/usr/local/lib/dri/*_dri.so",
+)
+_NVIDIA_EGL_GLOBS = (
+    "/usr/share/glvnd/egl_vendor.d/*nvidia*.json", "/etc/glvnd/egl_vendor.d/*nvidia*.json",
+    "/usr/local/nvidia/share/glvnd/egl_vendor.d/*nvidia*.json",
+)
+
+
+def has_display() -> bool:
+    """True if a window can be opened (always on macOS and Windows)."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _egl_driver_found() -> bool:
+    paths = [p for p in os.environ.get("LIBGL_DRIVERS_PATH", "").split(":") if p]
+    patterns = [os.path.join(p, "*_dri.so") for p in paths] + list(_DRI_GLOBS)
+    if any(glob.glob(p) for p in patterns):
+        return True
+    vendor_files = [f for f in os.environ.get("__EGL_VENDOR_LIBRARY_FILENAMES", "").split(":") if f]
+    if any(os.path.exists(f) for f in vendor_files):
+        return True
+    return ctypes.util.find_library("EGL_nvidia") is not None or any(
+        glob.glob(p) for p in _NVIDIA_EGL_GLOBS)
+
+
+def opengl_problem() -> str | None:
+    """Why off-screen rendering cannot work here, or None if it should.
+
+    Looks only at files and environment: it never creates a window."""
+    if has_display():
+        return None
+    if ctypes.util.find_library("EGL") is None:
+        return "no display and libEGL is not installed"
+    if not _egl_driver_found():
+        return "no display and no OpenGL driver for EGL (Mesa's DRI drivers are missing)"
+    return None
+
+
+def require_opengl() -> None:
+    """Raise VoxgenError unless rendering can work; prefer EGL when headless.
+
+    Call before creating any pyvista Plotter."""
+    problem = opengl_problem()
+    if problem:
+        raise VoxgenError(f"cannot render: {problem}; {INSTALL_HINT}")
+    if not has_display():
+        # Without this VTK first tries X11, warns, then falls back to EGL.
+        os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")

@@ -1,0 +1,190 @@
+"""The pyvista scene: one or more panels, each showing one Structure's mesh.
+
+Lighting is off (the mesh carries its own per-direction brightness, so a
+pixel's colour is exactly its face's colour) and so is anti-aliasing (speed,
+and exact colours). The camera frames a box of blocks from an azimuth and an
+elevation in degrees:
+
+    azimuth 0, elevation 0   looking north from the south (+z side)
+    azimuth 90               looking west from the east (+x side)
+    elevation 90             looking down, north at the top of the image
+
+Headless machines render through EGL (see `offscreen.require_opengl`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from voxgen.render.mesh import VoxelMesh, build_mesh
+from voxgen.render.offscreen import require_opengl
+from voxgen.structure import Structure
+
+BACKGROUND = (0.88, 0.91, 0.95)   # pale sky; never black, so empty frames show
+TEXT_COLOUR = (0.15, 0.15, 0.2)
+EDGE_COLOUR = (0.12, 0.12, 0.14)
+VIEW_ANGLE = 30.0                 # degrees, vertical field of view
+EDGE_MIN_PIXELS = 14.0            # outline blocks drawn at least this many pixels wide
+DEFAULT_AZIMUTH = 35.0
+DEFAULT_ELEVATION = 30.0
+
+
+def filled_bounds(structure: Structure) -> tuple[np.ndarray, np.ndarray]:
+    """(lo, hi) float (3,) corners of the box around the non-air cells, in block
+    units; the whole box when the structure is empty."""
+    solid = ~structure.air_mask()
+    if not solid.any():
+        return np.zeros(3), np.array(structure.shape, dtype=float)
+    idx = np.nonzero(solid)
+    return (np.array([i.min() for i in idx], dtype=float),
+            np.array([i.max() + 1 for i in idx], dtype=float))
+
+
+def camera_pose(lo, hi, azimuth: float = DEFAULT_AZIMUTH, elevation: float = DEFAULT_ELEVATION,
+                view_angle: float = VIEW_ANGLE, aspect: float = 1.0):
+    """(position, focal_point, view_up) of a camera that fits the box [lo, hi]
+    (its bounding sphere) into a window of width/height `aspect`."""
+    lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+    centre = (lo + hi) / 2
+    radius = max(float(np.linalg.norm(hi - lo)) / 2, 0.5)
+    half = math.radians(view_angle) / 2
+    half = min(half, math.atan(math.tan(half) * aspect))   # narrow windows fit by width
+    distance = radius / math.sin(half) * 1.02
+    az, el = math.radians(azimuth), math.radians(elevation)
+    direction = np.array([math.sin(az) * math.cos(el), math.sin(el), math.cos(az) * math.cos(el)])
+    if abs(elevation) > 89.0:
+        # Looking straight up or down: "up" on screen is north (-z), turned by azimuth.
+        up = (-math.sin(az), 0.0, -math.cos(az))
+    else:
+        up = (0.0, 1.0, 0.0)
+    return tuple(centre + distance * direction), tuple(centre), up
+
+
+def mesh_to_polydata(mesh: VoxelMesh):
+    """pyvista PolyData of the quads, with cell arrays `rgb` (shaded colour)
+    and `block` (palette index)."""
+    import pyvista as pv
+
+    poly = pv.PolyData.from_regular_faces(mesh.vertices, mesh.faces)
+    poly.cell_data["rgb"] = mesh.face_colours
+    poly.cell_data["block"] = mesh.face_block
+    return poly
+
+
+class Scene:
+    """A window of `panels` side-by-side square panels of `size` pixels.
+
+    `show` puts a structure (optionally cut by `keep`, or with `hidden`
+    palette entries) in a panel; `frame` points a panel's camera at a box;
+    `label` writes text in a panel's upper-left corner; `snapshot` renders
+    and returns the pixels, uint8 (size, panels * size, 3).
+    """
+
+    def __init__(self, size: int = 512, panels: int = 1, off_screen: bool = True,
+                 plotter=None):
+        if plotter is None:
+            require_opengl()
+            import pyvista as pv
+
+            plotter = pv.Plotter(off_screen=off_screen, window_size=(size * panels, size),
+                                 shape=(1, panels), border=False)
+        self.plotter = plotter
+        self.size = size
+        self.panels = panels
+        plotter.disable_anti_aliasing()
+        self.polydata = [None] * panels      # the PolyData each panel's actor draws
+        self.actors = [None] * panels
+        self.meshes: list[VoxelMesh | None] = [None] * panels
+        self._labels = [None] * panels
+        self._edges = [False] * panels
+        for panel in range(panels):
+            self._renderer(panel).set_background(BACKGROUND)
+
+    def _renderer(self, panel: int):
+        return self.plotter.renderers[panel]
+
+    def show(self, structure: Structure, panel: int = 0, keep=None, hidden=None) -> VoxelMesh:
+        """Draw `structure` in `panel`, replacing what was there."""
+        mesh = build_mesh(structure, keep=keep, hidden=hidden)
+        self.meshes[panel] = mesh
+        poly = mesh_to_polydata(mesh)
+        if self.actors[panel] is None:
+            if mesh.n_faces == 0:
+                return mesh                  # pyvista refuses to add an empty mesh
+            self.plotter.subplot(0, panel)
+            self.polydata[panel] = poly
+            self.actors[panel] = self.plotter.add_mesh(
+                poly, scalars="rgb", rgb=True, lighting=False, show_scalar_bar=False,
+                reset_camera=False, edge_color=EDGE_COLOUR, line_width=1)
+            self.actors[panel].prop.show_edges = self._edges[panel]
+        else:
+            self.polydata[panel].shallow_copy(poly)
+            self.actors[panel].SetVisibility(mesh.n_faces > 0)
+        return mesh
+
+    def frame(self, lo, hi, azimuth: float = DEFAULT_AZIMUTH,
+              elevation: float = DEFAULT_ELEVATION, panel: int | None = None) -> None:
+        """Point the camera of `panel` (all panels if None) at the box [lo, hi]."""
+        position, focal, up = camera_pose(lo, hi, azimuth, elevation)
+        # Outline each block when blocks are big enough on screen for lines to help.
+        distance = float(np.linalg.norm(np.subtract(position, focal)))
+        block_pixels = self.size / (2 * distance * math.tan(math.radians(VIEW_ANGLE) / 2))
+        for p in range(self.panels) if panel is None else [panel]:
+            self._edges[p] = block_pixels >= EDGE_MIN_PIXELS
+            if self.actors[p] is not None:
+                self.actors[p].prop.show_edges = self._edges[p]
+            renderer = self._renderer(p)
+            camera = renderer.camera
+            camera.view_angle = VIEW_ANGLE
+            camera.focal_point = focal
+            camera.position = position
+            camera.up = up
+            renderer.reset_camera_clipping_range()
+
+    def frame_structure(self, structure: Structure, azimuth: float = DEFAULT_AZIMUTH,
+                        elevation: float = DEFAULT_ELEVATION, panel: int | None = None) -> None:
+        self.frame(*filled_bounds(structure), azimuth, elevation, panel)
+
+    def label(self, text: str, panel: int = 0) -> None:
+        """Text in the panel's upper-left corner (replaces the previous one)."""
+        if self._labels[panel] is None:
+            self.plotter.subplot(0, panel)
+            self._labels[panel] = self.plotter.add_text(
+                text, position="upper_left", font_size=max(6, self.size // 48), color=TEXT_COLOUR)
+        else:
+            self._labels[panel].SetText(2, text)
+
+    def snapshot(self) -> np.ndarray:
+        """Render and return the pixels, uint8 (H, W, 3)."""
+        for renderer in self.plotter.renderers:
+            renderer.reset_camera_clipping_range()
+        self.plotter.render()          # a no-op before the first screenshot, which renders
+        return self.plotter.screenshot(return_img=True)
+
+    def close(self) -> None:
+        self.plotter.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def render_still(structure: Structure, size: int = 512, azimuth: float = DEFAULT_AZIMUTH,
+                 elevation: float = DEFAULT_ELEVATION, compare: Structure | None = None,
+                 labels: tuple[str, str] | None = None) -> np.ndarray:
+    """uint8 (size, size, 3) picture of `structure`, framed on its blocks; with
+    `compare`, two panels (structure | compare) framed on the same box."""
+    structures = [structure] if compare is None else [structure, compare]
+    lo = np.min([filled_bounds(s)[0] for s in structures], axis=0)
+    hi = np.max([filled_bounds(s)[1] for s in structures], axis=0)
+    with Scene(size, panels=len(structures)) as scene:
+        for panel, s in enumerate(structures):
+            scene.show(s, panel)
+            if labels:
+                scene.label(labels[panel], panel)
+        scene.frame(lo, hi, azimuth, elevation)
+        return scene.snapshot()
