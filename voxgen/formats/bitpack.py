@@ -1,0 +1,50 @@
+"""Litematica's tightly packed block states, vectorised with numpy.
+
+Entry i occupies bits [i * bits, (i + 1) * bits) of the long array read as
+one little-endian bit string: an entry may start near the top of one long
+and end in the next. Unlike the 1.16+ chunk format, nothing is padded.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def longs_needed(count: int, bits: int) -> int:
+    return (count * bits + 63) // 64
+
+
+def unpack(longs: np.ndarray, count: int, bits: int) -> np.ndarray:
+    """int64 (count,) entries from `longs` (int64/uint64 (M,), any byte order).
+
+    The caller checks len(longs) >= longs_needed(count, bits) first.
+    """
+    words = np.asarray(longs).astype(np.int64, copy=False).view(np.uint64)
+    start = np.arange(count, dtype=np.uint64) * np.uint64(bits)
+    index = (start >> np.uint64(6)).astype(np.int64)
+    offset = start & np.uint64(63)
+    values = words[index] >> offset
+    spill = np.flatnonzero(offset + np.uint64(bits) > 64)
+    if spill.size:  # the high part of these entries lives in the next long
+        values[spill] |= words[index[spill] + 1] << (np.uint64(64) - offset[spill])
+    mask = np.uint64((1 << bits) - 1)
+    return (values & mask).astype(np.int64)
+
+
+def pack(values: np.ndarray, bits: int) -> np.ndarray:
+    """The inverse of `unpack`: int64 (longs_needed(N, bits),)."""
+    values = np.asarray(values, dtype=np.int64).ravel().astype(np.uint64)
+    out = np.zeros(longs_needed(values.size, bits), dtype=np.uint64)
+    start = np.arange(values.size, dtype=np.uint64) * np.uint64(bits)
+    index = (start >> np.uint64(6)).astype(np.int64)
+    offset = start & np.uint64(63)
+    np.bitwise_or.at(out, index, values << offset)
+    spill = np.flatnonzero(offset + np.uint64(bits) > 64)
+    if spill.size:
+        np.bitwise_or.at(out, index[spill] + 1, values[spill] >> (np.uint64(64) - offset[spill]))
+    return out.view(np.int64)
+
+
+def bits_for(palette_size: int) -> int:
+    """Litematica's entry width: enough bits for the palette, at least 2."""
+    return max(2, (palette_size - 1).bit_length())
