@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 from pathlib import Path
 
@@ -59,7 +60,10 @@ def load(path, **opts) -> Structure:
     path = check_path(path)
     fmt = sniff(path)
     try:
-        structure = _module(fmt).load(path, **opts)
+        loader = _module(fmt).load
+        # options are hints (e.g. block_entities=False); loaders take those they know
+        known = inspect.signature(loader).parameters
+        structure = loader(path, **{k: v for k, v in opts.items() if k in known})
     except VoxgenError:
         raise
     except MemoryError:
