@@ -1,0 +1,29 @@
+"""`voxgen convert IN OUT [--schem-version 2|3]`: any readable format to any
+writable one, chosen by OUT's extension."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.argument("source", metavar="IN", type=click.Path(path_type=str))
+@click.argument("target", metavar="OUT", type=click.Path(path_type=str))
+@click.option("--schem-version", type=click.Choice(["2", "3"]), default=None,
+              help="Sponge schematic version for .schem output (default 3).")
+def convert(source, target, schem_version):
+    """Convert blueprint IN to OUT (format from OUT's extension)."""
+    from voxgen import formats
+    from voxgen.errors import VoxgenError
+
+    fmt = formats.format_for_output(target)
+    opts = {}
+    if schem_version is not None:
+        if fmt != "sponge":
+            raise VoxgenError("--schem-version applies to .schem output only", target)
+        opts["version"] = int(schem_version)
+    structure = formats.load(source)
+    formats.save(structure, target, **opts)
+    x, y, z = structure.shape
+    click.echo(f"wrote {target} ({formats.FORMATS[fmt][2]}, {x} x {y} x {z}, "
+               f"{structure.count_non_air()} blocks)")
