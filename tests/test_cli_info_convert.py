@@ -1,0 +1,81 @@
+"""`voxgen info` and `voxgen convert` through click's CliRunner."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from voxgen import formats
+from voxgen.cli import main
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_info_json_keys_and_counts(samples):
+    result = run("info", samples / "schematics" / "litematic" / "Lite.litematic", "--json")
+    assert result.exit_code == 0, result.output
+    facts = json.loads(result.output)
+    assert facts["format"] == "litematic" and facts["version"] == 5
+    assert facts["size"] == [29, 14, 1]
+    assert facts["blocks"] == 122 and facts["void"] == 123
+    assert facts["air"] == 29 * 14 - 122 - 123
+    assert facts["data_version"] == 2586
+    assert facts["states"] == len(facts["palette"]) == len(facts["counts"])
+    assert sum(facts["counts"].values()) == 29 * 14 - 123
+
+
+def test_info_counts_cave_air_as_air(samples):
+    facts = json.loads(run("info", samples / "schematics" / "schem" / "2x2_chunk_vert.schem", "--json").output)
+    assert "minecraft:cave_air" in facts["palette"]
+    assert facts["blocks"] == 101763 and facts["states"] == 82
+
+
+def test_info_text(samples):
+    result = run("info", samples / "schematics" / "schem" / "Evaluator.schem")
+    assert result.exit_code == 0
+    assert "Sponge schematic (sponge) v2" in result.output
+    assert "25 x 27 x 37" in result.output and "5957 non-air" in result.output
+
+
+@pytest.mark.parametrize("args", [("info", "missing.schem"), ("info", "."),
+                                  ("convert", "missing.schem", "out.litematic")])
+def test_missing_or_directory_is_exit_2(tmp_path, monkeypatch, args):
+    monkeypatch.chdir(tmp_path)
+    result = run(*args)
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and "error" in result.output
+    assert not (tmp_path / "out.litematic").exists()
+
+
+@pytest.mark.parametrize("ext,version", [(".schem", None), (".schem", "2"), (".litematic", None),
+                                         (".toml", None)])
+def test_convert_round_trip(samples, tmp_path, ext, version):
+    src = samples / "schematics" / "litematic" / "4x4_sliding_door.litematic"
+    out = tmp_path / f"door{ext}"
+    args = ["convert", src, out] + (["--schem-version", version] if version else [])
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    a, b = formats.load(src), formats.load(out)
+    assert b.same_blocks(a) and set(b.palette) == set(a.palette)
+    if version:
+        assert b.metadata["format_version"] == int(version)
+
+
+def test_convert_refuses_bad_targets(samples, tmp_path):
+    src = samples / "schematics" / "schem" / "trefoil.schem"
+    for args in (["convert", src, tmp_path / "x.obj"],
+                 ["convert", src, tmp_path / "x.litematic", "--schem-version", "2"],
+                 ["convert", src, tmp_path / "no" / "dir.schem"]):
+        result = run(*args)
+        assert result.exit_code == 2 and result.output.startswith("voxgen: error:")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_convert_bad_input_writes_nothing(tmp_path):
+    bad = tmp_path / "bad.schem"
+    bad.write_bytes(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03broken")
+    result = run("convert", bad, tmp_path / "out.schem")
+    assert result.exit_code == 2 and str(bad) in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.schem"]
