@@ -15,6 +15,8 @@ Headless machines render through EGL (see `offscreen.require_opengl`).
 from __future__ import annotations
 
 import math
+import os
+from pathlib import Path
 
 import numpy as np
 
@@ -188,3 +190,17 @@ def render_still(structure: Structure, size: int = 512, azimuth: float = DEFAULT
                 scene.label(labels[panel], panel)
         scene.frame(lo, hi, azimuth, elevation)
         return scene.snapshot()
+
+
+def save_png(image: np.ndarray, path) -> None:
+    """Write uint8 (H, W, 3) pixels as a PNG; the file appears only when complete."""
+    from PIL import Image
+
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        Image.fromarray(image).save(partial, format="PNG")
+        os.replace(partial, path)
+    finally:
+        if partial.exists():
+            partial.unlink()

@@ -1,0 +1,131 @@
+"""Off-screen stills: the expected block colours in the expected places."""
+
+import ctypes.util
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from voxgen.blocks import compile_palette
+from voxgen.errors import VoxgenError
+from voxgen.render import offscreen
+from voxgen.render.mesh import BRIGHTNESS, DIRECTIONS
+from voxgen.structure import Structure
+
+needs_gl = pytest.mark.skipif(offscreen.opengl_problem() is not None,
+                              reason=f"no OpenGL: {offscreen.opengl_problem()}")
+
+PALETTE = ["minecraft:air", "minecraft:red_wool", "minecraft:blue_wool",
+           "minecraft:gold_block", "minecraft:emerald_block"]
+COLOURS = compile_palette(PALETTE).colour.astype(int)
+BACKGROUND = np.rint(np.array((0.88, 0.91, 0.95)) * 255)
+
+
+def shaded(block, direction):
+    return np.rint(COLOURS[block] * BRIGHTNESS[DIRECTIONS.index(direction)])
+
+
+def assert_colour(image, row, col, expected, tol=3):
+    got = image[row, col].astype(int)
+    assert np.abs(got - expected).max() <= tol, f"pixel ({row}, {col}) is {got}, want {expected}"
+
+
+def test_palette_colours_are_distinct():
+    assert len({tuple(c) for c in COLOURS[1:]}) == 4
+
+
+@needs_gl
+def test_top_view_shows_each_block_in_its_quadrant():
+    from voxgen.render.scene import render_still
+
+    # Seen from above, north at the top and east to the right, like a map.
+    blocks = np.zeros((2, 1, 2), np.int32)
+    blocks[0, 0, 0], blocks[1, 0, 0] = 1, 2      # north-west red, north-east blue
+    blocks[0, 0, 1], blocks[1, 0, 1] = 3, 4      # south-west gold, south-east emerald
+    image = render_still(Structure(blocks, PALETTE), size=128, azimuth=0, elevation=90)
+    assert image.shape == (128, 128, 3)
+    # The 2x2 top is about 55 px wide at this distance: sample 12 px off the centre.
+    c = 64
+    assert_colour(image, c - 12, c - 12, shaded(1, "up"))
+    assert_colour(image, c - 12, c + 12, shaded(2, "up"))
+    assert_colour(image, c + 12, c - 12, shaded(3, "up"))
+    assert_colour(image, c + 12, c + 12, shaded(4, "up"))
+    assert_colour(image, 2, 2, BACKGROUND)
+
+
+@needs_gl
+def test_side_view_shows_the_south_faces_stacked():
+    from voxgen.render.scene import render_still
+
+    blocks = np.array([[[3], [1]]], np.int32)     # x=0: gold at y=0, red at y=1
+    image = render_still(Structure(blocks, PALETTE), size=96, azimuth=0, elevation=0)
+    assert_colour(image, 48 - 10, 48, shaded(1, "south"))     # upper block: red
+    assert_colour(image, 48 + 10, 48, shaded(3, "south"))     # lower block: gold
+    assert_colour(image, 48, 5, BACKGROUND)
+
+
+@needs_gl
+def test_compare_puts_the_second_structure_in_the_right_panel():
+    from voxgen.render.scene import render_still
+
+    left = Structure(np.full((1, 1, 1), 1, np.int32), PALETTE)
+    right = Structure(np.full((1, 1, 1), 2, np.int32), PALETTE)
+    image = render_still(left, size=64, azimuth=0, elevation=90, compare=right)
+    assert image.shape == (64, 128, 3)
+    assert_colour(image, 32, 32, shaded(1, "up"))
+    assert_colour(image, 32, 96, shaded(2, "up"))
+
+
+@needs_gl
+def test_cli_render_writes_a_png_of_the_blueprint(tmp_path):
+    from PIL import Image
+
+    from voxgen.cli import main
+    from voxgen.formats.text import save
+
+    path = tmp_path / "gold.toml"
+    save(Structure(np.full((2, 2, 2), 3, np.int32), PALETTE), path)
+    out = tmp_path / "gold.png"
+    result = CliRunner().invoke(main, ["render", str(path), "-o", str(out), "--size", "80",
+                                       "--elevation", "90", "--azimuth", "0"])
+    assert result.exit_code == 0, result.output
+    image = np.asarray(Image.open(out).convert("RGB"))
+    assert image.shape == (80, 80, 3)
+    assert_colour(image, 40 - 8, 40 + 8, shaded(3, "up"))     # off the block outlines
+
+
+def test_cli_render_refuses_bad_output_and_writes_nothing(tmp_path):
+    from voxgen.cli import main
+
+    out = tmp_path / "x.jpg"
+    result = CliRunner().invoke(main, ["render", "blueprints/flying_machine.toml", "-o", str(out)])
+    assert result.exit_code == 2
+    assert ".png, .gif or .mp4" in result.output
+    assert not out.exists()
+    result = CliRunner().invoke(main, ["render", str(tmp_path / "nope.toml"), "-o",
+                                       str(tmp_path / "y.png")])
+    assert result.exit_code == 2 and "no such file" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_egl_is_a_clear_error_not_a_crash(monkeypatch):
+    monkeypatch.setattr(offscreen.sys, "platform", "linux")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
+    with pytest.raises(VoxgenError, match="libegl1 libgl1-mesa-dri"):
+        offscreen.require_opengl()
+
+
+def test_missing_mesa_driver_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(offscreen.sys, "platform", "linux")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.delenv("LIBGL_DRIVERS_PATH", raising=False)
+    monkeypatch.delenv("__EGL_VENDOR_LIBRARY_FILENAMES", raising=False)
+    monkeypatch.setattr(ctypes.util, "find_library",
+                        lambda name: "libEGL.so.1" if name == "EGL" else None)
+    monkeypatch.setattr(offscreen.glob, "glob", lambda pattern: [])
+    assert "DRI" in offscreen.opengl_problem()
+    with pytest.raises(VoxgenError, match="apt-get install libegl1 libgl1-mesa-dri"):
+        offscreen.require_opengl()

@@ -1,0 +1,20 @@
+"""`voxgen export`: a blueprint's visible block faces as a .glb, .obj or .ply mesh."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Output mesh: .glb, .obj (+ .mtl beside it) or .ply.")
+def export(file, output):
+    """Export FILE as a mesh with one colour per block type."""
+    from voxgen import formats
+    from voxgen.render.export import export_mesh
+
+    mesh = export_mesh(formats.load(file), output)
+    click.echo(f"wrote {output} ({mesh.n_faces} block faces)")

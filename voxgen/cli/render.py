@@ -1,0 +1,93 @@
+"""`voxgen render`: a blueprint or a growth to PNG, GIF or MP4."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from voxgen.errors import VoxgenError
+
+SUFFIXES = (".png", ".gif", ".mp4")
+
+
+@click.command(help="""Render a blueprint or an NCA growth off-screen.
+
+\b
+  voxgen render FILE -o out.png                 a still, framed on the blocks
+  voxgen render FILE --compare OTHER -o s.png   two panels: FILE | OTHER
+  voxgen render FILE -o build.gif               FILE revealed block by block
+  voxgen render --growth NAME -o growth.mp4     one frame per NCA step
+  voxgen render --growth NAME --side-by-side -o g.gif   blueprint | grown
+""")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Output .png, .gif or .mp4.")
+@click.option("--growth", metavar="NAME|WEIGHTS",
+              help="Grow from trained weights (structures/NAME.safetensors or a path).")
+@click.option("--steps", type=click.IntRange(min=1), help="NCA steps (default: the trained count).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Growth seed.")
+@click.option("--device", default="auto", show_default=True, help="Growth device: auto, cpu, cuda.")
+@click.option("--compare", type=click.Path(dir_okay=False, path_type=Path),
+              help="A second blueprint shown beside (still) or as the left panel (growth).")
+@click.option("--side-by-side", is_flag=True, help="Growth: the blueprint beside the grown frames.")
+@click.option("--azimuth", type=float, default=35.0, show_default=True, help="Degrees around +y.")
+@click.option("--elevation", type=float, default=30.0, show_default=True, help="Degrees above.")
+@click.option("--size", type=click.IntRange(16, 4096), default=512, show_default=True,
+              help="Pixels per panel side.")
+@click.option("--fps", type=click.FloatRange(min=0.5, max=120), default=12.0, show_default=True)
+@click.option("--frames", "n_frames", type=click.IntRange(min=1), default=60, show_default=True,
+              help="Frames of a blueprint's build-up animation.")
+def render(file, output, growth, steps, seed, device, compare, side_by_side, azimuth, elevation,
+           size, fps, n_frames):
+    suffix = output.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise VoxgenError(f"output must be .png, .gif or .mp4, not {output.suffix or 'none'!r}",
+                          output)
+    if (file is None) == (growth is None):
+        raise VoxgenError("give either a blueprint FILE or --growth NAME|WEIGHTS")
+    if output.parent and not output.parent.is_dir():
+        raise VoxgenError("output folder does not exist", output.parent)
+
+    from voxgen import formats
+
+    other = formats.load(compare) if compare is not None else None
+    view = dict(size=size, azimuth=azimuth, elevation=elevation)
+    if growth is not None:
+        from voxgen.render.growth import grow_frames
+
+        grown = grow_frames(growth, steps=steps, seed=seed, device=device)
+        blueprint = other if other is not None else grown.blueprint
+        if side_by_side and blueprint is None:
+            raise VoxgenError("these weights carry no blueprint; give one with --compare FILE",
+                              growth)
+        if not side_by_side and other is None:
+            blueprint = None
+        if suffix == ".png":
+            from voxgen.render.scene import render_still, save_png
+
+            labels = ("blueprint", "grown") if blueprint is not None else None
+            if blueprint is None:
+                save_png(render_still(grown.frames[-1], **view), output)
+            else:
+                save_png(render_still(blueprint, compare=grown.frames[-1], labels=labels, **view),
+                         output)
+        else:
+            from voxgen.render.animate import write_animation
+
+            write_animation(grown.frames, output, compare=blueprint, fps=fps, **view)
+    else:
+        structure = formats.load(file)
+        if suffix == ".png":
+            from voxgen.render.scene import render_still, save_png
+
+            labels = (file.stem, compare.stem) if other is not None else None
+            save_png(render_still(structure, compare=other, labels=labels, **view), output)
+        else:
+            from voxgen.render.animate import write_animation
+            from voxgen.render.reveal import reveal_frames
+
+            write_animation(reveal_frames(structure, n_frames), output, final=structure,
+                            total=n_frames, compare=other, fps=fps,
+                            panel_titles=(compare.stem if compare else "", file.stem), **view)
+    click.echo(f"wrote {output}")

@@ -1,0 +1,61 @@
+"""`voxgen view`: the interactive 3D viewer for a blueprint or a growth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from voxgen.errors import VoxgenError
+
+
+def resolve(target: str) -> tuple[str, Path]:
+    """('file', path) for an existing file, ('weights', path) for
+    structures/NAME.safetensors, ('blueprint', path) for blueprints/NAME.toml."""
+    path = Path(target)
+    if path.is_file():
+        return ("weights" if path.suffix == ".safetensors" else "file"), path
+    for kind, candidate in (("weights", Path("structures") / f"{target}.safetensors"),
+                            ("file", Path("blueprints") / f"{target}.toml")):
+        if candidate.is_file():
+            return kind, candidate
+    raise VoxgenError("no such file, and no structures/NAME.safetensors or blueprints/NAME.toml",
+                      target)
+
+
+@click.command()
+@click.argument("target", metavar="FILE|NAME")
+@click.option("--steps", type=click.IntRange(min=1), help="NCA steps when growing NAME.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Growth seed.")
+@click.option("--reveal", type=click.IntRange(min=2),
+              help="For a blueprint: scrub through its block-by-block build-up in N steps.")
+@click.option("--size", type=click.IntRange(200, 4096), default=900, show_default=True)
+def view(target, steps, seed, reveal, size):
+    """Open FILE (a blueprint) or NAME (trained weights, else a bundled
+    blueprint) in a window: drag to orbit, scroll to zoom, the slider scrubs
+    growth steps, checkboxes hide block types, the plane cuts in voxel space;
+    space plays/pauses, Left/Right step, u undoes the cut."""
+    from voxgen.render.offscreen import has_display
+
+    if not has_display():
+        raise VoxgenError("no display to open a window on ($DISPLAY is not set); render "
+                          "off-screen instead: voxgen render FILE -o out.png "
+                          "(or voxgen render --growth NAME -o growth.gif)")
+    kind, path = resolve(target)
+    if kind == "weights":
+        from voxgen.render.growth import grow_frames
+
+        frames = grow_frames(path, steps=steps, seed=seed).frames
+    else:
+        from voxgen import formats
+
+        structure = formats.load(path)
+        if reveal:
+            from voxgen.render.reveal import reveal_frames
+
+            frames = list(reveal_frames(structure, reveal))
+        else:
+            frames = [structure]
+    from voxgen.render.viewer import open_viewer
+
+    open_viewer(frames, size=size, title=f"voxgen: {path.name}")

@@ -1,0 +1,47 @@
+"""Growth frames from trained NCA weights, and the blueprint they were grown from.
+
+The NCA side (`voxgen.grow`) is imported only here, and only when asked, so
+rendering blueprints never needs torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from voxgen.errors import VoxgenError
+from voxgen.structure import Structure
+
+
+@dataclass
+class Growth:
+    """frames: one Structure per NCA step (frame 0 is the seed); blueprint:
+    the target the weights were trained on, when the weights say."""
+
+    frames: list[Structure]
+    blueprint: Structure | None
+    name: str
+    seed: int
+
+
+def _blueprint_of(trained) -> Structure | None:
+    """The training target if the trained object carries one."""
+    for attr in ("blueprint", "target", "structure"):
+        value = getattr(trained, attr, None)
+        if isinstance(value, Structure):
+            return value
+    return None
+
+
+def grow_frames(name_or_path, steps: int | None = None, seed: int = 0,
+                device: str = "auto") -> Growth:
+    """Load weights (NAME -> structures/NAME.safetensors, or a path) and grow,
+    keeping every frame."""
+    try:
+        from voxgen.grow import grow, load_trained
+    except ImportError as err:
+        raise VoxgenError(f"growth is not available in this build ({err})", name_or_path) from err
+    trained = load_trained(name_or_path)
+    result = grow(trained, steps=steps, seed=seed, device=device, keep_frames=True)
+    frames = list(result.frames) or [result.structure]
+    return Growth(frames, _blueprint_of(trained), Path(str(name_or_path)).stem, seed)
