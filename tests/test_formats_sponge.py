@@ -103,6 +103,7 @@ def test_multibyte_varints_and_block_entity_positions(samples):
         assert block_id(s.state_at(*pos)) not in AIR_IDS
     assert s.metadata["format_version"] == 2
     assert s.data_version == 3700
+    assert len(s.entities) == 8 and all("id" in e and "Pos" in e for e in s.entities)
 
 
 def test_skipping_block_entities_keeps_blocks(samples):
@@ -149,7 +150,7 @@ def test_samples_round_trip_through_both_versions(samples, tmp_path, name):
     for version in (2, 3):
         back = formats.load(formats.save(s, tmp_path / f"v{version}.schem", version=version))
         assert back.same_blocks(s) and set(back.palette) == set(used_states(s)) | {"minecraft:air"}
-        assert back.block_entities == s.block_entities
+        assert back.block_entities == s.block_entities and back.entities == s.entities
         assert back.origin == s.origin and back.data_version == s.data_version
 
 

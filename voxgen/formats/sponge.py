@@ -9,7 +9,8 @@ varints (voxgen.formats.varint). Sizes are unsigned shorts.
 
 Block entities become vanilla-style opaque compounds `{id: ..., fields...}`
 without position keys, keyed by (x, y, z); the writer puts `Pos`/`Id` back
-(inline for v2, under `Data` for v3). The Offset becomes `Structure.origin`
+(inline for v2, under `Data` for v3). Entities likewise become
+`{id, Pos, fields...}` (Pos as stored, relative to the schematic). The Offset becomes `Structure.origin`
 and the Metadata compound is kept as SNBT in `metadata["sponge_metadata"]`,
 so both survive a round trip. v3 Biomes are not kept.
 """
@@ -89,8 +90,37 @@ def load(path, block_entities: bool = True) -> Structure:
         structure.block_entities = _read_block_entities(be_list, version, size, path)
     entities = body.get("Entities")
     if isinstance(entities, nbtlib.List):
-        structure.entities = list(entities)
+        structure.entities = [_entity_in(e, version, path) for e in entities]
     return structure
+
+
+def _entity_in(entry, version: int, path) -> nbtlib.Compound:
+    """A Sponge entity as a vanilla-style compound {id, Pos, fields...}."""
+    if not isinstance(entry, nbtlib.Compound):
+        raise VoxgenError("an entity is not a compound", path)
+    fields = entry.get("Data", nbtlib.Compound()) if version == 3 else entry
+    if not isinstance(fields, nbtlib.Compound):
+        raise VoxgenError("entity 'Data' is not a compound", path)
+    out = nbtlib.Compound()
+    if "Id" in entry or "id" in entry:
+        out["id"] = nbtlib.String(entry.get("Id", entry.get("id")))
+    if "Pos" in entry:
+        out["Pos"] = entry["Pos"]
+    out.update((k, v) for k, v in fields.items() if k not in ("Id", "id", "Pos"))
+    return out
+
+
+def _entity_out(tag: nbtlib.Compound, version: int) -> nbtlib.Compound:
+    """The inverse of `_entity_in`."""
+    fields = nbtlib.Compound({k: v for k, v in tag.items() if k not in ("id", "Pos")})
+    out = nbtlib.Compound({key: tag[key] for key in ("Pos",) if key in tag})
+    if "id" in tag:
+        out["Id"] = nbtlib.String(tag["id"])
+    if version == 3:
+        out["Data"] = fields
+    else:
+        out.update(fields)
+    return out
 
 
 def _read_palette(palette: nbtlib.Compound, path) -> list:
@@ -154,6 +184,8 @@ def save(structure: Structure, path, version: int = 3) -> None:
     })
     meta = structure.metadata.get("sponge_metadata")
     body["Metadata"] = nbtlib.parse_nbt(meta) if isinstance(meta, str) else nbtlib.Compound()
+    for key in ("WEOffsetX", "WEOffsetY", "WEOffsetZ"):  # WorldEdit's paste offset; some readers need it
+        body["Metadata"].setdefault(key, nbtlib.Int(0))
     bes = nbtlib.List[nbtlib.Compound]([_block_entity_out(pos, tag, version)
                                          for pos, tag in sorted(structure.block_entities.items())])
     if version == 3:
@@ -165,7 +197,7 @@ def save(structure: Structure, path, version: int = 3) -> None:
                      "BlockData": data, "BlockEntities": bes})
         root, root_name = body, "Schematic"
     if structure.entities:
-        body["Entities"] = nbtlib.List[nbtlib.Compound](structure.entities)
+        body["Entities"] = nbtlib.List[nbtlib.Compound]([_entity_out(e, version) for e in structure.entities])
     nbt_io.write_nbt(path, root, root_name=root_name)
 
 
