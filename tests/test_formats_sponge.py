@@ -123,7 +123,7 @@ def sample_structure():
     grid = rng.choice(np.array([None, "minecraft:air"] + states, dtype=object), size=(9, 7, 11))
     grid[2, 3, 4] = "minecraft:chest[facing=north,type=single,waterlogged=false]"
     s = Structure.from_states(grid, data_version=3700, origin=(5, -3, 2),
-                              metadata={"sponge_metadata": '{Name: "t", WEOffsetX: -1}'})
+                              metadata={"sponge_metadata": '{Name: "t", WEOffsetX: -1, WEOffsetY: 0, WEOffsetZ: 2}'})
     s.block_entities = {(2, 3, 4): nbtlib.parse_nbt('{id: "minecraft:chest", Items: [{Slot: 0b, id: "minecraft:stone", Count: 3b}]}')}
     return s
 
