@@ -1,0 +1,69 @@
+"""Random small worlds from the physics block set, with random player triggers.
+
+`random_world(rng)` -> (cells {pos: state}, triggers [(tick, pos, state)], placement, version).
+Everything is drawn from a numpy Generator, so a seed fixes the world.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FACINGS = ("down", "up", "north", "south", "west", "east")
+SIZE = 6
+
+
+def _block(rng) -> str:
+    r = rng.random()
+    facing = FACINGS[rng.integers(6)]
+    if r < 0.22:
+        return "minecraft:stone"
+    if r < 0.42:
+        return "minecraft:slime_block"
+    if r < 0.48:
+        return "minecraft:honey_block"
+    if r < 0.52:
+        return "minecraft:obsidian"
+    if r < 0.56:
+        return f"minecraft:white_glazed_terracotta[facing={facing}]"
+    if r < 0.59:
+        return "minecraft:cobweb"
+    if r < 0.62:
+        return "minecraft:redstone_block"
+    if r < 0.76:
+        return f"minecraft:observer[facing={facing},powered=false]"
+    if r < 0.88:
+        return f"minecraft:sticky_piston[extended=false,facing={facing}]"
+    return f"minecraft:piston[extended=false,facing={facing}]"
+
+
+TRIGGER_STATES = ("minecraft:redstone_block", "minecraft:stone", "minecraft:air", "minecraft:slime_block")
+
+
+def random_world(rng, size: int = SIZE, ticks: int = 30):
+    fill = rng.uniform(0.15, 0.45)
+    cells = {}
+    for x in range(size):
+        for y in range(size):
+            for z in range(size):
+                if rng.random() < fill:
+                    cells[(x, y, z)] = _block(rng)
+    cells.setdefault((0, 0, 0), "minecraft:stone")
+    triggers = []
+    for _ in range(rng.integers(1, 6)):
+        tick = int(rng.integers(0, ticks // 2))
+        pos = tuple(int(v) for v in rng.integers(-1, size + 1, size=3))
+        triggers.append((tick, pos, TRIGGER_STATES[rng.integers(len(TRIGGER_STATES))]))
+    triggers.sort(key=lambda t: t[0])
+    placement = "loud" if rng.random() < 0.5 else "quiet"
+    version = "1.12" if rng.random() < 0.15 else "modern"
+    return cells, triggers, placement, version
+
+
+EDITABLE = ("minecraft:air", "minecraft:stone", "minecraft:slime_block", "minecraft:honey_block",
+            "minecraft:redstone_block", "minecraft:cobweb", "minecraft:obsidian")
+
+
+def may_edit(state: str) -> bool:
+    """Player triggers only touch simple cells (never piston parts or observers
+    mid-pulse), so both backends see the same, supported edits."""
+    return state.partition("[")[0] in EDITABLE or state.startswith("minecraft:white_glazed")
