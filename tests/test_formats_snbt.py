@@ -66,3 +66,11 @@ def test_bad_input_is_a_one_line_voxgen_error(tmp_path, text, words):
     assert words in str(err.value)
     assert str(path) in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_dispatching_load_reads_snbt_more_than_once(samples):
+    """formats.load sniffs the content; a second call must work too."""
+    from voxgen.formats import load
+    for name in ("piston_qc", "slime_drag"):
+        s = load(samples / "physics" / "structures" / f"{name}.snbt")
+        assert s.metadata["format"] == "snbt"
