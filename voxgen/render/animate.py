@@ -34,6 +34,9 @@ class _GifWriter:
 
         self.frames.append(Image.fromarray(image).quantize(256, method=Image.Quantize.FASTOCTREE))
 
+    def abort(self) -> None:
+        self.frames = []
+
     def close(self) -> None:
         first, *rest = self.frames
         first.save(self.path, format="GIF", save_all=True, append_images=rest,
@@ -57,6 +60,9 @@ class _Mp4Writer:
 
     def close(self) -> None:
         self._gen.close()
+
+    def abort(self) -> None:
+        self._gen.close()               # waits for ffmpeg, so the file can then be removed
 
 
 def check_animation_path(path) -> Path:
@@ -102,7 +108,7 @@ def write_animation(frames: Iterable[Structure], path, *, final: Structure | Non
     suffix = path.suffix.lower()
     writer = (_GifWriter(partial, fps) if suffix == ".gif"
               else _Mp4Writer(partial, fps, (size * panels, size)))
-    count = 0
+    count, done = 0, False
     try:
         with Scene(size, panels=panels) as scene:
             grown = panels - 1
@@ -124,8 +130,11 @@ def write_animation(frames: Iterable[Structure], path, *, final: Structure | Non
         if count == 0:
             raise VoxgenError("no frames to animate", path)
         writer.close()
+        done = True
         os.replace(partial, path)
     finally:
+        if not done:
+            writer.abort()
         if partial.exists():
             partial.unlink()
     return count

@@ -1,0 +1,130 @@
+"""Animations: BFS reveal frames, GIF/MP4 frame counts, step counter, growth path."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voxgen.errors import VoxgenError
+from voxgen.render import offscreen
+from voxgen.render.reveal import bfs_order, reveal_frames
+from voxgen.structure import Structure
+
+needs_gl = pytest.mark.skipif(offscreen.opengl_problem() is not None,
+                              reason=f"no OpenGL: {offscreen.opengl_problem()}")
+ROOT = Path(__file__).resolve().parent.parent
+PALETTE = ["minecraft:air", "minecraft:stone", "minecraft:red_wool"]
+
+
+def l_shape():
+    blocks = np.zeros((4, 3, 2), np.int32)
+    blocks[:, 0, 0] = 1
+    blocks[0, :, 0] = 2
+    blocks[3, 2, 1] = 1                      # a separate piece
+    return Structure(blocks, PALETTE)
+
+
+def test_bfs_order_visits_every_filled_cell_once_nearest_first():
+    s = l_shape()
+    filled = ~s.air_mask()
+    order = bfs_order(filled, seed=(0, 0, 0))
+    assert sorted(order.tolist()) == np.flatnonzero(filled).tolist()
+    cells = np.stack(np.unravel_index(order, s.shape), axis=1)
+    assert tuple(cells[0]) == (0, 0, 0)
+    # Within the connected L, graph distance from the corner is the Manhattan
+    # distance, so it never decreases along the order; the lone cell is last.
+    assert tuple(cells[-1]) == (3, 2, 1)
+    manhattan = cells[:-1].sum(axis=1)
+    assert (np.diff(manhattan) >= 0).all()
+
+
+def test_reveal_frames_grow_from_one_block_to_the_whole():
+    s = l_shape()
+    frames = list(reveal_frames(s, 5))
+    counts = [f.count_non_air() for f in frames]
+    assert len(frames) == 5 and counts[0] == 1 and counts[-1] == s.count_non_air()
+    assert counts == sorted(counts)
+    for a, b in zip(frames, frames[1:]):                 # each frame contains the last
+        shown = ~a.air_mask()
+        assert (b.blocks[shown] == a.blocks[shown]).all()
+    assert frames[-1].same_blocks(s)
+
+
+def gif_frames(path):
+    from PIL import Image
+
+    with Image.open(path) as im:
+        frames = []
+        for i in range(im.n_frames):
+            im.seek(i)
+            frames.append(np.asarray(im.convert("RGB")))
+    return frames
+
+
+@needs_gl
+def test_gif_has_one_frame_per_structure_and_a_step_counter(tmp_path):
+    from voxgen.render.animate import write_animation
+
+    frames = list(reveal_frames(l_shape(), 6))
+    out = tmp_path / "grow.gif"
+    assert write_animation(frames, out, size=96, progress=False) == 6
+    images = gif_frames(out)
+    assert len(images) == 6 and images[0].shape == (96, 96, 3)
+    # The counter text changes in the upper-left corner; the camera does not
+    # move, so the background far from the structure stays put.
+    corner = slice(0, 14), slice(0, 40)
+    assert not np.array_equal(images[0][corner], images[1][corner])
+    assert np.array_equal(images[0][-3:, -3:], images[-1][-3:, -3:])
+    # More of the structure is drawn as it grows.
+    background = images[0][-1, -1].astype(int)
+    drawn = [(np.abs(im.astype(int) - background).max(axis=2) > 10).sum() for im in images]
+    assert drawn[-1] > drawn[0]
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+@needs_gl
+def test_mp4_has_the_expected_frame_count_and_side_by_side_width(tmp_path):
+    import imageio.v2 as imageio
+
+    from voxgen.render.animate import write_animation
+
+    s = l_shape()
+    out = tmp_path / "grow.mp4"
+    n = write_animation(reveal_frames(s, 7), out, final=s, total=7, size=64, compare=s,
+                        progress=False)
+    assert n == 7
+    reader = imageio.get_reader(out)
+    assert reader.count_frames() == 7
+    assert reader.get_data(0).shape == (64, 128, 3)
+    reader.close()
+
+
+@needs_gl
+def test_no_frames_is_an_error_and_leaves_no_file(tmp_path):
+    from voxgen.render.animate import write_animation
+
+    out = tmp_path / "empty.mp4"
+    with pytest.raises(VoxgenError, match="no frames"):
+        write_animation(iter([]), out, final=l_shape(), progress=False)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(VoxgenError, match=".gif or .mp4"):
+        write_animation([l_shape()], tmp_path / "x.avi", progress=False)
+
+
+def trained_names():
+    return sorted(p.stem for p in (ROOT / "structures").glob("*.safetensors"))
+
+
+@needs_gl
+@pytest.mark.skipif(not trained_names(), reason="no trained structures/*.safetensors yet")
+def test_growth_animation_from_trained_weights(tmp_path):
+    from voxgen.render.animate import write_animation
+    from voxgen.render.growth import grow_frames
+
+    name = trained_names()[0]
+    growth = grow_frames(ROOT / "structures" / f"{name}.safetensors", steps=4, seed=0,
+                         device="cpu")
+    assert len(growth.frames) >= 2
+    out = tmp_path / "growth.gif"
+    assert write_animation(growth.frames, out, size=64, progress=False) == len(growth.frames)
+    assert len(gif_frames(out)) == len(growth.frames)
