@@ -24,13 +24,23 @@ class Growth:
     seed: int
 
 
-def _blueprint_of(trained) -> Structure | None:
-    """The training target if the trained object carries one."""
+def _blueprint_of(trained, name_or_path) -> Structure | None:
+    """The training target: carried by the trained object, or named by the
+    spec beside the weights (structures/NAME.toml's `blueprint`)."""
     for attr in ("blueprint", "target", "structure"):
         value = getattr(trained, attr, None)
         if isinstance(value, Structure):
             return value
-    return None
+    weights = Path(str(getattr(trained, "path", None) or name_or_path))
+    if weights.suffix != ".safetensors":
+        weights = Path("structures") / f"{weights.name}.safetensors"
+    spec = weights.with_suffix(".toml")
+    if not spec.is_file():
+        return None
+    from voxgen import formats
+    from voxgen.nca.spec import parse_spec
+
+    return formats.load(parse_spec(spec).blueprint)
 
 
 def grow_frames(name_or_path, steps: int | None = None, seed: int = 0,
@@ -44,4 +54,5 @@ def grow_frames(name_or_path, steps: int | None = None, seed: int = 0,
     trained = load_trained(name_or_path)
     result = grow(trained, steps=steps, seed=seed, device=device, keep_frames=True)
     frames = list(result.frames) or [result.structure]
-    return Growth(frames, _blueprint_of(trained), Path(str(name_or_path)).stem, seed)
+    return Growth(frames, _blueprint_of(trained, name_or_path), Path(str(name_or_path)).stem,
+                  seed)

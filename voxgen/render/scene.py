@@ -50,27 +50,36 @@ def camera_pose(lo, hi, azimuth: float = DEFAULT_AZIMUTH, elevation: float = DEF
     (its bounding sphere) into a window of width/height `aspect`."""
     lo, hi = np.asarray(lo, float), np.asarray(hi, float)
     centre = (lo + hi) / 2
-    radius = max(float(np.linalg.norm(hi - lo)) / 2, 0.5)
-    half = math.radians(view_angle) / 2
-    half = min(half, math.atan(math.tan(half) * aspect))   # narrow windows fit by width
-    distance = radius / math.sin(half) * 1.02
     az, el = math.radians(azimuth), math.radians(elevation)
     direction = np.array([math.sin(az) * math.cos(el), math.sin(el), math.cos(az) * math.cos(el)])
     if abs(elevation) > 89.0:
         # Looking straight up or down: "up" on screen is north (-z), turned by azimuth.
-        up = (-math.sin(az), 0.0, -math.cos(az))
+        up = np.array([-math.sin(az), 0.0, -math.cos(az)])
     else:
-        up = (0.0, 1.0, 0.0)
-    return tuple(centre + distance * direction), tuple(centre), up
+        up = np.array([0.0, 1.0, 0.0])
+    right = np.cross(-direction, up)
+    right /= np.linalg.norm(right)
+    screen_up = np.cross(right, -direction)
+    # Back off until every corner of the box is inside the view (plus a margin):
+    # a corner at offset v needs distance >= v.direction + |v.axis| / tan(half angle).
+    tan_v = math.tan(math.radians(view_angle) / 2)
+    tan_h = tan_v * aspect
+    corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1])
+                        for z in (lo[2], hi[2])]) - centre
+    along = corners @ direction
+    distance = max(float(np.max(along + np.abs(corners @ screen_up) / (tan_v / 1.04))),
+                   float(np.max(along + np.abs(corners @ right) / (tan_h / 1.04))), 1.0)
+    return tuple(centre + distance * direction), tuple(centre), tuple(up)
 
 
 def mesh_to_polydata(mesh: VoxelMesh):
-    """pyvista PolyData of the quads, with cell arrays `rgb` (shaded colour)
-    and `block` (palette index)."""
+    """pyvista PolyData of the quads: point array `rgb` (each face's shaded
+    colour on its own four vertices: flat, exact, and cheaper for software
+    OpenGL than per-cell colours) and cell array `block` (palette index)."""
     import pyvista as pv
 
     poly = pv.PolyData.from_regular_faces(mesh.vertices, mesh.faces)
-    poly.cell_data["rgb"] = mesh.face_colours
+    poly.point_data["rgb"] = np.repeat(mesh.face_colours, 4, axis=0)
     poly.cell_data["block"] = mesh.face_block
     return poly
 
@@ -162,8 +171,17 @@ class Scene:
         """Render and return the pixels, uint8 (H, W, 3)."""
         for renderer in self.plotter.renderers:
             renderer.reset_camera_clipping_range()
-        self.plotter.render()          # a no-op before the first screenshot, which renders
-        return self.plotter.screenshot(return_img=True)
+        if self.plotter._first_time:   # pyvista sets the window up on its first render
+            return self.plotter.screenshot(return_img=True)
+        from vtkmodules.vtkCommonCore import vtkUnsignedCharArray
+
+        window = self.plotter.render_window
+        window.Render()
+        width, height = window.GetSize()
+        pixels = vtkUnsignedCharArray()
+        window.GetPixelData(0, 0, width - 1, height - 1, 0, pixels, 0)
+        # OpenGL rows run bottom-up.
+        return np.frombuffer(pixels, np.uint8).reshape(height, width, 3)[::-1].copy()
 
     def close(self) -> None:
         self.plotter.close()
