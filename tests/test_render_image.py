@@ -44,13 +44,13 @@ def test_top_view_shows_each_block_in_its_quadrant():
     blocks[0, 0, 1], blocks[1, 0, 1] = 3, 4      # south-west gold, south-east emerald
     image = render_still(Structure(blocks, PALETTE), size=128, azimuth=0, elevation=90)
     assert image.shape == (128, 128, 3)
-    # The 2x2 top is about 55 px wide at this distance: sample 12 px off the centre.
-    c = 64
-    assert_colour(image, c - 12, c - 12, shaded(1, "up"))
-    assert_colour(image, c - 12, c + 12, shaded(2, "up"))
-    assert_colour(image, c + 12, c - 12, shaded(3, "up"))
-    assert_colour(image, c + 12, c + 12, shaded(4, "up"))
-    assert_colour(image, 2, 2, BACKGROUND)
+    # The camera fits the box to the picture: each block's top is about a
+    # quarter of it; sample the middle of each quarter.
+    q = 32
+    assert_colour(image, q, q, shaded(1, "up"))
+    assert_colour(image, q, 128 - q, shaded(2, "up"))
+    assert_colour(image, 128 - q, q, shaded(3, "up"))
+    assert_colour(image, 128 - q, 128 - q, shaded(4, "up"))
 
 
 @needs_gl

@@ -130,6 +130,10 @@ class Scene:
                 poly, scalars="rgb", rgb=True, lighting=False, show_scalar_bar=False,
                 reset_camera=False, edge_color=EDGE_COLOUR, line_width=1)
             self.actors[panel].prop.show_edges = self._edges[panel]
+            # The mesh is the closed skin of the blocks, wound outward: faces
+            # turned away are hidden anyway, and skipping them saves most of
+            # the work of software OpenGL.
+            self.actors[panel].prop.backface_culling = True
         else:
             self.polydata[panel].shallow_copy(poly)
             self.actors[panel].SetVisibility(mesh.n_faces > 0)
@@ -159,13 +163,18 @@ class Scene:
         self.frame(*filled_bounds(structure), azimuth, elevation, panel)
 
     def label(self, text: str, panel: int = 0) -> None:
-        """Text in the panel's upper-left corner (replaces the previous one)."""
+        """Text in the panel's upper-left corner (replaces the previous one).
+
+        A plain text actor at a fixed size: pyvista's corner annotations refit
+        their font on every change, which costs more than drawing the blocks."""
         if self._labels[panel] is None:
             self.plotter.subplot(0, panel)
+            font = max(8, self.size // 32)
             self._labels[panel] = self.plotter.add_text(
-                text, position="upper_left", font_size=max(6, self.size // 48), color=TEXT_COLOUR)
+                text, position=(6, self.size - font - 10), font_size=font, color=TEXT_COLOUR)
+            self._labels[panel].GetTextProperty().SetFontSize(font)
         else:
-            self._labels[panel].SetText(2, text)
+            self._labels[panel].SetInput(text)
 
     def snapshot(self) -> np.ndarray:
         """Render and return the pixels, uint8 (H, W, 3)."""
