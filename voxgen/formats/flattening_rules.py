@@ -251,6 +251,8 @@ def double_plant(block):
             # half's (the legacy reader copies it from the block below).
             return {"facing": HORIZONTAL[d & 3], "half": "upper"}, "sunflower", {"half": "upper"}
         return None
-    family(block, "double_plant", decode)
+    # Name-only rows first: a 1.12 file names the upper half's variant, and
+    # these rows must win the tie with the facing-only rows below.
     for old_variant, new in plants:
         row(None, None, "double_plant", {"half": "upper", "variant": old_variant}, new, {"half": "upper"})
+    family(block, "double_plant", decode)
