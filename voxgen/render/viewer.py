@@ -98,6 +98,9 @@ class Viewer:
     def set_type_visible(self, block_type: str, visible: bool) -> None:
         """Show or hide every state of one block id (e.g. `minecraft:observer`)."""
         (self.hidden_types.discard if visible else self.hidden_types.add)(block_type)
+        box = getattr(self, "checkboxes", {}).get(block_type)
+        if box is not None:                  # keep the checkbox in step when called directly
+            box.GetRepresentation().SetState(int(visible))
         self.redraw()
 
     def set_cut(self, normal, origin) -> None:
