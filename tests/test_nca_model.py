@@ -1,0 +1,228 @@
+"""The NCA model: shapes, masking rules, dense vs active-region equality,
+determinism, weights round trip, spec validation."""
+
+import numpy as np
+import pytest
+import torch
+
+from voxgen.errors import VoxgenError
+from voxgen.nca.active import live_box, rollout, step_active
+from voxgen.nca.config import NCAConfig
+from voxgen.nca.model import NCA, fire_mask, perception_kernels
+from voxgen.nca.spec import parse_spec
+from voxgen.nca.target import decode_classes, encode, seed_state
+from voxgen.nca.weights import build_model, read_weights, save_weights
+from voxgen.structure import Structure
+
+torch.set_num_threads(1)
+
+
+def small_structure() -> Structure:
+    states = np.full((3, 2, 4), "minecraft:air", dtype=object)
+    states[1, 0, 0:3] = "minecraft:stone"
+    states[1, 1, 1] = "minecraft:oak_log[axis=y]"
+    states[2, 0, 2] = "minecraft:observer[facing=north,powered=false]"
+    return Structure.from_states(states, name="small")
+
+
+def busy_model(perception="learned", k=4, seed=0) -> NCA:
+    """An NCA whose output layer is random, so steps do something."""
+    torch.manual_seed(seed)
+    model = NCA(k, NCAConfig(perception=perception, hidden_channels=5, mlp_width=16, mlp_layers=2))
+    torch.nn.init.normal_(model.fc_out.weight, std=0.5)
+    torch.nn.init.normal_(model.fc_out.bias, std=0.1)
+    with torch.no_grad():
+        model.fc_out.bias[model.channels.alive] = 0.3    # keep life spreading
+    return model
+
+
+def reference_step(model: NCA, state, fire):
+    """Slow twin of NCA.step: explicit depthwise perception, then the MLP
+    per cell, then the masking rules written out with loops over offsets."""
+    c = model.channels.total
+    kernel = model.kernel.reshape(-1, 1, 3, 3, 3)                     # (C*P, 1, 3, 3, 3)
+    p = torch.nn.functional.conv3d(state, kernel, padding=1, groups=c)  # (B, C*P, ...)
+    h = torch.einsum("wq,bqxyz->bwxyz", model.fc_in.reshape(model.fc_in.shape[0], -1), p)
+    h = torch.relu(h + model.fc_in_bias[None, :, None, None, None])
+    h = h.permute(0, 2, 3, 4, 1)
+    for layer in model.hidden_layers:
+        h = torch.relu(layer(h))
+    dx = model.fc_out(h).permute(0, 4, 1, 2, 3)
+
+    def living(s):
+        alive = s[:, model.channels.alive]
+        padded = torch.nn.functional.pad(alive, (1, 1, 1, 1, 1, 1), value=-1e9)
+        best = torch.full_like(alive, -1e9)
+        X, Y, Z = alive.shape[1:]
+        for i in range(3):
+            for j in range(3):
+                for k in range(3):
+                    best = torch.maximum(best, padded[:, i:i + X, j:j + Y, k:k + Z])
+        return (best > model.config.alive_threshold)[:, None]
+
+    pre = living(state)
+    x = state + dx * (fire & pre)
+    return x * (pre & living(x))
+
+
+def test_perception_kernels_are_identity_and_sobel():
+    k = perception_kernels().reshape(4, 3, 3, 3)
+    assert k[0, 1, 1, 1] == 1 and k[0].sum() == 1
+    assert k[1, 2, 1, 1] == 4 / 16 and k[1, 0, 1, 1] == -4 / 16 and k[1, 1].abs().sum() == 0
+    assert torch.allclose(k[2], k[1].permute(1, 0, 2)) and torch.allclose(k[3], k[1].permute(2, 1, 0))
+
+
+def test_channels_and_shapes():
+    model = busy_model()
+    assert model.channels.total == 4 + 1 + 5
+    state = seed_state(model, (5, 4, 6), (2, 0, 3), batch=3)
+    assert state.shape == (3, 10, 5, 4, 6)
+    assert state[0, model.channels.alive, 2, 0, 3] == 1 and state.abs().sum() == 3 * 6
+    out = model.step(state, torch.ones(3, 1, 5, 4, 6, dtype=torch.bool))
+    assert out.shape == state.shape
+
+
+def test_untrained_model_changes_nothing():
+    model = NCA(3, NCAConfig(hidden_channels=4))
+    state = seed_state(model, (4, 4, 4), (1, 1, 1))
+    assert torch.equal(rollout(model, state, 5, torch.Generator().manual_seed(0)), state)
+
+
+@pytest.mark.parametrize("perception", ["learned", "fixed"])
+def test_step_matches_slow_reference(perception):
+    model = busy_model(perception)
+    state = seed_state(model, (6, 5, 7), (3, 0, 3), batch=2)
+    gen = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for _ in range(4):
+            fire = fire_mask(state.shape, 0.5, gen, "cpu")
+            fast, slow = model.step(state, fire), reference_step(model, state, fire)
+            assert torch.allclose(fast, slow, atol=1e-5)
+            state = fast
+
+
+def test_masking_rules():
+    model = busy_model()
+    state = seed_state(model, (7, 7, 7), (3, 3, 3))
+    with torch.no_grad():
+        out = model.step(state, torch.ones(1, 1, 7, 7, 7, dtype=torch.bool))
+    nonzero = out.abs().sum(1)[0] > 0
+    idx = torch.nonzero(nonzero)
+    # life spreads at most one cell per step
+    assert idx.numel() and (idx - 3).abs().max() <= 1
+    # a cell that does not fire keeps its state
+    fire = torch.zeros(1, 1, 7, 7, 7, dtype=torch.bool)
+    with torch.no_grad():
+        assert torch.equal(model.step(state, fire), state)
+    # a state with nothing alive dies entirely
+    dead = state.clone()
+    dead[:, model.channels.alive] = 0.05
+    with torch.no_grad():
+        assert model.step(dead, torch.ones_like(fire)).abs().sum() == 0
+
+
+def test_active_region_equals_dense():
+    model = busy_model()
+    state = seed_state(model, (9, 8, 11), (4, 0, 2), batch=2)
+    with torch.no_grad():
+        active = rollout(model, state, 12, torch.Generator().manual_seed(3), active=True)
+        dense = rollout(model, state, 12, torch.Generator().manual_seed(3), active=False)
+    assert torch.equal(active, dense)
+    assert (active[:, model.channels.alive] > 0.1).sum() > 20      # life really spread
+
+
+def test_active_step_on_a_partial_box_equals_dense():
+    model = busy_model(seed=4)
+    state = seed_state(model, (10, 6, 10), (2, 1, 2))
+    gen = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        for _ in range(3):
+            fire = fire_mask(state.shape, 0.5, gen, "cpu")
+            assert live_box(model, state)[1][0] < 10          # the box really is partial
+            a, d = step_active(model, state, fire), model.step(state, fire)
+            assert torch.equal(a, d)
+            state = a
+
+
+def test_rollout_is_deterministic_with_a_seed():
+    model = busy_model()
+    state = seed_state(model, (6, 6, 6), (3, 0, 3))
+    with torch.no_grad():
+        a = rollout(model, state, 8, torch.Generator().manual_seed(7))
+        b = rollout(model, state, 8, torch.Generator().manual_seed(7))
+        c = rollout(model, state, 8, torch.Generator().manual_seed(8))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_encode_folds_void_and_picks_the_bottom_centre_seed():
+    s = small_structure()
+    void = np.zeros(s.shape, bool)
+    void[0, 1, 3] = True
+    s.void = void
+    t = encode(s, margin=1, seed_position="bottom-centre")
+    assert t.classes.shape == (5, 4, 6)
+    assert t.palette[0] == "minecraft:air" and len(t.palette) == 4
+    assert t.seed == (2, 1, 2)   # the middle of the bottom row of stone, plus the margin
+    assert t.classes[t.seed] > 0
+
+
+def test_weights_round_trip(tmp_path):
+    model = busy_model()
+    classes = torch.randint(0, 4, (3, 4, 5))
+    path = save_weights(tmp_path / "m.safetensors", model, classes, "m",
+                        ("minecraft:air", "a", "b", "c"), (1, 0, 2), {"iterations": 3})
+    tensors, meta = read_weights(path)
+    loaded = build_model(tensors, meta)
+    assert meta["record"] == {"iterations": 3} and meta["seed_pos"] == [1, 0, 2]
+    assert meta["grid_shape"] == [3, 4, 5] and torch.equal(tensors["target.classes"], classes.int())
+    for (n, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
+        assert torch.equal(a, b), n
+    state = seed_state(model, (3, 4, 5), (1, 0, 2))
+    fire = torch.ones(1, 1, 3, 4, 5, dtype=torch.bool)
+    with torch.no_grad():
+        assert torch.equal(model.step(state, fire), loaded.step(state, fire))
+
+
+def test_weights_file_that_is_not_safetensors_is_refused(tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x80\x04not a safetensors file")
+    with pytest.raises(VoxgenError, match="bad.safetensors"):
+        read_weights(bad)
+
+
+def test_decode_is_air_where_dead():
+    model = busy_model()
+    state = torch.zeros(1, model.channels.total, 3, 3, 3)
+    state[0, 2, 1, 1, 1] = 5.0           # a strong class-2 logit, but nothing alive
+    assert decode_classes(model, state).sum() == 0
+    state[0, model.channels.alive, 1, 1, 1] = 1.0
+    assert decode_classes(model, state)[0, 1, 1, 1] == 2
+
+
+@pytest.mark.parametrize("body, message", [
+    ('blueprint = "b.toml"\nhiden_channels = 3\n', "unknown key 'hiden_channels'"),
+    ('blueprint = "b.toml"\nhidden_channels = "many"\n', "key 'hidden_channels' must be an integer"),
+    ('blueprint = "b.toml"\nsteps = [10]\n', "key 'steps' must be a list of 2"),
+    ('blueprint = "b.toml"\nsteps = [20, 10]\n', "key 'steps'"),
+    ('blueprint = "b.toml"\nperception = "magic"\n', "key 'perception' must be one of"),
+    ('blueprint = "b.toml"\ndamage_kinds = ["fire"]\n', "key 'damage_kinds'"),
+    ('blueprint = "b.toml"\nlr = true\n', "key 'lr' must be a number"),
+    ('hidden_channels = 3\n', "missing key 'blueprint'"),
+    ('blueprint = \n', "not valid TOML"),
+])
+def test_spec_errors_name_file_and_key(tmp_path, body, message):
+    path = tmp_path / "thing.toml"
+    path.write_text(body)
+    with pytest.raises(VoxgenError, match=message) as err:
+        parse_spec(path)
+    assert "thing.toml" in str(err.value)
+
+
+def test_spec_overrides_defaults(tmp_path):
+    path = tmp_path / "thing.toml"
+    path.write_text('blueprint = "../b.toml"\nhidden_channels = 7\nlr = 1\nsteps = [5, 9]\n'
+                    'seed_position = [1, 2, 3]\n')
+    spec = parse_spec(path)
+    assert spec.config.hidden_channels == 7 and spec.config.lr == 1.0
+    assert spec.config.horizon == 9 and spec.config.seed_position == [1, 2, 3]
+    assert spec.blueprint == (tmp_path.parent / "b.toml").resolve() and spec.name == "thing"

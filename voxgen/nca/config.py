@@ -1,0 +1,103 @@
+"""NCAConfig: every hyperparameter of the model and its training, one field each.
+
+A structure spec (`structures/NAME.toml`, see `spec.py`) overrides any field;
+the resolved config is stored in the weights' metadata, so a trained model
+carries the exact settings it was trained with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+PERCEPTIONS = ("fixed", "learned")
+DAMAGE_KINDS = ("sphere", "halfcut", "dropout")
+LR_SCHEDULES = ("constant", "cosine", "step")
+
+
+@dataclass
+class NCAConfig:
+    # --- model ---------------------------------------------------------------
+    hidden_channels: int = 12
+    """H: hidden state channels per cell (besides K class logits and 1 alive)."""
+    mlp_width: int = 64
+    """Width of each hidden layer of the per-cell update MLP."""
+    mlp_layers: int = 1
+    """Hidden layers in the update MLP (2 gives the prior work's 64-64)."""
+    perception: str = "learned"
+    """"learned": depthwise 3x3x3 filters per channel, initialised to identity +
+    Sobel x/y/z and trained (converged faster than "fixed" in our runs);
+    "fixed": identity + Sobel x/y/z, frozen."""
+    perception_filters: int = 4
+    """Depthwise filters per channel for "learned" perception ("fixed" has 4)."""
+    fire_rate: float = 0.5
+    """Probability that a cell applies its update at a step (stochastic firing)."""
+    alive_threshold: float = 0.1
+    """A cell is alive where its alive channel exceeds this; a cell lives on
+    only next to an alive cell (3x3x3 max-pool), before and after the update."""
+    seed_position: str | list = "bottom-centre"
+    """Where the single seed cell sits: "bottom-centre" (the bottom layer's
+    block nearest the centre of that layer's footprint), "centre" (the block
+    nearest the box centre), or [x, y, z] in blueprint coordinates."""
+    margin: int = 1
+    """Air cells added around the blueprint box on every side of the grid."""
+
+    # --- training --------------------------------------------------------------
+    steps: list = field(default_factory=lambda: [32, 48])
+    """[lo, hi]: rollout length drawn uniformly per iteration; hi is the
+    training horizon (the default number of growth steps)."""
+    pool_size: int = 64
+    """Grown states kept between iterations (persistence)."""
+    batch: int = 8
+    """Samples per iteration."""
+    lr: float = 2e-3
+    """Adam learning rate at the start."""
+    lr_schedule: str = "cosine"
+    """"constant", "cosine" (to lr * lr_final over `iterations`), or "step"
+    (x0.3 at 50% and 80% of `iterations`)."""
+    lr_final: float = 0.05
+    """Final learning rate as a fraction of `lr` (cosine schedule)."""
+    iterations: int = 2000
+    """Maximum training iterations (early stop usually ends sooner)."""
+    reseed: int = 1
+    """Worst-loss samples of each batch replaced by fresh seeds."""
+    damage_kinds: list = field(default_factory=lambda: ["sphere", "halfcut", "dropout"])
+    """Damage applied to grown samples: any of sphere, halfcut, dropout."""
+    damage_count: int = 2
+    """Best-loss samples of each batch that get damaged (after a warm-up)."""
+    damage_after: int = 100
+    """Iterations before damage starts (let growth form first)."""
+    halfcut_axes: list = field(default_factory=lambda: ["x", "y", "z"])
+    """Axes a half-cut may cut across."""
+    halfcut_range: list = field(default_factory=lambda: [0.3, 0.7])
+    """Cut position as a fraction of the blueprint's extent along the axis."""
+    sphere_radius: list = field(default_factory=lambda: [0.15, 0.35])
+    """Sphere damage radius as a fraction of the blueprint's largest extent."""
+    dropout_rate: float = 0.2
+    """Fraction of cells zeroed by dropout damage."""
+    class_weight_power: float = 0.5
+    """Per-class loss weight ~ (1 / frequency) ** power, mean 1 over cells."""
+    alive_weight: float = 1.0
+    """Weight of the alive-channel loss (blocks alive, far air dead)."""
+    checkpoint_every: int = 100
+    """Iterations between atomic checkpoints (and exactness checks)."""
+    verify_seeds: int = 10
+    """Fresh seeds grown to confirm exact growth before stopping early."""
+    verify_needed: int = 10
+    """How many of `verify_seeds` must grow exactly to stop early."""
+    stop_streak: int = 20
+    """Consecutive all-exact batches before the fresh-seed verification runs."""
+    torch_seed: int = 0
+    """Seed of the training run (initial weights, sampling, damage)."""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "NCAConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+    @property
+    def horizon(self) -> int:
+        """Training horizon in steps: the default growth length."""
+        return int(self.steps[1])

@@ -1,0 +1,123 @@
+"""The NCA module: perceive -> per-cell MLP -> stochastic firing -> alive masking.
+
+State: one tensor (B, C, X, Y, Z), C = K + 1 + H channels, laid out by
+`Channels`: K block-class logits (class 0 is air), one alive channel, H hidden.
+
+Perception is depthwise (each channel filtered by its own 3x3x3 kernels) and
+is followed by the first MLP layer. Both are linear, so they are computed as
+one dense 3x3x3 convolution whose kernel is their product: the model is the
+same, but a dense conv runs ~20x faster than a depthwise one on CPU.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from voxgen.nca.config import NCAConfig
+
+
+@dataclass(frozen=True)
+class Channels:
+    """Where each kind of channel sits in the state tensor."""
+    classes: int   # K: block classes, air = 0
+    hidden: int    # H
+
+    @property
+    def logits(self) -> slice:
+        return slice(0, self.classes)
+
+    @property
+    def alive(self) -> int:
+        return self.classes
+
+    @property
+    def hidden_slice(self) -> slice:
+        return slice(self.classes + 1, self.total)
+
+    @property
+    def total(self) -> int:
+        return self.classes + 1 + self.hidden
+
+
+def perception_kernels() -> torch.Tensor:
+    """(4, 27) float: identity, Sobel x, Sobel y, Sobel z over a 3x3x3
+    neighbourhood flattened in (x, y, z) order; Sobel scaled to unit L1 / 2."""
+    d = torch.tensor([-1.0, 0.0, 1.0])
+    s = torch.tensor([1.0, 2.0, 1.0])
+    ident = torch.zeros(3, 3, 3)
+    ident[1, 1, 1] = 1.0
+    sx = torch.einsum("i,j,k->ijk", d, s, s) / 16
+    sy = torch.einsum("i,j,k->ijk", s, d, s) / 16
+    sz = torch.einsum("i,j,k->ijk", s, s, d) / 16
+    return torch.stack([ident, sx, sy, sz]).reshape(4, 27)
+
+
+class NCA(nn.Module):
+    """A 3D neural cellular automaton over K block classes.
+
+    `step(state, fire)` maps (B, C, X, Y, Z) -> (B, C, X, Y, Z); `fire` is a
+    bool (B, 1, X, Y, Z) mask of cells allowed to update this step.
+    """
+
+    def __init__(self, classes: int, config: NCAConfig):
+        super().__init__()
+        self.config = config
+        self.channels = Channels(classes, config.hidden_channels)
+        c = self.channels.total
+        base = perception_kernels()
+        if config.perception == "fixed":
+            self.register_buffer("kernel", base.expand(c, 4, 27).clone())   # (C, P, 27)
+        else:
+            p = config.perception_filters
+            kernel = 0.1 * torch.randn(c, p, 27)
+            kernel[:, :min(p, 4)] = base[:min(p, 4)]
+            self.kernel = nn.Parameter(kernel)
+        p = self.kernel.shape[1]
+        w = config.mlp_width
+        self.fc_in = nn.Parameter(torch.randn(w, c, p) / (c * p) ** 0.5)   # (W, C, P)
+        self.fc_in_bias = nn.Parameter(torch.zeros(w))
+        self.hidden_layers = nn.ModuleList(nn.Linear(w, w) for _ in range(config.mlp_layers - 1))
+        self.fc_out = nn.Linear(w, c)
+        nn.init.zeros_(self.fc_out.weight)   # an untrained NCA changes nothing
+        nn.init.zeros_(self.fc_out.bias)
+
+    def fused_kernel(self) -> torch.Tensor:
+        """(W, C, 3, 3, 3): depthwise perception followed by the first layer."""
+        w, c, _ = self.fc_in.shape
+        return torch.einsum("wcp,cpo->wco", self.fc_in, self.kernel).reshape(w, c, 3, 3, 3)
+
+    def update(self, state: torch.Tensor) -> torch.Tensor:
+        """Proposed change dx (B, C, X, Y, Z) for every cell (before firing/masking)."""
+        h = F.relu(F.conv3d(state, self.fused_kernel(), self.fc_in_bias, padding=1))
+        h = h.permute(0, 2, 3, 4, 1)                       # (B, X, Y, Z, W)
+        for layer in self.hidden_layers:
+            h = F.relu(layer(h))
+        return self.fc_out(h).permute(0, 4, 1, 2, 3)       # (B, C, X, Y, Z)
+
+    def life(self, state: torch.Tensor) -> torch.Tensor:
+        """bool (B, 1, X, Y, Z): cells next to (or being) an alive cell."""
+        alive = state[:, self.channels.alive:self.channels.alive + 1]
+        return F.max_pool3d(alive, 3, stride=1, padding=1) > self.config.alive_threshold
+
+    def step(self, state: torch.Tensor, fire: torch.Tensor) -> torch.Tensor:
+        """One NCA step. Only living, firing cells change; cells that are not
+        living before and after the update become all-zero (dead)."""
+        pre = self.life(state)
+        x = state + self.update(state) * (fire & pre)
+        return x * (pre & self.life(x))
+
+
+def fire_mask(shape, rate: float, generator, device) -> torch.Tensor:
+    """bool (B, 1, X, Y, Z) firing mask. `generator` is one torch.Generator or
+    a list of B (one per sample, so a sample's run does not depend on the
+    other samples in its batch)."""
+    b, _, x, y, z = shape
+    if isinstance(generator, (list, tuple)):
+        r = torch.cat([torch.rand((1, 1, x, y, z), generator=g, device=device) for g in generator])
+    else:
+        r = torch.rand((b, 1, x, y, z), generator=generator, device=device)
+    return r < rate

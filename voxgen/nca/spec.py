@@ -1,0 +1,117 @@
+"""Structure specs: `structures/NAME.toml` names a blueprint and overrides
+NCAConfig defaults.
+
+    blueprint = "../blueprints/tree.toml"   # relative to the spec file
+    hidden_channels = 16
+    steps = [40, 56]
+
+Unknown keys and values of the wrong type are VoxgenErrors naming the file
+and the key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from voxgen.errors import VoxgenError
+from voxgen.nca.config import DAMAGE_KINDS, LR_SCHEDULES, PERCEPTIONS, NCAConfig
+
+# key -> allowed values, for string (or list-of-string) fields
+_CHOICES = {"perception": PERCEPTIONS, "lr_schedule": LR_SCHEDULES,
+            "damage_kinds": DAMAGE_KINDS, "halfcut_axes": ("x", "y", "z"),
+            "seed_position": ("bottom-centre", "centre")}
+# list fields -> (element type, length or None)
+_LISTS = {"steps": (int, 2), "halfcut_range": (float, 2), "sphere_radius": (float, 2),
+          "damage_kinds": (str, None), "halfcut_axes": (str, None)}
+
+
+@dataclass
+class Spec:
+    """A parsed spec: where it came from, its blueprint, and the resolved config."""
+    path: Path
+    name: str
+    blueprint: Path
+    config: NCAConfig
+
+
+def _check(path, key, value, default):
+    """Raise VoxgenError unless `value` fits field `key` (default shows the type)."""
+    def bad(want):
+        raise VoxgenError(f"key '{key}' must be {want}, got {value!r}", path)
+
+    if key == "seed_position":
+        if isinstance(value, str):
+            if value not in _CHOICES[key]:
+                bad(f"one of {', '.join(_CHOICES[key])} or [x, y, z]")
+        elif not (isinstance(value, list) and len(value) == 3
+                  and all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+            bad("a string or [x, y, z] integers")
+        return value
+    if key in _LISTS:
+        kind, length = _LISTS[key]
+        if not isinstance(value, list) or (length and len(value) != length):
+            bad(f"a list of {length or 'any number of'} {kind.__name__}s")
+        out = []
+        for v in value:
+            ok = isinstance(v, (int, float)) if kind is float else isinstance(v, kind)
+            if not ok or isinstance(v, bool):
+                bad(f"a list of {kind.__name__}s")
+            if key in _CHOICES and v not in _CHOICES[key]:
+                bad(f"a list drawn from {', '.join(_CHOICES[key])}")
+            out.append(kind(v))
+        if key == "steps" and not 1 <= out[0] <= out[1]:
+            bad("[lo, hi] with 1 <= lo <= hi")
+        return out
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            bad("true or false")
+        return value
+    if isinstance(default, int):
+        if not isinstance(value, int) or isinstance(value, bool):
+            bad("an integer")
+        if value < 0:
+            bad("a non-negative integer")
+        return value
+    if isinstance(default, float):
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            bad("a number")
+        return float(value)
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            bad("a string")
+        if key in _CHOICES and value not in _CHOICES[key]:
+            bad(f"one of {', '.join(_CHOICES[key])}")
+        return value
+    raise AssertionError(f"no type rule for {key}")
+
+
+def parse_spec(path) -> Spec:
+    """Read and validate a spec file; the blueprint path is resolved but not loaded."""
+    path = Path(path)
+    if not path.is_file():
+        raise VoxgenError("no such spec file", path)
+    try:
+        doc = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise VoxgenError(f"not valid TOML ({err})", path) from None
+    if "blueprint" not in doc:
+        raise VoxgenError("missing key 'blueprint'", path)
+    blueprint = doc.pop("blueprint")
+    if not isinstance(blueprint, str):
+        raise VoxgenError(f"key 'blueprint' must be a path string, got {blueprint!r}", path)
+    defaults = NCAConfig()
+    known = {f.name for f in fields(NCAConfig)}
+    values = {}
+    for key, value in doc.items():
+        if key not in known:
+            raise VoxgenError(f"unknown key '{key}'", path)
+        values[key] = _check(path, key, value, getattr(defaults, key))
+    config = NCAConfig(**{**defaults.to_dict(), **values})
+    if not 0 < config.fire_rate <= 1:
+        raise VoxgenError(f"key 'fire_rate' must be in (0, 1], got {config.fire_rate}", path)
+    if config.batch < 1 or config.pool_size < config.batch:
+        raise VoxgenError("keys 'batch' and 'pool_size' need 1 <= batch <= pool_size", path)
+    return Spec(path=path, name=path.stem, blueprint=(path.parent / blueprint).resolve(),
+                config=config)
