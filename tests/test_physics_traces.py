@@ -41,7 +41,10 @@ def test_trace_replays_tick_exact(samples, backend, name):
     trace = load_trace(samples / "physics" / "traces" / f"{name}.json")
     structure = snbt.load(samples / "physics" / "structures" / f"{name}.snbt")
     _load_or_skip(backend, structure, recipe["placement"])
-    report = replay_trace(backend, structure, trace, recipe["actions"], recipe["placement"])
+    try:
+        report = replay_trace(backend, structure, trace, recipe["actions"], recipe["placement"])
+    except VoxgenError as err:  # e.g. `use` of a lever on an engine without levers
+        pytest.skip(f"backend refuses an action of this trace: {err}")
     assert report.agree, f"{name}: {report}; all differences that tick: {report.detail}"
     assert report.ticks_checked == trace.n_ticks
 
