@@ -22,7 +22,10 @@ them. Block entities (`nbt`) and entities are opaque.
 
 from __future__ import annotations
 
+import gzip
+import io
 import math
+import struct
 
 import nbtlib
 import numpy as np
@@ -40,29 +43,27 @@ DEFAULT_DATA_VERSION = 3700
 
 def load(path) -> Structure:
     data, _ = nbt_io.read_bytes(path)
-    root = nbt_io.parse_root(data, path)
+    # nbtlib directly: for lists of many small compounds it beats the rapidnbt
+    # path of parse_root (whose conversion to nbtlib tags costs more).
+    root = nbt_io.parse_nbt(data, path)
     size = check_size(_int_list(require(root, "size", nbtlib.List, path), "size", path), path)
     data_version = int(require(root, "DataVersion", nbtlib.Int, path)) if "DataVersion" in root else None
     pre_flattening = data_version is None or data_version < flattening.FLATTENING_DATA_VERSION
     palettes = [_palette(p, f"palettes[{i}]", pre_flattening, path) for i, p in enumerate(_raw_palettes(root, path))]
     states = palettes[0]
-    blocks = require(root, "blocks", nbtlib.List, path)
+    positions, state_of, block_entities = _blocks(require(root, "blocks", nbtlib.List, path), path)
+    if len(positions):
+        bad = np.flatnonzero(((positions < 0) | (positions >= np.array(size))).any(axis=1))
+        if len(bad):
+            raise VoxgenError(f"blocks[{bad[0]}].pos {positions[bad[0]].tolist()} lies outside the "
+                              f"{list(size)} structure", path)
+        bad = np.flatnonzero((state_of < 0) | (state_of >= len(states)))
+        if len(bad):
+            raise VoxgenError(f"blocks[{bad[0]}].state {state_of[bad[0]]} out of range "
+                              f"(palette has {len(states)} entries)", path)
     # Unlisted cells stay void; index len(states) marks them until build_structure.
     indices = np.full(size, len(states), dtype=np.int32)
-    block_entities = {}
-    for i, entry in enumerate(blocks):
-        where = f"blocks[{i}]"
-        if not isinstance(entry, nbtlib.Compound):
-            raise VoxgenError(f"{where} is not a compound", path)
-        pos = tuple(_int_list(require(entry, "pos", nbtlib.List, path, where), f"{where}.pos", path))
-        if not all(0 <= p < n for p, n in zip(pos, size)):
-            raise VoxgenError(f"{where}.pos {list(pos)} lies outside the {list(size)} structure", path)
-        state = int(require(entry, "state", nbtlib.Int, path, where))
-        if not 0 <= state < len(states):
-            raise VoxgenError(f"{where}.state {state} out of range (palette has {len(states)} entries)", path)
-        indices[pos] = state
-        if "nbt" in entry:
-            block_entities[pos] = require(entry, "nbt", nbtlib.Compound, path, where)
+    indices[tuple(positions.T)] = state_of
     entities = list(require(root, "entities", nbtlib.List, path)) if "entities" in root else []
     if any(not isinstance(e, nbtlib.Compound) for e in entities):
         raise VoxgenError("'entities' holds something other than compounds", path)
@@ -80,6 +81,29 @@ def load(path) -> Structure:
     if "palettes" in root:
         structure.metadata["structure_palettes"] = palettes
     return structure
+
+
+def _blocks(blocks, path):
+    """(positions (N, 3) int64, states (N,) int64, {pos: nbt}) of the listed blocks."""
+    n = len(blocks)
+    positions = np.empty((n, 3), dtype=np.int64)
+    state_of = np.empty(n, dtype=np.int64)
+    block_entities = {}
+    for i, entry in enumerate(blocks):
+        try:
+            pos, state = entry["pos"], entry["state"]
+            ok = (type(state) is nbtlib.Int and isinstance(pos, nbtlib.List) and len(pos) == 3
+                  and all(type(v) is nbtlib.Int for v in pos))
+        except (KeyError, TypeError, IndexError):
+            ok = False
+        if not ok:
+            raise VoxgenError(f"blocks[{i}] is not {{pos: [3 Int], state: Int}}", path)
+        positions[i] = pos
+        state_of[i] = state
+        if "nbt" in entry:
+            block_entities[tuple(int(v) for v in pos)] = require(entry, "nbt", nbtlib.Compound, path,
+                                                                 f"blocks[{i}]")
+    return positions, state_of, block_entities
 
 
 def _raw_palettes(root, path) -> list:
@@ -126,21 +150,9 @@ def _int_list(tag, where, path) -> list[int]:
 def save(structure: Structure, path) -> None:
     """Write `structure` as a gzipped structure `.nbt`; void cells are not listed."""
     indices, states, palettes = _file_palettes(structure)
-    x, y, z = np.nonzero(indices != len(states))
-    order = np.lexsort((x, z, y))                      # the game lists blocks y, then z, then x
-    blocks = []
-    for cx, cy, cz in zip(x[order].tolist(), y[order].tolist(), z[order].tolist()):
-        entry = nbtlib.Compound({
-            "pos": nbtlib.List[nbtlib.Int]([nbtlib.Int(cx), nbtlib.Int(cy), nbtlib.Int(cz)]),
-            "state": nbtlib.Int(int(indices[cx, cy, cz]))})
-        nbt = structure.block_entities.get((cx, cy, cz))
-        if nbt is not None:
-            entry["nbt"] = nbt
-        blocks.append(entry)
     root = nbtlib.Compound({
         "DataVersion": nbtlib.Int(structure.data_version or DEFAULT_DATA_VERSION),
         "size": nbtlib.List[nbtlib.Int]([nbtlib.Int(n) for n in structure.shape]),
-        "blocks": nbtlib.List[nbtlib.Compound](blocks),
         "entities": nbtlib.List[nbtlib.Compound]([_entity(e) for e in structure.entities]),
     })
     if len(palettes) > 1:
@@ -149,7 +161,45 @@ def save(structure: Structure, path) -> None:
         root["palette"] = _palette_tag(palettes[0])
     if structure.metadata.get("author"):
         root["author"] = nbtlib.String(str(structure.metadata["author"]))
-    nbt_io.write_nbt(path, root)
+    buf = io.BytesIO()
+    nbtlib.File(root, root_name="").write(buf, byteorder="big")
+    # The root compound ends with TAG_End; the blocks list goes just before it.
+    data = buf.getvalue()[:-1] + _blocks_tag(indices, len(states), structure.block_entities) + b"\x00"
+    with open(path, "wb") as f:
+        f.write(gzip.compress(data, compresslevel=6, mtime=0))
+
+
+# One listed block without block entity, big-endian NBT compound payload:
+# TAG_List "pos" of 3 TAG_Int, TAG_Int "state", TAG_End (36 bytes).
+_ENTRY = np.dtype([("pos_head", "S11"), ("pos", ">i4", 3), ("state_head", "S8"),
+                   ("state", ">i4"), ("end", "S1")])
+_POS_HEAD = b"\x09\x00\x03pos\x03\x00\x00\x00\x03"
+_STATE_HEAD = b"\x03\x00\x05state"
+
+
+def _blocks_tag(indices, void_index: int, block_entities) -> bytes:
+    """The `blocks` TAG_List bytes, encoded with numpy: every non-void cell,
+    in the game's order (y, then z, then x), block entities as `nbt`."""
+    y, z, x = np.nonzero(indices.transpose(1, 2, 0) != void_index)
+    entries = np.zeros(len(x), dtype=_ENTRY)
+    entries["pos_head"] = _POS_HEAD
+    entries["pos"] = np.stack([x, y, z], axis=1)
+    entries["state_head"] = _STATE_HEAD
+    entries["state"] = indices[x, y, z]
+    head = b"\x09\x00\x06blocks\x0a" + struct.pack(">i", len(x))
+    if not block_entities:
+        return head + entries.tobytes()
+    chunks, done = [head], 0
+    order = {pos: i for i, pos in enumerate(zip(x.tolist(), y.tolist(), z.tolist()))}
+    for i in sorted(order[pos] for pos in block_entities if pos in order):
+        pos = (int(x[i]), int(y[i]), int(z[i]))
+        buf = io.BytesIO()
+        block_entities[pos].write(buf, byteorder="big")
+        chunks += [entries[done:i].tobytes(), entries[i:i + 1].tobytes()[:-1],
+                   b"\x0a\x00\x03nbt", buf.getvalue(), b"\x00"]
+        done = i + 1
+    chunks.append(entries[done:].tobytes())
+    return b"".join(chunks)
 
 
 def _file_palettes(structure: Structure):
