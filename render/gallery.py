@@ -1,6 +1,6 @@
 """Draw the README's gallery into render/gallery/.
 
-    .venv/bin/python render/gallery.py
+    .venv/bin/python render/gallery.py [--out DIR] [WEIGHTS.safetensors ...]
 
 For every bundled blueprint (blueprints/*.toml): NAME.png, a 512 px still.
 For every trained structure (structures/NAME.safetensors): NAME_growth.gif,
@@ -36,49 +36,60 @@ def drawn_fraction(image: np.ndarray) -> float:
     return float((np.abs(image.astype(int) - background).max(axis=2) > 12).mean())
 
 
+def shown_path(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def keep_still(image: np.ndarray, path: Path) -> None:
     fraction = drawn_fraction(image)
     if fraction < 0.02:
         raise SystemExit(f"{path.name}: only {fraction:.1%} of the picture is drawn")
     save_png(image, path)
-    print(f"{path.relative_to(ROOT)}  ({fraction:.0%} drawn)")
+    print(f"{shown_path(path)}  ({fraction:.0%} drawn)")
 
 
-def blueprint_stills() -> None:
+def blueprint_stills(out: Path) -> None:
     for path in sorted((ROOT / "blueprints").glob("*.toml")):
         structure = formats.load(path)
-        keep_still(render_still(structure, size=STILL_SIZE), OUT / f"{path.stem}.png")
+        keep_still(render_still(structure, size=STILL_SIZE), out / f"{path.stem}.png")
 
 
-def growth_pictures() -> None:
+def growth_pictures(all_weights: list[Path], out: Path) -> None:
     from voxgen.render.growth import grow_frames
 
-    for weights in sorted((ROOT / "structures").glob("*.safetensors")):
+    for weights in all_weights:
         growth = grow_frames(weights, seed=0, device="cpu")
-        frames = growth.frames
-        stride = max(1, -(-len(frames) // GIF_MAX_FRAMES))
-        shown = frames[::stride]
-        if shown[-1] is not frames[-1]:
-            shown.append(frames[-1])
-        steps = [i * stride for i in range(len(shown) - 1)] + [len(frames) - 1]
-        gif = OUT / f"{weights.stem}_growth.gif"
+        frames, labels = growth.frames, growth.labels()
+        keep = list(range(0, len(frames), max(1, -(-len(frames) // GIF_MAX_FRAMES))))
+        if keep[-1] != len(frames) - 1:
+            keep.append(len(frames) - 1)
+        shown = [frames[i] for i in keep]
+        gif = out / f"{weights.stem}_growth.gif"
         write_animation(shown, gif, size=GIF_SIZE, fps=10,
-                        labels=[f"step {s}/{len(frames) - 1}" for s in steps])
+                        labels=[labels[i] for i in keep])
         size = gif.stat().st_size
-        print(f"{gif.relative_to(ROOT)}  ({len(shown)} frames, {size / 1024:.0f} KiB)")
+        print(f"{shown_path(gif)}  ({len(shown)} frames, {size / 1024:.0f} KiB)")
         if size > GIF_MAX_BYTES:
             raise SystemExit(f"{gif.name} is {size / 2**20:.1f} MB, over the 2 MB budget")
         if growth.blueprint is not None:
             image = render_still(growth.blueprint, size=STILL_SIZE // 2 * 2,
                                  compare=frames[-1], labels=("blueprint", "grown"))
-            keep_still(image, OUT / f"{weights.stem}_vs_blueprint.png")
+            keep_still(image, out / f"{weights.stem}_vs_blueprint.png")
 
 
 def main() -> None:
-    OUT.mkdir(exist_ok=True)
-    blueprint_stills()
-    if list((ROOT / "structures").glob("*.safetensors")):
-        growth_pictures()
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Draw the README gallery.")
+    parser.add_argument("weights", nargs="*", type=Path,
+                        help="weights to animate (default: structures/*.safetensors)")
+    parser.add_argument("--out", type=Path, default=OUT, help="folder for the pictures")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    blueprint_stills(args.out)
+    weights = args.weights or sorted((ROOT / "structures").glob("*.safetensors"))
+    if weights:
+        growth_pictures(weights, args.out)
     else:
         print("no structures/*.safetensors yet: no growth animations")
 

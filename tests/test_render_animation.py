@@ -100,6 +100,20 @@ def test_mp4_has_the_expected_frame_count_and_side_by_side_width(tmp_path):
 
 
 @needs_gl
+def test_empty_frames_render_as_background(tmp_path):
+    from voxgen.render.animate import write_animation
+
+    s = l_shape()
+    empty = s.masked(np.zeros(s.shape, bool))
+    out = tmp_path / "blink.gif"
+    assert write_animation([empty, s, empty], out, size=64, progress=False) == 3
+    images = gif_frames(out)
+    background = images[0][-1, -1].astype(int)
+    drawn = [(np.abs(im.astype(int) - background).max(axis=2) > 10)[20:, :].sum() for im in images]
+    assert drawn[0] == 0 and drawn[1] > 100 and drawn[2] == 0
+
+
+@needs_gl
 def test_no_frames_is_an_error_and_leaves_no_file(tmp_path):
     from voxgen.render.animate import write_animation
 

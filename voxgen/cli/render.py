@@ -75,7 +75,8 @@ def render(file, output, growth, steps, seed, device, compare, side_by_side, azi
         else:
             from voxgen.render.animate import write_animation
 
-            write_animation(grown.frames, output, compare=blueprint, fps=fps, **view)
+            write_animation(grown.frames, output, compare=blueprint, fps=fps,
+                            labels=grown.labels(), **view)
     else:
         structure = formats.load(file)
         if suffix == ".png":

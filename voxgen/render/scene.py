@@ -120,10 +120,12 @@ class Scene:
         """Draw `structure` in `panel`, replacing what was there."""
         mesh = build_mesh(structure, keep=keep, hidden=hidden)
         self.meshes[panel] = mesh
+        if mesh.n_faces == 0:                # nothing to draw (pyvista refuses empty meshes)
+            if self.actors[panel] is not None:
+                self.actors[panel].SetVisibility(False)
+            return mesh
         poly = mesh_to_polydata(mesh)
         if self.actors[panel] is None:
-            if mesh.n_faces == 0:
-                return mesh                  # pyvista refuses to add an empty mesh
             self.plotter.subplot(0, panel)
             self.polydata[panel] = poly
             self.actors[panel] = self.plotter.add_mesh(
@@ -136,7 +138,7 @@ class Scene:
             self.actors[panel].prop.backface_culling = True
         else:
             self.polydata[panel].shallow_copy(poly)
-            self.actors[panel].SetVisibility(mesh.n_faces > 0)
+            self.actors[panel].SetVisibility(True)
         return mesh
 
     def frame(self, lo, hi, azimuth: float = DEFAULT_AZIMUTH,
