@@ -142,3 +142,38 @@ def test_growth_animation_from_trained_weights(tmp_path):
     out = tmp_path / "growth.gif"
     assert write_animation(growth.frames, out, size=64, progress=False) == len(growth.frames)
     assert len(gif_frames(out)) == len(growth.frames)
+
+
+def test_cli_growth_errors_are_one_line(tmp_path):
+    from click.testing import CliRunner
+
+    from voxgen.cli import main
+
+    out = tmp_path / "g.gif"
+    result = CliRunner().invoke(main, ["render", "--growth", str(tmp_path / "none.safetensors"),
+                                       "-o", str(out)])
+    assert result.exit_code == 2 and "error" in result.output
+    result = CliRunner().invoke(main, ["render", "blueprints/flying_machine.toml", "--growth", "x",
+                                       "-o", str(out)])
+    assert result.exit_code == 2 and "either a blueprint FILE or --growth" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+@needs_gl
+@pytest.mark.skipif(not trained_names(), reason="no trained structures/*.safetensors yet")
+def test_cli_growth_side_by_side_mp4(tmp_path):
+    import imageio.v2 as imageio
+    from click.testing import CliRunner
+
+    from voxgen.cli import main
+
+    out = tmp_path / "g.mp4"
+    weights = ROOT / "structures" / f"{trained_names()[0]}.safetensors"
+    result = CliRunner().invoke(main, ["render", "--growth", str(weights), "--steps", "3",
+                                       "--side-by-side", "--size", "64", "--device", "cpu",
+                                       "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    reader = imageio.get_reader(out)
+    assert reader.count_frames() in (3, 4)          # steps 1..3, led by the seed if it shows
+    assert reader.get_data(0).shape == (64, 128, 3)
+    reader.close()

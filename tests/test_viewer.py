@@ -1,5 +1,7 @@
 """The viewer driven through its widgets and keys on an off-screen plotter."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -136,3 +138,19 @@ def test_view_without_display_suggests_render(monkeypatch):
     result = CliRunner().invoke(main, ["view", "blueprints/flying_machine.toml"])
     assert result.exit_code == 2
     assert "no display" in result.output and "voxgen render" in result.output
+
+
+def test_view_resolves_files_weights_and_bundled_names(tmp_path, monkeypatch):
+    from voxgen.cli.view import resolve
+    from voxgen.errors import VoxgenError
+
+    assert resolve("blueprints/tree.toml") == ("file", Path("blueprints/tree.toml"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "blueprints").mkdir()
+    (tmp_path / "structures").mkdir()
+    (tmp_path / "blueprints" / "bug.toml").write_text("")
+    assert resolve("bug")[0] == "file"
+    (tmp_path / "structures" / "bug.safetensors").write_bytes(b"")
+    assert resolve("bug")[0] == "weights"                 # trained weights win
+    with pytest.raises(VoxgenError, match="no such file"):
+        resolve("nothing")
