@@ -226,3 +226,18 @@ def test_spec_overrides_defaults(tmp_path):
     assert spec.config.hidden_channels == 7 and spec.config.lr == 1.0
     assert spec.config.horizon == 9 and spec.config.seed_position == [1, 2, 3]
     assert spec.blueprint == (tmp_path.parent / "b.toml").resolve() and spec.name == "thing"
+
+
+def test_neighbourhood_max_equals_max_pool():
+    from voxgen.nca.model import neighbourhood_max
+    t = torch.randn(2, 1, 4, 5, 6)
+    assert torch.equal(neighbourhood_max(t), torch.nn.functional.max_pool3d(t, 3, 1, 1))
+
+
+def test_sobel_features_equal_the_depthwise_conv():
+    from voxgen.nca.model import sobel_features
+    x = torch.randn(2, 3, 4, 5, 6)
+    k = perception_kernels()                                    # (4, 27)
+    conv = torch.nn.functional.conv3d(x, k.repeat(3, 1).reshape(12, 1, 3, 3, 3), padding=1, groups=3)
+    conv = conv.reshape(2, 3, 4, 4, 5, 6).transpose(1, 2).reshape(2, 12, 4, 5, 6)
+    assert torch.allclose(sobel_features(x), conv, atol=1e-6)

@@ -92,16 +92,22 @@ class NCA(nn.Module):
 
     def update(self, state: torch.Tensor) -> torch.Tensor:
         """Proposed change dx (B, C, X, Y, Z) for every cell (before firing/masking)."""
-        h = F.relu(F.conv3d(state, self.fused_kernel(), self.fc_in_bias, padding=1))
-        h = h.permute(0, 2, 3, 4, 1)                       # (B, X, Y, Z, W)
+        if self.config.perception == "fixed":
+            # separable Sobel on shifted views: ~30x fewer flops than the fused conv
+            feats = sobel_features(state).permute(0, 2, 3, 4, 1)          # (B, X, Y, Z, 4C)
+            w = self.fc_in.permute(0, 2, 1).reshape(self.fc_in.shape[0], -1)  # (W, 4C)
+            h = F.relu(F.linear(feats, w, self.fc_in_bias))
+        else:
+            h = F.relu(F.conv3d(state, self.fused_kernel(), self.fc_in_bias, padding=1))
+            h = h.permute(0, 2, 3, 4, 1)                   # (B, X, Y, Z, W)
         for layer in self.hidden_layers:
             h = F.relu(layer(h))
         return self.fc_out(h).permute(0, 4, 1, 2, 3)       # (B, C, X, Y, Z)
 
     def life(self, state: torch.Tensor) -> torch.Tensor:
         """bool (B, 1, X, Y, Z): cells next to (or being) an alive cell."""
-        alive = state[:, self.channels.alive:self.channels.alive + 1]
-        return F.max_pool3d(alive, 3, stride=1, padding=1) > self.config.alive_threshold
+        alive = state[:, self.channels.alive:self.channels.alive + 1].detach()
+        return neighbourhood_max(alive) > self.config.alive_threshold
 
     def step(self, state: torch.Tensor, fire: torch.Tensor) -> torch.Tensor:
         """One NCA step. Only living, firing cells change; cells that are not
@@ -109,6 +115,41 @@ class NCA(nn.Module):
         pre = self.life(state)
         x = state + self.update(state) * (fire & pre)
         return x * (pre & self.life(x))
+
+
+def neighbourhood_max(t: torch.Tensor) -> torch.Tensor:
+    """3x3x3 max (B, 1, X, Y, Z) -> same shape, -inf beyond the grid; equal to
+    max_pool3d(t, 3, 1, 1), done as three separable 1-D maxima (much faster on CPU)."""
+    for dim in (2, 3, 4):
+        pad = [0] * 6
+        pad[2 * (4 - dim)] = pad[2 * (4 - dim) + 1] = 1
+        p = F.pad(t, pad, value=float("-inf"))
+        n = t.shape[dim]
+        t = torch.maximum(torch.maximum(p.narrow(dim, 0, n), p.narrow(dim, 1, n)), p.narrow(dim, 2, n))
+    return t
+
+
+def _smooth(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """[1, 2, 1] along `dim` of a padded tensor (that dim shrinks by 2)."""
+    n = t.shape[dim] - 2
+    return t.narrow(dim, 0, n) + 2 * t.narrow(dim, 1, n) + t.narrow(dim, 2, n)
+
+
+def _diff(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """[-1, 0, 1] along `dim` of a padded tensor (that dim shrinks by 2)."""
+    n = t.shape[dim] - 2
+    return t.narrow(dim, 2, n) - t.narrow(dim, 0, n)
+
+
+def sobel_features(state: torch.Tensor) -> torch.Tensor:
+    """(B, 4C, X, Y, Z): [identity, Sobel x, Sobel y, Sobel z] of every channel
+    (zero padding), the same as the depthwise conv with `perception_kernels()`."""
+    xp = F.pad(state, (1, 1, 1, 1, 1, 1))
+    sz = _smooth(xp, 4)
+    sx = _diff(_smooth(sz, 3), 2)
+    sy = _smooth(_diff(sz, 3), 2)
+    dz = _smooth(_smooth(_diff(xp, 4), 3), 2)
+    return torch.cat([state, sx / 16, sy / 16, dz / 16], 1)
 
 
 def fire_mask(shape, rate: float, generator, device) -> torch.Tensor:

@@ -1,0 +1,50 @@
+"""`voxgen grow NAME|WEIGHTS`: grow a trained structure from its seed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("weights")
+@click.option("--steps", type=click.IntRange(min=0), default=None,
+              help="Growth steps (default: the training horizon).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Firing-mask random seed.")
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="Write the grown structure (.toml, .schem, .nbt, .litematic).")
+@click.option("--json", "as_json", is_flag=True, help="Print metrics as JSON.")
+@click.option("--frames", type=click.Path(file_okay=False), default=None,
+              help="Write every step's structure as DIR/step_NNNN.toml.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+def grow(weights, steps, seed, out, as_json, frames, device):
+    """Grow WEIGHTS (a structure name or a .safetensors file) and compare with its blueprint."""
+    from voxgen import formats
+    from voxgen.errors import VoxgenError
+    from voxgen.grow import grow as grow_structure, load_trained
+
+    if out is not None:
+        formats.format_for_output(out)            # refuse a bad extension before growing
+    if frames is not None and Path(frames).exists() and not Path(frames).is_dir():
+        raise VoxgenError("--frames must name a directory", frames)
+    trained = load_trained(weights)
+    result = grow_structure(trained, steps=steps, seed=seed, device=device,
+                            keep_frames=frames is not None)
+    if out is not None:
+        formats.save(result.structure, out)
+    if frames is not None:
+        Path(frames).mkdir(parents=True, exist_ok=True)
+        for i, frame in enumerate(result.frames):
+            formats.save(frame, Path(frames) / f"step_{i + 1:04d}.toml")
+    m = result.metrics
+    report = {"name": trained.name, "exact": m["exact"], "accuracy": m["accuracy"], "iou": m["iou"],
+              "wrong_cells": m["wrong_cells"], "steps": result.steps, "seed": result.seed,
+              "per_class": m["per_class"]}
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        click.echo(f"{trained.name}: {'exact' if m['exact'] else 'not exact'}  "
+                   f"accuracy {m['accuracy']:.4f}  iou {m['iou']:.4f}  "
+                   f"wrong cells {m['wrong_cells']}  steps {result.steps}  seed {seed}")

@@ -1,0 +1,28 @@
+"""`voxgen train structures/NAME.toml`: train an NCA to grow a structure."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+@click.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--resume", is_flag=True, help="Continue from the run's last checkpoint.")
+@click.option("--iterations", type=click.IntRange(min=1), default=None,
+              help="Override the spec's iteration budget.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Run folder for metrics.jsonl, curve.png, checkpoint (default runs/NAME).")
+@click.option("--weights", type=click.Path(dir_okay=False), default=None,
+              help="Where to write the weights (default beside the spec: NAME.safetensors).")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
+              help="CPU threads for torch (1 is fastest on a busy shared CPU).")
+def train(spec, device, resume, iterations, out, weights, threads):
+    """Train the NCA of SPEC (structures/NAME.toml) and save NAME.safetensors."""
+    from voxgen.train import train as run_training
+
+    record = run_training(spec, device=device, resume=resume, iterations=iterations, out=out,
+                          weights_path=weights, threads=threads)
+    click.echo(json.dumps(record, indent=2))

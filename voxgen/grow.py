@@ -1,0 +1,143 @@
+"""Growing trained structures (layer L3): the API other modules use.
+
+    t = load_trained("tree")                    # or a path to a .safetensors file
+    result = grow(t, steps=None, seed=0)        # GrowResult(structure, metrics, frames, steps, seed)
+    state = seed_state(t, batch=2)              # (B, C, X, Y, Z)
+    state = run(t, state, steps=64, generator=torch.Generator().manual_seed(0))
+    structures = decode(t, state)               # one Structure per sample, the grid box
+
+The grid is the blueprint box plus the trained margin; `Trained.target` is
+the blueprint as trained on that grid (void folded into air), so decoded
+structures and the target have the same shape and overgrowth into the
+margin counts as wrong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from voxgen.errors import VoxgenError
+from voxgen.metrics import compare
+from voxgen.nca import target as nca_target
+from voxgen.nca.active import rollout
+from voxgen.nca.config import NCAConfig
+from voxgen.nca.model import NCA
+from voxgen.nca.weights import build_model, read_weights
+from voxgen.structure import Structure
+
+STRUCTURES = Path(__file__).resolve().parent.parent / "structures"
+
+
+@dataclass
+class Trained:
+    """A trained NCA and everything needed to grow and judge it."""
+    name: str
+    model: NCA
+    palette: tuple
+    target: Structure          # the blueprint on the training grid
+    seed_pos: tuple            # (x, y, z) grid cell of the seed
+    config: NCAConfig
+    record: dict               # training record (iterations, wall time, ...)
+    path: Path
+
+    @property
+    def grid_shape(self) -> tuple:
+        return self.target.shape
+
+    @property
+    def steps(self) -> int:
+        """Training horizon: the default number of growth steps."""
+        return self.config.horizon
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+
+def resolve_weights(name_or_path) -> Path:
+    """NAME -> structures/NAME.safetensors; a path is taken as it is."""
+    text = str(name_or_path)
+    path = Path(text)
+    if path.suffix == ".safetensors" or path.exists() or "/" in text:
+        return path
+    path = STRUCTURES / f"{text}.safetensors"
+    if not path.exists():
+        known = sorted(p.stem for p in STRUCTURES.glob("*.safetensors"))
+        raise VoxgenError(f"no trained structure '{text}' (trained: {', '.join(known) or 'none'})", path)
+    return path
+
+
+def pick_device(device) -> torch.device:
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise VoxgenError("--device cuda asked for, but torch sees no CUDA device")
+    if str(device).split(":")[0] not in ("cpu", "cuda"):
+        raise VoxgenError(f"unknown device {device!r} (auto, cpu or cuda)")
+    return torch.device(device)
+
+
+def load_trained(name_or_path, device="cpu") -> Trained:
+    """Load weights (safetensors only, never unpickled) and their metadata."""
+    path = resolve_weights(name_or_path)
+    tensors, meta = read_weights(path)
+    model = build_model(tensors, meta, pick_device(device))
+    classes = tensors["target.classes"].numpy().astype(np.int32)
+    palette = tuple(meta["palette"])
+    target = Structure(classes, palette, name=meta["name"])
+    return Trained(name=meta["name"], model=model, palette=palette, target=target,
+                   seed_pos=tuple(meta["seed_pos"]), config=model.config,
+                   record=meta.get("record", {}), path=path)
+
+
+def seed_state(trained: Trained, batch: int = 1, device=None) -> torch.Tensor:
+    """(B, C, X, Y, Z) state holding only the seed cell."""
+    return nca_target.seed_state(trained.model, trained.grid_shape, trained.seed_pos,
+                                 batch=batch, device=device or trained.device)
+
+
+@torch.no_grad()
+def run(trained: Trained, state: torch.Tensor, steps: int, generator=None, on_step=None) -> torch.Tensor:
+    """Advance `state` (B, C, X, Y, Z) by `steps` NCA steps on the active
+    region. `generator` (torch.Generator on the state's device, or one per
+    sample) drives the firing; `on_step(i, state)` sees each new state."""
+    if generator is None:
+        generator = torch.Generator(device=state.device).manual_seed(0)
+    return rollout(trained.model, state.to(trained.device), int(steps), generator, on_step)
+
+
+def decode(trained: Trained, state: torch.Tensor) -> list[Structure]:
+    """One Structure per sample: argmax class where alive, air elsewhere."""
+    classes = nca_target.decode_classes(trained.model, state).cpu().numpy().astype(np.int32)
+    return [Structure(c, trained.palette, name=trained.name) for c in classes]
+
+
+@dataclass
+class GrowResult:
+    structure: Structure
+    metrics: dict              # compare(structure, trained.target)
+    frames: list | None        # Structure after each step, if kept
+    steps: int
+    seed: int
+
+
+def grow(trained: Trained, steps: int | None = None, seed: int = 0, device="auto",
+         keep_frames: bool = False) -> GrowResult:
+    """Grow from the seed cell for `steps` (default: the training horizon).
+    The same seed on the same device gives the same result."""
+    dev = pick_device(device)
+    if trained.device != dev:
+        trained.model.to(dev)
+    steps = trained.steps if steps is None else int(steps)
+    if steps < 0:
+        raise VoxgenError(f"steps must be >= 0, got {steps}")
+    frames = [] if keep_frames else None
+    on_step = (lambda i, s: frames.append(decode(trained, s)[0])) if keep_frames else None
+    generator = torch.Generator(device=dev).manual_seed(int(seed))
+    state = run(trained, seed_state(trained, device=dev), steps, generator, on_step)
+    structure = decode(trained, state)[0]
+    return GrowResult(structure, compare(structure, trained.target), frames, steps, int(seed))

@@ -1,0 +1,247 @@
+"""Training (layer L3): one loop, top to bottom.
+
+    train(spec_path, device="auto", resume=False, iterations=None, out=None) -> dict
+
+Each iteration: sample a batch from the pool of grown states, replace the
+worst (by last loss) with fresh seeds, damage the best few, run a random
+number of steps, score the end state (class cross-entropy weighted so rare
+blocks count, plus the alive channel), step Adam on normalised gradients and
+put the states back in the pool. Stops early once whole batches grow exactly
+and fresh seeds confirm it. Writes to `out` (default runs/NAME/): metrics.jsonl,
+curve.png, checkpoint.safetensors; and the weights to structures/NAME.safetensors.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from voxgen import formats
+from voxgen.errors import VoxgenError
+from voxgen.nca.active import rollout
+from voxgen.nca.damage import apply_damage
+from voxgen.nca.evaluate import check_growth
+from voxgen.nca.model import NCA
+from voxgen.nca.spec import parse_spec
+from voxgen.nca.target import decode_classes, encode, seed_state
+from voxgen.nca.weights import read_weights, save_weights
+
+
+def resolve_device(device: str) -> torch.device:
+    """"auto" picks CUDA when present; "cuda" without CUDA is a VoxgenError."""
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise VoxgenError("--device cuda asked for, but torch sees no CUDA device")
+    if device not in ("cpu", "cuda"):
+        raise VoxgenError(f"unknown device {device!r} (auto, cpu or cuda)")
+    return torch.device(device)
+
+
+def lr_at(config, it: int) -> float:
+    """Learning rate at iteration `it` under the config's schedule."""
+    if config.lr_schedule == "cosine":
+        t = min(it / max(config.iterations, 1), 1.0)
+        return config.lr * (config.lr_final + (1 - config.lr_final) * 0.5 * (1 + math.cos(math.pi * t)))
+    if config.lr_schedule == "step":
+        return config.lr * 0.3 ** ((it >= 0.5 * config.iterations) + (it >= 0.8 * config.iterations))
+    return config.lr
+
+
+def class_weights(classes: torch.Tensor, k: int, power: float) -> torch.Tensor:
+    """(X, Y, Z) per-cell loss weight ~ frequency(class) ** -power, mean 1."""
+    counts = torch.bincount(classes.flatten(), minlength=k).clamp(min=1).float()
+    per_cell = (counts.sum() / counts)[classes] ** power
+    return per_cell / per_cell.mean()
+
+
+def growth_loss(model: NCA, state, classes, weights, far_air) -> torch.Tensor:
+    """(B,) loss of end states (B, C, X, Y, Z) against `classes` (X, Y, Z).
+
+    Cross-entropy over block classes where cells live (a dead cell counts as
+    air: zero if the target is air, log K if it is a block), plus the alive
+    channel pulled to 1 on blocks and to <= 0 on air more than a cell away
+    from any block (air next to blocks may stay alive, to bridge gaps)."""
+    ch = model.channels
+    b = state.shape[0]
+    target = classes.expand(b, *classes.shape)
+    ce = F.cross_entropy(state[:, ch.logits], target, reduction="none")       # (B, X, Y, Z)
+    dead_ce = (target > 0).float() * math.log(ch.classes)
+    ce = torch.where(model.life(state)[:, 0], ce, dead_ce)
+    alive = state[:, ch.alive]
+    alive_err = (alive - 1).square() * (target > 0) + alive.clamp(min=0).square() * far_air
+    return (ce * weights).mean((1, 2, 3)) + model.config.alive_weight * alive_err.mean((1, 2, 3))
+
+
+def _optimizer_tensors(opt) -> dict:
+    out = {}
+    for i, st in opt.state_dict()["state"].items():
+        for key, value in st.items():
+            out[f"opt.{i}.{key}"] = torch.as_tensor(value).clone()
+    return out
+
+
+def _load_optimizer(opt, tensors: dict) -> None:
+    state = {}
+    for key, value in tensors.items():
+        if key.startswith("opt."):
+            _, i, name = key.split(".", 2)
+            state.setdefault(int(i), {})[name] = value
+    sd = opt.state_dict()
+    sd["state"] = state
+    opt.load_state_dict(sd)
+
+
+def plot_curve(history: list[dict], path: Path) -> None:
+    """loss (log scale) and batch accuracy per iteration, as a PNG."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    its = [h["it"] for h in history]
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.semilogy(its, [h["loss"] for h in history], color="tab:blue", lw=0.8)
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("loss", color="tab:blue")
+    acc_ax = ax.twinx()
+    acc_ax.plot(its, [h["accuracy"] for h in history], color="tab:orange", lw=0.8)
+    acc_ax.set_ylabel("batch accuracy", color="tab:orange")
+    acc_ax.set_ylim(min(0.9, min((h["accuracy"] for h in history), default=0.9)), 1.0005)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def train(spec_path, device: str = "auto", resume: bool = False, iterations: int | None = None,
+          out=None, weights_path=None, progress: bool = True, threads: int | None = 1) -> dict:
+    """Train the NCA of a structure spec; returns the training record."""
+    spec = parse_spec(spec_path)
+    cfg = spec.config
+    if iterations is not None:
+        cfg.iterations = int(iterations)
+    if threads:
+        torch.set_num_threads(threads)
+    blueprint = formats.load(spec.blueprint)
+    target = encode(blueprint, cfg.margin, cfg.seed_position)
+    dev = resolve_device(device)
+    out = Path(out) if out else Path("runs") / spec.name
+    out.mkdir(parents=True, exist_ok=True)
+    weights_path = Path(weights_path) if weights_path else spec.path.with_suffix(".safetensors")
+    ckpt_path = out / "checkpoint.safetensors"
+
+    # --- model, target tensors, pool ------------------------------------------------
+    torch.manual_seed(cfg.torch_seed)
+    k = len(target.palette)
+    model = NCA(k, cfg).to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    classes = torch.as_tensor(target.classes, device=dev)                    # (X, Y, Z)
+    weights = class_weights(classes, k, cfg.class_weight_power)
+    blocks = (classes > 0).float()[None, None]
+    far_air = (F.max_pool3d(blocks, 3, 1, 1) == 0)[0, 0].float()
+    seed = seed_state(model, classes.shape, target.seed, device=dev)        # (1, C, X, Y, Z)
+    pool = seed.repeat(cfg.pool_size, 1, 1, 1, 1)
+    pool_loss = torch.full((cfg.pool_size,), float("inf"))
+    box = ((cfg.margin,) * 3, tuple(n - cfg.margin for n in classes.shape))
+    sampler = torch.Generator().manual_seed(cfg.torch_seed)                  # batches, damage
+    firing = torch.Generator(device=dev).manual_seed(cfg.torch_seed + 1)    # firing masks
+    start, elapsed, streak, history, last_verify = 0, 0.0, 0, [], -10**9
+    verified = None
+    if resume and ckpt_path.exists():
+        tensors, meta = read_weights(ckpt_path)
+        model.load_state_dict({n[6:]: v for n, v in tensors.items() if n.startswith("model.")})
+        _load_optimizer(opt, tensors)
+        pool, pool_loss = tensors["pool"].to(dev), tensors["pool_loss"]
+        sampler.set_state(tensors["rng.sampler"])
+        firing.set_state(tensors["rng.firing"])
+        start, elapsed, streak = meta["iteration"], meta["elapsed_s"], meta["streak"]
+        rows = (out / "metrics.jsonl").read_text().splitlines() if (out / "metrics.jsonl").exists() else []
+        history = [r for r in map(json.loads, filter(str.strip, rows)) if r["it"] < start and "loss" in r]
+    log = (out / "metrics.jsonl").open("w")
+    for h in history:
+        log.write(json.dumps(h) + "\n")
+
+    def checkpoint(it: int) -> None:
+        extra = {"pool": pool, "pool_loss": pool_loss, "rng.sampler": sampler.get_state(),
+                 "rng.firing": firing.get_state(), **_optimizer_tensors(opt)}
+        save_weights(ckpt_path, model, classes, spec.name, target.palette, target.seed,
+                     record={}, extra_tensors=extra,
+                     extra_meta={"iteration": it, "elapsed_s": elapsed, "streak": streak})
+
+    from tqdm import tqdm
+    bar = tqdm(range(start, cfg.iterations), initial=start, total=cfg.iterations,
+               disable=not progress, desc=spec.name, unit="it")
+    t0 = time.perf_counter() - elapsed
+    it = start
+    for it in bar:
+        for group in opt.param_groups:
+            group["lr"] = lr_at(cfg, it)
+
+        # sample; reseed the worst; damage the best
+        idx = torch.randperm(cfg.pool_size, generator=sampler)[:cfg.batch]
+        x = pool[idx].clone()                                                 # (B, C, X, Y, Z)
+        order = torch.argsort(pool_loss[idx], descending=True)                # worst first
+        x[order[:cfg.reseed]] = seed
+        if it >= cfg.damage_after and cfg.damage_kinds:
+            for j in order[cfg.reseed:][-cfg.damage_count:] if cfg.damage_count else []:
+                kind = cfg.damage_kinds[int(torch.randint(len(cfg.damage_kinds), (), generator=sampler))]
+                x[j:j + 1] = apply_damage(x[j:j + 1], kind, cfg, box, sampler)
+
+        # grow for a random number of steps and learn from the end state
+        lo, hi = cfg.steps
+        steps = int(torch.randint(lo, hi + 1, (), generator=sampler))
+        x = rollout(model, x, steps, firing)
+        loss_per = growth_loss(model, x, classes, weights, far_air)           # (B,)
+        loss = loss_per.mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        for p in model.parameters():
+            if p.grad is not None:
+                p.grad /= p.grad.norm() + 1e-8
+        opt.step()
+
+        with torch.no_grad():
+            pool[idx] = x.detach()
+            pool_loss[idx] = loss_per.detach().cpu()
+            right = (decode_classes(model, x) == classes).flatten(1)
+            accuracy = float(right.float().mean())
+            exact = int(right.all(1).sum())
+        elapsed = time.perf_counter() - t0
+        row = {"it": it, "loss": float(loss.detach()), "accuracy": accuracy, "exact": exact,
+               "batch": cfg.batch, "steps": steps, "lr": lr_at(cfg, it), "time_s": round(elapsed, 3)}
+        history.append(row)
+        log.write(json.dumps(row) + "\n")
+        log.flush()
+        bar.set_postfix(loss=f"{float(loss):.4f}", acc=f"{accuracy:.4f}", exact=f"{exact}/{cfg.batch}", refresh=False)
+
+        # early stop: whole batches exact for a while, then fresh seeds confirm
+        streak = streak + 1 if exact == cfg.batch else 0
+        if streak >= cfg.stop_streak and it - last_verify >= cfg.verify_gap:
+            last_verify = it
+            check = check_growth(model, classes, target.seed, cfg.horizon, range(cfg.verify_seeds))
+            row["verify"] = check
+            log.write(json.dumps({"it": it, "verify": check}) + "\n")
+            if check["exact"] >= cfg.verify_needed and check["long_accuracy"] >= 0.99:
+                verified = check
+                break
+        if (it + 1) % cfg.checkpoint_every == 0:
+            checkpoint(it + 1)
+    bar.close()
+    log.close()
+    elapsed = time.perf_counter() - t0
+    iterations_done = it + 1 if history else start
+    checkpoint(iterations_done)
+
+    final = verified or check_growth(model, classes, target.seed, cfg.horizon, range(cfg.verify_seeds))
+    record = {"iterations": iterations_done, "wall_time_s": round(elapsed, 1), "device": str(dev),
+              "cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
+              "torch": torch.__version__, "stopped_early": verified is not None,
+              "final": final, "blueprint": spec.blueprint.name}
+    save_weights(weights_path, model, classes, spec.name, target.palette, target.seed, record)
+    if history:
+        plot_curve(history, out / "curve.png")
+    return record
