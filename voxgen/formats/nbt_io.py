@@ -18,6 +18,7 @@ import nbtlib
 import numpy as np
 
 from voxgen.errors import VoxgenError
+from voxgen.formats import nbt_walk
 
 # Decompressed NBT larger than this is refused (the 256^3 sample is ~30 MB).
 MAX_NBT_BYTES = 512 * 1024 * 1024
@@ -71,6 +72,7 @@ def parse_nbt(data: bytes, path, byteorder: str = "big") -> nbtlib.File:
     """Parse an uncompressed NBT payload whose root is a compound."""
     if not data or data[0] != 10:
         raise VoxgenError("not NBT data (the root tag is not a compound)", path)
+    _validate(data, path, byteorder)
     buf = io.BytesIO(data)
     try:
         root = nbtlib.File.parse(buf, byteorder=byteorder)
@@ -80,6 +82,16 @@ def parse_nbt(data: bytes, path, byteorder: str = "big") -> nbtlib.File:
     except Exception as err:  # nbtlib wraps struct.error and friends
         raise VoxgenError(f"corrupt or truncated NBT ({type(err).__name__}: {err})", path) from None
     return root
+
+
+def _validate(data: bytes, path, byteorder: str) -> None:
+    """Every length field checked against the data before a parser sees it."""
+    try:
+        nbt_walk.validate(data, byteorder)
+    except nbt_walk.Truncated:
+        raise VoxgenError("truncated NBT", path) from None
+    except ValueError as err:
+        raise VoxgenError(f"corrupt NBT ({err})", path) from None
 
 
 def read_nbt(path, byteorder: str = "big") -> nbtlib.File:
@@ -139,6 +151,7 @@ def _parse_rapid(data: bytes, path, byteorder: str, skip: frozenset):
     except ImportError:
         return None
     fmt = NbtFileFormat.BIG_ENDIAN if byteorder == "big" else NbtFileFormat.LITTLE_ENDIAN
+    _validate(data, path, byteorder)  # rapidnbt trusts length fields: allocates first, asks later
     try:
         root = nbtio.loads(data, fmt)
     except Exception as err:  # a C++ parse error surfaces as a generic exception

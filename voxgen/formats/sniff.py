@@ -17,21 +17,11 @@ loader.
 
 from __future__ import annotations
 
-import struct
-
 from voxgen.errors import VoxgenError
 from voxgen.formats import nbt_io
+from voxgen.formats.nbt_walk import Truncated as _Truncated, byte as _byte, skip as _skip, u16 as _u16
 
 NOT_READABLE = "not a blueprint file voxgen can read"
-_FIXED = {1: 1, 2: 2, 3: 4, 4: 8, 5: 4, 6: 8}  # tag type -> payload bytes
-_ARRAY = {7: 1, 11: 4, 12: 8}                   # array tag type -> element bytes
-_MAX_DEPTH = 512
-
-
-class _Truncated(Exception):
-    pass
-
-
 def sniff_format(path) -> str:
     with open(path, "rb") as f:
         head = f.read(4096)
@@ -121,56 +111,3 @@ def _walk_names(data, pos, order, inner, rules, keys) -> int:
         pos = _skip(data, pos + 3 + name_len, tag, order, 1)
         if rules(keys, inner):
             return pos
-
-
-def _skip(data, pos: int, tag: int, order: str, depth: int) -> int:
-    """The position just after a payload of type `tag` starting at `pos`."""
-    if depth > _MAX_DEPTH:
-        raise ValueError("NBT nested too deeply")
-    if tag in _FIXED:
-        end = pos + _FIXED[tag]
-    elif tag in _ARRAY:
-        end = pos + 4 + _ARRAY[tag] * _i32(data, pos, order)
-    elif tag == 8:
-        end = pos + 2 + _u16(data, pos, order)
-    elif tag == 9:
-        item, count = _byte(data, pos), _i32(data, pos + 1, order)
-        pos += 5
-        if item in _FIXED:
-            end = pos + _FIXED[item] * count
-        else:
-            for _ in range(count):
-                pos = _skip(data, pos, item, order, depth + 1)
-            end = pos
-    elif tag == 10:
-        while True:
-            child = _byte(data, pos)
-            if child == 0:
-                return pos + 1
-            pos = _skip(data, pos + 3 + _u16(data, pos + 1, order), child, order, depth + 1)
-    else:
-        raise ValueError(f"unknown NBT tag type {tag}")
-    if end > len(data):
-        raise _Truncated()
-    return end
-
-
-def _byte(data, pos: int) -> int:
-    if pos >= len(data):
-        raise _Truncated()
-    return data[pos]
-
-
-def _u16(data, pos: int, order: str) -> int:
-    if pos + 2 > len(data):
-        raise _Truncated()
-    return struct.unpack_from(order + "H", data, pos)[0]
-
-
-def _i32(data, pos: int, order: str) -> int:
-    if pos + 4 > len(data):
-        raise _Truncated()
-    value = struct.unpack_from(order + "i", data, pos)[0]
-    if value < 0:
-        raise ValueError("negative NBT length")
-    return value
