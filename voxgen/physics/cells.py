@@ -1,0 +1,70 @@
+"""The packed per-cell encoding and the per-machine table layouts.
+
+A cell is an int32: bits 0-3 kind, bits 4-6 facing (D0 U1 N2 S3 W4 E5, the
+game's 3-D data value), bit 7 a flag, bits 8.. a material index (which exact
+block state a solid/slime/glazed/... cell shows; 0 for parametric kinds).
+
+flag: observer `powered`, piston `extended`, head/moving `type=sticky`;
+for solid, immovable, glazed and destroy cells: "is a redstone conductor".
+facing bit 0 of a destroy cell: "fragile" (needs support the engine does
+not model; any shape update reaching it stops the simulation).
+
+Coordinates in every table are world (structure-local) coordinates; the
+grid index of world cell p is p - offset (meta[OX:OZ+1]).
+"""
+
+import numpy as np
+
+AIR, SOLID, IMMOVABLE, SLIME, HONEY, GLAZED, DESTROY, REDSTONE = 0, 1, 2, 3, 4, 5, 6, 7
+OBSERVER, PISTON, STICKY, HEAD, MOVING = 8, 9, 10, 11, 12
+
+DOWN, UP, NORTH, SOUTH, WEST, EAST = 0, 1, 2, 3, 4, 5
+FACINGS = ("down", "up", "north", "south", "west", "east")
+DX = np.array([0, 0, 0, 0, -1, 1], dtype=np.int64)
+DY = np.array([-1, 1, 0, 0, 0, 0], dtype=np.int64)
+DZ = np.array([0, 0, -1, 1, 0, 0], dtype=np.int64)
+BLOCK_UPDATE_ORDER = np.array([WEST, EAST, DOWN, UP, NORTH, SOUTH], dtype=np.int64)
+SHAPE_UPDATE_ORDER = np.array([WEST, EAST, NORTH, SOUTH, DOWN, UP], dtype=np.int64)
+
+# meta[b, i]: per-machine scalars (int64)
+TIME, OX, OY, OZ, SH, ST, EH, ET, MPN, LOGN, STATUS, SX, SY, SZ = range(14)
+LOX, LOY, LOZ, HIX, HIY, HIZ, V112, HANDLING, PLACING, PH, PN, SEQ = range(14, 26)
+NMETA = 32
+
+# status codes
+OK, NEED_GROW, ERR_UNMODELLED, ERR_OVERFLOW, ERR_BOX = 0, 1, 2, 3, 4
+
+# moving-piston table fields
+MX, MY, MZ, MMOVED, MDIR, MEXT, MSRC, MPO, MPR, MLAST, MALIVE = range(11)
+NMP = 11
+
+# block-event fields: x, y, z, kind (piston or sticky), type, param
+NEV = 6
+# log fields: tick, x, y, z, kind
+LOG_EXTEND, LOG_RETRACT, LOG_DROP, LOG_OBS_ON, LOG_OBS_OFF = 0, 1, 2, 3, 4
+LOG_KINDS = ("extend", "retract", "retract_drop", "observer_on", "observer_off")
+# placement fields: tick, x, y, z, cell
+NPL = 5
+
+SCHED_CAP, EV_CAP, MP_CAP, LOG_CAP = 128, 128, 96, 512
+MARGIN = 4
+
+
+def pack(kind: int, facing: int = 0, flag: int = 0, material: int = 0) -> int:
+    return int(kind) | (int(facing) << 4) | (int(flag) << 7) | (int(material) << 8)
+
+
+def kind_of(cell) -> int:
+    return int(cell) & 15
+
+
+def facing_of(cell) -> int:
+    return (int(cell) >> 4) & 7
+
+
+def flag_of(cell) -> int:
+    return (int(cell) >> 7) & 1
+
+
+def material_of(cell) -> int:
+    return int(cell) >> 8

@@ -1,0 +1,217 @@
+"""The validating public face of the kernels: a batch of machines (`Machines`),
+one machine (`World`), `simulate` and `simulate_batch`.
+
+Arrays (B machines): grid int32 (B, X, Y, Z); meta int64 (B, NMETA);
+sched int64 (B, SCHED_CAP, 4); events int64 (B, EV_CAP, NEV); moving int64
+(B, MP_CAP, NMP); logs int64 (B, LOG_CAP, 5); places int64 (B, P, NPL).
+The world is unbounded: each machine's box re-centres on its blocks, and all
+boxes grow when a machine no longer fits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from voxgen.blocks import canonical
+from voxgen.errors import VoxgenError
+from voxgen.physics import cells as C
+from voxgen.physics.state import Materials, decode, encode, is_full_block
+
+PLACEMENTS = ("quiet", "loud")
+VERSIONS = ("modern", "1.12")
+PAD = C.MARGIN + 4
+MAX_BOX_CELLS = 1 << 22
+MAX_TOTAL_CELLS = 1 << 28
+
+
+def _check_options(placement, version):
+    if placement not in PLACEMENTS:
+        raise VoxgenError(f"placement must be one of {', '.join(PLACEMENTS)}, got {placement!r}")
+    if version not in VERSIONS:
+        raise VoxgenError(f"version must be one of {', '.join(VERSIONS)}, got {version!r}")
+
+
+def placement_order(structure, cells: np.ndarray) -> np.ndarray:
+    """(N, 4) x, y, z, cell of the non-air cells in the game's placement order:
+    full blocks, then the others, then blocks with block-entity data; each
+    group by y, then x, then z."""
+    xs, ys, zs = np.nonzero(cells)
+    rows = []
+    for x, y, z in zip(xs.tolist(), ys.tolist(), zs.tolist()):
+        c = int(cells[x, y, z])
+        group = 2 if (x, y, z) in structure.block_entities else (0 if is_full_block(c) else 1)
+        rows.append((group, y, x, z, c))
+    rows.sort()
+    return np.array([(x, y, z, c) for _, y, x, z, c in rows], dtype=np.int64).reshape(-1, 4)
+
+
+class Machines:
+    """B independent machines advanced together by the batched kernel."""
+
+    def __init__(self, structures, placements=None, *, placement="quiet", version="modern"):
+        _check_options(placement, version)
+        from voxgen.physics import ticking
+        self._k = ticking
+        self.materials = Materials()
+        self.version = version
+        structures = list(structures)
+        B = len(structures)
+        encoded, self.initial = [], []
+        for s in structures:
+            lut = np.array([encode(p, self.materials, version) for p in s.palette], dtype=np.int32)
+            cells = lut[s.blocks]
+            if s.void is not None:
+                cells[s.void] = 0
+            order = placement_order(s, cells)
+            encoded.append(order)
+            self.initial.append(order)
+        extent = np.ones(3, dtype=np.int64)
+        for s in structures:
+            extent = np.maximum(extent, s.shape)
+        shape = tuple(int(e) + 2 * PAD for e in extent)
+        self.grid = np.zeros((B,) + shape, dtype=np.int32)
+        self.meta = np.zeros((B, C.NMETA), dtype=np.int64)
+        self.meta[:, C.OX:C.OZ + 1] = -PAD
+        self.meta[:, C.LOX:C.LOZ + 1] = 1 << 40
+        self.meta[:, C.HIX:C.HIZ + 1] = -(1 << 40)
+        self.meta[:, C.V112] = 1 if version == "1.12" else 0
+        self.sched = np.zeros((B, C.SCHED_CAP, 4), dtype=np.int64)
+        self.events_q = np.zeros((B, C.EV_CAP, C.NEV), dtype=np.int64)
+        self.moving = np.zeros((B, C.MP_CAP, C.NMP), dtype=np.int64)
+        self.logs = np.zeros((B, C.LOG_CAP, 5), dtype=np.int64)
+        self.events = [[] for _ in range(B)]
+        self.applied = [[] for _ in range(B)]
+        self._set_placements(placements or [[] for _ in range(B)])
+        n = max(1, max(len(o) for o in encoded) if encoded else 1)
+        init = np.zeros((B, n, 4), dtype=np.int64)
+        counts = np.zeros(B, dtype=np.int64)
+        for b, o in enumerate(encoded):
+            init[b, :len(o)] = o
+            counts[b] = len(o)
+        self._k.place_batch(self.grid, self.meta, self.sched, self.events_q, self.moving,
+                            self.logs, init, counts, placement == "loud")
+        self._after_run()
+
+    def _set_placements(self, placements):
+        rows = []
+        for b, plist in enumerate(placements):
+            mine = []
+            for tick, pos, state in plist:
+                tick = int(tick)
+                if tick < 0:
+                    raise VoxgenError(f"placement tick must be >= 0, got {tick}")
+                cell = encode(state, self.materials, self.version)
+                mine.append((tick, int(pos[0]), int(pos[1]), int(pos[2]), cell))
+                self.applied[b].append((tick, tuple(int(v) for v in pos), canonical(state)))
+            mine.sort(key=lambda r: r[0])
+            rows.append(mine)
+        p = max([1] + [len(r) for r in rows])
+        self.places = np.zeros((len(rows), p, C.NPL), dtype=np.int64)
+        for b, r in enumerate(rows):
+            if r:
+                self.places[b, :len(r)] = r
+            self.meta[b, C.PN] = len(r)
+            self.meta[b, C.PH] = 0
+
+    def run(self, target: int) -> None:
+        """Advance every machine to game tick `target`."""
+        while True:
+            self._k.run_batch(self.grid, self.meta, self.sched, self.events_q, self.moving,
+                              self.logs, self.places, int(target))
+            self._after_run()
+            if np.all(self.meta[:, C.TIME] >= target):
+                return
+
+    def _after_run(self):
+        for b in np.nonzero(self.meta[:, C.LOGN])[0]:
+            n = int(self.meta[b, C.LOGN])
+            self.events[b].extend((int(t), (int(x), int(y), int(z)), C.LOG_KINDS[k])
+                                  for t, x, y, z, k in self.logs[b, :n].tolist())
+            self.meta[b, C.LOGN] = 0
+        status = self.meta[:, C.STATUS]
+        if np.any(status == C.NEED_GROW):
+            self._grow()
+        bad = np.nonzero((status != C.OK) & (status != C.NEED_GROW))[0]
+        if len(bad):
+            b = int(bad[0])
+            code = int(status[b])
+            if code == C.ERR_UNMODELLED:
+                pos = tuple(int(v) for v in self.meta[b, C.SX:C.SZ + 1])
+                cell = self.cell(b, pos)
+                raise VoxgenError(f"cannot simulate {decode(cell, self.materials)} at {pos} "
+                                  "losing or changing its support (not modelled)")
+            raise VoxgenError(f"physics table overflow in machine {b} (status {code})")
+
+    def _grow(self):
+        B, X, Y, Z = self.grid.shape
+        add = (X // 2 + 2, Y // 2 + 2, Z // 2 + 2)
+        cells = (X + 2 * add[0]) * (Y + 2 * add[1]) * (Z + 2 * add[2])
+        if cells > MAX_BOX_CELLS or B * cells > MAX_TOTAL_CELLS:
+            b = int(np.nonzero(self.meta[:, C.STATUS] == C.NEED_GROW)[0][0])
+            raise VoxgenError(f"machine {b}: its blocks spread over more than {MAX_BOX_CELLS} "
+                              "cells (e.g. a machine flying away from a block left behind); "
+                              "the engine's dense box cannot follow them")
+        grid = np.zeros((B, X + 2 * add[0], Y + 2 * add[1], Z + 2 * add[2]), dtype=np.int32)
+        grid[:, add[0]:add[0] + X, add[1]:add[1] + Y, add[2]:add[2] + Z] = self.grid
+        self.grid = grid
+        self.meta[:, C.OX:C.OZ + 1] -= np.array(add, dtype=np.int64)
+        self.meta[self.meta[:, C.STATUS] == C.NEED_GROW, C.STATUS] = C.OK
+
+    # --- reading the worlds ------------------------------------------------
+
+    def cell(self, b: int, pos) -> int:
+        idx = [int(p) - int(o) for p, o in zip(pos, self.meta[b, C.OX:C.OZ + 1])]
+        if any(i < 0 or i >= n for i, n in zip(idx, self.grid.shape[1:])):
+            return 0
+        return int(self.grid[b][tuple(idx)])
+
+    def cells(self, b: int):
+        """(N, 3) world positions and (N,) cells of machine b's non-air cells."""
+        g = self.grid[b]
+        idx = np.argwhere(g != 0)
+        return idx + self.meta[b, C.OX:C.OZ + 1], g[tuple(idx.T)]
+
+    def snapshot(self, b: int) -> dict:
+        pos, cells = self.cells(b)
+        return {tuple(int(v) for v in p): decode(int(c), self.materials)
+                for p, c in zip(pos, cells)}
+
+    def player_place(self, b: int, pos, state: str) -> None:
+        cell = encode(state, self.materials, self.version)
+        m = self.meta[b]
+        self._k.player_place(self.grid[b], m, self.sched[b], self.events_q[b], self.moving[b],
+                             self.logs[b], int(pos[0]), int(pos[1]), int(pos[2]), cell)
+        self.applied[b].append((int(m[C.TIME]), tuple(int(v) for v in pos), canonical(state)))
+        self._after_run()
+        self._k.keep_in_box(self.grid[b], m)
+        self._after_run()
+
+
+class World:
+    """One machine with the shared physics interface (notes/physics_api.md)."""
+
+    def __init__(self, structure, *, placement: str = "quiet", version: str = "modern"):
+        self._m = Machines([structure], placement=placement, version=version)
+
+    @property
+    def time(self) -> int:
+        return int(self._m.meta[0, C.TIME])
+
+    @property
+    def events(self) -> list:
+        return self._m.events[0]
+
+    def place(self, pos, state: str) -> None:
+        """Player-style setBlock (flags 3) between ticks; air breaks."""
+        self._m.player_place(0, pos, state)
+
+    def use(self, pos) -> None:
+        raise VoxgenError("right-clicking blocks (levers) is not modelled by the engine")
+
+    def tick(self, n: int = 1) -> None:
+        if n < 0:
+            raise VoxgenError(f"cannot run a negative number of ticks ({n})")
+        self._m.run(self.time + int(n))
+
+    def snapshot(self) -> dict:
+        return self._m.snapshot(0)
