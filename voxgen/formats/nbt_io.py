@@ -45,8 +45,10 @@ def read_bytes(path) -> tuple[bytes, bool]:
 
 
 def _read_bytes(path) -> tuple[bytes, bool]:
+    if os.path.getsize(path) > MAX_NBT_BYTES:  # (f.read(n) would reserve n bytes up front)
+        raise VoxgenError("file is larger than voxgen accepts", path)
     with open(path, "rb") as f:
-        raw = f.read(MAX_NBT_BYTES + 1)
+        raw = f.read()
     if len(raw) > MAX_NBT_BYTES:
         raise VoxgenError("file is larger than voxgen accepts", path)
     if raw[:2] == b"\x1f\x8b":
