@@ -1,0 +1,273 @@
+"""The regeneration harness (layer L4): grow, damage, let each part regrow
+alone, compare it with the blueprint and, for machines, fly it.
+
+    t = load_trained("caterpillar")
+    report = regenerate(t, axis="z", at="random", trials=10, seed=0)
+    report["summary"]                       # counts and means over all parts
+    report["trials"][i]["parts"][j]         # part, exact, accuracy, iou, offset,
+                                            # steps_to_regrow, flies, displacement, speed
+
+Coordinates: `at` and machine placements are blueprint coordinates; the NCA
+grid is the blueprint box plus `margin` cells, so grid = blueprint + margin.
+All trials grow in one NCA batch, all parts regrow in one NCA batch, and all
+regrown machines fly in one physics batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from voxgen.errors import VoxgenError
+from voxgen.grow import Trained, decode, run, seed_state
+from voxgen.metrics import compare
+from voxgen.nca.target import decode_classes
+from voxgen.regen_flight import blueprint_of, default_ticks, fly, machine_dict, machine_of
+from voxgen.structure import AXES
+
+DAMAGES = ("cut", "sphere", "box", "random")
+
+
+# --- damage masks: bool (X, Y, Z) "keep" masks, one per part ----------------------
+
+def cut_masks(shape, axis: int, at: int) -> list[np.ndarray]:
+    """Two parts of the plane `axis = at`: coordinate < at, and the rest."""
+    coord = np.arange(shape[axis]).reshape([-1 if i == axis else 1 for i in range(3)])
+    first = np.broadcast_to(coord < at, shape)
+    return [first.copy(), ~first]
+
+
+def sphere_mask(shape, centre, radius: float) -> list[np.ndarray]:
+    """One part: everything outside the ball."""
+    grid = np.indices(shape).reshape(3, -1).T
+    d2 = ((grid - np.asarray(centre, float)) ** 2).sum(1).reshape(shape)
+    return [d2 > radius ** 2]
+
+
+def box_mask(shape, lo, hi) -> list[np.ndarray]:
+    """One part: everything outside the half-open box [lo, hi)."""
+    keep = np.ones(shape, bool)
+    keep[tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))] = False
+    return [keep]
+
+
+def random_mask(shape, rate: float, rng: np.random.Generator) -> list[np.ndarray]:
+    """One part: each cell kept with probability 1 - rate."""
+    return [rng.random(shape) >= rate]
+
+
+def cut_position(at, extent: int, rng: np.random.Generator, jitter: int = 2) -> int:
+    """Blueprint coordinate of the cut plane: an int, "half" (extent // 2) or
+    "random" (half +- `jitter`, kept inside 1 .. extent - 1)."""
+    half = extent // 2
+    if at == "half":
+        return half
+    if at == "random":
+        lo, hi = max(1, half - jitter), min(extent - 1, half + jitter)
+        return int(rng.integers(lo, hi + 1)) if hi >= lo else half
+    try:
+        at = int(at)
+    except (TypeError, ValueError):
+        raise VoxgenError(f"--at must be an integer, half or random, not {at!r}") from None
+    if not 0 <= at <= extent:
+        raise VoxgenError(f"cut position {at} outside 0..{extent}")
+    return at
+
+
+def axis_index(axis, blueprint_shape) -> int:
+    """x/y/z (or 0/1/2); None picks the longest axis of the blueprint."""
+    if axis is None:
+        return int(np.argmax(blueprint_shape))
+    if axis in AXES:
+        return AXES[axis]
+    if axis in (0, 1, 2):
+        return int(axis)
+    raise VoxgenError(f"axis must be x, y or z, not {axis!r}")
+
+
+def damage_masks(kind: str, blueprint_shape, margin: int, rng, axis=None, at="half",
+                 radius: float = 0.3, rate: float = 0.3) -> tuple[list[np.ndarray], dict]:
+    """Keep masks on the NCA grid (blueprint box + margin) and what was done.
+    sphere/box are placed at random inside the blueprint box; radius is a
+    fraction of its largest extent, box sides half of each extent."""
+    grid = tuple(n + 2 * margin for n in blueprint_shape)
+    if kind == "cut":
+        a = axis_index(axis, blueprint_shape)
+        pos = cut_position(at, blueprint_shape[a], rng)
+        return cut_masks(grid, a, pos + margin), {"damage": "cut", "axis": "xyz"[a], "at": pos}
+    if kind == "sphere":
+        centre = [margin + rng.uniform(0, n - 1) for n in blueprint_shape]
+        r = radius * max(blueprint_shape)
+        return sphere_mask(grid, centre, r), {"damage": "sphere", "centre": centre, "radius": r}
+    if kind == "box":
+        size = [max(1, n // 2) for n in blueprint_shape]
+        lo = [margin + int(rng.integers(0, n - s + 1)) for n, s in zip(blueprint_shape, size)]
+        hi = [a + s for a, s in zip(lo, size)]
+        return box_mask(grid, lo, hi), {"damage": "box", "lo": lo, "hi": hi}
+    if kind == "random":
+        return random_mask(grid, rate, rng), {"damage": "random", "rate": rate}
+    raise VoxgenError(f"damage must be one of {', '.join(DAMAGES)}, not {kind!r}")
+
+
+# --- exactness over time ---------------------------------------------------------
+
+def shifted(classes: np.ndarray, offset) -> np.ndarray:
+    """(..., X, Y, Z) contents moved by `offset` inside the same box; air fills in."""
+    out = np.zeros_like(classes)
+    src, dst = [Ellipsis], [Ellipsis]
+    for n, d in zip(classes.shape[-3:], offset):
+        src.append(slice(max(0, -d), max(0, min(n, n - d))))
+        dst.append(slice(max(0, d), max(0, min(n, n + d))))
+    out[tuple(dst)] = classes[tuple(src)]
+    return out
+
+
+def first_exact_step(history: np.ndarray, steps_seen: list[int], target: np.ndarray, offset):
+    """First step in `steps_seen` at which history[i] (X, Y, Z) shifted by
+    `offset` equals `target`; None if never."""
+    exact = (shifted(history, offset) == target).reshape(len(history), -1).all(1)
+    hits = np.nonzero(exact)[0]
+    return int(steps_seen[hits[0]]) if len(hits) else None
+
+
+# --- the harness -----------------------------------------------------------------
+
+@dataclass
+class RegenFrames:
+    """Pictures of trial 0: the grown structure, each part right after the
+    damage, and each part after every check (`steps` says which step)."""
+    grown: object
+    damaged: list
+    regrowing: list             # [step][part] -> Structure
+    steps: list
+
+
+def _generators(seeds, device) -> list[torch.Generator]:
+    return [torch.Generator(device=device).manual_seed(int(s)) for s in seeds]
+
+
+@torch.no_grad()
+def regenerate(trained: Trained, *, damage: str = "cut", axis=None, at="half", trials: int = 10,
+               steps: int | None = None, ticks: int | None = None, seed: int = 0,
+               check_every: int = 1, window: int = 3, keep_frames: bool = False,
+               radius: float = 0.3, rate: float = 0.3) -> dict:
+    """Run `trials` regeneration trials; returns the report (see module doc).
+
+    Trial i grows from the seed with firing seed `seed + i` (as `grow(seed=...)`
+    does), for the training horizon; then the damage splits it into parts,
+    each part alone in its own batch element, and every part runs `steps`
+    more steps (default 2 x horizon), checked every `check_every` steps.
+    Machines (blueprint with [meta.machine]) fly for `ticks` game ticks.
+    """
+    if trials < 1:
+        raise VoxgenError(f"trials must be >= 1, got {trials}")
+    steps = 2 * trained.steps if steps is None else int(steps)
+    if steps < 0 or check_every < 1:
+        raise VoxgenError("steps must be >= 0 and check_every >= 1")
+    device = trained.device
+    margin = trained.config.margin
+    blueprint = blueprint_of(trained)
+    bp_shape = tuple(n - 2 * margin for n in trained.grid_shape)
+    target = trained.target.blocks.astype(np.int64)
+    rng = np.random.default_rng(seed)
+
+    # grow every trial from its seed in one batch
+    seeds = [seed + i for i in range(trials)]
+    grown_state = run(trained, seed_state(trained, batch=trials), trained.steps,
+                      _generators(seeds, device))
+    grown = decode(trained, grown_state)
+
+    # damage: each trial's parts become batch elements of one state
+    parts, states, part_gens = [], [], []
+    for i in range(trials):
+        masks, info = damage_masks(damage, bp_shape, margin, rng, axis, at, radius, rate)
+        for j, keep in enumerate(masks):
+            parts.append({"trial": i, "part": j, "info": info})
+            states.append(grown_state[i] * torch.as_tensor(keep, device=device))
+            part_gens.append(seeds[i] * 1009 + 17 * (j + 1))
+    state = torch.stack(states)
+    damaged = decode(trained, state)
+
+    # regrow all parts together, remembering the classes every few steps
+    history, seen = [decode_classes(trained.model, state).cpu().numpy()], [0]
+
+    def on_step(i, s):
+        if (i + 1) % check_every == 0 or i + 1 == steps:
+            history.append(decode_classes(trained.model, s).cpu().numpy())
+            seen.append(i + 1)
+
+    state = run(trained, state, steps, _generators(part_gens, device), on_step)
+    regrown = decode(trained, state)
+    history = np.stack(history)                                     # (S, P, X, Y, Z)
+
+    results = []
+    for p, info in enumerate(parts):
+        m = compare(regrown[p], trained.target, translate=True, window=window)
+        results.append({
+            "part": info["part"], "exact": m["exact"], "accuracy": round(m["accuracy"], 6),
+            "iou": round(m["iou"], 6), "offset": m["offset"], "wrong_cells": m["wrong_cells"],
+            "live_cells_after_damage": int(damaged[p].count_non_air()),
+            "steps_to_regrow": first_exact_step(history[:, p], seen, target, m["offset"]),
+        })
+
+    machine = machine_of(blueprint)
+    if machine is not None:
+        if ticks is None:
+            ticks = default_ticks(machine)
+        flights = fly(regrown, [r["offset"] for r in results], machine, margin, ticks)
+        for r, f in zip(results, flights):
+            r.update(f)
+
+    trials_out = []
+    for i in range(trials):
+        mine = [(p, r) for p, r in enumerate(results) if parts[p]["trial"] == i]
+        g = compare(grown[i], trained.target)
+        trials_out.append({"trial": i, "seed": seeds[i], **parts[mine[0][0]]["info"],
+                           "grown_exact": g["exact"], "grown_accuracy": round(g["accuracy"], 6),
+                           "parts": [r for _, r in mine]})
+    report = {"name": trained.name, "damage": damage, "steps": steps, "ticks": ticks,
+              "check_every": check_every, "machine": machine_dict(machine) if machine else None,
+              "trials": trials_out, "summary": summarise(trials_out, machine)}
+    if keep_frames:
+        n0 = sum(1 for p in parts if p["trial"] == 0)
+        report["frames"] = RegenFrames(
+            grown=grown[0], damaged=damaged[:n0], steps=seen,
+            regrowing=[[decode_one(trained, h[p]) for p in range(n0)] for h in history])
+    return report
+
+
+def decode_one(trained: Trained, classes: np.ndarray):
+    """A Structure from an (X, Y, Z) class grid in the trained palette."""
+    from voxgen.structure import Structure
+    return Structure(classes.astype(np.int32), trained.palette, name=trained.name)
+
+
+def summarise(trials: list[dict], machine) -> dict:
+    """Counts per part index (exact, flies) and means over all parts."""
+    by_part: dict[int, list] = {}
+    for t in trials:
+        for r in t["parts"]:
+            by_part.setdefault(r["part"], []).append(r)
+    every = [r for rs in by_part.values() for r in rs]
+    out = {"trials": len(trials), "grown_exact": sum(t["grown_exact"] for t in trials),
+           "parts": {}}
+    for part, rs in sorted(by_part.items()):
+        regrow = [r["steps_to_regrow"] for r in rs if r["steps_to_regrow"] is not None]
+        row = {"n": len(rs), "exact": sum(r["exact"] for r in rs),
+               "accuracy": round(float(np.mean([r["accuracy"] for r in rs])), 6),
+               "iou": round(float(np.mean([r["iou"] for r in rs])), 6),
+               "steps_to_regrow_mean": round(float(np.mean(regrow)), 2) if regrow else None,
+               "steps_to_regrow_max": max(regrow) if regrow else None}
+        if machine is not None:
+            speeds = [r["speed"] for r in rs if r["flies"]]
+            row.update(flies=sum(r["flies"] for r in rs),
+                       speed_mean=round(float(np.mean(speeds)), 4) if speeds else None)
+        out["parts"][str(part)] = row
+    out["exact"] = sum(r["exact"] for r in every)
+    out["n_parts"] = len(every)
+    if machine is not None:
+        out["flies"] = sum(r["flies"] for r in every)
+        out["expected_speed"] = machine.blocks_per_tick
+    return out

@@ -1,0 +1,103 @@
+"""Flying regrown machines (part of the regeneration harness, layer L4).
+
+A regrown part lives on the NCA grid (blueprint box + margin) and may sit
+shifted from the blueprint by `offset` (grid cell p holds the blueprint's
+cell p + offset - margin). Its blueprint's start placements are moved the
+same way, then every part flies in one `simulate_batch` call.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from voxgen import formats
+from voxgen.errors import VoxgenError
+from voxgen.physics import MachineSpec, machine_spec, simulate_batch
+from voxgen.structure import Structure
+
+FLY_FRACTION = 0.8
+"""A part flies when its blocks' centroid moved at least this fraction of the
+expected distance (blocks_per_tick x ticks) along the blueprint's direction:
+blocks left behind drag the centroid back."""
+
+
+def blueprint_of(trained) -> Structure | None:
+    """The blueprint named by the spec beside the weights (NAME.toml), with
+    its metadata; None when there is no spec or it cannot be read."""
+    from voxgen.nca.spec import parse_spec
+    spec_path = trained.path.with_suffix(".toml")
+    if not spec_path.exists():
+        return None
+    try:
+        return formats.load(parse_spec(spec_path).blueprint)
+    except VoxgenError:
+        return None
+
+
+def machine_of(blueprint: Structure | None) -> MachineSpec | None:
+    """The blueprint's [meta.machine] start recipe, or None (not a machine)."""
+    return None if blueprint is None else machine_spec(blueprint)
+
+
+def default_ticks(machine: MachineSpec) -> int:
+    """Ticks to fly about 10 blocks at the expected speed (100 if unknown)."""
+    return int(round(10 / machine.blocks_per_tick)) if machine.blocks_per_tick > 0 else 100
+
+
+def machine_dict(machine: MachineSpec) -> dict:
+    return {"start": [[t, list(p), s] for t, p, s in machine.start],
+            "direction": list(machine.direction), "blocks_per_tick": machine.blocks_per_tick}
+
+
+def placements_for(machine: MachineSpec, margin: int, offset) -> list:
+    """The start placements in grid coordinates of a part shifted by `offset`."""
+    return [(t, tuple(int(p[i]) + margin - int(offset[i]) for i in range(3)), s)
+            for t, p, s in machine.start]
+
+
+def _judge(result, machine: MachineSpec, ticks: int) -> dict:
+    direction = np.asarray(machine.direction, float)
+    along = float(np.dot(result.displacement, direction / max(np.linalg.norm(direction), 1e-9)))
+    expected = machine.blocks_per_tick * ticks
+    flies = along >= FLY_FRACTION * expected if expected > 0 else along >= 1.0
+    return {"flies": bool(flies), "displacement": round(along, 4),
+            "displacement_xyz": [round(v, 4) for v in result.displacement],
+            "speed": round(along / ticks, 5) if ticks else 0.0, "moved": result.moved}
+
+
+def fly(parts: list[Structure], offsets: list, machine: MachineSpec, margin: int,
+        ticks: int) -> list[dict]:
+    """Start and fly every part together; per part: flies, displacement
+    (blocks along the blueprint's direction), displacement_xyz, speed
+    (blocks per tick), moved, and `error` if the physics refused the part
+    (then it does not fly)."""
+    plans = [placements_for(machine, margin, o) for o in offsets]
+    try:
+        results = simulate_batch(parts, ticks, plans)
+    except VoxgenError:                      # one bad part: fly them one by one
+        results = []
+        for part, plan in zip(parts, plans):
+            try:
+                results.append(simulate_batch([part], ticks, [plan])[0])
+            except VoxgenError as err:
+                results.append(err)
+    out = []
+    for r in results:
+        if isinstance(r, VoxgenError):
+            out.append({"flies": False, "displacement": 0.0, "displacement_xyz": [0.0] * 3,
+                        "speed": 0.0, "moved": False, "error": str(r)})
+        else:
+            out.append(_judge(r, machine, ticks))
+    return out
+
+
+def flight_frames(parts: list[Structure], offsets: list, machine: MachineSpec, margin: int,
+                  ticks: int, every: int = 2) -> list[list]:
+    """[frame][part] -> (origin (x, y, z), Structure) of each part's world
+    every `every` ticks from 0 to `ticks` (for pictures)."""
+    plans = [placements_for(machine, margin, o) for o in offsets]
+    frames = []
+    for t in range(0, ticks + 1, every):
+        results = simulate_batch(parts, t, plans)
+        frames.append([(r.origin, r.final) for r in results])
+    return frames
