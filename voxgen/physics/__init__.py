@@ -7,6 +7,8 @@ observer behaviour, game tick by game tick (PHYSICS.md).
     machine_spec(structure) -> MachineSpec | None
 """
 
-from voxgen.physics.engine import World
+from voxgen.physics.engine import Machines, World
+from voxgen.physics.simulate import MachineSpec, SimResult, machine_spec, simulate, simulate_batch
 
-__all__ = ["World"]
+__all__ = ["World", "Machines", "simulate", "simulate_batch", "SimResult", "machine_spec",
+           "MachineSpec"]
