@@ -41,12 +41,16 @@ TRIGGER_STATES = ("minecraft:redstone_block", "minecraft:stone", "minecraft:air"
 
 def random_world(rng, size: int = SIZE, ticks: int = 30):
     fill = rng.uniform(0.15, 0.45)
+    version = "1.12" if rng.random() < 0.15 else "modern"
     cells = {}
     for x in range(size):
         for y in range(size):
             for z in range(size):
                 if rng.random() < fill:
-                    cells[(x, y, z)] = _block(rng)
+                    block = _block(rng)
+                    if version == "1.12" and block == "minecraft:honey_block":  # added in 1.15
+                        block = "minecraft:slime_block"
+                    cells[(x, y, z)] = block
     cells.setdefault((0, 0, 0), "minecraft:stone")
     triggers = []
     for _ in range(rng.integers(1, 6)):
@@ -55,7 +59,6 @@ def random_world(rng, size: int = SIZE, ticks: int = 30):
         triggers.append((tick, pos, TRIGGER_STATES[rng.integers(len(TRIGGER_STATES))]))
     triggers.sort(key=lambda t: t[0])
     placement = "loud" if rng.random() < 0.5 else "quiet"
-    version = "1.12" if rng.random() < 0.15 else "modern"
     return cells, triggers, placement, version
 
 

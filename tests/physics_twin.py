@@ -23,6 +23,7 @@ from voxgen.blocks import block_id, canonical
 from voxgen.errors import VoxgenError
 
 UPDATE_NEIGHBORS, UPDATE_CLIENTS, UPDATE_INVISIBLE, UPDATE_KNOWN_SHAPE, UPDATE_MOVE_BY_PISTON = 1, 2, 4, 16, 64
+NEW_SINCE_1_12 = {"minecraft:honey_block", "minecraft:crying_obsidian", "minecraft:respawn_anchor"}
 MODELLED = {"air", "solid", "immovable", "slime", "honey", "glazed", "destroy", "lever", "door",
             "piston", "sticky_piston", "piston_head", "observer", "redstone_block"}
 
@@ -132,12 +133,13 @@ class TwinWorld:
         if updated2 != state2:
             self.set_block(other, updated2, UPDATE_CLIENTS)
 
-    @staticmethod
-    def _check_modelled(state: str) -> None:
+    def _check_modelled(self, state: str) -> None:
         k = kind(state)
         name = block_id(state)
         if k not in MODELLED or any(c in name for c in UNMODELLED_COMPONENTS):
             raise VoxgenError(f"the physics twin cannot model {state}")
+        if self.version == "1.12" and name in NEW_SINCE_1_12:
+            raise VoxgenError(f"{name} does not exist in 1.12")
 
     # --- player actions (between ticks) --------------------------------------
 
@@ -244,8 +246,8 @@ class TwinWorld:
             self._check_if_extend(pos, state)
         elif k == "observer":
             if self.version == "1.12":  # onBlockAdded: turn off if powered, then fire
-                if prop(state, "powered") == "true":
-                    self._observer_tick(pos, state)
+                if prop(state, "powered") == "true":  # updateTick, outside the tick phase: not logged
+                    self._observer_tick(pos, state, log=False)
                 self._observer_start_signal(pos)
             elif prop(state, "powered") == "true" and not self.has_scheduled(pos, block_id(state)):
                 self.set_block(pos, with_props(state, powered="false"), UPDATE_CLIENTS | UPDATE_KNOWN_SHAPE)
@@ -332,14 +334,16 @@ class TwinWorld:
     def _observer_start_signal(self, pos) -> None:
         self.schedule(pos, "minecraft:observer", 2)
 
-    def _observer_tick(self, pos, state: str) -> None:
+    def _observer_tick(self, pos, state: str, log: bool = True) -> None:
         if prop(state, "powered") == "true":
             self.set_block(pos, with_props(state, powered="false"), UPDATE_CLIENTS)
-            self.events.append((self.time, pos, "observer_off"))
+            if log:
+                self.events.append((self.time, pos, "observer_off"))
         else:
             self.set_block(pos, with_props(state, powered="true"), UPDATE_CLIENTS)
             self.schedule(pos, "minecraft:observer", 2)
-            self.events.append((self.time, pos, "observer_on"))
+            if log:
+                self.events.append((self.time, pos, "observer_on"))
         self._observer_update_front(pos, prop(state, "facing"))
 
     def _observer_update_front(self, pos, facing: str) -> None:
