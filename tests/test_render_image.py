@@ -129,3 +129,23 @@ def test_missing_mesa_driver_is_a_clear_error(monkeypatch):
     assert "DRI" in offscreen.opengl_problem()
     with pytest.raises(VoxgenError, match="apt-get install libegl1 libgl1-mesa-dri"):
         offscreen.require_opengl()
+
+
+@needs_gl
+def test_leaving_out_faces_turned_from_the_camera_changes_no_pixel_that_matters():
+    from voxgen.render.scene import Scene
+
+    rng = np.random.default_rng(2)
+    blocks = np.where(rng.random((9, 7, 8)) < 0.5, rng.integers(1, 5, (9, 7, 8)), 0)
+    s = Structure(blocks, PALETTE)
+    images = []
+    for fixed in (False, True):
+        with Scene(160, fixed_camera=fixed) as scene:
+            scene.frame_structure(s, azimuth=120, elevation=25)
+            mesh = scene.show(s)
+            images.append(scene.snapshot())
+        if fixed:
+            assert mesh.n_faces < 0.7 * n_all
+        n_all = mesh.n_faces
+    differ = (np.abs(images[0].astype(int) - images[1]).max(axis=2) > 3).mean()
+    assert differ < 0.001

@@ -87,3 +87,18 @@ def test_air_void_and_cave_air_draw_nothing():
     assert build_mesh(s).n_faces == 0
     s = Structure(np.ones((2, 1, 1), np.int32), PALETTE, void=np.array([[[True]], [[False]]]))
     assert build_mesh(s).n_faces == 6
+
+
+@pytest.mark.parametrize("eye", [(20.0, 15.0, 25.0), (-8.0, 2.5, 3.5), (3.0, -10.0, -4.0)])
+def test_eye_leaves_out_exactly_the_faces_turned_away(eye):
+    s = random_structure(np.random.default_rng(5))
+    faces = per_cube_faces(s)
+    expected = []
+    for face in faces:
+        normal = np.array(TWIN_NORMALS[face[3]])
+        corner = np.array(next(iter(face[7])))
+        if normal @ (np.array(eye) - corner) > 0:
+            expected.append(face)
+    got = numpy_faces(build_mesh(s, eye=np.array(eye)))
+    assert got == expected
+    assert 0 < len(got) < len(faces)

@@ -110,12 +110,12 @@ def write_animation(frames: Iterable[Structure], path, *, final: Structure | Non
               else _Mp4Writer(partial, fps, (size * panels, size)))
     count, done = 0, False
     try:
-        with Scene(size, panels=panels) as scene:
+        with Scene(size, panels=panels, fixed_camera=True) as scene:
             grown = panels - 1
+            scene.frame(lo, hi, azimuth, elevation)
             if compare is not None:
                 scene.show(compare, 0)
                 scene.label(panel_titles[0], 0)
-            scene.frame(lo, hi, azimuth, elevation)
             labels = iter(labels) if labels is not None else None
             for frame in tqdm(frames, total=total, desc=f"render {path.name}", unit="frame",
                               disable=not progress, leave=False):

@@ -104,18 +104,41 @@ def visible_faces(filled: np.ndarray) -> list[np.ndarray]:
     return out
 
 
+def facing_eye(flat: np.ndarray, d: int, shape, eye) -> np.ndarray:
+    """bool mask over faces of direction `d` (cells `flat`): True where the
+    point `eye` (block units) is in front of the face's plane, i.e. where a
+    camera at `eye` can see the face at all."""
+    axis = int(np.flatnonzero(NORMALS[d])[0])
+    sign = int(NORMALS[d][axis])
+    coordinate = np.unravel_index(flat, shape)[axis]
+    plane = coordinate + (sign > 0)
+    return sign * (eye[axis] - plane) > 0
+
+
 def build_mesh(structure: Structure, keep: np.ndarray | None = None,
-               hidden: np.ndarray | None = None) -> VoxelMesh:
+               hidden: np.ndarray | None = None, eye=None) -> VoxelMesh:
     """The merged mesh of `structure`'s visible faces (see `filled_mask` for
-    `keep` and `hidden`). Does not apply `structure.origin`."""
+    `keep` and `hidden`). Does not apply `structure.origin`.
+
+    eye: optional camera position (block units); faces turned away from it
+    are left out (about half of them), for a camera that will not move."""
     filled = filled_mask(structure, keep, hidden)
     per_direction = visible_faces(filled)
-    counts = np.array([len(c) for c in per_direction])
+    if eye is not None:
+        per_direction = [flat[facing_eye(flat, d, filled.shape, eye)]
+                         for d, flat in enumerate(per_direction)]
+    counts = [len(c) for c in per_direction]
     cells = np.concatenate(per_direction).astype(np.int64)
     direction = np.repeat(np.arange(6, dtype=np.int8), counts)
 
-    position = np.stack(np.unravel_index(cells, filled.shape), axis=1).astype(np.float32)
-    vertices = (position[:, None, :] + CORNERS[direction]).reshape(-1, 3)
+    # One direction at a time, so each face's corners are one broadcast add.
+    vertices = np.empty((len(cells), 4, 3), dtype=np.float32)
+    start = 0
+    for d, flat in enumerate(per_direction):
+        position = np.stack(np.unravel_index(flat, filled.shape), axis=1).astype(np.float32)
+        np.add(position[:, None, :], CORNERS[d], out=vertices[start:start + len(flat)])
+        start += len(flat)
+    vertices = vertices.reshape(-1, 3)
     faces = np.arange(4 * len(cells), dtype=np.int32).reshape(-1, 4)
 
     table = compile_palette(structure.palette)

@@ -94,7 +94,7 @@ class Scene:
     """
 
     def __init__(self, size: int = 512, panels: int = 1, off_screen: bool = True,
-                 plotter=None):
+                 plotter=None, fixed_camera: bool = False):
         if plotter is None:
             require_opengl()
             import pyvista as pv
@@ -110,6 +110,10 @@ class Scene:
         self.meshes: list[VoxelMesh | None] = [None] * panels
         self._labels = [None] * panels
         self._edges = [False] * panels
+        # With a camera that stays where `frame` put it (stills, animations),
+        # faces turned away from it are not even built.
+        self.fixed_camera = fixed_camera
+        self._eye = [None] * panels
         for panel in range(panels):
             self._renderer(panel).set_background(BACKGROUND)
 
@@ -118,7 +122,8 @@ class Scene:
 
     def show(self, structure: Structure, panel: int = 0, keep=None, hidden=None) -> VoxelMesh:
         """Draw `structure` in `panel`, replacing what was there."""
-        mesh = build_mesh(structure, keep=keep, hidden=hidden)
+        mesh = build_mesh(structure, keep=keep, hidden=hidden,
+                          eye=self._eye[panel] if self.fixed_camera else None)
         self.meshes[panel] = mesh
         if mesh.n_faces == 0:                # nothing to draw (pyvista refuses empty meshes)
             if self.actors[panel] is not None:
@@ -149,6 +154,7 @@ class Scene:
         distance = float(np.linalg.norm(np.subtract(position, focal)))
         block_pixels = self.size / (2 * distance * math.tan(math.radians(VIEW_ANGLE) / 2))
         for p in range(self.panels) if panel is None else [panel]:
+            self._eye[p] = np.asarray(position)
             self._edges[p] = block_pixels >= EDGE_MIN_PIXELS
             if self.actors[p] is not None:
                 self.actors[p].prop.show_edges = self._edges[p]
@@ -212,12 +218,12 @@ def render_still(structure: Structure, size: int = 512, azimuth: float = DEFAULT
     structures = [structure] if compare is None else [structure, compare]
     lo = np.min([filled_bounds(s)[0] for s in structures], axis=0)
     hi = np.max([filled_bounds(s)[1] for s in structures], axis=0)
-    with Scene(size, panels=len(structures)) as scene:
+    with Scene(size, panels=len(structures), fixed_camera=True) as scene:
+        scene.frame(lo, hi, azimuth, elevation)
         for panel, s in enumerate(structures):
             scene.show(s, panel)
             if labels:
                 scene.label(labels[panel], panel)
-        scene.frame(lo, hi, azimuth, elevation)
         return scene.snapshot()
 
 
