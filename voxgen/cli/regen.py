@@ -1,0 +1,187 @@
+"""`voxgen regen NAME`: grow, cut, regrow each part alone, compare, fly.
+
+The pictures (--render DIR) are made here, at the edge: a montage PNG of
+grown -> cut parts -> regrown parts, and a GIF of the parts regrowing side by
+side and then, for machines, flying apart.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+GAP = 3           # air cells between the two parts in the GIF
+
+
+def compose(placed, palette_hint=()) :
+    """One Structure holding every (offset (3,), Structure) of `placed` at
+    its offset, on the smallest box that holds them all (offsets may be
+    negative; the box starts at the lowest corner). Returns (structure, lo)."""
+    import numpy as np
+
+    from voxgen.structure import Structure
+
+    lo = np.min([np.asarray(o) for o, _ in placed], axis=0)
+    hi = np.max([np.asarray(o) + s.shape for o, s in placed], axis=0)
+    palette = ["minecraft:air"] + sorted({p for _, s in placed for p in s.palette[1:]} | set(palette_hint))
+    index = {p: i for i, p in enumerate(palette)}
+    blocks = np.zeros(tuple(int(v) for v in hi - lo), dtype=np.int32)
+    for offset, s in placed:
+        lut = np.array([index.get(p, 0) for p in s.palette], dtype=np.int32)
+        solid = ~s.air_mask()
+        at = np.argwhere(solid) + (np.asarray(offset) - lo)
+        blocks[tuple(at.T)] = lut[s.blocks[solid]]
+    return Structure(blocks, tuple(palette)), lo
+
+
+def _in_box(structures_with_offsets, lo, shape):
+    """Paste onto a fixed box (lo, shape) so every GIF frame shares one frame."""
+    import numpy as np
+
+    from voxgen.structure import Structure
+
+    s, slo = compose(structures_with_offsets)
+    blocks = np.zeros(tuple(int(v) for v in shape), dtype=np.int32)
+    d = slo - lo
+    src = tuple(slice(0, n) for n in s.shape)
+    dst = tuple(slice(int(a), int(a) + n) for a, n in zip(d, s.shape))
+    blocks[dst] = s.blocks[src]
+    return Structure(blocks, s.palette)
+
+
+def render_montage(report, path, size: int = 320) -> None:
+    """grown | part i cut | part i regrown, for trial 0, one PNG."""
+    from voxgen.render.scene import Scene, filled_bounds, save_png
+
+    f = report["frames"]
+    panels = [(f.grown, "grown")]
+    panels += [(s, f"part {i} cut") for i, s in enumerate(f.damaged)]
+    parts = report["trials"][0]["parts"]
+    panels += [(s, f"part {i} regrown{' (exact)' if parts[i]['exact'] else ''}")
+               for i, s in enumerate(f.regrowing[-1])]
+    lo, hi = filled_bounds(f.grown)
+    with Scene(size, panels=len(panels)) as scene:
+        for i, (s, label) in enumerate(panels):
+            scene.show(s, i)
+            scene.label(label, i)
+        scene.frame(lo, hi)
+        save_png(scene.snapshot(), path)
+
+
+def story_frames(report, trained, every_step: int = 2, every_tick: int = 2):
+    """(frames, labels) of trial 0: the parts regrowing side by side, then
+    (machines) flying from where they stand."""
+    import numpy as np
+
+    from voxgen.regen_flight import flight_frames, machine_of, blueprint_of
+
+    f = report["frames"]
+    trial = report["trials"][0]
+    axis = "xyz".index(trial.get("axis", "x"))
+    grid = np.array(f.grown.shape)
+    shifts = [np.eye(3, dtype=int)[axis] * (grid[axis] + GAP) * i for i in range(len(f.damaged))]
+    scenes, labels = [], []
+    for k in range(0, len(f.steps), every_step):
+        scenes.append([(shifts[i], s) for i, s in enumerate(f.regrowing[k])])
+        labels.append(f"regrow step {f.steps[k]}")
+    machine = machine_of(blueprint_of(trained))
+    if machine is not None and report["ticks"]:
+        offsets = [p["offset"] for p in trial["parts"]]
+        flights = flight_frames(f.regrowing[-1], offsets, machine, trained.config.margin,
+                                report["ticks"], every_tick)
+        for t, frame in enumerate(flights):
+            scenes.append([(shifts[i] + np.asarray(origin), s) for i, (origin, s) in enumerate(frame)])
+            labels.append(f"fly tick {t * every_tick}")
+    lo = np.min([np.asarray(o) for sc in scenes for o, _ in sc], axis=0)
+    hi = np.max([np.asarray(o) + s.shape for sc in scenes for o, s in sc], axis=0)
+    frames = [_in_box(sc, lo, hi - lo) for sc in scenes]
+    return frames, labels
+
+
+def render_story(report, trained, path, size: int = 384, fps: float = 10.0) -> int:
+    """The GIF (or MP4) of trial 0 regrowing and flying; returns frame count."""
+    from voxgen.render.animate import write_animation
+
+    frames, labels = story_frames(report, trained)
+    final, _ = compose([((0, 0, 0), frames[0]), ((0, 0, 0), frames[-1])])
+    return write_animation(frames, path, final=final, labels=labels, size=size, fps=fps)
+
+
+def table(report) -> str:
+    """The terminal table: one row per part of every trial, then the summary."""
+    fly = report["machine"] is not None
+    head = f"{'trial':>5} {'cut':>6} {'part':>4} {'exact':>5} {'accuracy':>8} {'iou':>6} " \
+           f"{'offset':>10} {'regrow@':>7}" + (f" {'flies':>5} {'dist':>6} {'speed':>6}" if fly else "")
+    rows = [head]
+    for t in report["trials"]:
+        where = f"{t['axis']}={t['at']}" if t["damage"] == "cut" else t["damage"]
+        for p in t["parts"]:
+            row = (f"{t['trial']:>5} {where:>6} {p['part']:>4} {'yes' if p['exact'] else 'no':>5} "
+                   f"{p['accuracy']:>8.4f} {p['iou']:>6.3f} {str(p['offset']):>10} "
+                   f"{str(p['steps_to_regrow'] if p['steps_to_regrow'] is not None else '-'):>7}")
+            if fly:
+                row += f" {'yes' if p['flies'] else 'no':>5} {p['displacement']:>6.2f} {p['speed']:>6.3f}"
+            rows.append(row)
+    s = report["summary"]
+    rows.append("")
+    for part, r in s["parts"].items():
+        line = (f"part {part}: exact {r['exact']}/{r['n']}  mean accuracy {r['accuracy']:.4f}  "
+                f"steps to regrow mean {r['steps_to_regrow_mean']} max {r['steps_to_regrow_max']}")
+        if fly:
+            line += f"  flies {r['flies']}/{r['n']}  speed {r['speed_mean']} (expected {s['expected_speed']})"
+        rows.append(line)
+    rows.append(f"{report['name']}: grown exact {s['grown_exact']}/{s['trials']}, "
+                f"{report['steps']} regrowth steps" + (f", {report['ticks']} ticks of flight" if fly else ""))
+    return "\n".join(rows)
+
+
+@click.command()
+@click.argument("name")
+@click.option("--damage", type=click.Choice(["cut", "sphere", "box", "random"]), default="cut",
+              show_default=True, help="How the grown structure is damaged.")
+@click.option("--axis", type=click.Choice(["x", "y", "z"]), default=None,
+              help="Axis the cut crosses (default: the blueprint's longest).")
+@click.option("--at", "at", default="half", show_default=True,
+              help="Cut plane in blueprint coordinates: an integer, half, or random (half +- 2).")
+@click.option("--trials", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--steps", type=click.IntRange(min=0), default=None,
+              help="Regrowth steps after the damage (default: 2 x the training horizon).")
+@click.option("--ticks", type=click.IntRange(min=0), default=None,
+              help="Game ticks of flight for machines (default: 10 blocks' worth).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Trial i grows with firing seed SEED + i; also seeds --at random.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--render", "render_dir", type=click.Path(file_okay=False), default=None,
+              help="Write DIR/NAME_regen.png (montage) and DIR/NAME_regen.gif (trial 0).")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+def regen(name, damage, axis, at, trials, steps, ticks, seed, as_json, render_dir, device):
+    """Grow NAME, damage it, regrow every part alone and judge each one."""
+    from voxgen.errors import VoxgenError
+    from voxgen.grow import load_trained
+    from voxgen.regen import regenerate
+
+    if render_dir is not None:
+        if Path(render_dir).exists() and not Path(render_dir).is_dir():
+            raise VoxgenError("--render must name a directory", render_dir)
+        from voxgen.render.offscreen import require_opengl
+        require_opengl()                    # fail before the work, not after
+    if at not in ("half", "random"):
+        try:
+            int(at)
+        except ValueError:
+            raise VoxgenError(f"--at must be an integer, half or random, not {at!r}") from None
+    trained = load_trained(name, device=device)
+    report = regenerate(trained, damage=damage, axis=axis, at=at, trials=trials, steps=steps,
+                        ticks=ticks, seed=seed, keep_frames=render_dir is not None)
+    frames = report.pop("frames", None)
+    click.echo(json.dumps(report, indent=1) if as_json else table(report))
+    if render_dir is not None:
+        out = Path(render_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        report["frames"] = frames
+        render_montage(report, out / f"{trained.name}_regen.png")
+        n = render_story(report, trained, out / f"{trained.name}_regen.gif")
+        click.echo(f"wrote {out / f'{trained.name}_regen.png'} and "
+                   f"{out / f'{trained.name}_regen.gif'} ({n} frames)", err=as_json)
