@@ -149,3 +149,11 @@ def test_leaving_out_faces_turned_from_the_camera_changes_no_pixel_that_matters(
         n_all = mesh.n_faces
     differ = (np.abs(images[0].astype(int) - images[1]).max(axis=2) > 3).mean()
     assert differ < 0.001
+
+
+def test_display_without_libgl_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(offscreen.sys, "platform", "linux")
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
+    with pytest.raises(VoxgenError, match="libGL is not installed"):
+        offscreen.require_opengl()

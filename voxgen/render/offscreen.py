@@ -56,6 +56,8 @@ def opengl_problem() -> str | None:
 
     Looks only at files and environment: it never creates a window."""
     if has_display():
+        if sys.platform.startswith("linux") and ctypes.util.find_library("GL") is None:
+            return "libGL is not installed (Debian: libgl1)"
         return None
     if ctypes.util.find_library("EGL") is None:
         return "no display and libEGL is not installed"
