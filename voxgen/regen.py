@@ -216,17 +216,24 @@ def regenerate(trained: Trained, *, damage: str = "cut", axis=None, at="half", t
     if machine is not None:
         if ticks is None:
             ticks = default_ticks(machine)
-        flights = fly(regrown, [r["offset"] for r in results], machine, margin, ticks)
+        grown_offsets = [compare(g, trained.target, translate=True, window=window)["offset"]
+                         for g in grown]
+        flights = fly(regrown + grown, [r["offset"] for r in results] + grown_offsets,
+                      machine, margin, ticks)
         for r, f in zip(results, flights):
             r.update(f)
+        grown_flights = flights[len(results):]
 
     trials_out = []
     for i in range(trials):
         mine = [(p, r) for p, r in enumerate(results) if parts[p]["trial"] == i]
         g = compare(grown[i], trained.target)
-        trials_out.append({"trial": i, "seed": seeds[i], **parts[mine[0][0]]["info"],
-                           "grown_exact": g["exact"], "grown_accuracy": round(g["accuracy"], 6),
-                           "parts": [r for _, r in mine]})
+        row = {"trial": i, "seed": seeds[i], **parts[mine[0][0]]["info"],
+               "grown_exact": g["exact"], "grown_accuracy": round(g["accuracy"], 6)}
+        if machine is not None:
+            row["grown_flies"] = grown_flights[i]["flies"]
+            row["grown_speed"] = grown_flights[i]["speed"]
+        trials_out.append({**row, "parts": [r for _, r in mine]})
     report = {"name": trained.name, "damage": damage, "steps": steps, "ticks": ticks,
               "check_every": check_every, "machine": machine_dict(machine) if machine else None,
               "trials": trials_out, "summary": summarise(trials_out, machine)}
@@ -269,5 +276,6 @@ def summarise(trials: list[dict], machine) -> dict:
     out["n_parts"] = len(every)
     if machine is not None:
         out["flies"] = sum(r["flies"] for r in every)
+        out["grown_flies"] = sum(t["grown_flies"] for t in trials)
         out["expected_speed"] = machine.blocks_per_tick
     return out

@@ -132,7 +132,8 @@ def table(report) -> str:
         if fly:
             line += f"  flies {r['flies']}/{r['n']}  speed {r['speed_mean']} (expected {s['expected_speed']})"
         rows.append(line)
-    rows.append(f"{report['name']}: grown exact {s['grown_exact']}/{s['trials']}, "
+    grown_fly = f" (flies {s['grown_flies']}/{s['trials']})" if fly else ""
+    rows.append(f"{report['name']}: grown exact {s['grown_exact']}/{s['trials']}{grown_fly}, "
                 f"{report['steps']} regrowth steps" + (f", {report['ticks']} ticks of flight" if fly else ""))
     return "\n".join(rows)
 
