@@ -153,7 +153,7 @@ def place_structure(g, m, sq, eq, mp, lg, init, n, loud):
     sc = np.zeros((SCRATCH, 5), dtype=np.int64)
     m[PLACING] = 1
     for i in range(n):
-        set_block(g, m, sq, eq, mp, lg, sc, init[i, 0], init[i, 1], init[i, 2], init[i, 3], 2)
+        set_block(g, m, sq, eq, mp, lg, sc, init[i, 0], init[i, 1], init[i, 2], init[i, 3], 3)
     if loud:
         _edge_pass(g, m, sq, eq, mp, lg, sc, init, n)
         for i in range(n):
