@@ -162,7 +162,7 @@ def test_report_numbers_match_a_step_by_step_recomputation(tiny):
         assert len(trial["parts"]) == 2
         for p in trial["parts"]:
             frames = recompute_part(tiny, trial["seed"], p["part"], masks[p["part"]], steps)
-            m = compare(frames[-1], tiny.target, translate=True)
+            m = compare(frames[-1], tiny.target, translate=True, window=tiny.config.margin)
             assert (p["exact"], p["offset"]) == (m["exact"], m["offset"])
             assert p["accuracy"] == pytest.approx(m["accuracy"], abs=1e-6)
             assert p["iou"] == pytest.approx(m["iou"], abs=1e-6)

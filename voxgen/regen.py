@@ -151,7 +151,7 @@ def _generators(seeds, device) -> list[torch.Generator]:
 @torch.no_grad()
 def regenerate(trained: Trained, *, damage: str = "cut", axis=None, at="half", trials: int = 10,
                steps: int | None = None, ticks: int | None = None, seed: int = 0,
-               check_every: int = 1, window: int = 3, keep_frames: bool = False,
+               check_every: int = 1, window: int | None = None, keep_frames: bool = False,
                radius: float = 0.3, rate: float = 0.3) -> dict:
     """Run `trials` regeneration trials; returns the report (see module doc).
 
@@ -159,6 +159,8 @@ def regenerate(trained: Trained, *, damage: str = "cut", axis=None, at="half", t
     does), for the training horizon; then the damage splits it into parts,
     each part alone in its own batch element, and every part runs `steps`
     more steps (default 2 x horizon), checked every `check_every` steps.
+    Scores allow the best shift within `window` cells per axis (default: the
+    grid margin, the most a whole regrown blueprint can be shifted).
     Machines (blueprint with [meta.machine]) fly for `ticks` game ticks.
     """
     if trials < 1:
@@ -168,6 +170,8 @@ def regenerate(trained: Trained, *, damage: str = "cut", axis=None, at="half", t
         raise VoxgenError("steps must be >= 0 and check_every >= 1")
     device = trained.device
     margin = trained.config.margin
+    if window is None:          # a shift past the margin pushes blueprint cells off the grid
+        window = margin
     blueprint = blueprint_of(trained)
     bp_shape = tuple(n - 2 * margin for n in trained.grid_shape)
     target = trained.target.blocks.astype(np.int64)

@@ -22,16 +22,18 @@ blocks left behind drag the centroid back."""
 
 
 def blueprint_of(trained) -> Structure | None:
-    """The blueprint named by the spec beside the weights (NAME.toml), with
-    its metadata; None when there is no spec or it cannot be read."""
+    """The blueprint named by the spec beside the weights (WEIGHTS.toml), or
+    else by structures/NAME.toml, with its metadata; None when there is no
+    spec or it cannot be read."""
+    from voxgen.grow import STRUCTURES
     from voxgen.nca.spec import parse_spec
-    spec_path = trained.path.with_suffix(".toml")
-    if not spec_path.exists():
-        return None
-    try:
-        return formats.load(parse_spec(spec_path).blueprint)
-    except VoxgenError:
-        return None
+    for spec_path in (trained.path.with_suffix(".toml"), STRUCTURES / f"{trained.name}.toml"):
+        if spec_path.exists():
+            try:
+                return formats.load(parse_spec(spec_path).blueprint)
+            except VoxgenError:
+                return None
+    return None
 
 
 def machine_of(blueprint: Structure | None) -> MachineSpec | None:
