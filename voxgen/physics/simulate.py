@@ -44,6 +44,7 @@ class SimResult:
     events: list = field(default_factory=list)
     final: Structure | None = None
     origin: tuple = (0, 0, 0)
+    changes: list | None = None     # [(tick, (x, y, z), from, to)] when asked for
 
 
 def machine_spec(structure: Structure) -> MachineSpec | None:
@@ -107,11 +108,30 @@ def _result(machines: Machines, b: int, structure: Structure, ticks: int) -> Sim
 
 
 def simulate(structure: Structure, ticks: int, placements=(), placement: str = "quiet",
-             version: str = "modern") -> SimResult:
+             version: str = "modern", record_changes: bool = False) -> SimResult:
     """Place `structure` (quietly or loudly), apply `placements`, run game
-    ticks 1..ticks. Raises VoxgenError for blocks the engine cannot model."""
-    return simulate_batch([structure], ticks, [placements], placement=placement,
-                          version=version)[0]
+    ticks 1..ticks. With `record_changes`, also list every block change per
+    tick (slower: one kernel call per tick). Raises VoxgenError for blocks the
+    engine cannot model."""
+    if not record_changes:
+        return simulate_batch([structure], ticks, [placements], placement=placement,
+                              version=version)[0]
+    if ticks < 0:
+        raise VoxgenError(f"ticks must be >= 0, got {ticks}")
+    machines = Machines([structure], [_placements(placements)], placement=placement,
+                        version=version)
+    changes, before = [], machines.snapshot(0)
+    for t in range(1, int(ticks) + 1):
+        machines.run(t)
+        after = machines.snapshot(0)
+        for pos in sorted(set(before) | set(after), key=lambda p: (p[1], p[2], p[0])):
+            a, b = before.get(pos, "minecraft:air"), after.get(pos, "minecraft:air")
+            if a != b:
+                changes.append((t, pos, a, b))
+        before = after
+    result = _result(machines, 0, structure, int(ticks))
+    result.changes = changes
+    return result
 
 
 def simulate_batch(structures, ticks: int, placements_per_structure=None,
