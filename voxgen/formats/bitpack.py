@@ -18,17 +18,26 @@ def unpack(longs: np.ndarray, count: int, bits: int) -> np.ndarray:
     """int64 (count,) entries from `longs` (int64/uint64 (M,), any byte order).
 
     The caller checks len(longs) >= longs_needed(count, bits) first.
+    The layout repeats every 64 entries (= `bits` longs): viewed as rows of
+    `bits` words, entry slot j of every row sits at the same word column and
+    shift, so each of the 64 slots is one whole-column numpy operation.
     """
-    words = np.asarray(longs).astype(np.int64, copy=False).view(np.uint64)
-    start = np.arange(count, dtype=np.uint64) * np.uint64(bits)
-    index = (start >> np.uint64(6)).astype(np.int64)
-    offset = start & np.uint64(63)
-    values = words[index] >> offset
-    spill = np.flatnonzero(offset + np.uint64(bits) > 64)
-    if spill.size:  # the high part of these entries lives in the next long
-        values[spill] |= words[index[spill] + 1] << (np.uint64(64) - offset[spill])
+    rows = -(-count // 64)
+    words = np.zeros((rows + 1) * bits, dtype=np.uint64)    # one spare row for the spill
+    have = min(len(longs), rows * bits)
+    words[:have] = np.asarray(longs[:have]).astype(np.int64, copy=False).view(np.uint64)
+    table = words.reshape(rows + 1, bits)
+    nxt = words[bits:].reshape(rows, bits)                  # the same words, one row on
+    out = np.empty((rows, 64), dtype=np.uint64)
     mask = np.uint64((1 << bits) - 1)
-    return (values & mask).astype(np.int64)
+    for j in range(64):
+        column, shift = divmod(j * bits, 64)
+        value = table[:rows, column] >> np.uint64(shift)
+        if shift + bits > 64:  # the entry's high bits are in the next word
+            high = table[:rows, column + 1] if column + 1 < bits else nxt[:, 0]
+            value |= high << np.uint64(64 - shift)
+        out[:, j] = value & mask
+    return out.ravel()[:count].astype(np.int64)
 
 
 def pack(values: np.ndarray, bits: int) -> np.ndarray:

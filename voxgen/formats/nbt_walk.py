@@ -18,7 +18,7 @@ class Truncated(Exception):
 
 
 # Payloads at least this large are checked by the compiled kernel.
-COMPILED_MIN_BYTES = 1 << 20
+COMPILED_MIN_BYTES = 1 << 16
 _PROBLEMS = {2: "an unknown tag type", 3: "NBT nested too deeply",
              4: "a non-empty list of End tags", 5: "a negative length"}
 
