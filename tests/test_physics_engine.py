@@ -1,0 +1,173 @@
+"""The numba engine on whole machines: speed of the bundled machines,
+stopping at obsidian, invariants (mirror, translation, conservation),
+refusals, and batch == one-by-one. Kernel-vs-twin agreement lives in
+test_physics_differential.py."""
+
+import numpy as np
+import pytest
+
+from conftest import BLUEPRINTS
+from voxgen.errors import VoxgenError
+from voxgen.formats import load
+from voxgen.physics import World, machine_spec, simulate, simulate_batch
+from voxgen.structure import Structure
+
+
+@pytest.fixture(scope="module")
+def flying():
+    return load(BLUEPRINTS / "flying_machine.toml")
+
+
+@pytest.fixture(scope="module")
+def caterpillar():
+    return load(BLUEPRINTS / "caterpillar.toml")
+
+
+def _started(structure, ticks, **kw):
+    return simulate(structure, ticks, machine_spec(structure).start, **kw)
+
+
+def test_flying_machine_flies_one_block_per_ten_ticks_for_500_ticks(flying):
+    result = _started(flying, 500)
+    assert result.displacement == [50.0, 0.0, 0.0]
+    assert result.final.count_non_air() == 6
+    assert result.origin == (50, 0, 0)
+    shifted = flying.trimmed()
+    assert result.final.same_blocks(shifted)
+
+
+def test_flying_machine_period_is_exactly_ten_ticks(flying):
+    world = World(flying)
+    for tick, pos, state in machine_spec(flying).start:
+        while world.time < tick:
+            world.tick(1)
+        world.place(pos, state)
+    world.tick(300)
+    extends = [t for t, _, kind in world.events if kind == "extend"]
+    first_half = extends[0::2]
+    assert np.all(np.diff(first_half) == 10)
+
+
+def test_flying_machine_without_a_kick_stays_still(flying):
+    result = simulate(flying, 200)
+    assert not result.moved and result.displacement == [0.0, 0.0, 0.0]
+
+
+def test_flying_machine_stops_at_obsidian(flying):
+    padded = flying.pad([(0, 12), (0, 0), (0, 0)])
+    states = padded.state_array()
+    states[9, 0, :] = "minecraft:obsidian"      # a wall 8 cells ahead of the front half
+    wall = Structure.from_states(states, metadata=flying.metadata)
+    result = _started(wall, 400)
+    later = _started(wall, 800)
+    assert 0 < result.displacement[0] < 9
+    assert later.displacement == result.displacement
+    assert later.final.counts().get("minecraft:obsidian") == 4
+
+
+def _mirror_x(structure):
+    """East/west mirror: flip x and swap east/west facings."""
+    swap = {"east": "west", "west": "east"}
+    states = structure.state_array()[::-1]
+    out = np.empty(states.shape, dtype=object)
+    for idx, s in np.ndenumerate(states):
+        for a, b in (("facing=east", "facing=@"), ("facing=west", "facing=east"),
+                     ("facing=@", "facing=west")):
+            s = s.replace(a, b)
+        out[idx] = s
+    return Structure.from_states(out)
+
+
+def test_east_west_mirror_flies_west_at_the_same_speed(flying):
+    mirrored = _mirror_x(flying)
+    x = flying.shape[0] - 1
+    start = [(t, (x - p[0], p[1], p[2]), s) for t, p, s in machine_spec(flying).start]
+    east = _started(flying, 300)
+    west = simulate(mirrored, 300, start)
+    assert west.displacement == [-east.displacement[0], 0.0, 0.0]
+    assert [(t, k) for t, _, k in west.events] == [(t, k) for t, _, k in east.events]
+
+
+def test_translation_invariance(caterpillar):
+    spec = machine_spec(caterpillar)
+    offset = (3, 2, 5)
+    moved = caterpillar.pad([(o, 0) for o in offset])
+    start = [(t, tuple(p + o for p, o in zip(pos, offset)), s) for t, pos, s in spec.start]
+    a = simulate(caterpillar, 137, spec.start)
+    b = simulate(moved, 137, start)
+    assert a.displacement == pytest.approx(b.displacement, abs=1e-9)
+    assert b.origin == tuple(o + d for o, d in zip(a.origin, offset))
+    assert a.final.same_blocks(b.final)
+    assert [(t, tuple(p + o for p, o in zip(pos, offset)), k) for t, pos, k in a.events] == b.events
+
+
+def test_blocks_are_conserved_while_the_caterpillar_crawls(caterpillar):
+    world = World(caterpillar)
+    for tick, pos, state in machine_spec(caterpillar).start:
+        while world.time < tick:
+            world.tick(1)
+        world.place(pos, state)
+    for _ in range(60):
+        world.tick(1)
+        assert len(world.snapshot()) in (24, 25)   # 25 while a piston head is out
+    assert len(world.snapshot()) == 24
+
+
+def test_caterpillar_crawls_and_its_halves_do_not(caterpillar):
+    assert caterpillar.count_non_air() >= 20
+    assert all(n <= m for n, m in zip(caterpillar.shape, (12, 6, 8)))
+    spec = machine_spec(caterpillar)
+    assert spec.direction == (1, 0, 0) and spec.blocks_per_tick == pytest.approx(0.1)
+    whole = simulate(caterpillar, 400, spec.start)
+    assert whole.displacement == [40.0, 0.0, 0.0]
+    assert whole.final.same_blocks(caterpillar)
+    long_axis = int(np.argmax(caterpillar.shape))
+    halves = caterpillar.cut_along(long_axis, caterpillar.shape[long_axis] // 2)
+    for half in halves:
+        for placement in ("quiet", "loud"):
+            result = simulate(half, 400, spec.start, placement=placement)
+            assert np.abs(result.displacement).max() < 0.5
+
+
+def test_caterpillar_pushes_stay_within_the_push_limit(caterpillar):
+    """Every stroke moves at most 12 blocks: count moving pistons per tick."""
+    result = simulate(caterpillar, 60, machine_spec(caterpillar).start, record_changes=True)
+    started = {}
+    for tick, _, before, after in result.changes:
+        if after.startswith("minecraft:moving_piston") and "type=normal" in after:
+            started[tick] = started.get(tick, 0) + 1
+    assert started and max(started.values()) <= 12
+
+
+@pytest.mark.parametrize("state", ["minecraft:water", "minecraft:redstone_wire[power=0]",
+                                   "minecraft:moving_piston[facing=east,type=normal]",
+                                   "minecraft:oak_door[half=lower]"])
+def test_unknown_or_unmodelled_blocks_are_refused_by_name(state):
+    block = state.partition("[")[0]
+    structure = Structure.from_states(np.array([[["minecraft:stone", state]]], dtype=object))
+    with pytest.raises(VoxgenError, match=block):
+        World(structure)
+
+
+def test_honey_is_refused_in_1_12():
+    structure = Structure.from_states(np.array([[["minecraft:honey_block"]]], dtype=object))
+    World(structure)
+    with pytest.raises(VoxgenError, match="honey"):
+        World(structure, version="1.12")
+
+
+def test_batch_equals_one_by_one(flying, caterpillar):
+    structures = [flying, caterpillar, flying, caterpillar.cut_along("x", 4)[1]]
+    starts = [machine_spec(flying).start, machine_spec(caterpillar).start, [],
+              machine_spec(caterpillar).start]
+    batch = simulate_batch(structures, 123, starts)
+    for s, start, got in zip(structures, starts, batch):
+        alone = simulate(s, 123, start)
+        assert got.displacement == alone.displacement
+        assert got.events == alone.events
+        assert got.origin == alone.origin and got.final.same_blocks(alone.final)
+
+
+def test_world_grows_beyond_its_box(flying):
+    result = _started(flying, 2000)
+    assert result.displacement == [200.0, 0.0, 0.0]
