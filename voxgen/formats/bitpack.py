@@ -26,18 +26,20 @@ def unpack(longs: np.ndarray, count: int, bits: int) -> np.ndarray:
     words = np.zeros((rows + 1) * bits, dtype=np.uint64)    # one spare row for the spill
     have = min(len(longs), rows * bits)
     words[:have] = np.asarray(longs[:have]).astype(np.int64, copy=False).view(np.uint64)
-    table = words.reshape(rows + 1, bits)
-    nxt = words[bits:].reshape(rows, bits)                  # the same words, one row on
-    out = np.empty((rows, 64), dtype=np.uint64)
+    # word columns made contiguous: (bits + 1, rows); the last is the next row's first word
+    table = np.empty((bits + 1, rows), dtype=np.uint64)
+    table[:bits] = words[:rows * bits].reshape(rows, bits).T
+    table[bits] = words[bits::bits][:rows]
+    out = np.empty((64, rows), dtype=np.uint64)
     mask = np.uint64((1 << bits) - 1)
     for j in range(64):
         column, shift = divmod(j * bits, 64)
-        value = table[:rows, column] >> np.uint64(shift)
+        value = out[j]
+        np.right_shift(table[column], np.uint64(shift), out=value)
         if shift + bits > 64:  # the entry's high bits are in the next word
-            high = table[:rows, column + 1] if column + 1 < bits else nxt[:, 0]
-            value |= high << np.uint64(64 - shift)
-        out[:, j] = value & mask
-    return out.ravel()[:count].astype(np.int64)
+            value |= table[column + 1] << np.uint64(64 - shift)
+        value &= mask
+    return out.T.astype(np.int64).ravel()[:count]
 
 
 def pack(values: np.ndarray, bits: int) -> np.ndarray:
