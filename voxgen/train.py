@@ -26,7 +26,7 @@ from voxgen import formats
 from voxgen.errors import VoxgenError
 from voxgen.nca.active import rollout
 from voxgen.nca.damage import apply_damage
-from voxgen.nca.evaluate import check_growth
+from voxgen.nca.evaluate import check_growth, check_regrowth
 from voxgen.nca.model import NCA
 from voxgen.nca.spec import parse_spec
 from voxgen.nca.target import decode_classes, encode, seed_state
@@ -216,7 +216,7 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
         history.append(row)
         log.write(json.dumps(row) + "\n")
         log.flush()
-        bar.set_postfix(loss=f"{float(loss):.4f}", acc=f"{accuracy:.4f}", exact=f"{exact}/{cfg.batch}", refresh=False)
+        bar.set_postfix(loss=f"{row['loss']:.4f}", acc=f"{accuracy:.4f}", exact=f"{exact}/{cfg.batch}", refresh=False)
 
         # early stop: whole batches exact for a while, then fresh seeds confirm
         streak = streak + 1 if exact == cfg.batch else 0
@@ -224,8 +224,15 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
             last_verify = it
             check = check_growth(model, classes, target.seed, cfg.horizon, range(cfg.verify_seeds))
             row["verify"] = check
+            passed = check["exact"] >= cfg.verify_needed and check["long_accuracy"] >= 0.99
+            if passed and "halfcut" in cfg.damage_kinds:
+                # trained to heal cuts: both halves must regrow too, in >= 90% of tries
+                check["regrowth"] = check_regrowth(model, classes, target.seed, cfg.horizon,
+                                                   range(cfg.verify_seeds), cfg.halfcut_axes,
+                                                   cfg.halfcut_range, cfg.margin)
+                passed = check["regrowth"]["exact"] >= 0.9 * check["regrowth"]["n"]
             log.write(json.dumps({"it": it, "verify": check}) + "\n")
-            if check["exact"] >= cfg.verify_needed and check["long_accuracy"] >= 0.99:
+            if passed:
                 verified = check
                 break
         if (it + 1) % cfg.checkpoint_every == 0:
@@ -237,6 +244,10 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     checkpoint(iterations_done)
 
     final = verified or check_growth(model, classes, target.seed, cfg.horizon, range(cfg.verify_seeds))
+    if "halfcut" in cfg.damage_kinds and "regrowth" not in final:
+        final["regrowth"] = check_regrowth(model, classes, target.seed, cfg.horizon,
+                                           range(cfg.verify_seeds), cfg.halfcut_axes,
+                                           cfg.halfcut_range, cfg.margin)
     record = {"iterations": iterations_done, "wall_time_s": round(elapsed, 1), "device": str(dev),
               "cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
               "torch": torch.__version__, "stopped_early": verified is not None,

@@ -33,3 +33,32 @@ def check_growth(model: NCA, classes: torch.Tensor, seed, steps: int, seeds,
         acc = right.flatten(1).float().mean(1)
         result.update(long_accuracy=float(acc.min()), long_exact=int(right.flatten(1).all(1).sum()))
     return result
+
+
+@torch.no_grad()
+def check_regrowth(model: NCA, classes: torch.Tensor, seed, steps: int, seeds, axes,
+                   at_range, margin: int, positions: int = 3) -> dict:
+    """Grow one sample per seed for `steps`, cut it by planes `axis = at`
+    (`positions` cut positions spread over `at_range`, a fraction of the
+    blueprint extent), keep either side alone (the other side's cells zeroed,
+    as the regeneration harness does) and run `steps` more steps in place.
+    Returns n (parts tried) and exact (parts that regrew the whole target)."""
+    device = classes.device
+    gens = [torch.Generator(device=device).manual_seed(int(s)) for s in seeds]
+    grown = rollout(model, seed_state(model, classes.shape, seed, len(gens), device), steps, gens)
+    n = exact = 0
+    for axis in axes:
+        a = "xyz".index(axis)
+        extent = classes.shape[a] - 2 * margin
+        fractions = torch.linspace(float(at_range[0]), float(at_range[1]), positions).tolist()
+        for at in sorted({margin + round(f * extent) for f in fractions}):
+            coord = torch.arange(classes.shape[a], device=device)
+            shape = [1, 1, 1, 1, 1]
+            shape[2 + a] = -1
+            first = (coord < at).reshape(shape)
+            for keep in (first, ~first):
+                regen = [torch.Generator(device=device).manual_seed(10_000 + int(s)) for s in seeds]
+                state = rollout(model, grown * keep, steps, regen)
+                right = (decode_classes(model, state) == classes).flatten(1).all(1)
+                n, exact = n + len(gens), exact + int(right.sum())
+    return {"n": n, "exact": exact}

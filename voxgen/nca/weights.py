@@ -37,6 +37,7 @@ def save_weights(path, model: NCA, classes, name: str, palette, seed, record: di
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         save_file(tensors, str(tmp), metadata={k: json.dumps(v) for k, v in meta.items()})
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
         if tmp.exists():

@@ -1,0 +1,171 @@
+"""NCA speed at the prior work's configuration, against a plain dense
+reference of the same model measured in the same run.
+
+    .venv/bin/python bench/nca.py [--threads N] [--iters N] [--time-to-exact [--max-iterations N]]
+
+Configuration (the prior work's caterpillar): grid 8 x 6 x 27 (x, y, z) taken
+from ../shared/samples/anchor-nca/caterpillar_short.nbt (trimmed; random blocks
+of the same size if the file is absent), batch 5, 48-63 steps, 20 channels
+(7 classes + alive + 12 hidden), learned depthwise 3x3x3 perception, MLP 64-64.
+
+Figures: forward cell-updates/s (no grad, every cell alive: the worst case
+for the active region) and seconds per training iteration (rollout of 48-63
+steps from pool-like grown states, cross-entropy, backward, Adam). The prior
+work's own code measured 1.2-1.4 s/iter and 0.6-0.7 M cell-updates/s forward
+on this 2-core CPU.
+
+--time-to-exact trains voxgen's default recipe on caterpillar_short.nbt and
+reports the wall time until the first check that grows it exactly in >= 9 of
+10 fresh seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT.parent / "shared" / "samples" / "anchor-nca" / "caterpillar_short.nbt"
+BATCH, STEPS, HIDDEN, WIDTH = 5, (48, 63), 12, 64
+
+
+def caterpillar_classes() -> tuple[np.ndarray, str]:
+    """int (8, 6, 27) class grid and where it came from."""
+    if SAMPLE.exists():
+        from voxgen import formats
+        from voxgen.nca.target import class_grid
+        classes, _ = class_grid(formats.load(SAMPLE).trimmed())
+        return classes, SAMPLE.name
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 7, (8, 6, 27)), "random blocks (sample absent)"
+
+
+class DenseReference(nn.Module):
+    """The same model written the plain way: depthwise conv perception, 1x1x1
+    conv MLP, max_pool3d alive masks, every cell computed every step."""
+
+    def __init__(self, channels: int, classes: int, filters: int = 4):
+        super().__init__()
+        self.alive = classes
+        self.perceive = nn.Conv3d(channels, channels * filters, 3, padding=1, groups=channels, bias=False)
+        self.mlp = nn.Sequential(nn.Conv3d(channels * filters, WIDTH, 1), nn.ReLU(),
+                                 nn.Conv3d(WIDTH, WIDTH, 1), nn.ReLU(), nn.Conv3d(WIDTH, channels, 1))
+
+    def life(self, x):
+        return F.max_pool3d(x[:, self.alive:self.alive + 1], 3, 1, 1) > 0.1
+
+    def step(self, x, fire):
+        pre = self.life(x)
+        x = x + self.mlp(self.perceive(x)) * (fire & pre)
+        return x * (pre & self.life(x))
+
+
+def grown_state(channels: int, classes: int, shape, batch: int) -> torch.Tensor:
+    """A pool-like state: every cell alive, random logits and hidden values."""
+    torch.manual_seed(0)
+    x = torch.randn(batch, channels, *shape) * 0.5
+    x[:, classes] = 1.0
+    return x
+
+
+def measure(step, params, x0, target, classes, iters: int) -> dict:
+    """Forward cell-updates/s and seconds per training iteration."""
+    gen = torch.Generator().manual_seed(0)
+    cells = x0[0, 0].numel() * x0.shape[0]
+    with torch.no_grad():
+        x, n, t = x0, 0, time.perf_counter()
+        while n < 60 or time.perf_counter() - t < 2.0:
+            x = step(x, torch.rand(x0.shape[0], 1, *x0.shape[2:], generator=gen) < 0.5)
+            n += 1
+        forward = n * cells / (time.perf_counter() - t)
+    opt = torch.optim.Adam(params, lr=1e-3)
+    times = []
+    for i in range(iters + 1):
+        t = time.perf_counter()
+        x = x0.clone()
+        for _ in range(int(torch.randint(STEPS[0], STEPS[1] + 1, (), generator=gen))):
+            x = step(x, torch.rand(x0.shape[0], 1, *x0.shape[2:], generator=gen) < 0.5)
+        loss = F.cross_entropy(x[:, :classes], target.expand(x.shape[0], *target.shape))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if i:                      # the first iteration warms up allocators
+            times.append(time.perf_counter() - t)
+    return {"forward_cell_updates_per_s": forward, "s_per_train_iter": float(np.median(times))}
+
+
+def speed(iters: int) -> None:
+    from voxgen.nca.active import step_active
+    from voxgen.nca.config import NCAConfig
+    from voxgen.nca.model import NCA
+
+    classes_np, source = caterpillar_classes()
+    k = 7
+    target = torch.as_tensor(classes_np % k, dtype=torch.int64)
+    channels = k + 1 + HIDDEN
+    x0 = grown_state(channels, k, target.shape, BATCH)
+    print(f"grid {tuple(target.shape)} from {source}; batch {BATCH}, steps {STEPS[0]}-{STEPS[1]}, "
+          f"{channels} channels, MLP {WIDTH}-{WIDTH}, threads {torch.get_num_threads()}")
+
+    torch.manual_seed(1)
+    ref = DenseReference(channels, k)
+    rows = {"dense reference (depthwise conv, 1x1 convs)": measure(ref.step, ref.parameters(), x0, target, k, iters)}
+    for perception in ("learned", "fixed"):
+        cfg = NCAConfig(hidden_channels=HIDDEN, mlp_width=WIDTH, mlp_layers=2, perception=perception)
+        model = NCA(k, cfg)
+        nn.init.normal_(model.fc_out.weight, std=0.01)
+        rows[f"voxgen, {perception} perception"] = measure(
+            lambda x, f, m=model: step_active(m, x, f), model.parameters(), x0, target, k, iters)
+    base = rows["dense reference (depthwise conv, 1x1 convs)"]
+    print(f"{'':48s} {'fwd Mcell-upd/s':>16s} {'s/train iter':>13s} {'fwd x':>6s} {'train x':>8s}")
+    for name, r in rows.items():
+        print(f"{name:48s} {r['forward_cell_updates_per_s'] / 1e6:16.2f} {r['s_per_train_iter']:13.3f} "
+              f"{r['forward_cell_updates_per_s'] / base['forward_cell_updates_per_s']:6.2f} "
+              f"{base['s_per_train_iter'] / r['s_per_train_iter']:8.2f}")
+    print("prior work (its own code, same CPU, from the issue): 0.6-0.7 M cell-updates/s forward, "
+          "1.2-1.4 s/train iter")
+
+
+def time_to_exact(max_iterations: int) -> None:
+    """Train the default recipe on caterpillar_short.nbt until 9/10 seeds grow exactly."""
+    from voxgen.train import train
+
+    if not SAMPLE.exists():
+        raise SystemExit(f"{SAMPLE} is absent")
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = Path(tmp) / "caterpillar_short.toml"
+        spec.write_text(f'blueprint = "{SAMPLE}"\nverify_needed = 9\ndamage_kinds = []\n'
+                        f'steps = [32, 48]\n')
+        t = time.perf_counter()
+        record = train(spec, device="cpu", out=Path(tmp) / "run", iterations=max_iterations,
+                       weights_path=Path(tmp) / "w.safetensors", progress=False)
+        wall = time.perf_counter() - t
+    print(json.dumps({"wall_time_s": round(wall, 1), **record}, indent=2))
+    print(f"time to 9/10 exact: {'%.1f s' % wall if record['stopped_early'] else 'not reached'} "
+          f"after {record['iterations']} iterations")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--iters", type=int, default=3, help="training iterations timed per model")
+    parser.add_argument("--time-to-exact", action="store_true")
+    parser.add_argument("--max-iterations", type=int, default=3000)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.time_to_exact:
+        time_to_exact(args.max_iterations)
+    else:
+        speed(args.iters)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""`voxgen train` and `voxgen grow` through click's CliRunner."""
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from voxgen.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+FLYING = ROOT / "structures" / "flying_machine.safetensors"
+
+TINY_BLUEPRINT = '''
+[palette]
+"." = "minecraft:air"
+"s" = "minecraft:stone"
+[layers]
+y0 = """
+ss
+"""
+'''
+
+
+def test_grow_json_reports_the_metrics(tmp_path):
+    if not FLYING.exists():
+        pytest.skip("flying_machine weights are not committed")
+    out = tmp_path / "grown.toml"
+    result = CliRunner().invoke(main, ["grow", "flying_machine", "--seed", "1", "--json",
+                                       "--out", str(out), "--frames", str(tmp_path / "frames"),
+                                       "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert {"exact", "accuracy", "iou", "steps", "seed", "per_class"} <= set(report)
+    assert report["exact"] is True and report["seed"] == 1 and report["accuracy"] == 1.0
+    assert out.exists()
+    assert len(list((tmp_path / "frames").glob("step_*.toml"))) == report["steps"]
+
+
+def test_grow_by_weights_path_and_text_output():
+    if not FLYING.exists():
+        pytest.skip("flying_machine weights are not committed")
+    result = CliRunner().invoke(main, ["grow", str(FLYING), "--steps", "3"])
+    assert result.exit_code == 0, result.output
+    assert "flying_machine" in result.output and "steps 3" in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["grow", "no_such_structure"], "no trained structure 'no_such_structure'"),
+    (["grow", "flying_machine", "--out", "x.xyz"], "cannot write '.xyz'"),
+    (["grow", "flying_machine", "--device", "tpu"], "unknown device"),
+])
+def test_grow_errors_are_one_line(args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_train_then_grow(tmp_path):
+    (tmp_path / "pair_blueprint.toml").write_text(TINY_BLUEPRINT)
+    (tmp_path / "pair.toml").write_text(
+        'blueprint = "pair_blueprint.toml"\nhidden_channels = 6\nmlp_width = 32\nbatch = 4\n'
+        'pool_size = 16\nsteps = [6, 10]\nlr = 4e-3\ndamage_kinds = []\nverify_gap = 10\n')
+    runner = CliRunner()
+    result = runner.invoke(main, ["train", str(tmp_path / "pair.toml"), "--iterations", "400",
+                                  "--device", "cpu", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output[result.output.index("{"):])
+    assert record["iterations"] <= 400 and record["device"] == "cpu"
+    weights = tmp_path / "pair.safetensors"
+    assert weights.exists()
+    result = runner.invoke(main, ["grow", str(weights), "--json", "--seed", "2"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert record["stopped_early"] and report["exact"] is True
+
+
+def test_train_spec_errors(tmp_path):
+    spec = tmp_path / "bad.toml"
+    spec.write_text('blueprint = "nothing.toml"\nbatchsize = 3\n')
+    result = CliRunner().invoke(main, ["train", str(spec)])
+    assert result.exit_code == 2 and "bad.toml" in result.output and "batchsize" in result.output
