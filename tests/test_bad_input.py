@@ -249,3 +249,29 @@ def test_damaged_large_file_through_the_fast_path(samples, tmp_path):
             formats.load(path, block_entities=False)
         except VoxgenError as err:
             assert "\n" not in str(err)
+
+
+def test_compiled_validator_agrees_with_python_walk(samples):
+    """The numba NBT validator (large payloads) and the Python walk (small
+    ones, its slow twin) accept and refuse the same damaged payloads."""
+    from voxgen.formats import nbt_walk
+    from voxgen.formats._nbt_kernel import validate as compiled
+
+    rng = random.Random(17)
+    checked = 0
+    for name in FUZZ_FILES[:10]:
+        data, _ = nbt_io.read_bytes(samples / name)
+        order = "little" if name.endswith(".mcstructure") else "big"
+        for damaged in [data] + list(mutations(data, rng, 30)):
+            try:
+                mark = ">" if order == "big" else "<"
+                if nbt_walk.byte(damaged, 0) != 10:
+                    raise ValueError("not a compound")
+                nbt_walk.skip(damaged, 3 + nbt_walk.u16(damaged, 1, mark), 10, mark, 0)
+                python_ok = True
+            except (nbt_walk.Truncated, ValueError):
+                python_ok = False
+            assert (compiled(np.frombuffer(damaged, np.uint8), order == "little") == 0) == python_ok
+            checked += 1
+    assert checked > 300
+

@@ -79,3 +79,17 @@ def test_convert_bad_input_writes_nothing(tmp_path):
     result = run("convert", bad, tmp_path / "out.schem")
     assert result.exit_code == 2 and str(bad) in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.schem"]
+
+
+@pytest.mark.parametrize("src", ["schem/trefoil.schem", "schem/ripple_carry_adder_4bit.schem",
+                                 "litematic/Lite.litematic", "litematic/trencher.litematic",
+                                 "mcstructure/dirt_house.mcstructure", "mcstructure/waterlogged.mcstructure"])
+def test_every_writable_format_round_trips(samples, tmp_path, src):
+    """blocks, void, palette and block entities survive .schem v2/v3, .litematic and .toml."""
+    s = formats.load(samples / "schematics" / src)
+    for name, opts in (("a.schem", {"version": 2}), ("b.schem", {"version": 3}),
+                       ("c.litematic", {}), ("d.toml", {})):
+        back = formats.load(formats.save(s, tmp_path / name, **opts))
+        assert back.same_blocks(s), name
+        assert set(back.palette) == {p for p, n in s.counts().items() if n} | {"minecraft:air"}, name
+        assert back.block_entities == s.block_entities, name

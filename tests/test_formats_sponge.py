@@ -195,3 +195,11 @@ def test_uncompressed_schem_is_read(tmp_path, samples):
     raw = tmp_path / "raw.bin"
     raw.write_bytes(data)
     assert formats.load(raw).count_non_air() == 8056
+
+
+def test_large_sample_counts_without_block_entities(samples):
+    """The 256^3 performance fixture: 930934 non-air cells, 617 states (PROVENANCE.md)."""
+    s = formats.load(samples / "schematics" / "schem" / "large_schematic.schem", block_entities=False)
+    assert s.shape == (256, 256, 256)
+    assert s.count_non_air() == 930934
+    assert sum(1 for n in s.counts().values() if n) == 617
