@@ -9,7 +9,7 @@ import pytest
 from voxgen import formats
 from voxgen.blocks import AIR_IDS, block_id, canonical
 from voxgen.errors import VoxgenError
-from voxgen.formats import nbt_io, sponge
+from voxgen.formats import nbt_io
 from voxgen.formats.varint import VarintError, decode_varints, encode_varints
 from voxgen.structure import Structure
 
