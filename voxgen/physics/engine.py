@@ -79,7 +79,8 @@ class Machines:
         self.events_q = np.zeros((B, C.EV_CAP, C.NEV), dtype=np.int64)
         self.moving = np.zeros((B, C.MP_CAP, C.NMP), dtype=np.int64)
         self.logs = np.zeros((B, C.LOG_CAP, 5), dtype=np.int64)
-        self.events = [[] for _ in range(B)]
+        self._raw_events = [[] for _ in range(B)]     # chunks of (n, 5) log rows
+        self._events = [[] for _ in range(B)]
         self.applied = [[] for _ in range(B)]
         self._set_placements(placements or [[] for _ in range(B)])
         n = max(1, max(len(o) for o in encoded) if encoded else 1)
@@ -116,8 +117,12 @@ class Machines:
     def run(self, target: int) -> None:
         """Advance every machine to game tick `target`."""
         while True:
-            self._k.run_batch(self.grid, self.meta, self.sched, self.events_q, self.moving,
-                              self.logs, self.places, int(target))
+            if len(self.grid) == 1:   # no thread pool for a single machine
+                self._k.run_machine(self.grid[0], self.meta[0], self.sched[0], self.events_q[0],
+                                    self.moving[0], self.logs[0], self.places[0], int(target))
+            else:
+                self._k.run_batch(self.grid, self.meta, self.sched, self.events_q, self.moving,
+                                  self.logs, self.places, int(target))
             self._after_run()
             if np.all(self.meta[:, C.TIME] >= target):
                 return
@@ -125,8 +130,7 @@ class Machines:
     def _after_run(self):
         for b in np.nonzero(self.meta[:, C.LOGN])[0]:
             n = int(self.meta[b, C.LOGN])
-            self.events[b].extend((int(t), (int(x), int(y), int(z)), C.LOG_KINDS[k])
-                                  for t, x, y, z, k in self.logs[b, :n].tolist())
+            self._raw_events[b].append(self.logs[b, :n].copy())
             self.meta[b, C.LOGN] = 0
         status = self.meta[:, C.STATUS]
         if np.any(status == C.NEED_GROW):
@@ -158,6 +162,14 @@ class Machines:
         self.meta[self.meta[:, C.STATUS] == C.NEED_GROW, C.STATUS] = C.OK
 
     # --- reading the worlds ------------------------------------------------
+
+    def machine_events(self, b: int) -> list:
+        """[(tick, (x, y, z), kind)] of machine b so far, in order."""
+        for chunk in self._raw_events[b]:
+            self._events[b].extend((t, (x, y, z), C.LOG_KINDS[k])
+                                   for t, x, y, z, k in chunk.tolist())
+        self._raw_events[b].clear()
+        return self._events[b]
 
     def cell(self, b: int, pos) -> int:
         idx = [int(p) - int(o) for p, o in zip(pos, self.meta[b, C.OX:C.OZ + 1])]
@@ -199,7 +211,7 @@ class World:
 
     @property
     def events(self) -> list:
-        return self._m.events[0]
+        return self._m.machine_events(0)
 
     def place(self, pos, state: str) -> None:
         """Player-style setBlock (flags 3) between ticks; air breaks."""

@@ -99,6 +99,8 @@ def has_signal(g, m, x, y, z, d):
     """Level.hasSignal(pos, d): the cell at pos signals in direction d."""
     c = getc(g, m, x, y, z)
     k = c & 15
+    if k == AIR:
+        return False
     if k == REDSTONE:
         return True
     if k == OBSERVER:

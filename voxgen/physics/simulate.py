@@ -87,7 +87,7 @@ def _result(machines: Machines, b: int, structure: Structure, ticks: int) -> Sim
                     for p, s in zip(pos, states)], dtype=bool)
     start = np.argwhere(~structure.air_mask())
     displacement = _centroid(pos[own]) - _centroid(start) if len(pos) else np.zeros(3)
-    events = list(machines.events[b])
+    events = list(machines.machine_events(b))
     moved = any(kind in ("extend", "retract", "retract_drop") for _, _, kind in events)
     if len(pos):
         lo = pos.min(axis=0)
