@@ -42,10 +42,12 @@ def view(target, steps, seed, reveal, size):
                           "off-screen instead: voxgen render FILE -o out.png "
                           "(or voxgen render --growth NAME -o growth.gif)")
     kind, path = resolve(target)
+    labels = None
     if kind == "weights":
         from voxgen.render.growth import grow_frames
 
-        frames = grow_frames(path, steps=steps, seed=seed).frames
+        growth = grow_frames(path, steps=steps, seed=seed)
+        frames, labels = growth.frames, growth.labels()
     else:
         from voxgen import formats
 
@@ -58,4 +60,4 @@ def view(target, steps, seed, reveal, size):
             frames = [structure]
     from voxgen.render.viewer import open_viewer
 
-    open_viewer(frames, size=size, title=f"voxgen: {path.name}")
+    open_viewer(frames, size=size, title=f"voxgen: {path.name}", labels=labels)

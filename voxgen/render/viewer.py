@@ -41,15 +41,19 @@ class Viewer:
     """A growth (or one structure) in a pyvista window.
 
     frames: Structures of one box, e.g. `GrowResult.frames`; the viewer opens
-      on the last one. plotter: an existing pyvista Plotter (tests pass an
-      off-screen one); by default a real window is opened.
+      on the last one. labels: corner text per frame (default "step i/N").
+      plotter: an existing pyvista Plotter (tests pass an off-screen one); by
+      default a real window is opened.
     """
 
     def __init__(self, frames: Sequence[Structure], plotter=None, size: int = 800,
-                 fps: float = 8.0, title: str = "voxgen"):
+                 fps: float = 8.0, title: str = "voxgen", labels: Sequence[str] | None = None):
         if not frames:
             raise VoxgenError("nothing to view: no frames")
         self.frames = list(frames)
+        n = len(self.frames)
+        self.labels = list(labels) if labels is not None else (
+            [f"step {i}/{n - 1}" for i in range(n)] if n > 1 else [self.frames[0].name or ""])
         self.step = len(self.frames) - 1
         self.playing = False
         self.hidden_types: set[str] = set()
@@ -127,8 +131,7 @@ class Viewer:
         frame = self.frames[self.step]
         hidden = np.array([block_id(s) in self.hidden_types for s in frame.palette])
         self.scene.show(frame, keep=self.keep_mask(frame.shape), hidden=hidden)
-        self.scene.label(f"step {self.step}/{len(self.frames) - 1}" if len(self.frames) > 1
-                         else frame.name or "")
+        self.scene.label(self.labels[self.step])
         self.plotter.render()
 
     def _add_controls(self, fps: float) -> None:
@@ -178,10 +181,11 @@ def _colours(palette) -> list[tuple[float, float, float]]:
     return [tuple(v / 255.0 for v in c) for c in compile_palette(palette).colour.tolist()]
 
 
-def open_viewer(frames: Sequence[Structure], size: int = 800, title: str = "voxgen") -> None:
+def open_viewer(frames: Sequence[Structure], size: int = 800, title: str = "voxgen",
+                labels: Sequence[str] | None = None) -> None:
     """Open the interactive window; on a machine with no display, say so."""
     if not has_display():
         raise VoxgenError("no display to open a window on ($DISPLAY is not set); "
                           "render off-screen instead: voxgen render FILE -o out.png "
                           "(or --growth NAME -o growth.gif)")
-    Viewer(frames, size=size, title=title).show()
+    Viewer(frames, size=size, title=title, labels=labels).show()
