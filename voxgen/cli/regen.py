@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 GAP = 3           # air cells between the two parts in the GIF
+HOLD = 6          # GIF frames showing the grown whole, then the cut parts
 
 
 def compose(placed, palette_hint=()) :
@@ -71,8 +72,8 @@ def render_montage(report, path, size: int = 320) -> None:
 
 
 def story_frames(report, trained, every_step: int = 2, every_tick: int = 2):
-    """(frames, labels) of trial 0: the parts regrowing side by side, then
-    (machines) flying from where they stand."""
+    """(frames, labels) of trial 0: the grown whole, the cut parts, the parts
+    regrowing side by side, then (machines) flying from where they stand."""
     import numpy as np
 
     from voxgen.regen_flight import flight_frames, machine_of, blueprint_of
@@ -82,7 +83,11 @@ def story_frames(report, trained, every_step: int = 2, every_tick: int = 2):
     axis = "xyz".index(trial.get("axis", "x"))
     grid = np.array(f.grown.shape)
     shifts = [np.eye(3, dtype=int)[axis] * (grid[axis] + GAP) * i for i in range(len(f.damaged))]
-    scenes, labels = [], []
+    scenes = [[(np.zeros(3, dtype=int), f.grown)]] * HOLD
+    labels = ["grown from the seed"] * HOLD
+    scenes += [[(shifts[i], s) for i, s in enumerate(f.damaged)]] * HOLD
+    labels += [f"cut at {trial['axis']}={trial['at']}" if trial["damage"] == "cut"
+               else trial["damage"]] * HOLD
     for k in range(0, len(f.steps), every_step):
         scenes.append([(shifts[i], s) for i, s in enumerate(f.regrowing[k])])
         labels.append(f"regrow step {f.steps[k]}")
