@@ -171,3 +171,19 @@ def test_batch_equals_one_by_one(flying, caterpillar):
 def test_world_grows_beyond_its_box(flying):
     result = _started(flying, 2000)
     assert result.displacement == [200.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("ticks", [7, 333, 1234])
+def test_periodic_fast_forward_equals_ticking_every_tick(flying, caterpillar, ticks):
+    from voxgen.physics import Machines
+    structures = [flying, caterpillar, caterpillar.cut_along("x", 4)[0]]
+    starts = [machine_spec(s).start if s is not structures[2] else machine_spec(caterpillar).start
+              for s in structures]
+    fast = Machines(structures, starts)
+    slow = Machines(structures, starts, fast_forward=False)
+    for target in (ticks, ticks + 3, ticks + 40):
+        fast.run(target)
+        slow.run(target)
+        for b in range(len(structures)):
+            assert fast.snapshot(b) == slow.snapshot(b)
+            assert fast.machine_events(b) == slow.machine_events(b)

@@ -28,7 +28,7 @@ SHAPE_UPDATE_ORDER = np.array([WEST, EAST, NORTH, SOUTH, DOWN, UP], dtype=np.int
 
 # meta[b, i]: per-machine scalars (int64)
 TIME, OX, OY, OZ, SH, ST, EH, ET, MPN, LOGN, STATUS, SX, SY, SZ = range(14)
-LOX, LOY, LOZ, HIX, HIY, HIZ, V112, HANDLING, PLACING, PH, PN, SEQ = range(14, 26)
+LOX, LOY, LOZ, HIX, HIY, HIZ, V112, HANDLING, PLACING, PH, PN, SEQ, FAST = range(14, 27)
 NMETA = 32
 
 # status codes
@@ -42,6 +42,9 @@ NMP = 11
 NEV = 6
 # log fields: tick, x, y, z, kind
 LOG_EXTEND, LOG_RETRACT, LOG_DROP, LOG_OBS_ON, LOG_OBS_OFF = 0, 1, 2, 3, 4
+# A fast-forward writes two rows: (n, K, P, 0, LOG_REPEAT), (0, dx, dy, dz, LOG_SHIFT):
+# "the K rows before these repeat n more times, each P ticks later and shifted".
+LOG_REPEAT, LOG_SHIFT = 5, 6
 LOG_KINDS = ("extend", "retract", "retract_drop", "observer_on", "observer_off")
 # placement fields: tick, x, y, z, cell
 NPL = 5

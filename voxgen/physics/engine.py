@@ -48,7 +48,8 @@ def placement_order(structure, cells: np.ndarray) -> np.ndarray:
 class Machines:
     """B independent machines advanced together by the batched kernel."""
 
-    def __init__(self, structures, placements=None, *, placement="quiet", version="modern"):
+    def __init__(self, structures, placements=None, *, placement="quiet", version="modern",
+                 fast_forward=True):
         _check_options(placement, version)
         from voxgen.physics import ticking
         self._k = ticking
@@ -75,6 +76,7 @@ class Machines:
         self.meta[:, C.LOX:C.LOZ + 1] = 1 << 40
         self.meta[:, C.HIX:C.HIZ + 1] = -(1 << 40)
         self.meta[:, C.V112] = 1 if version == "1.12" else 0
+        self.meta[:, C.FAST] = 1 if fast_forward else 0   # see periodic.py
         self.sched = np.zeros((B, C.SCHED_CAP, 4), dtype=np.int64)
         self.events_q = np.zeros((B, C.EV_CAP, C.NEV), dtype=np.int64)
         self.moving = np.zeros((B, C.MP_CAP, C.NMP), dtype=np.int64)
@@ -165,11 +167,26 @@ class Machines:
 
     def machine_events(self, b: int) -> list:
         """[(tick, (x, y, z), kind)] of machine b so far, in order."""
+        out = self._events[b]
         for chunk in self._raw_events[b]:
-            self._events[b].extend((t, (x, y, z), C.LOG_KINDS[k])
-                                   for t, x, y, z, k in chunk.tolist())
+            rows = chunk.tolist()
+            i = 0
+            while i < len(rows):
+                t, x, y, z, k = rows[i]
+                if k == C.LOG_REPEAT:      # (n, K, P) then (0, dx, dy, dz): see periodic.py
+                    n, count, period = t, x, y
+                    _, dx, dy, dz, _ = rows[i + 1]
+                    base = out[len(out) - count:] if count else []
+                    for rep in range(1, n + 1):
+                        out.extend((bt + rep * period, (bx + rep * dx, by + rep * dy,
+                                                        bz + rep * dz), kind)
+                                   for bt, (bx, by, bz), kind in base)
+                    i += 2
+                    continue
+                out.append((t, (x, y, z), C.LOG_KINDS[k]))
+                i += 1
         self._raw_events[b].clear()
-        return self._events[b]
+        return out
 
     def cell(self, b: int, pos) -> int:
         idx = [int(p) - int(o) for p, o in zip(pos, self.meta[b, C.OX:C.OZ + 1])]

@@ -12,7 +12,7 @@ import numpy as np
 from numba import njit, prange
 
 from voxgen.physics.cells import (
-    DX, DY, DZ, EH, ERR_BOX, ET, EV_CAP, HANDLING, HIX, LOG_CAP, LOG_OBS_OFF, LOG_OBS_ON, LOGN,
+    EH, ET, EV_CAP, FAST, HANDLING, HIX, LOG_CAP, LOG_OBS_OFF, LOG_OBS_ON, LOGN,
     LOX, MALIVE, MARGIN, MOVING, MPN, MPO, MPR, MLAST, MMOVED, MX, MY, MZ, NEED_GROW, OBSERVER,
     OX, PH, PLACING, PN, SCHED_CAP, SH, ST, STATUS, TIME,
 )
@@ -20,6 +20,7 @@ from voxgen.physics.kernels import (
     SCRATCH, from_neighbour_shapes, log_event, neighbor_changed, observer_update_front,
     set_block, start_signal, trigger_event, update_neighbors_at, update_shape,
 )
+from voxgen.physics.periodic import HIST, fast_forward
 from voxgen.physics.resolver import facing, flag, getc, kind
 
 LOG_HEADROOM = 128
@@ -207,11 +208,14 @@ def run_machine(g, m, sq, eq, mp, lg, pl, target):
     """Advance one machine to game tick `target` (or until its log needs
     draining, its box must grow, or an error); placements between ticks."""
     sc = np.zeros((SCRATCH, 5), dtype=np.int64)
+    hist = np.zeros((HIST, 6), dtype=np.int64)
+    nhist = 0
     while m[TIME] < target and m[STATUS] == 0:
         while m[PH] < m[PN] and pl[m[PH], 0] <= m[TIME]:
             r = m[PH]
             set_block(g, m, sq, eq, mp, lg, sc, pl[r, 1], pl[r, 2], pl[r, 3], pl[r, 4], 3)
             m[PH] += 1
+            nhist = 0
         if m[STATUS] != 0:
             break
         if m[SH] == m[ST] and m[EH] == m[ET] and m[MPN] == 0:
@@ -223,6 +227,8 @@ def run_machine(g, m, sq, eq, mp, lg, pl, target):
                 continue
         game_tick(g, m, sq, eq, mp, lg, sc)
         keep_in_box(g, m)
+        if m[FAST] == 1 and m[STATUS] == 0:
+            nhist = fast_forward(g, m, sq, eq, lg, pl, hist, nhist, target)
         if m[LOGN] > LOG_CAP - LOG_HEADROOM:
             break
 
