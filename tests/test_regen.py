@@ -201,10 +201,17 @@ def test_flight_follows_the_offset_and_a_cut_half_does_not_fly():
     offset = compare(moved, whole, translate=True)["offset"]
     assert offset == [1, 0, 0]
     half = whole.masked(cut_masks(whole.shape, 2, 3)[0])  # grid z 3 = blueprint z 2
-    results = fly([whole, moved, half], [[0, 0, 0], offset, [0, 0, 0]], machine, 1, 100)
-    assert results[0]["flies"] and results[1]["flies"]
+    stray_state = list(whole.palette).index("minecraft:observer[facing=north,powered=false]")
+    blocks = whole.blocks.copy()
+    blocks[3, 2, 5] = stray_state                              # a stray block the engine cannot carry
+    stray = Structure(blocks, whole.palette)
+    results = fly([whole, moved, half, stray], [[0, 0, 0], offset, [0, 0, 0], [0, 0, 0]],
+                  machine, 1, 100)
+    assert results[0]["flies"] and results[1]["flies"] and results[0]["kept_whole"]
     assert results[0]["speed"] == pytest.approx(0.1, abs=0.005)
     assert not results[2]["flies"]
+    assert results[3]["displacement"] > 8 and not results[3]["kept_whole"]
+    assert not results[3]["flies"]
 
 
 # --- commands -----------------------------------------------------------------------

@@ -24,7 +24,8 @@ from voxgen.errors import VoxgenError
 from voxgen.grow import Trained, decode, run, seed_state
 from voxgen.metrics import compare
 from voxgen.nca.target import decode_classes
-from voxgen.regen_flight import blueprint_of, default_ticks, fly, machine_dict, machine_of
+from voxgen.regen_flight import (blueprint_of, default_ticks, fly, machine_dict, machine_of,
+                                 whole_cycles)
 from voxgen.structure import AXES
 
 DAMAGES = ("cut", "sphere", "box", "random")
@@ -161,7 +162,8 @@ def regenerate(trained: Trained, *, damage: str = "cut", axis=None, at="half", t
     more steps (default 2 x horizon), checked every `check_every` steps.
     Scores allow the best shift within `window` cells per axis (default: the
     grid margin, the most a whole regrown blueprint can be shifted).
-    Machines (blueprint with [meta.machine]) fly for `ticks` game ticks.
+    Machines (blueprint with [meta.machine]) fly for `ticks` game ticks
+    (default 10 blocks' worth), rounded up to whole engine cycles.
     """
     if trials < 1:
         raise VoxgenError(f"trials must be >= 1, got {trials}")
@@ -218,8 +220,7 @@ def regenerate(trained: Trained, *, damage: str = "cut", axis=None, at="half", t
 
     machine = machine_of(blueprint)
     if machine is not None:
-        if ticks is None:
-            ticks = default_ticks(machine)
+        ticks = default_ticks(machine) if ticks is None else whole_cycles(ticks, machine)
         grown_offsets = [compare(g, trained.target, translate=True, window=window)["offset"]
                          for g in grown]
         flights = fly(regrown + grown, [r["offset"] for r in results] + grown_offsets,

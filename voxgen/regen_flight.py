@@ -16,9 +16,9 @@ from voxgen.physics import MachineSpec, machine_spec, simulate_batch
 from voxgen.structure import Structure
 
 FLY_FRACTION = 0.8
-"""A part flies when its blocks' centroid moved at least this fraction of the
-expected distance (blocks_per_tick x ticks) along the blueprint's direction:
-blocks left behind drag the centroid back."""
+"""A part flies when it stays whole (the same cells, all moved by one shift)
+and its blocks' centroid moved at least this fraction of the expected
+distance (blocks_per_tick x ticks) along the blueprint's direction."""
 
 
 def blueprint_of(trained) -> Structure | None:
@@ -46,6 +46,15 @@ def default_ticks(machine: MachineSpec) -> int:
     return int(round(10 / machine.blocks_per_tick)) if machine.blocks_per_tick > 0 else 100
 
 
+def whole_cycles(ticks: int, machine: MachineSpec) -> int:
+    """`ticks` rounded up to whole engine cycles (1 / blocks_per_tick ticks
+    each), so the machine is judged at rest, not in mid-stroke."""
+    if machine.blocks_per_tick <= 0:
+        return int(ticks)
+    period = max(1, int(round(1 / machine.blocks_per_tick)))
+    return -(-int(ticks) // period) * period
+
+
 def machine_dict(machine: MachineSpec) -> dict:
     return {"start": [[t, list(p), s] for t, p, s in machine.start],
             "direction": list(machine.direction), "blocks_per_tick": machine.blocks_per_tick}
@@ -57,19 +66,37 @@ def placements_for(machine: MachineSpec, margin: int, offset) -> list:
             for t, p, s in machine.start]
 
 
-def _judge(result, machine: MachineSpec, ticks: int) -> dict:
+def kept_whole(part: Structure, result, plan, shift) -> bool:
+    """True when the cells the part fills after the flight are exactly the
+    cells it filled at the start moved by `shift` (3 ints): nothing left
+    behind, lost, or added (blocks the player placed are not counted)."""
+    placed = {}
+    for _, pos, state in plan:
+        placed[tuple(pos)] = state
+    final = result.final
+    after = {tuple(int(v) for v in p + np.asarray(result.origin))
+             for p in np.argwhere(~final.air_mask())}
+    after = {p for p in after
+             if placed.get(p) != final.palette[final.blocks[tuple(np.subtract(p, result.origin))]]}
+    before = {tuple(int(v) for v in p + np.asarray(shift)) for p in np.argwhere(~part.air_mask())}
+    return after == before
+
+
+def _judge(part, result, plan, machine: MachineSpec, ticks: int) -> dict:
     direction = np.asarray(machine.direction, float)
     along = float(np.dot(result.displacement, direction / max(np.linalg.norm(direction), 1e-9)))
     expected = machine.blocks_per_tick * ticks
-    flies = along >= FLY_FRACTION * expected if expected > 0 else along >= 1.0
-    return {"flies": bool(flies), "displacement": round(along, 4),
+    far_enough = along >= FLY_FRACTION * expected if expected > 0 else along >= 1.0
+    whole = kept_whole(part, result, plan, np.rint(direction * along).astype(int))
+    return {"flies": bool(far_enough and whole), "kept_whole": bool(whole),
+            "displacement": round(along, 4),
             "displacement_xyz": [round(v, 4) for v in result.displacement],
             "speed": round(along / ticks, 5) if ticks else 0.0, "moved": result.moved}
 
 
 def fly(parts: list[Structure], offsets: list, machine: MachineSpec, margin: int,
         ticks: int) -> list[dict]:
-    """Start and fly every part together; per part: flies, displacement
+    """Start and fly every part together; per part: flies, kept_whole, displacement
     (blocks along the blueprint's direction), displacement_xyz, speed
     (blocks per tick), moved, and `error` if the physics refused the part
     (then it does not fly)."""
@@ -84,12 +111,13 @@ def fly(parts: list[Structure], offsets: list, machine: MachineSpec, margin: int
             except VoxgenError as err:
                 results.append(err)
     out = []
-    for r in results:
+    for part, plan, r in zip(parts, plans, results):
         if isinstance(r, VoxgenError):
-            out.append({"flies": False, "displacement": 0.0, "displacement_xyz": [0.0] * 3,
-                        "speed": 0.0, "moved": False, "error": str(r)})
+            out.append({"flies": False, "kept_whole": False, "displacement": 0.0,
+                        "displacement_xyz": [0.0] * 3, "speed": 0.0, "moved": False,
+                        "error": str(r)})
         else:
-            out.append(_judge(r, machine, ticks))
+            out.append(_judge(part, r, plan, machine, ticks))
     return out
 
 
