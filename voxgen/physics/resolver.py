@@ -126,7 +126,8 @@ def piston_powered(g, m, x, y, z, f):
 
 
 # --- the structure resolver ------------------------------------------------
-# lst: int64 (32, 3) scratch; cnt: int64 (4,) = [n_push, n_destroy, ...];
+# lst, tmp: int64 (16, >=3) scratch rows; dst: (32, >=3); cnt: (>=3,) = [n_push, n_destroy,
+# collision prefix end]; stack: (48, 5) frames for _branch;
 # push list in lst[0:n_push]; destroy list in dst[0:n_destroy].
 
 @njit(cache=True)
