@@ -26,7 +26,7 @@ from voxgen.metrics import compare
 from voxgen.nca.target import decode_classes
 from voxgen.regen_flight import (blueprint_of, default_ticks, fly, machine_dict, machine_of,
                                  whole_cycles)
-from voxgen.structure import AXES
+from voxgen.structure import AXES, Structure
 
 DAMAGES = ("cut", "sphere", "box", "random")
 
@@ -176,7 +176,7 @@ def regenerate(trained: Trained, *, damage: str = "cut", axis=None, at="half", t
         window = margin
     blueprint = blueprint_of(trained)
     bp_shape = tuple(n - 2 * margin for n in trained.grid_shape)
-    target = trained.target.blocks.astype(np.int64)
+    target = trained.target.blocks.astype(np.int16)
     rng = np.random.default_rng(seed)
 
     # grow every trial from its seed in one batch
@@ -197,11 +197,14 @@ def regenerate(trained: Trained, *, damage: str = "cut", axis=None, at="half", t
     damaged = decode(trained, state)
 
     # regrow all parts together, remembering the classes every few steps
-    history, seen = [decode_classes(trained.model, state).cpu().numpy()], [0]
+    def classes(s) -> np.ndarray:
+        return decode_classes(trained.model, s).cpu().numpy().astype(np.int16)
+
+    history, seen = [classes(state)], [0]
 
     def on_step(i, s):
         if (i + 1) % check_every == 0 or i + 1 == steps:
-            history.append(decode_classes(trained.model, s).cpu().numpy())
+            history.append(classes(s))
             seen.append(i + 1)
 
     state = run(trained, state, steps, _generators(part_gens, device), on_step)
@@ -252,7 +255,6 @@ def regenerate(trained: Trained, *, damage: str = "cut", axis=None, at="half", t
 
 def decode_one(trained: Trained, classes: np.ndarray):
     """A Structure from an (X, Y, Z) class grid in the trained palette."""
-    from voxgen.structure import Structure
     return Structure(classes.astype(np.int32), trained.palette, name=trained.name)
 
 
