@@ -1,6 +1,8 @@
 """Random small worlds from the physics block set, with random player triggers.
 
 `random_world(rng)` -> (cells {pos: state}, triggers [(tick, pos, state)], placement, version).
+Worlds hold retracted and (with their heads) extended pistons; triggers place
+redstone blocks, stone, slime, air, hand-placed observers and sticky pistons.
 Everything is drawn from a numpy Generator, so a seed fixes the world.
 """
 
@@ -36,6 +38,27 @@ def _block(rng) -> str:
     return f"minecraft:piston[extended=false,facing={facing}]"
 
 
+DIRS = {"down": (0, -1, 0), "up": (0, 1, 0), "north": (0, 0, -1),
+        "south": (0, 0, 1), "west": (-1, 0, 0), "east": (1, 0, 0)}
+
+
+def _extend_some_pistons(rng, cells) -> None:
+    """Turn about one piston in four whose front cell is air into an extended
+    piston with its head (a consistent pair, as the game would hold it)."""
+    for pos in sorted(cells):
+        state = cells[pos]
+        if "piston[extended=false" not in state or rng.random() > 0.25:
+            continue
+        facing = state.split("facing=")[1].rstrip("]")
+        front = tuple(p + d for p, d in zip(pos, DIRS[facing]))
+        if front in cells:
+            continue
+        sticky = state.startswith("minecraft:sticky")
+        cells[pos] = state.replace("extended=false", "extended=true")
+        cells[front] = (f"minecraft:piston_head[facing={facing},short=false,"
+                        f"type={'sticky' if sticky else 'normal'}]")
+
+
 TRIGGER_STATES = ("minecraft:redstone_block", "minecraft:stone", "minecraft:air", "minecraft:slime_block")
 
 
@@ -52,11 +75,19 @@ def random_world(rng, size: int = SIZE, ticks: int = 30):
                         block = "minecraft:slime_block"
                     cells[(x, y, z)] = block
     cells.setdefault((0, 0, 0), "minecraft:stone")
+    _extend_some_pistons(rng, cells)
     triggers = []
     for _ in range(rng.integers(1, 6)):
         tick = int(rng.integers(0, ticks // 2))
         pos = tuple(int(v) for v in rng.integers(-1, size + 1, size=3))
-        triggers.append((tick, pos, TRIGGER_STATES[rng.integers(len(TRIGGER_STATES))]))
+        r = rng.integers(len(TRIGGER_STATES) + 2)
+        if r < len(TRIGGER_STATES):
+            state = TRIGGER_STATES[r]
+        elif r == len(TRIGGER_STATES):  # a hand-placed observer (fires only in 1.12)
+            state = f"minecraft:observer[facing={FACINGS[rng.integers(6)]},powered=false]"
+        else:                           # a hand-placed sticky piston
+            state = f"minecraft:sticky_piston[extended=false,facing={FACINGS[rng.integers(6)]}]"
+        triggers.append((tick, pos, state))
     triggers.sort(key=lambda t: t[0])
     placement = "loud" if rng.random() < 0.5 else "quiet"
     return cells, triggers, placement, version
