@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from voxgen.blocks import canonical
 from voxgen.structure import Structure
@@ -125,3 +126,14 @@ def run_scenario(factory, scn: Scenario):
         run.tick(1)
         worlds[t + 1] = run.snapshot()
     return worlds, run.events()
+
+
+@pytest.fixture(params=["twin", "engine"])
+def backend(request):
+    """A World factory for each backend: the slow twin and the numba engine."""
+    if request.param == "twin":
+        return twin_world()
+    world = engine_world()
+    if world is None:
+        pytest.skip("voxgen.physics.World does not exist yet (the engine is being written)")
+    return world

@@ -6,19 +6,11 @@ its `test` name (e.g. sticky_piston_spits_on_a_short_pulse).
 
 import pytest
 
-from physics_scenarios import SCENARIOS, engine_world, load_scenario, run_scenario, twin_world
+from physics_scenarios import backend, SCENARIOS, engine_world, load_scenario, run_scenario, twin_world
 
 CASES = [load_scenario(p) for p in SCENARIOS]
 
 
-@pytest.fixture(params=["twin", "engine"])
-def backend(request):
-    if request.param == "twin":
-        return twin_world()
-    world = engine_world()
-    if world is None:
-        pytest.skip("voxgen.physics.World does not exist yet (the engine is being written)")
-    return world
 
 
 def test_every_page_scenario_has_a_fixture():

@@ -3,7 +3,7 @@ and on the numba engine; the two end-state cases pass their checks."""
 
 import pytest
 
-from physics_scenarios import FIXTURES, engine_world, twin_world
+from physics_scenarios import backend, FIXTURES, engine_world, twin_world
 from voxgen.errors import VoxgenError
 from voxgen.formats import snbt
 from voxgen.physics.trace import check_case, load_case, load_trace, load_trace_actions, replay_trace
@@ -11,14 +11,6 @@ from voxgen.physics.trace import check_case, load_case, load_trace, load_trace_a
 RECIPES = load_trace_actions(FIXTURES / "traces.toml")
 
 
-@pytest.fixture(params=["twin", "engine"])
-def backend(request):
-    if request.param == "twin":
-        return twin_world()
-    world = engine_world()
-    if world is None:
-        pytest.skip("voxgen.physics.World does not exist yet (the engine is being written)")
-    return world
 
 
 def _load_or_skip(backend, structure, placement):

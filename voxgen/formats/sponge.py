@@ -112,15 +112,21 @@ def _entity_in(entry, version: int, path) -> nbtlib.Compound:
 
 def _entity_out(tag: nbtlib.Compound, version: int) -> nbtlib.Compound:
     """The inverse of `_entity_in`."""
-    fields = nbtlib.Compound({k: v for k, v in tag.items() if k not in ("id", "Pos")})
-    out = nbtlib.Compound({key: tag[key] for key in ("Pos",) if key in tag})
+    head = nbtlib.Compound({key: tag[key] for key in ("Pos",) if key in tag})
+    return _sponge_compound(head, tag, ("id", "Pos"), version)
+
+
+def _sponge_compound(head: nbtlib.Compound, tag: nbtlib.Compound, skip, version: int) -> nbtlib.Compound:
+    """`head` plus our `{id, fields}` in Sponge layout: `Id`, and the other
+    fields under `Data` (v3) or inline (v1/v2)."""
+    fields = nbtlib.Compound({k: v for k, v in tag.items() if k not in skip})
     if "id" in tag:
-        out["Id"] = nbtlib.String(tag["id"])
+        head["Id"] = nbtlib.String(tag["id"])
     if version == 3:
-        out["Data"] = fields
+        head["Data"] = fields
     else:
-        out.update(fields)
-    return out
+        head.update(fields)
+    return head
 
 
 def _read_palette(palette: nbtlib.Compound, path) -> list:
@@ -208,12 +214,5 @@ def _short(n: int) -> nbtlib.Short:
 
 def _block_entity_out(pos, tag: nbtlib.Compound, version: int) -> nbtlib.Compound:
     """Our opaque `{id, fields}` as a Sponge block entity at `pos`."""
-    fields = nbtlib.Compound({k: v for k, v in tag.items() if k != "id"})
-    out = nbtlib.Compound({"Pos": nbtlib.IntArray([int(p) for p in pos])})
-    if "id" in tag:
-        out["Id"] = nbtlib.String(tag["id"])
-    if version == 3:
-        out["Data"] = fields
-    else:
-        out.update(fields)
-    return out
+    head = nbtlib.Compound({"Pos": nbtlib.IntArray([int(p) for p in pos])})
+    return _sponge_compound(head, tag, ("id",), version)
