@@ -89,14 +89,15 @@ def axis_index(axis, blueprint_shape) -> int:
 
 
 def damage_masks(kind: str, blueprint_shape, margin: int, rng, axis=None, at="half",
-                 radius: float = 0.3, rate: float = 0.3) -> tuple[list[np.ndarray], dict]:
+                 radius: float = 0.3, rate: float = 0.3,
+                 jitter: int = 2) -> tuple[list[np.ndarray], dict]:
     """Keep masks on the NCA grid (blueprint box + margin) and what was done.
     sphere/box are placed at random inside the blueprint box; radius is a
     fraction of its largest extent, box sides half of each extent."""
     grid = tuple(n + 2 * margin for n in blueprint_shape)
     if kind == "cut":
         a = axis_index(axis, blueprint_shape)
-        pos = cut_position(at, blueprint_shape[a], rng)
+        pos = cut_position(at, blueprint_shape[a], rng, jitter)
         return cut_masks(grid, a, pos + margin), {"damage": "cut", "axis": "xyz"[a], "at": pos}
     if kind == "sphere":
         centre = [margin + rng.uniform(0, n - 1) for n in blueprint_shape]
@@ -153,11 +154,12 @@ def _generators(seeds, device) -> list[torch.Generator]:
 def regenerate(trained: Trained, *, damage: str = "cut", axis=None, at="half", trials: int = 10,
                steps: int | None = None, ticks: int | None = None, seed: int = 0,
                check_every: int = 1, window: int | None = None, keep_frames: bool = False,
-               radius: float = 0.3, rate: float = 0.3) -> dict:
+               radius: float = 0.3, rate: float = 0.3, jitter: int = 2) -> dict:
     """Run `trials` regeneration trials; returns the report (see module doc).
 
     Trial i grows from the seed with firing seed `seed + i` (as `grow(seed=...)`
-    does), for the training horizon; then the damage splits it into parts,
+    does), for the training horizon; then the damage splits it into parts
+    (at="random": the middle +- `jitter` cells),
     each part alone in its own batch element, and every part runs `steps`
     more steps (default 2 x horizon), checked every `check_every` steps.
     Scores allow the best shift within `window` cells per axis (default: the
@@ -188,7 +190,7 @@ def regenerate(trained: Trained, *, damage: str = "cut", axis=None, at="half", t
     # damage: each trial's parts become batch elements of one state
     parts, states, part_gens = [], [], []
     for i in range(trials):
-        masks, info = damage_masks(damage, bp_shape, margin, rng, axis, at, radius, rate)
+        masks, info = damage_masks(damage, bp_shape, margin, rng, axis, at, radius, rate, jitter)
         for j, keep in enumerate(masks):
             parts.append({"trial": i, "part": j, "info": info})
             states.append(grown_state[i] * torch.as_tensor(keep, device=device))

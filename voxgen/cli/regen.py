@@ -151,6 +151,8 @@ def table(report) -> str:
               help="Axis the cut crosses (default: the blueprint's longest).")
 @click.option("--at", "at", default="half", show_default=True,
               help="Cut plane in blueprint coordinates: an integer, half, or random (half +- 2).")
+@click.option("--jitter", type=click.IntRange(min=0), default=2, show_default=True,
+              help="--at random picks the middle +- JITTER.")
 @click.option("--trials", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--steps", type=click.IntRange(min=0), default=None,
               help="Regrowth steps after the damage (default: 2 x the training horizon).")
@@ -162,7 +164,7 @@ def table(report) -> str:
 @click.option("--render", "render_dir", type=click.Path(file_okay=False), default=None,
               help="Write DIR/NAME_regen.png (montage) and DIR/NAME_regen.gif (trial 0).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
-def regen(name, damage, axis, at, trials, steps, ticks, seed, as_json, render_dir, device):
+def regen(name, damage, axis, at, jitter, trials, steps, ticks, seed, as_json, render_dir, device):
     """Grow NAME, damage it, regrow every part alone and judge each one."""
     from voxgen.errors import VoxgenError
     from voxgen.grow import load_trained
@@ -180,7 +182,8 @@ def regen(name, damage, axis, at, trials, steps, ticks, seed, as_json, render_di
             raise VoxgenError(f"--at must be an integer, half or random, not {at!r}") from None
     trained = load_trained(name, device=device)
     report = regenerate(trained, damage=damage, axis=axis, at=at, trials=trials, steps=steps,
-                        ticks=ticks, seed=seed, keep_frames=render_dir is not None)
+                        ticks=ticks, seed=seed, jitter=jitter,
+                        keep_frames=render_dir is not None)
     frames = report.pop("frames", None)
     click.echo(json.dumps(report, indent=1) if as_json else table(report))
     if render_dir is not None:
