@@ -192,6 +192,17 @@ def test_a_regrown_flying_machine_flies():
     assert report["summary"]["flies"] >= len(exact)
 
 
+@pytest.mark.skipif(not (ROOT / "structures" / "caterpillar.safetensors").exists(),
+                    reason="caterpillar weights not trained")
+def test_both_halves_of_the_caterpillar_regrow_and_crawl():
+    trained = load_trained("caterpillar")
+    report = regenerate(trained, axis="x", at="half", trials=2, seed=0)
+    assert report["trials"][0]["at"] == 4
+    for part in (p for t in report["trials"] for p in t["parts"]):
+        assert part["exact"] and part["offset"] == [0, 0, 0], part
+        assert part["flies"] and part["speed"] == pytest.approx(0.1, abs=0.005), part
+
+
 @needs_flying
 def test_flight_follows_the_offset_and_a_cut_half_does_not_fly():
     trained = load_trained(FLYING)
