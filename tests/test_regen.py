@@ -274,3 +274,18 @@ def test_regen_command_refuses_bad_input():
         result = runner.invoke(cli, ["regen", *args])
         assert result.exit_code == 2, (args, result.output)
         assert "Traceback" not in result.output
+
+
+@needs_flying
+def test_regen_render_writes_a_montage_and_a_gif(tmp_path):
+    from voxgen.render.offscreen import opengl_problem
+    if opengl_problem():
+        pytest.skip(opengl_problem())
+    from PIL import Image
+    result = CliRunner().invoke(cli, ["regen", "flying_machine", "--trials", "1", "--steps", "10",
+                                      "--ticks", "20", "--render", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    montage = Image.open(tmp_path / "flying_machine_regen.png")
+    assert montage.size[0] == 5 * montage.size[1]           # grown, 2 cut parts, 2 regrown
+    gif = Image.open(tmp_path / "flying_machine_regen.gif")
+    assert gif.n_frames > 10
