@@ -17,3 +17,11 @@ def samples() -> Path:
     if not SAMPLES.is_dir():
         pytest.skip("../shared/samples is absent")
     return SAMPLES
+
+
+def write_tiny(root: Path, variant: str) -> None:
+    """Write a tiny blueprint and its NCA spec (tests/nca_fixtures/tiny_VARIANT_*)
+    into `root` as tiny_blueprint.toml and tiny.toml, for training in a test."""
+    fixtures = Path(__file__).parent / "nca_fixtures"
+    (root / "tiny_blueprint.toml").write_text((fixtures / f"tiny_{variant}_blueprint.toml").read_text())
+    (root / "tiny.toml").write_text((fixtures / f"tiny_{variant}_spec.toml").read_text())

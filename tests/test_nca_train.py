@@ -4,46 +4,18 @@ import json
 
 import pytest
 
+from conftest import write_tiny
 from voxgen import formats
 from voxgen.grow import grow, load_trained
 from voxgen.structure import Structure
 
-TINY_BLUEPRINT = '''
-name = "tiny"
-[palette]
-"." = "minecraft:air"
-"s" = "minecraft:stone"
-"E" = "minecraft:observer[facing=east,powered=false]"
-"l" = "minecraft:oak_log[axis=y]"
-[layers]
-y0 = """
-sE
-"""
-y1 = """
-l.
-"""
-'''
 
-TINY_SPEC = '''
-blueprint = "tiny_blueprint.toml"
-hidden_channels = 6
-mlp_width = 32
-batch = 4
-pool_size = 16
-steps = [6, 10]
-lr = 4e-3
-iterations = 400
-damage_kinds = []
-checkpoint_every = 50
-verify_gap = 10
-'''
 
 
 @pytest.fixture(scope="module")
 def trained_tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny")
-    (root / "tiny_blueprint.toml").write_text(TINY_BLUEPRINT)
-    (root / "tiny.toml").write_text(TINY_SPEC)
+    write_tiny(root, "grow")
     from voxgen.train import train
     record = train(root / "tiny.toml", device="cpu", out=root / "run", progress=False)
     return root, record

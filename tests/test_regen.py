@@ -10,6 +10,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from conftest import write_tiny
 from voxgen import formats
 from voxgen.cli import main as cli
 from voxgen.grow import decode, load_trained, run, seed_state
@@ -23,38 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FLYING = ROOT / "structures" / "flying_machine.safetensors"
 needs_flying = pytest.mark.skipif(not FLYING.exists(), reason="flying_machine weights not trained")
 
-TINY_BLUEPRINT = '''
-name = "tiny"
-[palette]
-"." = "minecraft:air"
-"s" = "minecraft:stone"
-"E" = "minecraft:observer[facing=east,powered=false]"
-"l" = "minecraft:oak_log[axis=y]"
-[layers]
-y0 = """
-sE
-s.
-"""
-y1 = """
-l.
-..
-"""
-'''
 
-TINY_SPEC = '''
-blueprint = "tiny_blueprint.toml"
-hidden_channels = 6
-mlp_width = 32
-batch = 4
-pool_size = 16
-steps = [6, 10]
-lr = 4e-3
-iterations = 300
-damage_kinds = ["halfcut"]
-damage_after = 60
-checkpoint_every = 50
-verify_gap = 10
-'''
 
 
 # --- cut geometry -------------------------------------------------------------------
@@ -131,8 +101,7 @@ def test_first_exact_step_uses_the_offset():
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp("regen_tiny")
-    (root / "tiny_blueprint.toml").write_text(TINY_BLUEPRINT)
-    (root / "tiny.toml").write_text(TINY_SPEC)
+    write_tiny(root, "regen")
     from voxgen.train import train
     torch.set_num_threads(1)
     train(root / "tiny.toml", device="cpu", out=root / "run", progress=False)
