@@ -37,11 +37,7 @@ def test_flying_machine_flies_one_block_per_ten_ticks_for_500_ticks(flying):
 
 
 def test_flying_machine_period_is_exactly_ten_ticks(flying):
-    world = World(flying)
-    for tick, pos, state in machine_spec(flying).start:
-        while world.time < tick:
-            world.tick(1)
-        world.place(pos, state)
+    world = started_world(flying)
     world.tick(300)
     extends = [t for t, _, kind in world.events if kind == "extend"]
     first_half = extends[0::2]
@@ -102,11 +98,7 @@ def test_translation_invariance(caterpillar):
 
 
 def test_blocks_are_conserved_while_the_caterpillar_crawls(caterpillar):
-    world = World(caterpillar)
-    for tick, pos, state in machine_spec(caterpillar).start:
-        while world.time < tick:
-            world.tick(1)
-        world.place(pos, state)
+    world = started_world(caterpillar)
     for _ in range(60):
         world.tick(1)
         assert len(world.snapshot()) in (24, 25)   # 25 while a piston head is out
@@ -187,3 +179,13 @@ def test_periodic_fast_forward_equals_ticking_every_tick(flying, caterpillar, ti
         for b in range(len(structures)):
             assert fast.snapshot(b) == slow.snapshot(b)
             assert fast.machine_events(b) == slow.machine_events(b)
+
+
+def started_world(machine):
+    """A World with the machine's [meta.machine] start placements applied at their ticks."""
+    world = World(machine)
+    for tick, pos, state in machine_spec(machine).start:
+        while world.time < tick:
+            world.tick(1)
+        world.place(pos, state)
+    return world
