@@ -31,25 +31,6 @@ class Growth:
         return [f"step {self.first_step + i}/{last}" for i in range(len(self.frames))]
 
 
-def _blueprint_of(trained, name_or_path) -> Structure | None:
-    """The training target: carried by the trained object, or named by the
-    spec beside the weights (structures/NAME.toml's `blueprint`)."""
-    for attr in ("blueprint", "target", "structure"):
-        value = getattr(trained, attr, None)
-        if isinstance(value, Structure):
-            return value
-    weights = Path(str(getattr(trained, "path", None) or name_or_path))
-    if weights.suffix != ".safetensors":
-        weights = Path("structures") / f"{weights.name}.safetensors"
-    spec = weights.with_suffix(".toml")
-    if not spec.is_file():
-        return None
-    from voxgen import formats
-    from voxgen.nca.spec import parse_spec
-
-    return formats.load(parse_spec(spec).blueprint)
-
-
 def grow_frames(name_or_path, steps: int | None = None, seed: int = 0,
                 device: str = "auto") -> Growth:
     """Load weights (NAME -> structures/NAME.safetensors, or a path) and grow,
@@ -68,5 +49,5 @@ def grow_frames(name_or_path, steps: int | None = None, seed: int = 0,
             frames, first = [seed_frame] + frames, 0
     else:
         frames, first = [result.structure], result.steps
-    return Growth(frames, _blueprint_of(trained, name_or_path), Path(str(name_or_path)).stem,
+    return Growth(frames, trained.target, Path(str(name_or_path)).stem,
                   seed, first_step=first)
