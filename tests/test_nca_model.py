@@ -240,4 +240,21 @@ def test_sobel_features_equal_the_depthwise_conv():
     k = perception_kernels()                                    # (4, 27)
     conv = torch.nn.functional.conv3d(x, k.repeat(3, 1).reshape(12, 1, 3, 3, 3), padding=1, groups=3)
     conv = conv.reshape(2, 3, 4, 4, 5, 6).transpose(1, 2).reshape(2, 12, 4, 5, 6)
-    assert torch.allclose(sobel_features(x), conv, atol=1e-6)
+    assert torch.allclose(sobel_features(x), conv.permute(0, 2, 3, 4, 1), atol=1e-6)
+
+
+def test_sobel_features_gradient_equals_the_depthwise_conv_gradient():
+    """The hand-written backward (adjoint filters) against autograd through
+    the plain conv, and torch's numerical gradcheck."""
+    from voxgen.nca.model import sobel_features
+    x = torch.randn(2, 3, 4, 5, 6, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(2, 4, 5, 6, 12, dtype=torch.float64)
+    (sobel_features(x) * w).sum().backward()
+    ours = x.grad.clone()
+    x.grad = None
+    k = perception_kernels().to(torch.float64)
+    conv = torch.nn.functional.conv3d(x, k.repeat(3, 1).reshape(12, 1, 3, 3, 3), padding=1, groups=3)
+    conv = conv.reshape(2, 3, 4, 4, 5, 6).transpose(1, 2).reshape(2, 12, 4, 5, 6)
+    (conv.permute(0, 2, 3, 4, 1) * w).sum().backward()
+    assert torch.allclose(ours, x.grad, atol=1e-12)
+    assert torch.autograd.gradcheck(sobel_features, (x.detach().requires_grad_(),))
