@@ -10,6 +10,8 @@ boxes grow when a machine no longer fits.
 
 from __future__ import annotations
 
+import mmap
+
 import numpy as np
 
 from voxgen.blocks import canonical
@@ -22,6 +24,17 @@ VERSIONS = ("modern", "1.12")
 PAD = C.MARGIN + 4
 MAX_BOX_CELLS = 1 << 22
 MAX_TOTAL_CELLS = 1 << 28
+
+
+def _zeros(shape, dtype) -> np.ndarray:
+    """A zeroed array; big ones get their own anonymous mapping. numpy asks the
+    kernel for transparent huge pages on big arrays, and zeroing whole 2 MiB
+    pages of per-machine tables that are mostly never touched cost more than
+    simulating a batch of 10,000 machines. Plain pages cost nothing until used."""
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    if size < (1 << 22):
+        return np.zeros(shape, dtype=dtype)
+    return np.frombuffer(mmap.mmap(-1, size), dtype=dtype).reshape(shape)
 
 
 def _check_options(placement, version):
@@ -49,7 +62,7 @@ class Machines:
     """B independent machines advanced together by the batched kernel."""
 
     def __init__(self, structures, placements=None, *, placement="quiet", version="modern",
-                 fast_forward=True):
+                 fast_forward=True, share_identical=True):
         _check_options(placement, version)
         from voxgen.physics import ticking
         self._k = ticking
@@ -57,30 +70,33 @@ class Machines:
         self.version = version
         structures = list(structures)
         B = len(structures)
-        encoded, self.initial = [], []
+        encoded, seen = [], {}
         for s in structures:
-            lut = np.array([encode(p, self.materials, version) for p in s.palette], dtype=np.int32)
-            cells = lut[s.blocks]
-            if s.void is not None:
-                cells[s.void] = 0
-            order = placement_order(s, cells)
-            encoded.append(order)
-            self.initial.append(order)
+            if id(s) not in seen:      # a batch often repeats one Structure object
+                lut = np.array([encode(p, self.materials, version) for p in s.palette],
+                               dtype=np.int32)
+                cells = lut[s.blocks]
+                if s.void is not None:
+                    cells[s.void] = 0
+                seen[id(s)] = placement_order(s, cells)
+            encoded.append(seen[id(s)])
+        self.initial = encoded
         extent = np.ones(3, dtype=np.int64)
         for s in structures:
             extent = np.maximum(extent, s.shape)
         shape = tuple(int(e) + 2 * PAD for e in extent)
-        self.grid = np.zeros((B,) + shape, dtype=np.int32)
+        self.grid = _zeros((B,) + shape, dtype=np.int32)
         self.meta = np.zeros((B, C.NMETA), dtype=np.int64)
         self.meta[:, C.OX:C.OZ + 1] = -PAD
         self.meta[:, C.LOX:C.LOZ + 1] = 1 << 40
         self.meta[:, C.HIX:C.HIZ + 1] = -(1 << 40)
         self.meta[:, C.V112] = 1 if version == "1.12" else 0
         self.meta[:, C.FAST] = 1 if fast_forward else 0   # see periodic.py
-        self.sched = np.zeros((B, C.SCHED_CAP, 4), dtype=np.int64)
-        self.events_q = np.zeros((B, C.EV_CAP, C.NEV), dtype=np.int64)
-        self.moving = np.zeros((B, C.MP_CAP, C.NMP), dtype=np.int64)
-        self.logs = np.zeros((B, C.LOG_CAP, 5), dtype=np.int64)
+        self.share_identical = share_identical             # see dedup.py
+        self.sched = _zeros((B, C.SCHED_CAP, 4), dtype=np.int64)
+        self.events_q = _zeros((B, C.EV_CAP, C.NEV), dtype=np.int64)
+        self.moving = _zeros((B, C.MP_CAP, C.NMP), dtype=np.int64)
+        self.logs = _zeros((B, C.LOG_CAP, 5), dtype=np.int64)
         self._raw_events = [[] for _ in range(B)]     # chunks of (n, 5) log rows
         self._events = [[] for _ in range(B)]
         self.applied = [[] for _ in range(B)]
@@ -123,11 +139,23 @@ class Machines:
                 self._k.run_machine(self.grid[0], self.meta[0], self.sched[0], self.events_q[0],
                                     self.moving[0], self.logs[0], self.places[0], int(target))
             else:
-                self._k.run_batch(self.grid, self.meta, self.sched, self.events_q, self.moving,
-                                  self.logs, self.places, int(target))
+                self._run_batch(int(target))
             self._after_run()
             if np.all(self.meta[:, C.TIME] >= target):
                 return
+
+    def _run_batch(self, target: int) -> None:
+        arrays = (self.grid, self.meta, self.sched, self.events_q, self.moving, self.logs)
+        if not self.share_identical:
+            active = np.arange(len(self.grid), dtype=np.int64)
+            self._k.run_batch(*arrays, self.places, active, target)
+            return
+        from voxgen.physics import dedup
+        rep = dedup.classes(*arrays, self.places)
+        active = np.nonzero(rep == np.arange(len(rep)))[0].astype(np.int64)
+        self._k.run_batch(*arrays, self.places, active, target)
+        if len(active) < len(rep):
+            dedup.copy_from(*arrays, rep)
 
     def _after_run(self):
         for b in np.nonzero(self.meta[:, C.LOGN])[0]:
@@ -157,7 +185,7 @@ class Machines:
             raise VoxgenError(f"machine {b}: its blocks spread over more than {MAX_BOX_CELLS} "
                               "cells (e.g. a machine flying away from a block left behind); "
                               "the engine's dense box cannot follow them")
-        grid = np.zeros((B, X + 2 * add[0], Y + 2 * add[1], Z + 2 * add[2]), dtype=np.int32)
+        grid = _zeros((B, X + 2 * add[0], Y + 2 * add[1], Z + 2 * add[2]), dtype=np.int32)
         grid[:, add[0]:add[0] + X, add[1]:add[1] + Y, add[2]:add[2] + Z] = self.grid
         self.grid = grid
         self.meta[:, C.OX:C.OZ + 1] -= np.array(add, dtype=np.int64)

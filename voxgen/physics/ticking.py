@@ -234,8 +234,10 @@ def run_machine(g, m, sq, eq, mp, lg, pl, target):
 
 
 @njit(cache=True, parallel=True)
-def run_batch(grid, meta, ticks_q, events_q, pistons, logs, places, target):
-    for b in prange(grid.shape[0]):
+def run_batch(grid, meta, ticks_q, events_q, pistons, logs, places, active, target):
+    """Advance the machines listed in `active` (int64 indices) to `target`."""
+    for n in prange(active.shape[0]):
+        b = active[n]
         run_machine(grid[b], meta[b], ticks_q[b], events_q[b], pistons[b], logs[b], places[b],
                     target)
 
