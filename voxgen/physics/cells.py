@@ -9,6 +9,12 @@ for solid, immovable, glazed and destroy cells: "is a redstone conductor".
 facing bit 0 of a destroy cell: "fragile" (needs support the engine does
 not model; any shape update reaching it stops the simulation).
 
+Levers and doors are destroy-on-push kinds of their own. Lever: facing = the
+direction from its support to it (floor: up), flag = powered, material = the
+exact state with powered=false. Door: facing = its facing, flag = upper half,
+material = DOOR_OPEN | DOOR_POWERED | DOOR_HINGE bits, then the material index
+of the door's block id from bit DOOR_ID on (so two halves match by id).
+
 Coordinates in every table are world (structure-local) coordinates; the
 grid index of world cell p is p - offset (meta[OX:OZ+1]).
 """
@@ -16,7 +22,10 @@ grid index of world cell p is p - offset (meta[OX:OZ+1]).
 import numpy as np
 
 AIR, SOLID, IMMOVABLE, SLIME, HONEY, GLAZED, DESTROY, REDSTONE = 0, 1, 2, 3, 4, 5, 6, 7
-OBSERVER, PISTON, STICKY, HEAD, MOVING = 8, 9, 10, 11, 12
+OBSERVER, PISTON, STICKY, HEAD, MOVING, LEVER, DOOR = 8, 9, 10, 11, 12, 13, 14
+
+# door material bits (of the material field, i.e. cell >> 8)
+DOOR_POWERED, DOOR_OPEN, DOOR_HINGE, DOOR_ID = 1, 2, 4, 3
 
 DOWN, UP, NORTH, SOUTH, WEST, EAST = 0, 1, 2, 3, 4, 5
 FACINGS = ("down", "up", "north", "south", "west", "east")

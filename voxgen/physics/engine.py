@@ -244,6 +244,19 @@ class Machines:
         self._after_run()
 
 
+    def use(self, b: int, pos) -> None:
+        """A player right-clicks `pos` of machine b between ticks (a lever flips)."""
+        m = self.meta[b]
+        if not self._k.player_use(self.grid[b], m, self.sched[b], self.events_q[b],
+                                  self.moving[b], self.logs[b], int(pos[0]), int(pos[1]),
+                                  int(pos[2])):
+            raise VoxgenError(f"nothing to use at {tuple(int(v) for v in pos)}: "
+                              f"{decode(self.cell(b, pos), self.materials)} (only levers are)")
+        self._after_run()
+        self._k.keep_in_box(self.grid[b], m)
+        self._after_run()
+
+
 class World:
     """One machine with the shared physics interface (notes/physics_api.md)."""
 
@@ -263,7 +276,8 @@ class World:
         self._m.player_place(0, pos, state)
 
     def use(self, pos) -> None:
-        raise VoxgenError("right-clicking blocks (levers) is not modelled by the engine")
+        """Right-click between ticks: flips a lever; anything else is refused."""
+        self._m.use(0, pos)
 
     def tick(self, n: int = 1) -> None:
         if n < 0:

@@ -1,27 +1,32 @@
 """Block-level game logic (numba, private): setBlock, updates, observers,
-pistons, moving-piston block entities. PHYSICS.md §2 and
+levers and doors, when pistons fire, moving-piston block entities (how
+pistons move: pistons.py). PHYSICS.md §2 and
 samples/physics/README.md, in the game's own order.
 
 Every function works on one machine: g (X, Y, Z) int32 grid, m (NMETA,)
 int64 meta, sq (SCHED_CAP, 4) scheduled ticks (trigger, x, y, z),
 eq (EV_CAP, NEV) block events, mp (MP_CAP, NMP) moving pistons in creation
-order, lg (LOG_CAP, 5) event log, sc int64 scratch (SCRATCH, 4).
+order, lg (LOG_CAP, 5) event log, sc int64 scratch (SCRATCH, SCRATCH_WIDTH):
+rows 0-319 for the resolver and moveBlocks, rows STACK0.. for world_op's frames.
 """
 
+import numpy as np
 from numba import njit
 
 from voxgen.physics.cells import (
-    AIR, BLOCK_UPDATE_ORDER, DESTROY, GLAZED, IMMOVABLE, DX, DY, DZ, EH, ERR_OVERFLOW, ERR_UNMODELLED, ET, EV_CAP,
-    HANDLING, HEAD, LOG_CAP, LOG_DROP, LOG_EXTEND, LOG_RETRACT, LOGN,
-    MALIVE, MDIR, MEXT, MLAST, MMOVED, MOVING, MP_CAP, MPN, MPO, MPR, MSRC, MX, MY, MZ, OBSERVER,
-    PISTON, PLACING, SCHED_CAP, SHAPE_UPDATE_ORDER, SH, ST, STATUS, STICKY, SX, SY, SZ, TIME, V112,
+    BLOCK_UPDATE_ORDER, DESTROY, DOOR, DOOR_ID, DOOR_OPEN, DOOR_POWERED, DOWN, DX, DY, DZ, EH,
+    ERR_OVERFLOW, ERR_UNMODELLED, ET, EV_CAP, GLAZED, HANDLING, HEAD, HONEY, IMMOVABLE, LEVER,
+    LOG_CAP, LOGN, MALIVE, MEXT, MLAST, MOVING, MP_CAP, MPN, MPO, MSRC, MX, MY, MZ, MMOVED, MDIR,
+    MPR, OBSERVER, PISTON, PLACING, REDSTONE, SCHED_CAP, SHAPE_UPDATE_ORDER, SH, SLIME, SOLID, ST,
+    STATUS, STICKY, SX, SY, SZ, TIME, UP, V112,
 )
 from voxgen.physics.resolver import (
-    facing, flag, getc, is_pushable, kind, piston_powered, putc, resolve,
+    facing, flag, getc, has_neighbor_signal, kind, piston_powered, putc, resolve,
 )
 
-SCRATCH = 320   # rows of the (SCRATCH, 5) int64 scratch; see move_blocks
-F_NEIGHBORS, F_KNOWN_SHAPE = 1, 16
+STACK0, DEPTH = 320, 96      # world_op's frame stack: scratch rows STACK0 .. STACK0 + DEPTH
+SCRATCH, SCRATCH_WIDTH = STACK0 + DEPTH, 9
+F_NEIGHBORS, F_KNOWN_SHAPE, F_MOVE_BY_PISTON = 1, 16, 64
 
 
 @njit(cache=True)
@@ -103,7 +108,7 @@ def add_moving(m, mp, x, y, z, moved, d, extending, source):
     mp[i, MLAST], mp[i, MALIVE] = -1, 1
 
 
-# --- updates ---------------------------------------------------------------
+# --- shape rules (pure: no world writes but scheduling) ---------------------
 
 @njit(cache=True)
 def head_survives(g, m, x, y, z, c):
@@ -114,6 +119,41 @@ def head_survives(g, m, x, y, z, c):
         return facing(b) == f
     want = STICKY if flag(c) == 1 else PISTON
     return kb == want and flag(b) == 1 and facing(b) == f
+
+
+@njit(cache=True)
+def sturdy_top(c):
+    """Can a floor lever or a door stand on this cell? (a full top face)"""
+    k = kind(c)
+    if (k == SOLID or k == IMMOVABLE or k == SLIME or k == HONEY or k == GLAZED
+            or k == REDSTONE or k == OBSERVER):
+        return True
+    if k == PISTON or k == STICKY:
+        return flag(c) == 0 or facing(c) == DOWN
+    if k == HEAD:
+        return facing(c) == UP
+    return False
+
+
+@njit(cache=True)
+def support_rule(c, d, nb):
+    """updateShape of a lever or door half c whose neighbour in direction d is
+    now nb: a lever breaks when its support has no full top face; a door half
+    breaks without its partner (and a lower half without a full top below),
+    and copies the partner's properties otherwise."""
+    k = kind(c)
+    if k == LEVER:
+        if d == (facing(c) ^ 1) and not sturdy_top(nb):
+            return 0
+    elif k == DOOR:
+        upper = flag(c)
+        if d == (DOWN if upper == 1 else UP):
+            if kind(nb) == DOOR and (nb >> 8) >> DOOR_ID == (c >> 8) >> DOOR_ID and flag(nb) != upper:
+                return (nb & ~128) | (c & 128)
+            return 0
+        if upper == 0 and d == DOWN and not sturdy_top(nb):
+            return 0
+    return c
 
 
 @njit(cache=True)
@@ -131,97 +171,9 @@ def update_shape(g, m, sq, x, y, z, d):
     elif k == DESTROY:
         if facing(c) & 1 and m[PLACING] == 0:
             unmodelled(m, x, y, z)
+    elif k == LEVER or k == DOOR:
+        return support_rule(c, d, getc(g, m, x + DX[d], y + DY[d], z + DZ[d]))
     return c
-
-
-@njit(cache=True)
-def _shape_updates_plain(g, m, sq, x, y, z):
-    for i in range(6):
-        d = SHAPE_UPDATE_ORDER[i]
-        update_shape(g, m, sq, x + DX[d], y + DY[d], z + DZ[d], d ^ 1)
-
-
-@njit(cache=True)
-def shape_updates_around(g, m, sq, eq, mp, lg, sc, x, y, z):
-    """Shape updates to the six neighbours (W,E,N,S,D,U). A piston head that
-    lost its base breaks (destroyBlock: air, block and shape updates); its
-    disappearance cannot break another head, so the cascade stops there."""
-    for i in range(6):
-        d = SHAPE_UPDATE_ORDER[i]
-        nx, ny, nz = x + DX[d], y + DY[d], z + DZ[d]
-        old = getc(g, m, nx, ny, nz)
-        if old == 0:
-            continue
-        new = update_shape(g, m, sq, nx, ny, nz, d ^ 1)
-        if new != old:
-            putc(g, m, nx, ny, nz, 0)
-            update_neighbors_at(g, m, sq, eq, mp, lg, sc, nx, ny, nz)
-            _shape_updates_plain(g, m, sq, nx, ny, nz)
-
-
-@njit(cache=True)
-def neighbor_changed(g, m, sq, eq, mp, lg, sc, x, y, z):
-    c = getc(g, m, x, y, z)
-    k = kind(c)
-    if k == PISTON or k == STICKY:
-        check_if_extend(g, m, sq, eq, mp, lg, sc, x, y, z)
-    elif k == HEAD:
-        if head_survives(g, m, x, y, z, c):
-            f = facing(c)
-            bx, by, bz = x - DX[f], y - DY[f], z - DZ[f]
-            kb = kind(getc(g, m, bx, by, bz))
-            if kb == PISTON or kb == STICKY:
-                check_if_extend(g, m, sq, eq, mp, lg, sc, bx, by, bz)
-
-
-@njit(cache=True)
-def update_neighbors_at(g, m, sq, eq, mp, lg, sc, x, y, z):
-    for i in range(6):
-        d = BLOCK_UPDATE_ORDER[i]
-        neighbor_changed(g, m, sq, eq, mp, lg, sc, x + DX[d], y + DY[d], z + DZ[d])
-
-
-@njit(cache=True)
-def observer_update_front(g, m, sq, eq, mp, lg, sc, x, y, z, f):
-    """updateNeighborsInFront: the cell behind the observer, then its
-    neighbours except the observer."""
-    bx, by, bz = x - DX[f], y - DY[f], z - DZ[f]
-    neighbor_changed(g, m, sq, eq, mp, lg, sc, bx, by, bz)
-    for i in range(6):
-        d = BLOCK_UPDATE_ORDER[i]
-        if d != f:
-            neighbor_changed(g, m, sq, eq, mp, lg, sc, bx + DX[d], by + DY[d], bz + DZ[d])
-
-
-@njit(cache=True)
-def set_block(g, m, sq, eq, mp, lg, sc, x, y, z, new, flags):
-    """Level.setBlock for this block set: onRemove, write, onPlace, block
-    updates (flag 1), shape updates (unless flag 16). False if unchanged."""
-    old = getc(g, m, x, y, z)
-    if old == new:
-        return False
-    ko, kn = kind(old), kind(new)
-    putc(g, m, x, y, z, new)
-    if ko == MOVING and kn != MOVING:
-        i = find_moving(m, mp, x, y, z)
-        if i >= 0:
-            mp[i, MALIVE] = 0
-    if ko == OBSERVER and kn != OBSERVER and flag(old) == 1 and has_scheduled(m, sq, x, y, z):
-        observer_update_front(g, m, sq, eq, mp, lg, sc, x, y, z, facing(old))
-    if (kn == PISTON or kn == STICKY) and ko != kn and find_moving(m, mp, x, y, z) < 0:
-        check_if_extend(g, m, sq, eq, mp, lg, sc, x, y, z)
-    if kn == OBSERVER and ko != OBSERVER:
-        if flag(new) == 1 and not has_scheduled(m, sq, x, y, z):
-            off = new & ~128
-            putc(g, m, x, y, z, off)      # setBlock flags 18: no updates
-            observer_update_front(g, m, sq, eq, mp, lg, sc, x, y, z, facing(new))
-        if m[V112] == 1:                  # 1.12 onBlockAdded -> startSignal
-            start_signal(m, sq, x, y, z)
-    if flags & F_NEIGHBORS:
-        update_neighbors_at(g, m, sq, eq, mp, lg, sc, x, y, z)
-    if not flags & F_KNOWN_SHAPE:
-        shape_updates_around(g, m, sq, eq, mp, lg, sc, x, y, z)
-    return True
 
 
 @njit(cache=True)
@@ -234,10 +186,219 @@ def from_neighbour_shapes(g, m, sq, x, y, z, c):
     elif k == HEAD:
         if not head_survives(g, m, x, y, z, c):
             return 0
+    elif k == LEVER or k == DOOR:
+        for i in range(6):
+            d = SHAPE_UPDATE_ORDER[i]
+            c = support_rule(c, d, getc(g, m, x + DX[d], y + DY[d], z + DZ[d]))
+            if c == 0:
+                return 0
     return c
 
 
-# --- pistons ---------------------------------------------------------------
+# --- setBlock and the updates it sends --------------------------------------
+# The game's setBlock -> neighbour/shape updates -> setBlock chains recurse
+# (a door half breaking its partner, a door opening on power, a lever falling
+# off its support). numba's cache cannot hold recursive functions, so
+# `world_op` runs them on an explicit stack of frames in the scratch, in
+# exactly the order of the recursive calls; the wrappers below keep the
+# game's names. Frame columns:
+F_OP, F_X, F_Y, F_Z, F_A, F_B, F_STAGE, F_IDX, F_OLD = range(9)
+OP_SET, OP_NEIGHBOR, OP_AROUND, OP_FRONT, OP_SHAPES, OP_LEVER = 0, 1, 2, 3, 4, 5
+
+
+@njit(cache=True)
+def _push(m, sc, sp, op, x, y, z, a, b):
+    if sp >= STACK0 + DEPTH:
+        m[STATUS] = ERR_OVERFLOW
+        return sp
+    f = sc[sp]
+    f[F_OP], f[F_X], f[F_Y], f[F_Z], f[F_A], f[F_B] = op, x, y, z, a, b
+    f[F_STAGE], f[F_IDX], f[F_OLD] = 0, 0, 0
+    return sp + 1
+
+
+@njit(cache=True)
+def _door_power(g, m, x, y, z, c):
+    """DoorBlock.neighborChanged: the new state of door half c (c if unchanged)."""
+    other = y - 1 if flag(c) == 1 else y + 1
+    on = has_neighbor_signal(g, m, x, y, z) or has_neighbor_signal(g, m, x, other, z)
+    if on == (((c >> 8) & DOOR_POWERED) != 0):
+        return c
+    bits = (DOOR_POWERED | DOOR_OPEN) << 8
+    return (c | bits) if on else (c & ~bits)
+
+
+@njit(cache=True)
+def world_op(g, m, sq, eq, mp, lg, sc, op, x, y, z, a, b):
+    """OP_SET: setBlock(a, flags b); returns 1 if the cell changed.
+    OP_NEIGHBOR: neighborChanged at (x,y,z). OP_AROUND: updateNeighborsAt.
+    OP_FRONT: an observer facing a updates the cell behind it and that cell's
+    neighbours but itself. OP_SHAPES: shape updates to the six neighbours;
+    a changed neighbour is set with flags b (air: destroyBlock, flags 3).
+    OP_LEVER: a lever (towards a) updates its and its support's neighbours."""
+    changed = 1 if op == OP_SET and getc(g, m, x, y, z) != a else 0
+    sp = _push(m, sc, STACK0, op, x, y, z, a, b)
+    while sp > STACK0:
+        f = sc[sp - 1]
+        op, x, y, z, a, b = f[F_OP], f[F_X], f[F_Y], f[F_Z], f[F_A], f[F_B]
+        if op == OP_NEIGHBOR:
+            sp -= 1
+            c = getc(g, m, x, y, z)
+            k = kind(c)
+            if k == PISTON or k == STICKY:
+                check_if_extend(g, m, sq, eq, mp, lg, sc, x, y, z)
+            elif k == HEAD:
+                if head_survives(g, m, x, y, z, c):
+                    fc = facing(c)
+                    bx, by, bz = x - DX[fc], y - DY[fc], z - DZ[fc]
+                    kb = kind(getc(g, m, bx, by, bz))
+                    if kb == PISTON or kb == STICKY:
+                        check_if_extend(g, m, sq, eq, mp, lg, sc, bx, by, bz)
+            elif k == DOOR:
+                new = _door_power(g, m, x, y, z, c)
+                if new != c:
+                    sp = _push(m, sc, sp, OP_SET, x, y, z, new, 2)
+        elif op == OP_AROUND:
+            i = f[F_IDX]
+            if i == 6:
+                sp -= 1
+                continue
+            f[F_IDX] = i + 1
+            d = BLOCK_UPDATE_ORDER[i]
+            sp = _push(m, sc, sp, OP_NEIGHBOR, x + DX[d], y + DY[d], z + DZ[d], 0, 0)
+        elif op == OP_FRONT:
+            i = f[F_IDX]
+            bx, by, bz = x - DX[a], y - DY[a], z - DZ[a]
+            if i == 0:
+                f[F_IDX] = 1
+                sp = _push(m, sc, sp, OP_NEIGHBOR, bx, by, bz, 0, 0)
+                continue
+            while i <= 6 and BLOCK_UPDATE_ORDER[i - 1] == a:
+                i += 1
+            if i > 6:
+                sp -= 1
+                continue
+            f[F_IDX] = i + 1
+            d = BLOCK_UPDATE_ORDER[i - 1]
+            sp = _push(m, sc, sp, OP_NEIGHBOR, bx + DX[d], by + DY[d], bz + DZ[d], 0, 0)
+        elif op == OP_LEVER:
+            i = f[F_IDX]
+            f[F_IDX] = i + 1
+            if i == 0:
+                sp = _push(m, sc, sp, OP_AROUND, x, y, z, 0, 0)
+            else:
+                sp -= 1
+                sp = _push(m, sc, sp, OP_AROUND, x - DX[a], y - DY[a], z - DZ[a], 0, 0)
+        elif op == OP_SHAPES:
+            i = f[F_IDX]
+            pushed = False
+            while i < 6 and not pushed:
+                d = SHAPE_UPDATE_ORDER[i]
+                i += 1
+                nx, ny, nz = x + DX[d], y + DY[d], z + DZ[d]
+                old = getc(g, m, nx, ny, nz)
+                if old == 0:
+                    continue
+                new = update_shape(g, m, sq, nx, ny, nz, d ^ 1)
+                if new != old:
+                    sp = _push(m, sc, sp, OP_SET, nx, ny, nz, new, 3 if new == 0 else b)
+                    pushed = True
+            f[F_IDX] = i
+            if not pushed:
+                sp -= 1
+        else:
+            sp = _set_step(g, m, sq, eq, mp, lg, sc, sp, f)
+    return changed
+
+
+@njit(cache=True)
+def _set_step(g, m, sq, eq, mp, lg, sc, sp, f):
+    """One step of setBlock's frame f (top of the stack): onRemove, write,
+    onPlace, block updates (flag 1), shape updates (unless flag 16). Returns
+    the new stack pointer (a child frame pushed, or f popped)."""
+    x, y, z, new, flags = f[F_X], f[F_Y], f[F_Z], f[F_A], f[F_B]
+    if f[F_STAGE] == 0:
+        old = getc(g, m, x, y, z)
+        if old == new:
+            return sp - 1
+        f[F_OLD] = old
+        f[F_STAGE] = 1
+        putc(g, m, x, y, z, new)
+        if kind(old) == MOVING and kind(new) != MOVING:
+            i = find_moving(m, mp, x, y, z)
+            if i >= 0:
+                mp[i, MALIVE] = 0
+        if (kind(old) == OBSERVER and kind(new) != OBSERVER and flag(old) == 1
+                and has_scheduled(m, sq, x, y, z)):
+            return _push(m, sc, sp, OP_FRONT, x, y, z, facing(old), 0)
+    old = f[F_OLD]
+    ko, kn = kind(old), kind(new)
+    if f[F_STAGE] == 1:
+        f[F_STAGE] = 2
+        if ko == LEVER and kn != LEVER and flag(old) == 1 and not flags & F_MOVE_BY_PISTON:
+            return _push(m, sc, sp, OP_LEVER, x, y, z, facing(old), 0)
+    if f[F_STAGE] == 2:
+        f[F_STAGE] = 3
+        if (kn == PISTON or kn == STICKY) and ko != kn and find_moving(m, mp, x, y, z) < 0:
+            check_if_extend(g, m, sq, eq, mp, lg, sc, x, y, z)
+        if kn == OBSERVER and ko != OBSERVER and flag(new) == 1 and not has_scheduled(m, sq, x, y, z):
+            putc(g, m, x, y, z, new & ~128)      # setBlock flags 18: no updates
+            return _push(m, sc, sp, OP_FRONT, x, y, z, facing(new), 0)
+    if f[F_STAGE] == 3:
+        f[F_STAGE] = 4
+        if kn == OBSERVER and ko != OBSERVER and m[V112] == 1:   # 1.12 onBlockAdded
+            start_signal(m, sq, x, y, z)
+        if flags & F_NEIGHBORS:
+            return _push(m, sc, sp, OP_AROUND, x, y, z, 0, 0)
+    if f[F_STAGE] == 4:
+        f[F_STAGE] = 5
+        if not flags & F_KNOWN_SHAPE:
+            return _push(m, sc, sp, OP_SHAPES, x, y, z, 0, flags & ~(F_NEIGHBORS | 32))
+    return sp - 1
+
+
+@njit(cache=True)
+def set_block(g, m, sq, eq, mp, lg, sc, x, y, z, new, flags):
+    """Level.setBlock for this block set. False if the cell was unchanged."""
+    return world_op(g, m, sq, eq, mp, lg, sc, OP_SET, np.int64(x), np.int64(y), np.int64(z),
+                    np.int64(new), np.int64(flags)) == 1
+
+
+@njit(cache=True)
+def neighbor_changed(g, m, sq, eq, mp, lg, sc, x, y, z):
+    world_op(g, m, sq, eq, mp, lg, sc, OP_NEIGHBOR, np.int64(x), np.int64(y), np.int64(z),
+             np.int64(0), np.int64(0))
+
+
+@njit(cache=True)
+def update_neighbors_at(g, m, sq, eq, mp, lg, sc, x, y, z):
+    world_op(g, m, sq, eq, mp, lg, sc, OP_AROUND, np.int64(x), np.int64(y), np.int64(z),
+             np.int64(0), np.int64(0))
+
+
+@njit(cache=True)
+def observer_update_front(g, m, sq, eq, mp, lg, sc, x, y, z, f):
+    """updateNeighborsInFront: the cell behind the observer, then its
+    neighbours except the observer."""
+    world_op(g, m, sq, eq, mp, lg, sc, OP_FRONT, np.int64(x), np.int64(y), np.int64(z),
+             np.int64(f), np.int64(0))
+
+
+@njit(cache=True)
+def shape_updates_around(g, m, sq, eq, mp, lg, sc, x, y, z):
+    """Shape updates to the six neighbours (W,E,N,S,D,U) after a write with
+    flags 2 (changed neighbours are set with flags 2, broken ones destroyed)."""
+    world_op(g, m, sq, eq, mp, lg, sc, OP_SHAPES, np.int64(x), np.int64(y), np.int64(z),
+             np.int64(0), np.int64(2))
+
+
+@njit(cache=True)
+def lever_updates(g, m, sq, eq, mp, lg, sc, x, y, z, towards):
+    world_op(g, m, sq, eq, mp, lg, sc, OP_LEVER, np.int64(x), np.int64(y), np.int64(z),
+             np.int64(towards), np.int64(0))
+
+
+# --- pistons: when to move -------------------------------------------------
 
 @njit(cache=True)
 def check_if_extend(g, m, sq, eq, mp, lg, sc, x, y, z):
@@ -259,111 +420,3 @@ def check_if_extend(g, m, sq, eq, mp, lg, sc, x, y, z):
         queue_event(m, eq, x, y, z, kind(c), typ, f)
 
 
-@njit(cache=True)
-def final_tick(g, m, sq, eq, mp, lg, sc, i):
-    """Force-finish a moving piston (PistonMovingBlockEntity.finalTick)."""
-    if mp[i, MPO] >= 2:
-        return
-    mp[i, MPR], mp[i, MPO], mp[i, MALIVE] = 2, 2, 0
-    x, y, z = mp[i, MX], mp[i, MY], mp[i, MZ]
-    if kind(getc(g, m, x, y, z)) != MOVING:
-        return
-    st = 0 if mp[i, MSRC] == 1 else from_neighbour_shapes(g, m, sq, x, y, z, mp[i, MMOVED])
-    set_block(g, m, sq, eq, mp, lg, sc, x, y, z, st, 3)
-    neighbor_changed(g, m, sq, eq, mp, lg, sc, x, y, z)
-
-
-@njit(cache=True)
-def move_blocks(g, m, sq, eq, mp, lg, sc, x, y, z, f, extending):
-    """PistonBaseBlock.moveBlocks. The lists are copied first: updates sent
-    while moving may run the resolver again for other pistons."""
-    hx, hy, hz = x + DX[f], y + DY[f], z + DZ[f]
-    sticky = 1 if kind(getc(g, m, x, y, z)) == STICKY else 0
-    if not extending and kind(getc(g, m, hx, hy, hz)) == HEAD:
-        set_block(g, m, sq, eq, mp, lg, sc, hx, hy, hz, 0, 20)
-    if not resolve(g, m, x, y, z, f, extending, sc[0:16], sc[32:64], sc[64], sc[16:32], sc[272:320]):
-        return False
-    n, nd = sc[64, 0], sc[64, 1]
-    mv, de, vac = sc[80:96], sc[96:128], sc[128:144]
-    for i in range(n):
-        mv[i, 0], mv[i, 1], mv[i, 2] = sc[i, 0], sc[i, 1], sc[i, 2]
-        mv[i, 3] = getc(g, m, sc[i, 0], sc[i, 1], sc[i, 2])
-        vac[i, 0] = 1
-    for i in range(nd):
-        de[i, 0], de[i, 1], de[i, 2] = sc[32 + i, 0], sc[32 + i, 1], sc[32 + i, 2]
-    d = f if extending else f ^ 1
-    for k in range(nd - 1, -1, -1):
-        set_block(g, m, sq, eq, mp, lg, sc, de[k, 0], de[k, 1], de[k, 2], 0, 18)
-    for k in range(n - 1, -1, -1):
-        tx, ty, tz = mv[k, 0] + DX[d], mv[k, 1] + DY[d], mv[k, 2] + DZ[d]
-        for q in range(n):
-            if mv[q, 0] == tx and mv[q, 1] == ty and mv[q, 2] == tz:
-                vac[q, 0] = 0
-        set_block(g, m, sq, eq, mp, lg, sc, tx, ty, tz, MOVING | (f << 4), 68)
-        add_moving(m, mp, tx, ty, tz, mv[k, 3], f, 1 if extending else 0, 0)
-    if extending:
-        for q in range(n):
-            if mv[q, 0] == hx and mv[q, 1] == hy and mv[q, 2] == hz:
-                vac[q, 0] = 0
-        tag = sticky << 7
-        set_block(g, m, sq, eq, mp, lg, sc, hx, hy, hz, MOVING | (f << 4) | tag, 68)
-        add_moving(m, mp, hx, hy, hz, HEAD | (f << 4) | tag, f, 1, 1)
-    for q in range(n):
-        if vac[q, 0] == 1:
-            set_block(g, m, sq, eq, mp, lg, sc, mv[q, 0], mv[q, 1], mv[q, 2], 0, 82)
-    for q in range(n):
-        if vac[q, 0] == 1:
-            shape_updates_around(g, m, sq, eq, mp, lg, sc, mv[q, 0], mv[q, 1], mv[q, 2])
-    for k in range(nd - 1, -1, -1):
-        update_neighbors_at(g, m, sq, eq, mp, lg, sc, de[k, 0], de[k, 1], de[k, 2])
-    for k in range(n - 1, -1, -1):
-        update_neighbors_at(g, m, sq, eq, mp, lg, sc, mv[k, 0], mv[k, 1], mv[k, 2])
-    if extending:
-        update_neighbors_at(g, m, sq, eq, mp, lg, sc, hx, hy, hz)
-    return True
-
-
-@njit(cache=True)
-def trigger_event(g, m, sq, eq, mp, lg, sc, x, y, z, typ, param):
-    """PistonBaseBlock.triggerEvent for extend (0), retract (1), drop (2)."""
-    c = getc(g, m, x, y, z)
-    f = facing(c)
-    k = kind(c)
-    powered = piston_powered(g, m, x, y, z, f)
-    if powered and typ != 0:
-        set_block(g, m, sq, eq, mp, lg, sc, x, y, z, c | 128, 2)
-        return
-    if not powered and typ == 0:
-        return
-    if typ == 0:
-        if not move_blocks(g, m, sq, eq, mp, lg, sc, x, y, z, f, True):
-            return
-        log_event(m, lg, x, y, z, LOG_EXTEND)
-        set_block(g, m, sq, eq, mp, lg, sc, x, y, z, c | 128, 67)
-        return
-    log_event(m, lg, x, y, z, LOG_RETRACT if typ == 1 else LOG_DROP)
-    hx, hy, hz = x + DX[f], y + DY[f], z + DZ[f]
-    i = find_moving(m, mp, hx, hy, hz)
-    if i >= 0:
-        final_tick(g, m, sq, eq, mp, lg, sc, i)
-    sticky = 1 if k == STICKY else 0
-    set_block(g, m, sq, eq, mp, lg, sc, x, y, z, MOVING | (f << 4) | (sticky << 7), 20)
-    add_moving(m, mp, x, y, z, k | (param << 4), f, 0, 1)
-    update_neighbors_at(g, m, sq, eq, mp, lg, sc, x, y, z)
-    shape_updates_around(g, m, sq, eq, mp, lg, sc, x, y, z)
-    if sticky == 0:
-        set_block(g, m, sq, eq, mp, lg, sc, hx, hy, hz, 0, 3)
-        return
-    tx, ty, tz = x + 2 * DX[f], y + 2 * DY[f], z + 2 * DZ[f]
-    t = getc(g, m, tx, ty, tz)
-    if kind(t) == MOVING:
-        j = find_moving(m, mp, tx, ty, tz)
-        if j >= 0 and mp[j, MDIR] == f and mp[j, MEXT] == 1:
-            final_tick(g, m, sq, eq, mp, lg, sc, j)
-            return
-    kt = kind(t)
-    normal = kt != DESTROY and kt != GLAZED and kt != HEAD and kt != MOVING and kt != IMMOVABLE
-    if typ != 1 or kt == AIR or not is_pushable(t, f ^ 1, False, f) or not normal:
-        set_block(g, m, sq, eq, mp, lg, sc, hx, hy, hz, 0, 3)
-    else:
-        move_blocks(g, m, sq, eq, mp, lg, sc, x, y, z, f, False)

@@ -7,8 +7,9 @@ All functions take one machine's views: g int32 (X, Y, Z) grid, m int64
 from numba import njit
 
 from voxgen.physics.cells import (
-    AIR, DESTROY, DOWN, DX, DY, DZ, ERR_BOX, GLAZED, HEAD, HIX, HIY, HIZ, HONEY, IMMOVABLE, LOX,
-    LOY, LOZ, MOVING, OBSERVER, OX, OY, OZ, PISTON, REDSTONE, SLIME, SOLID, STATUS, STICKY,
+    AIR, DESTROY, DOOR, DOWN, DX, DY, DZ, ERR_BOX, GLAZED, HEAD, HIX, HIY, HIZ, HONEY, IMMOVABLE,
+    LEVER, LOX, LOY, LOZ, MOVING, OBSERVER, OX, OY, OZ, PISTON, REDSTONE, SLIME, SOLID, STATUS,
+    STICKY,
 )
 
 PUSH_LIMIT = 12
@@ -59,6 +60,13 @@ def is_sticky_block(c):
     return k == SLIME or k == HONEY
 
 
+@njit(cache=True, inline="always")
+def breaks_when_pushed(c):
+    """Push reaction DESTROY: destroy-class blocks, levers and doors."""
+    k = c & 15
+    return k == DESTROY or k == LEVER or k == DOOR
+
+
 @njit(cache=True)
 def can_stick(a, b):
     ka, kb = a & 15, b & 15
@@ -87,7 +95,7 @@ def is_pushable(c, move_dir, allow_destroy, piston_facing):
         return False
     if k == PISTON or k == STICKY:
         return flag(c) == 0
-    if k == DESTROY:
+    if k == DESTROY or k == LEVER or k == DOOR:
         return allow_destroy
     if k == GLAZED:
         return move_dir == piston_facing
@@ -105,11 +113,23 @@ def has_signal(g, m, x, y, z, d):
         return True
     if k == OBSERVER:
         return flag(c) == 1 and facing(c) == d
-    if is_conductor(c):
+    if k == LEVER:           # weak power on all sides
+        return flag(c) == 1
+    if is_conductor(c):      # strong power: an observer's back, a lever's support
         for e in range(6):
             q = getc(g, m, x + DX[e], y + DY[e], z + DZ[e])
-            if (q & 15) == OBSERVER and flag(q) == 1 and facing(q) == e:
+            kq = q & 15
+            if (kq == OBSERVER or kq == LEVER) and flag(q) == 1 and facing(q) == e:
                 return True
+    return False
+
+
+@njit(cache=True)
+def has_neighbor_signal(g, m, x, y, z):
+    """Level.hasNeighborSignal: any of the six neighbours signals into (x,y,z)."""
+    for d in range(6):
+        if has_signal(g, m, x + DX[d], y + DY[d], z + DZ[d], d):
+            return True
     return False
 
 
@@ -203,7 +223,7 @@ def _add_line(g, m, px, py, pz, pdir, x, y, z, ldir, lst, dst, cnt, tmp):
             return 1
         if not is_pushable(c, pdir, True, pdir) or (fx == px and fy == py and fz == pz):
             return 0
-        if (c & 15) == DESTROY:
+        if breaks_when_pushed(c):
             n = cnt[1]
             dst[n, 0], dst[n, 1], dst[n, 2] = fx, fy, fz
             cnt[1] = n + 1
@@ -271,7 +291,7 @@ def resolve(g, m, px, py, pz, f, extending, lst, dst, cnt, tmp, stack):
         sx, sy, sz = px + 2 * DX[f], py + 2 * DY[f], pz + 2 * DZ[f]
     c = getc(g, m, sx, sy, sz)
     if not is_pushable(c, pdir, False, f):
-        if extending and (c & 15) == DESTROY:
+        if extending and breaks_when_pushed(c):
             dst[0, 0], dst[0, 1], dst[0, 2] = sx, sy, sz
             cnt[1] = 1
             return True

@@ -11,8 +11,9 @@ from __future__ import annotations
 from voxgen.blocks import block_id, block_info, canonical, join_state, split_state
 from voxgen.errors import VoxgenError
 from voxgen.physics.cells import (
-    AIR, DESTROY, FACINGS, GLAZED, HEAD, HONEY, IMMOVABLE, MOVING, OBSERVER, PISTON, REDSTONE,
-    SLIME, SOLID, STICKY, facing_of, flag_of, kind_of, material_of, pack,
+    AIR, DESTROY, DOOR, DOOR_HINGE, DOOR_ID, DOOR_OPEN, DOOR_POWERED, DOWN, FACINGS, GLAZED, HEAD,
+    HONEY, IMMOVABLE, LEVER, MOVING, OBSERVER, PISTON, REDSTONE, SLIME, SOLID, STICKY, UP,
+    facing_of, flag_of, kind_of, material_of, pack,
 )
 
 _KIND = {"air": AIR, "solid": SOLID, "immovable": IMMOVABLE, "slime": SLIME, "honey": HONEY,
@@ -27,7 +28,7 @@ NON_CONDUCTORS = {"minecraft:glowstone", "minecraft:soul_sand", "minecraft:mud",
                   "minecraft:sea_lantern", "minecraft:ice", "minecraft:frosted_ice"}
 # Destroy-class blocks with redstone or two-block behaviour the engine lacks.
 UNMODELLED = ("redstone_wire", "redstone_torch", "redstone_wall_torch", "repeater", "comparator",
-              "_door", "tall_grass", "large_fern", "sunflower", "lilac", "rose_bush", "peony",
+              "tall_grass", "large_fern", "sunflower", "lilac", "rose_bush", "peony",
               "tall_seagrass", "pitcher_plant", "tripwire", "daylight_detector", "target")
 NEW_IN_116 = {"minecraft:crying_obsidian", "minecraft:respawn_anchor", "minecraft:honey_block"}
 
@@ -65,6 +66,10 @@ def encode(state: str, materials: Materials, version: str = "modern") -> int:
     if version == "1.12" and name in NEW_IN_116:
         raise VoxgenError(f"block {name} does not exist in 1.12")
     k = _KIND[physics]
+    if k == DESTROY and name == "minecraft:lever":
+        return _encode_lever(state, props, materials)
+    if k == DESTROY and name.endswith("_door"):
+        return _encode_door(name, props, state, materials)
     if k == AIR:
         return 0
     if k == OBSERVER:
@@ -85,6 +90,36 @@ def encode(state: str, materials: Materials, version: str = "modern") -> int:
     return pack(k, 0, conductor, materials.get(state))
 
 
+def _encode_lever(state, props, materials) -> int:
+    face = props.get("face", "wall")
+    if face == "floor":
+        towards = UP
+    elif face == "ceiling":
+        towards = DOWN
+    else:
+        towards = _facing(props, state, FACINGS[2:])
+    off = join_state("minecraft:lever", {**props, "powered": "false"})
+    return pack(LEVER, towards, props.get("powered") == "true", materials.get(off))
+
+
+def _encode_door(name, props, state, materials) -> int:
+    bits = ((DOOR_POWERED if props.get("powered") == "true" else 0)
+            | (DOOR_OPEN if props.get("open") == "true" else 0)
+            | (DOOR_HINGE if props.get("hinge") == "right" else 0))
+    facing = _facing(props, state, FACINGS[2:])
+    upper = props.get("half") == "upper"
+    return pack(DOOR, facing, upper, bits | (materials.get(name) << DOOR_ID))
+
+
+def _decode_door(cell: int, materials: Materials) -> str:
+    bits = material_of(cell)
+    return join_state(materials.states[bits >> DOOR_ID], {
+        "facing": FACINGS[facing_of(cell)], "half": "upper" if flag_of(cell) else "lower",
+        "hinge": "right" if bits & DOOR_HINGE else "left",
+        "open": "true" if bits & DOOR_OPEN else "false",
+        "powered": "true" if bits & DOOR_POWERED else "false"})
+
+
 def decode(cell: int, materials: Materials) -> str:
     """The canonical state string of a packed cell."""
     k, f, fl = kind_of(cell), FACINGS[facing_of(cell)], flag_of(cell)
@@ -103,15 +138,20 @@ def decode(cell: int, materials: Materials) -> str:
     if k == MOVING:
         return join_state("minecraft:moving_piston", {
             "facing": f, "type": "sticky" if fl else "normal"})
+    if k == LEVER:
+        name, props = split_state(materials.states[material_of(cell)])
+        return join_state(name, {**props, "powered": boolean})
+    if k == DOOR:
+        return _decode_door(cell, materials)
     return materials.states[material_of(cell)]
 
 
 def is_full_block(cell: int) -> bool:
     """Placed in the first group of the game's placement order (full cube,
     no dynamic shape): everything but extended pistons, heads, honey and
-    destroy-on-push blocks (pumpkins and melons are full)."""
+    destroy-on-push blocks (pumpkins and melons are full), levers and doors."""
     k = kind_of(cell)
-    if k in (HEAD, MOVING, HONEY):
+    if k in (HEAD, MOVING, HONEY, LEVER, DOOR):
         return False
     if k in (PISTON, STICKY):
         return not flag_of(cell)

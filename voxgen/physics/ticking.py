@@ -13,13 +13,14 @@ from numba import njit, prange
 
 from voxgen.physics.cells import (
     EH, ET, EV_CAP, FAST, HANDLING, HIX, LOG_CAP, LOG_OBS_OFF, LOG_OBS_ON, LOGN,
-    LOX, MALIVE, MARGIN, MOVING, MPN, MPO, MPR, MLAST, MMOVED, MX, MY, MZ, NEED_GROW, OBSERVER,
+    LEVER, LOX, MALIVE, MARGIN, MOVING, MPN, MPO, MPR, MLAST, MMOVED, MX, MY, MZ, NEED_GROW, OBSERVER,
     OX, PH, PLACING, PN, SCHED_CAP, SH, ST, STATUS, TIME,
 )
 from voxgen.physics.kernels import (
-    SCRATCH, from_neighbour_shapes, log_event, neighbor_changed, observer_update_front,
-    set_block, start_signal, trigger_event, update_neighbors_at, update_shape,
+    SCRATCH, SCRATCH_WIDTH, from_neighbour_shapes, lever_updates, log_event, neighbor_changed,
+    observer_update_front, set_block, start_signal, update_neighbors_at, update_shape,
 )
+from voxgen.physics.pistons import trigger_event
 from voxgen.physics.periodic import HIST, fast_forward
 from voxgen.physics.resolver import facing, flag, getc, kind
 
@@ -151,7 +152,7 @@ def keep_in_box(g, m):
 def place_structure(g, m, sq, eq, mp, lg, init, n, loud):
     """Place a structure into an empty world (samples/physics/README §2.3).
     init: (N, 4) x, y, z, cell in the game's placement order."""
-    sc = np.zeros((SCRATCH, 5), dtype=np.int64)
+    sc = np.zeros((SCRATCH, SCRATCH_WIDTH), dtype=np.int64)
     m[PLACING] = 1
     for i in range(n):
         set_block(g, m, sq, eq, mp, lg, sc, init[i, 0], init[i, 1], init[i, 2], init[i, 3], 3)
@@ -207,7 +208,7 @@ def _edge_pass(g, m, sq, eq, mp, lg, sc, init, n):
 def run_machine(g, m, sq, eq, mp, lg, pl, target):
     """Advance one machine to game tick `target` (or until its log needs
     draining, its box must grow, or an error); placements between ticks."""
-    sc = np.zeros((SCRATCH, 5), dtype=np.int64)
+    sc = np.zeros((SCRATCH, SCRATCH_WIDTH), dtype=np.int64)
     hist = np.zeros((HIST, 6), dtype=np.int64)
     nhist = 0
     while m[TIME] < target and m[STATUS] == 0:
@@ -252,5 +253,20 @@ def place_batch(grid, meta, ticks_q, events_q, pistons, logs, init, counts, loud
 @njit(cache=True)
 def player_place(g, m, sq, eq, mp, lg, x, y, z, cell):
     """A player-style setBlock (flags 3) between ticks."""
-    sc = np.zeros((SCRATCH, 5), dtype=np.int64)
+    sc = np.zeros((SCRATCH, SCRATCH_WIDTH), dtype=np.int64)
     set_block(g, m, sq, eq, mp, lg, sc, x, y, z, cell, 3)
+
+
+@njit(cache=True)
+def player_use(g, m, sq, eq, mp, lg, x, y, z):
+    """A player right-clicks (x,y,z) between ticks. Only levers react: flip
+    (setBlock flags 3), then update the lever's and its support's neighbours.
+    False when there is no lever."""
+    c = getc(g, m, x, y, z)
+    if kind(c) != LEVER:
+        return False
+    sc = np.zeros((SCRATCH, SCRATCH_WIDTH), dtype=np.int64)
+    flipped = c ^ 128
+    set_block(g, m, sq, eq, mp, lg, sc, x, y, z, flipped, 3)
+    lever_updates(g, m, sq, eq, mp, lg, sc, x, y, z, facing(flipped))
+    return True
