@@ -1,8 +1,9 @@
 """Random small worlds from the physics block set, with random player triggers.
 
 `random_world(rng)` -> (cells {pos: state}, triggers [(tick, pos, state)], placement, version).
-Worlds hold retracted and (with their heads) extended pistons; triggers place
-redstone blocks, stone, slime, air, hand-placed observers and sticky pistons.
+Worlds hold retracted and (with their heads) extended pistons, and optionally
+doors and levers; triggers place redstone blocks, stone, slime, air,
+hand-placed observers and sticky pistons, or use levers.
 Everything is drawn from a numpy Generator, so a seed fixes the world.
 """
 
@@ -59,10 +60,36 @@ def _extend_some_pistons(rng, cells) -> None:
                         f"type={'sticky' if sticky else 'normal'}]")
 
 
+def _add_levers_and_doors(rng, cells, size) -> list:
+    """A few doors (both halves, oak or iron) and levers (floor, ceiling or
+    wall, on or off) in free cells, supported or not. Returns the levers."""
+    for _ in range(rng.integers(1, 4)):
+        x, y, z = (int(v) for v in rng.integers(0, size, size=3))
+        if (x, y, z) in cells or (x, y + 1, z) in cells:
+            continue
+        name = "minecraft:oak_door" if rng.random() < 0.7 else "minecraft:iron_door"
+        props = (f"facing={FACINGS[2 + rng.integers(4)]},half=@,"
+                 f"hinge={'left' if rng.random() < 0.5 else 'right'},open=false,powered=false")
+        cells[(x, y, z)] = f"{name}[{props.replace('@', 'lower')}]"
+        cells[(x, y + 1, z)] = f"{name}[{props.replace('@', 'upper')}]"
+    levers = []
+    for _ in range(rng.integers(1, 5)):
+        pos = tuple(int(v) for v in rng.integers(0, size, size=3))
+        if pos in cells:
+            continue
+        face = ("floor", "ceiling", "wall")[rng.integers(3)]
+        cells[pos] = (f"minecraft:lever[face={face},facing={FACINGS[2 + rng.integers(4)]},"
+                      f"powered={'true' if rng.random() < 0.4 else 'false'}]")
+        levers.append(pos)
+    return levers
+
+
 TRIGGER_STATES = ("minecraft:redstone_block", "minecraft:stone", "minecraft:air", "minecraft:slime_block")
 
 
-def random_world(rng, size: int = SIZE, ticks: int = 30):
+def random_world(rng, size: int = SIZE, ticks: int = 30, levers_and_doors: bool = False):
+    """With `levers_and_doors`, the world also holds doors and levers, and some
+    triggers are "use" (a right-click on a lever)."""
     fill = rng.uniform(0.15, 0.45)
     version = "1.12" if rng.random() < 0.15 else "modern"
     cells = {}
@@ -77,6 +104,10 @@ def random_world(rng, size: int = SIZE, ticks: int = 30):
     cells.setdefault((0, 0, 0), "minecraft:stone")
     _extend_some_pistons(rng, cells)
     triggers = []
+    if levers_and_doors:
+        for pos in _add_levers_and_doors(rng, cells, size):
+            for _ in range(rng.integers(0, 3)):
+                triggers.append((int(rng.integers(0, ticks // 2)), pos, "use"))
     for _ in range(rng.integers(1, 6)):
         tick = int(rng.integers(0, ticks // 2))
         pos = tuple(int(v) for v in rng.integers(-1, size + 1, size=3))

@@ -105,6 +105,9 @@ class Run:
     def place(self, pos, state):
         self.world.place(shift(pos, self.lo, -1), state)
 
+    def use(self, pos):
+        self.world.use(shift(pos, self.lo, -1))
+
     def tick(self, n=1):
         self.world.tick(n)
 

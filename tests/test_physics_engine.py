@@ -133,12 +133,27 @@ def test_caterpillar_pushes_stay_within_the_push_limit(caterpillar):
 
 @pytest.mark.parametrize("state", ["minecraft:water", "minecraft:redstone_wire[power=0]",
                                    "minecraft:moving_piston[facing=east,type=normal]",
-                                   "minecraft:oak_door[half=lower]"])
+                                   "minecraft:comparator[facing=north,mode=compare,powered=false]"])
 def test_unknown_or_unmodelled_blocks_are_refused_by_name(state):
     block = state.partition("[")[0]
     structure = Structure.from_states(np.array([[["minecraft:stone", state]]], dtype=object))
     with pytest.raises(VoxgenError, match=block):
         World(structure)
+
+
+def test_a_used_lever_powers_a_piston_and_only_levers_can_be_used():
+    lever = "minecraft:lever[face=floor,facing=north,powered=false]"
+    piston = "minecraft:piston[extended=false,facing=east]"
+    states = np.array([[["minecraft:stone", piston], ["minecraft:air", lever]]], dtype=object)
+    world = World(Structure.from_states(states))          # piston (0,0,1), lever on it
+    with pytest.raises(VoxgenError, match="only levers"):
+        world.use((0, 0, 0))
+    world.use((0, 1, 1))
+    assert world.snapshot()[(0, 1, 1)] == lever.replace("powered=false", "powered=true")
+    world.tick(3)
+    # the extended piston has no full top face: the lever breaks, the piston retracts
+    assert (0, 1, 1) not in world.snapshot()
+    assert [k for _, _, k in world.events] == ["extend", "retract"]
 
 
 def test_honey_is_refused_in_1_12():

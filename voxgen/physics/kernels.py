@@ -157,9 +157,11 @@ def support_rule(c, d, nb):
 
 
 @njit(cache=True)
-def update_shape(g, m, sq, x, y, z, d):
-    """The cell at (x,y,z) gets a shape update from its neighbour in direction d.
-    Returns the cell's new state (the same cell if unchanged)."""
+def update_shape(g, m, sq, x, y, z, d, nb):
+    """The cell at (x,y,z) gets a shape update from its neighbour in direction d,
+    which reports its state as nb (the state it was set to, as the game passes
+    it, even if a nested update has changed that cell since). Returns the
+    cell's new state (the same cell if unchanged)."""
     c = getc(g, m, x, y, z)
     k = kind(c)
     if k == OBSERVER:
@@ -172,7 +174,7 @@ def update_shape(g, m, sq, x, y, z, d):
         if facing(c) & 1 and m[PLACING] == 0:
             unmodelled(m, x, y, z)
     elif k == LEVER or k == DOOR:
-        return support_rule(c, d, getc(g, m, x + DX[d], y + DY[d], z + DZ[d]))
+        return support_rule(c, d, nb)
     return c
 
 
@@ -211,9 +213,8 @@ def _push(m, sc, sp, op, x, y, z, a, b):
     if sp >= STACK0 + DEPTH:
         m[STATUS] = ERR_OVERFLOW
         return sp
-    f = sc[sp]
-    f[F_OP], f[F_X], f[F_Y], f[F_Z], f[F_A], f[F_B] = op, x, y, z, a, b
-    f[F_STAGE], f[F_IDX], f[F_OLD] = 0, 0, 0
+    sc[sp, F_OP], sc[sp, F_X], sc[sp, F_Y], sc[sp, F_Z] = op, x, y, z
+    sc[sp, F_A], sc[sp, F_B], sc[sp, F_STAGE], sc[sp, F_IDX] = a, b, 0, 0
     return sp + 1
 
 
@@ -229,83 +230,99 @@ def _door_power(g, m, x, y, z, c):
 
 
 @njit(cache=True)
+def _neighbor_changed(g, m, sq, eq, mp, lg, sc, x, y, z):
+    """Block.neighborChanged at (x,y,z), but a door's change of state is
+    returned (to be set with flags 2 by the caller) instead of written;
+    -1 when nothing is to be written."""
+    c = getc(g, m, x, y, z)
+    k = kind(c)
+    if k == PISTON or k == STICKY:
+        check_if_extend(g, m, sq, eq, mp, lg, sc, x, y, z)
+    elif k == HEAD:
+        if head_survives(g, m, x, y, z, c):
+            fc = facing(c)
+            bx, by, bz = x - DX[fc], y - DY[fc], z - DZ[fc]
+            kb = kind(getc(g, m, bx, by, bz))
+            if kb == PISTON or kb == STICKY:
+                check_if_extend(g, m, sq, eq, mp, lg, sc, bx, by, bz)
+    elif k == DOOR:
+        new = _door_power(g, m, x, y, z, c)
+        if new != c:
+            return np.int64(new)
+    return np.int64(-1)
+
+
+@njit(cache=True)
+def _visit(g, m, sq, eq, mp, lg, sc, sp, op, x, y, z, a, b, i, framed):
+    """The cells of an OP_AROUND, OP_FRONT or OP_SHAPES operation, from index i
+    on. When one needs a write, the operation's frame (pushed now unless
+    `framed`) keeps where to resume and the write's OP_SET frame goes on top;
+    a finished operation pops its frame. Returns the stack pointer."""
+    n = 7 if op == OP_FRONT else 6
+    while i < n:
+        j = i
+        i += 1
+        if op == OP_SHAPES:
+            d = SHAPE_UPDATE_ORDER[j]
+            nx, ny, nz = x + DX[d], y + DY[d], z + DZ[d]
+            old = getc(g, m, nx, ny, nz)
+            if old == 0:
+                continue
+            new = np.int64(update_shape(g, m, sq, nx, ny, nz, d ^ 1, a))
+            if new == old:
+                continue
+            flags = 3 if new == 0 else b         # a broken block: destroyBlock
+        else:
+            if op == OP_AROUND:
+                d = BLOCK_UPDATE_ORDER[j]
+                nx, ny, nz = x + DX[d], y + DY[d], z + DZ[d]
+            else:                                # the cell behind, then its neighbours
+                nx, ny, nz = x - DX[a], y - DY[a], z - DZ[a]
+                if j > 0:
+                    d = BLOCK_UPDATE_ORDER[j - 1]
+                    if d == a:
+                        continue
+                    nx, ny, nz = nx + DX[d], ny + DY[d], nz + DZ[d]
+            new = _neighbor_changed(g, m, sq, eq, mp, lg, sc, nx, ny, nz)
+            if new < 0:
+                continue
+            flags = 2
+        if not framed:
+            sp = _push(m, sc, sp, op, x, y, z, a, b)
+        sc[sp - 1, F_IDX] = i
+        return _push(m, sc, sp, OP_SET, nx, ny, nz, new, flags)
+    return sp - 1 if framed else sp
+
+
+@njit(cache=True)
 def world_op(g, m, sq, eq, mp, lg, sc, op, x, y, z, a, b):
     """OP_SET: setBlock(a, flags b); returns 1 if the cell changed.
     OP_NEIGHBOR: neighborChanged at (x,y,z). OP_AROUND: updateNeighborsAt.
     OP_FRONT: an observer facing a updates the cell behind it and that cell's
-    neighbours but itself. OP_SHAPES: shape updates to the six neighbours;
-    a changed neighbour is set with flags b (air: destroyBlock, flags 3).
+    neighbours but itself. OP_SHAPES: shape updates to the six neighbours from
+    a cell set to state a; a changed neighbour is set with flags b (air:
+    destroyBlock, flags 3).
     OP_LEVER: a lever (towards a) updates its and its support's neighbours."""
     changed = 1 if op == OP_SET and getc(g, m, x, y, z) != a else 0
     sp = _push(m, sc, STACK0, op, x, y, z, a, b)
     while sp > STACK0:
-        f = sc[sp - 1]
-        op, x, y, z, a, b = f[F_OP], f[F_X], f[F_Y], f[F_Z], f[F_A], f[F_B]
+        f = sp - 1                                  # the frame on top
+        op, x, y, z, a, b = sc[f, F_OP], sc[f, F_X], sc[f, F_Y], sc[f, F_Z], sc[f, F_A], sc[f, F_B]
         if op == OP_NEIGHBOR:
             sp -= 1
-            c = getc(g, m, x, y, z)
-            k = kind(c)
-            if k == PISTON or k == STICKY:
-                check_if_extend(g, m, sq, eq, mp, lg, sc, x, y, z)
-            elif k == HEAD:
-                if head_survives(g, m, x, y, z, c):
-                    fc = facing(c)
-                    bx, by, bz = x - DX[fc], y - DY[fc], z - DZ[fc]
-                    kb = kind(getc(g, m, bx, by, bz))
-                    if kb == PISTON or kb == STICKY:
-                        check_if_extend(g, m, sq, eq, mp, lg, sc, bx, by, bz)
-            elif k == DOOR:
-                new = _door_power(g, m, x, y, z, c)
-                if new != c:
-                    sp = _push(m, sc, sp, OP_SET, x, y, z, new, 2)
-        elif op == OP_AROUND:
-            i = f[F_IDX]
-            if i == 6:
-                sp -= 1
-                continue
-            f[F_IDX] = i + 1
-            d = BLOCK_UPDATE_ORDER[i]
-            sp = _push(m, sc, sp, OP_NEIGHBOR, x + DX[d], y + DY[d], z + DZ[d], 0, 0)
-        elif op == OP_FRONT:
-            i = f[F_IDX]
-            bx, by, bz = x - DX[a], y - DY[a], z - DZ[a]
-            if i == 0:
-                f[F_IDX] = 1
-                sp = _push(m, sc, sp, OP_NEIGHBOR, bx, by, bz, 0, 0)
-                continue
-            while i <= 6 and BLOCK_UPDATE_ORDER[i - 1] == a:
-                i += 1
-            if i > 6:
-                sp -= 1
-                continue
-            f[F_IDX] = i + 1
-            d = BLOCK_UPDATE_ORDER[i - 1]
-            sp = _push(m, sc, sp, OP_NEIGHBOR, bx + DX[d], by + DY[d], bz + DZ[d], 0, 0)
+            new = _neighbor_changed(g, m, sq, eq, mp, lg, sc, x, y, z)
+            if new >= 0:
+                sp = _push(m, sc, sp, OP_SET, x, y, z, new, 2)
+        elif op == OP_AROUND or op == OP_FRONT or op == OP_SHAPES:
+            sp = _visit(g, m, sq, eq, mp, lg, sc, sp, op, x, y, z, a, b, sc[f, F_IDX], True)
         elif op == OP_LEVER:
-            i = f[F_IDX]
-            f[F_IDX] = i + 1
+            i = sc[f, F_IDX]
+            sc[f, F_IDX] = i + 1
             if i == 0:
                 sp = _push(m, sc, sp, OP_AROUND, x, y, z, 0, 0)
             else:
                 sp -= 1
                 sp = _push(m, sc, sp, OP_AROUND, x - DX[a], y - DY[a], z - DZ[a], 0, 0)
-        elif op == OP_SHAPES:
-            i = f[F_IDX]
-            pushed = False
-            while i < 6 and not pushed:
-                d = SHAPE_UPDATE_ORDER[i]
-                i += 1
-                nx, ny, nz = x + DX[d], y + DY[d], z + DZ[d]
-                old = getc(g, m, nx, ny, nz)
-                if old == 0:
-                    continue
-                new = update_shape(g, m, sq, nx, ny, nz, d ^ 1)
-                if new != old:
-                    sp = _push(m, sc, sp, OP_SET, nx, ny, nz, new, 3 if new == 0 else b)
-                    pushed = True
-            f[F_IDX] = i
-            if not pushed:
-                sp -= 1
         else:
             sp = _set_step(g, m, sq, eq, mp, lg, sc, sp, f)
     return changed
@@ -313,16 +330,16 @@ def world_op(g, m, sq, eq, mp, lg, sc, op, x, y, z, a, b):
 
 @njit(cache=True)
 def _set_step(g, m, sq, eq, mp, lg, sc, sp, f):
-    """One step of setBlock's frame f (top of the stack): onRemove, write,
+    """One step of setBlock's frame (scratch row f, the top of the stack): onRemove, write,
     onPlace, block updates (flag 1), shape updates (unless flag 16). Returns
     the new stack pointer (a child frame pushed, or f popped)."""
-    x, y, z, new, flags = f[F_X], f[F_Y], f[F_Z], f[F_A], f[F_B]
-    if f[F_STAGE] == 0:
+    x, y, z, new, flags = sc[f, F_X], sc[f, F_Y], sc[f, F_Z], sc[f, F_A], sc[f, F_B]
+    if sc[f, F_STAGE] == 0:
         old = getc(g, m, x, y, z)
         if old == new:
             return sp - 1
-        f[F_OLD] = old
-        f[F_STAGE] = 1
+        sc[f, F_OLD] = old
+        sc[f, F_STAGE] = 1
         putc(g, m, x, y, z, new)
         if kind(old) == MOVING and kind(new) != MOVING:
             i = find_moving(m, mp, x, y, z)
@@ -331,29 +348,34 @@ def _set_step(g, m, sq, eq, mp, lg, sc, sp, f):
         if (kind(old) == OBSERVER and kind(new) != OBSERVER and flag(old) == 1
                 and has_scheduled(m, sq, x, y, z)):
             return _push(m, sc, sp, OP_FRONT, x, y, z, facing(old), 0)
-    old = f[F_OLD]
+    old = sc[f, F_OLD]
     ko, kn = kind(old), kind(new)
-    if f[F_STAGE] == 1:
-        f[F_STAGE] = 2
+    if sc[f, F_STAGE] == 1:
+        sc[f, F_STAGE] = 2
         if ko == LEVER and kn != LEVER and flag(old) == 1 and not flags & F_MOVE_BY_PISTON:
             return _push(m, sc, sp, OP_LEVER, x, y, z, facing(old), 0)
-    if f[F_STAGE] == 2:
-        f[F_STAGE] = 3
+    if sc[f, F_STAGE] == 2:
+        sc[f, F_STAGE] = 3
         if (kn == PISTON or kn == STICKY) and ko != kn and find_moving(m, mp, x, y, z) < 0:
             check_if_extend(g, m, sq, eq, mp, lg, sc, x, y, z)
         if kn == OBSERVER and ko != OBSERVER and flag(new) == 1 and not has_scheduled(m, sq, x, y, z):
             putc(g, m, x, y, z, new & ~128)      # setBlock flags 18: no updates
             return _push(m, sc, sp, OP_FRONT, x, y, z, facing(new), 0)
-    if f[F_STAGE] == 3:
-        f[F_STAGE] = 4
+    if sc[f, F_STAGE] == 3:
+        sc[f, F_STAGE] = 4
         if kn == OBSERVER and ko != OBSERVER and m[V112] == 1:   # 1.12 onBlockAdded
             start_signal(m, sq, x, y, z)
         if flags & F_NEIGHBORS:
-            return _push(m, sc, sp, OP_AROUND, x, y, z, 0, 0)
-    if f[F_STAGE] == 4:
-        f[F_STAGE] = 5
+            top = _visit(g, m, sq, eq, mp, lg, sc, sp, OP_AROUND, x, y, z, 0, 0, 0, False)
+            if top != sp:
+                return top
+    if sc[f, F_STAGE] == 4:
+        sc[f, F_STAGE] = 5
         if not flags & F_KNOWN_SHAPE:
-            return _push(m, sc, sp, OP_SHAPES, x, y, z, 0, flags & ~(F_NEIGHBORS | 32))
+            top = _visit(g, m, sq, eq, mp, lg, sc, sp, OP_SHAPES, x, y, z, new,
+                         flags & ~(F_NEIGHBORS | 32), 0, False)
+            if top != sp:
+                return top
     return sp - 1
 
 
@@ -385,11 +407,12 @@ def observer_update_front(g, m, sq, eq, mp, lg, sc, x, y, z, f):
 
 
 @njit(cache=True)
-def shape_updates_around(g, m, sq, eq, mp, lg, sc, x, y, z):
-    """Shape updates to the six neighbours (W,E,N,S,D,U) after a write with
-    flags 2 (changed neighbours are set with flags 2, broken ones destroyed)."""
+def shape_updates_around(g, m, sq, eq, mp, lg, sc, x, y, z, state):
+    """Shape updates to the six neighbours (W,E,N,S,D,U) from a cell set to
+    `state` with flags 2 (changed neighbours are set with flags 2, broken
+    ones destroyed)."""
     world_op(g, m, sq, eq, mp, lg, sc, OP_SHAPES, np.int64(x), np.int64(y), np.int64(z),
-             np.int64(0), np.int64(2))
+             np.int64(state), np.int64(2))
 
 
 @njit(cache=True)

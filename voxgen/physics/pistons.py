@@ -70,7 +70,7 @@ def move_blocks(g, m, sq, eq, mp, lg, sc, x, y, z, f, extending):
             set_block(g, m, sq, eq, mp, lg, sc, mv[q, 0], mv[q, 1], mv[q, 2], 0, 82)
     for q in range(n):
         if vac[q, 0] == 1:
-            shape_updates_around(g, m, sq, eq, mp, lg, sc, mv[q, 0], mv[q, 1], mv[q, 2])
+            shape_updates_around(g, m, sq, eq, mp, lg, sc, mv[q, 0], mv[q, 1], mv[q, 2], 0)
     for k in range(nd - 1, -1, -1):
         update_neighbors_at(g, m, sq, eq, mp, lg, sc, de[k, 0], de[k, 1], de[k, 2])
     for k in range(n - 1, -1, -1):
@@ -104,10 +104,11 @@ def trigger_event(g, m, sq, eq, mp, lg, sc, x, y, z, typ, param):
     if i >= 0:
         final_tick(g, m, sq, eq, mp, lg, sc, i)
     sticky = 1 if k == STICKY else 0
-    set_block(g, m, sq, eq, mp, lg, sc, x, y, z, MOVING | (f << 4) | (sticky << 7), 20)
+    base = MOVING | (f << 4) | (sticky << 7)
+    set_block(g, m, sq, eq, mp, lg, sc, x, y, z, base, 20)
     add_moving(m, mp, x, y, z, k | (param << 4), f, 0, 1)
     update_neighbors_at(g, m, sq, eq, mp, lg, sc, x, y, z)
-    shape_updates_around(g, m, sq, eq, mp, lg, sc, x, y, z)
+    shape_updates_around(g, m, sq, eq, mp, lg, sc, x, y, z, base)
     if sticky == 0:
         set_block(g, m, sq, eq, mp, lg, sc, hx, hy, hz, 0, 3)
         return

@@ -12,7 +12,7 @@ import numpy as np
 from numba import njit, prange
 
 from voxgen.physics.cells import (
-    EH, ET, EV_CAP, FAST, HANDLING, HIX, LOG_CAP, LOG_OBS_OFF, LOG_OBS_ON, LOGN,
+    DX, DY, DZ, EH, ET, EV_CAP, FAST, HANDLING, HIX, LOG_CAP, LOG_OBS_OFF, LOG_OBS_ON, LOGN,
     LEVER, LOX, MALIVE, MARGIN, MOVING, MPN, MPO, MPR, MLAST, MMOVED, MX, MY, MZ, NEED_GROW, OBSERVER,
     OX, PH, PLACING, PN, SCHED_CAP, SH, ST, STATUS, TIME,
 )
@@ -171,7 +171,7 @@ def place_structure(g, m, sq, eq, mp, lg, init, n, loud):
 @njit(cache=True)
 def _edge_face(g, m, sq, eq, mp, lg, sc, x, y, z, d):
     c = getc(g, m, x, y, z)
-    new = update_shape(g, m, sq, x, y, z, d)
+    new = update_shape(g, m, sq, x, y, z, d, getc(g, m, x + DX[d], y + DY[d], z + DZ[d]))
     if new != c:
         set_block(g, m, sq, eq, mp, lg, sc, x, y, z, new, 2)
 
@@ -219,6 +219,10 @@ def run_machine(g, m, sq, eq, mp, lg, pl, target):
             nhist = 0
         if m[STATUS] != 0:
             break
+        if nhist == 0 and m[FAST] == 1:
+            # A fresh history (entry, placement, jump) starts from this boundary
+            # state rather than from the next tick's: a period shows one sooner.
+            nhist = fast_forward(g, m, sq, eq, lg, pl, hist, nhist, target)
         if m[SH] == m[ST] and m[EH] == m[ET] and m[MPN] == 0:
             nxt = target
             if m[PH] < m[PN]:
