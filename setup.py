@@ -10,7 +10,7 @@ setup(
     install_requires=[
         "numpy>=1.26",
         "torch>=2.2",
-        "numba>=0.59",
+        "numba>=0.59,<0.69",  # the kernels use the private _nrt=False flag
         "click>=8.1",
         "nbtlib>=2.0",
         "tomli-w>=1.0",

@@ -29,7 +29,7 @@ SCRATCH, SCRATCH_WIDTH = STACK0 + DEPTH, 9
 F_NEIGHBORS, F_KNOWN_SHAPE, F_MOVE_BY_PISTON = 1, 16, 64
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def log_event(m, lg, x, y, z, what):
     n = m[LOGN]
     if n >= LOG_CAP:
@@ -39,7 +39,7 @@ def log_event(m, lg, x, y, z, what):
     m[LOGN] = n + 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def unmodelled(m, x, y, z):
     if m[STATUS] == 0:
         m[STATUS] = ERR_UNMODELLED
@@ -48,7 +48,7 @@ def unmodelled(m, x, y, z):
 
 # --- scheduled ticks (observers only) and block events ---------------------
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def has_scheduled(m, sq, x, y, z):
     for i in range(m[SH], m[ST]):
         s = i % SCHED_CAP
@@ -57,7 +57,7 @@ def has_scheduled(m, sq, x, y, z):
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def start_signal(m, sq, x, y, z):
     if has_scheduled(m, sq, x, y, z):
         return
@@ -69,7 +69,7 @@ def start_signal(m, sq, x, y, z):
     m[ST] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def queue_event(m, eq, x, y, z, k, typ, param):
     for i in range(m[EH], m[ET]):
         e = i % EV_CAP
@@ -86,7 +86,7 @@ def queue_event(m, eq, x, y, z, k, typ, param):
 
 # --- moving-piston block entities ------------------------------------------
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def find_moving(m, mp, x, y, z):
     for i in range(m[MPN]):
         if mp[i, MALIVE] == 1 and mp[i, MX] == x and mp[i, MY] == y and mp[i, MZ] == z:
@@ -94,7 +94,7 @@ def find_moving(m, mp, x, y, z):
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def add_moving(m, mp, x, y, z, moved, d, extending, source):
     i = find_moving(m, mp, x, y, z)      # a live entity here is rebound in place
     if i < 0:
@@ -110,7 +110,7 @@ def add_moving(m, mp, x, y, z, moved, d, extending, source):
 
 # --- shape rules (pure: no world writes but scheduling) ---------------------
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def head_survives(g, m, x, y, z, c):
     f = facing(c)
     b = getc(g, m, x - DX[f], y - DY[f], z - DZ[f])
@@ -121,7 +121,7 @@ def head_survives(g, m, x, y, z, c):
     return kb == want and flag(b) == 1 and facing(b) == f
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def sturdy_top(c):
     """Can a floor lever or a door stand on this cell? (a full top face)"""
     k = kind(c)
@@ -135,7 +135,7 @@ def sturdy_top(c):
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def support_rule(c, d, nb):
     """updateShape of a lever or door half c whose neighbour in direction d is
     now nb: a lever breaks when its support has no full top face; a door half
@@ -156,7 +156,7 @@ def support_rule(c, d, nb):
     return c
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def update_shape(g, m, sq, x, y, z, d, nb):
     """The cell at (x,y,z) gets a shape update from its neighbour in direction d,
     which reports its state as nb (the state it was set to, as the game passes
@@ -178,7 +178,7 @@ def update_shape(g, m, sq, x, y, z, d, nb):
     return c
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def from_neighbour_shapes(g, m, sq, x, y, z, c):
     """Block.updateFromNeighbourShapes for a state about to land at (x,y,z)."""
     k = kind(c)
@@ -208,7 +208,7 @@ F_OP, F_X, F_Y, F_Z, F_A, F_B, F_STAGE, F_IDX, F_OLD = range(9)
 OP_SET, OP_NEIGHBOR, OP_AROUND, OP_FRONT, OP_SHAPES, OP_LEVER = 0, 1, 2, 3, 4, 5
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _push(m, sc, sp, op, x, y, z, a, b):
     if sp >= STACK0 + DEPTH:
         m[STATUS] = ERR_OVERFLOW
@@ -218,7 +218,7 @@ def _push(m, sc, sp, op, x, y, z, a, b):
     return sp + 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _door_power(g, m, x, y, z, c):
     """DoorBlock.neighborChanged: the new state of door half c (c if unchanged)."""
     other = y - 1 if flag(c) == 1 else y + 1
@@ -229,7 +229,21 @@ def _door_power(g, m, x, y, z, c):
     return (c | bits) if on else (c & ~bits)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", _nrt=False)
+def reacts_to_neighbor(c):
+    """Only these kinds do anything on a block update (the rest skip the call:
+    every call with the world's arrays costs atomic reference counting)."""
+    k = kind(c)
+    return k == PISTON or k == STICKY or k == HEAD or k == DOOR
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def reacts_to_shape(c):
+    k = kind(c)
+    return k == OBSERVER or k == HEAD or k == DESTROY or k == LEVER or k == DOOR
+
+
+@njit(cache=True, _nrt=False)
 def _neighbor_changed(g, m, sq, eq, mp, lg, sc, x, y, z):
     """Block.neighborChanged at (x,y,z), but a door's change of state is
     returned (to be set with flags 2 by the caller) instead of written;
@@ -252,7 +266,7 @@ def _neighbor_changed(g, m, sq, eq, mp, lg, sc, x, y, z):
     return np.int64(-1)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _visit(g, m, sq, eq, mp, lg, sc, sp, op, x, y, z, a, b, i, framed):
     """The cells of an OP_AROUND, OP_FRONT or OP_SHAPES operation, from index i
     on. When one needs a write, the operation's frame (pushed now unless
@@ -266,7 +280,7 @@ def _visit(g, m, sq, eq, mp, lg, sc, sp, op, x, y, z, a, b, i, framed):
             d = SHAPE_UPDATE_ORDER[j]
             nx, ny, nz = x + DX[d], y + DY[d], z + DZ[d]
             old = getc(g, m, nx, ny, nz)
-            if old == 0:
+            if not reacts_to_shape(old):
                 continue
             new = np.int64(update_shape(g, m, sq, nx, ny, nz, d ^ 1, a))
             if new == old:
@@ -283,6 +297,8 @@ def _visit(g, m, sq, eq, mp, lg, sc, sp, op, x, y, z, a, b, i, framed):
                     if d == a:
                         continue
                     nx, ny, nz = nx + DX[d], ny + DY[d], nz + DZ[d]
+            if not reacts_to_neighbor(getc(g, m, nx, ny, nz)):
+                continue
             new = _neighbor_changed(g, m, sq, eq, mp, lg, sc, nx, ny, nz)
             if new < 0:
                 continue
@@ -294,7 +310,7 @@ def _visit(g, m, sq, eq, mp, lg, sc, sp, op, x, y, z, a, b, i, framed):
     return sp - 1 if framed else sp
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def world_op(g, m, sq, eq, mp, lg, sc, op, x, y, z, a, b):
     """OP_SET: setBlock(a, flags b); returns 1 if the cell changed.
     OP_NEIGHBOR: neighborChanged at (x,y,z). OP_AROUND: updateNeighborsAt.
@@ -328,7 +344,7 @@ def world_op(g, m, sq, eq, mp, lg, sc, op, x, y, z, a, b):
     return changed
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _set_step(g, m, sq, eq, mp, lg, sc, sp, f):
     """One step of setBlock's frame (scratch row f, the top of the stack): onRemove, write,
     onPlace, block updates (flag 1), shape updates (unless flag 16). Returns
@@ -379,26 +395,26 @@ def _set_step(g, m, sq, eq, mp, lg, sc, sp, f):
     return sp - 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def set_block(g, m, sq, eq, mp, lg, sc, x, y, z, new, flags):
     """Level.setBlock for this block set. False if the cell was unchanged."""
     return world_op(g, m, sq, eq, mp, lg, sc, OP_SET, np.int64(x), np.int64(y), np.int64(z),
                     np.int64(new), np.int64(flags)) == 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def neighbor_changed(g, m, sq, eq, mp, lg, sc, x, y, z):
     world_op(g, m, sq, eq, mp, lg, sc, OP_NEIGHBOR, np.int64(x), np.int64(y), np.int64(z),
              np.int64(0), np.int64(0))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def update_neighbors_at(g, m, sq, eq, mp, lg, sc, x, y, z):
     world_op(g, m, sq, eq, mp, lg, sc, OP_AROUND, np.int64(x), np.int64(y), np.int64(z),
              np.int64(0), np.int64(0))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def observer_update_front(g, m, sq, eq, mp, lg, sc, x, y, z, f):
     """updateNeighborsInFront: the cell behind the observer, then its
     neighbours except the observer."""
@@ -406,7 +422,7 @@ def observer_update_front(g, m, sq, eq, mp, lg, sc, x, y, z, f):
              np.int64(f), np.int64(0))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def shape_updates_around(g, m, sq, eq, mp, lg, sc, x, y, z, state):
     """Shape updates to the six neighbours (W,E,N,S,D,U) from a cell set to
     `state` with flags 2 (changed neighbours are set with flags 2, broken
@@ -415,7 +431,7 @@ def shape_updates_around(g, m, sq, eq, mp, lg, sc, x, y, z, state):
              np.int64(state), np.int64(2))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def lever_updates(g, m, sq, eq, mp, lg, sc, x, y, z, towards):
     world_op(g, m, sq, eq, mp, lg, sc, OP_LEVER, np.int64(x), np.int64(y), np.int64(z),
              np.int64(towards), np.int64(0))
@@ -423,7 +439,7 @@ def lever_updates(g, m, sq, eq, mp, lg, sc, x, y, z, towards):
 
 # --- pistons: when to move -------------------------------------------------
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def check_if_extend(g, m, sq, eq, mp, lg, sc, x, y, z):
     c = getc(g, m, x, y, z)
     f = facing(c)

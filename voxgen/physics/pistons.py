@@ -16,7 +16,7 @@ from voxgen.physics.kernels import (
 from voxgen.physics.resolver import facing, getc, is_pushable, kind, piston_powered, resolve
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def final_tick(g, m, sq, eq, mp, lg, sc, i):
     """Force-finish a moving piston (PistonMovingBlockEntity.finalTick)."""
     if mp[i, MPO] >= 2:
@@ -30,7 +30,7 @@ def final_tick(g, m, sq, eq, mp, lg, sc, i):
     neighbor_changed(g, m, sq, eq, mp, lg, sc, x, y, z)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def move_blocks(g, m, sq, eq, mp, lg, sc, x, y, z, f, extending):
     """PistonBaseBlock.moveBlocks. The lists are copied first: updates sent
     while moving may run the resolver again for other pistons."""
@@ -80,7 +80,7 @@ def move_blocks(g, m, sq, eq, mp, lg, sc, x, y, z, f, extending):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def trigger_event(g, m, sq, eq, mp, lg, sc, x, y, z, typ, param):
     """PistonBaseBlock.triggerEvent for extend (0), retract (1), drop (2)."""
     c = getc(g, m, x, y, z)

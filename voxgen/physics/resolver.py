@@ -15,7 +15,7 @@ from voxgen.physics.cells import (
 PUSH_LIMIT = 12
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", _nrt=False)
 def getc(g, m, x, y, z):
     i, j, k = x - m[OX], y - m[OY], z - m[OZ]
     if i < 0 or j < 0 or k < 0 or i >= g.shape[0] or j >= g.shape[1] or k >= g.shape[2]:
@@ -23,7 +23,7 @@ def getc(g, m, x, y, z):
     return g[i, j, k]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def putc(g, m, x, y, z, c):
     i, j, k = x - m[OX], y - m[OY], z - m[OZ]
     if i < 0 or j < 0 or k < 0 or i >= g.shape[0] or j >= g.shape[1] or k >= g.shape[2]:
@@ -39,35 +39,35 @@ def putc(g, m, x, y, z, c):
         m[HIZ] = max(m[HIZ], z)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", _nrt=False)
 def kind(c):
     return c & 15
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", _nrt=False)
 def facing(c):
     return (c >> 4) & 7
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", _nrt=False)
 def flag(c):
     return (c >> 7) & 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", _nrt=False)
 def is_sticky_block(c):
     k = c & 15
     return k == SLIME or k == HONEY
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", _nrt=False)
 def breaks_when_pushed(c):
     """Push reaction DESTROY: destroy-class blocks, levers and doors."""
     k = c & 15
     return k == DESTROY or k == LEVER or k == DOOR
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def can_stick(a, b):
     ka, kb = a & 15, b & 15
     if (ka == HONEY and kb == SLIME) or (ka == SLIME and kb == HONEY):
@@ -75,7 +75,7 @@ def can_stick(a, b):
     return ka == SLIME or ka == HONEY or kb == SLIME or kb == HONEY
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", _nrt=False)
 def is_conductor(c):
     k = c & 15
     if k == SLIME:
@@ -85,7 +85,7 @@ def is_conductor(c):
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def is_pushable(c, move_dir, allow_destroy, piston_facing):
     """PistonBaseBlock.isPushable for a cell (no world height limits)."""
     k = c & 15
@@ -102,7 +102,7 @@ def is_pushable(c, move_dir, allow_destroy, piston_facing):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", _nrt=False)
 def has_signal(g, m, x, y, z, d):
     """Level.hasSignal(pos, d): the cell at pos signals in direction d."""
     c = getc(g, m, x, y, z)
@@ -124,7 +124,7 @@ def has_signal(g, m, x, y, z, d):
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def has_neighbor_signal(g, m, x, y, z):
     """Level.hasNeighborSignal: any of the six neighbours signals into (x,y,z)."""
     for d in range(6):
@@ -133,7 +133,7 @@ def has_neighbor_signal(g, m, x, y, z):
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def piston_powered(g, m, x, y, z, f):
     """getNeighborSignal: any side but the front, or quasi-connectivity."""
     for d in range(6):
@@ -150,7 +150,7 @@ def piston_powered(g, m, x, y, z, f):
 # collision prefix end]; stack: (48, 5) frames for _branch;
 # push list in lst[0:n_push]; destroy list in dst[0:n_destroy].
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _index_of(lst, n, x, y, z):
     for i in range(n):
         if lst[i, 0] == x and lst[i, 1] == y and lst[i, 2] == z:
@@ -158,24 +158,24 @@ def _index_of(lst, n, x, y, z):
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _reorder(lst, n, offsets, index, tmp):
     """reorderListAtCollision: [0:index] + [n-offsets:n] + [index:n-offsets]."""
     w = 0
     for i in range(index):
-        tmp[w] = lst[i]
+        tmp[w, 0], tmp[w, 1], tmp[w, 2] = lst[i, 0], lst[i, 1], lst[i, 2]
         w += 1
     for i in range(n - offsets, n):
-        tmp[w] = lst[i]
+        tmp[w, 0], tmp[w, 1], tmp[w, 2] = lst[i, 0], lst[i, 1], lst[i, 2]
         w += 1
     for i in range(index, n - offsets):
-        tmp[w] = lst[i]
+        tmp[w, 0], tmp[w, 1], tmp[w, 2] = lst[i, 0], lst[i, 1], lst[i, 2]
         w += 1
     for i in range(n):
-        lst[i] = tmp[i]
+        lst[i, 0], lst[i, 1], lst[i, 2] = tmp[i, 0], tmp[i, 1], tmp[i, 2]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _add_line(g, m, px, py, pz, pdir, x, y, z, ldir, lst, dst, cnt, tmp):
     """addBlockLine up to its collision branch. Returns 0 (fail), 1 (done) or
     2 (collided: the caller must branch from lst[0..cnt[2]] in order)."""
@@ -240,7 +240,7 @@ def _add_line(g, m, px, py, pz, pdir, x, y, z, ldir, lst, dst, cnt, tmp):
 BRANCH, COLLISION = 0, 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _branch(g, m, px, py, pz, pdir, stack, sp, lst, dst, cnt, tmp):
     """Run addBranchingBlocks / collision re-branching frames on an explicit
     stack (the game's mutual recursion) until it empties. Frames:
@@ -277,7 +277,7 @@ def _branch(g, m, px, py, pz, pdir, stack, sp, lst, dst, cnt, tmp):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def resolve(g, m, px, py, pz, f, extending, lst, dst, cnt, tmp, stack):
     """PistonStructureResolver.resolve. Fills the push list lst[0:cnt[0]] and
     the destroy list dst[0:cnt[1]]; returns whether the move can happen."""

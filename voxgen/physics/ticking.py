@@ -27,7 +27,7 @@ from voxgen.physics.resolver import facing, flag, getc, kind
 LOG_HEADROOM = 128
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def observer_tick(g, m, sq, eq, mp, lg, sc, x, y, z):
     c = getc(g, m, x, y, z)
     if kind(c) != OBSERVER:
@@ -42,7 +42,7 @@ def observer_tick(g, m, sq, eq, mp, lg, sc, x, y, z):
     observer_update_front(g, m, sq, eq, mp, lg, sc, x, y, z, facing(c))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def run_scheduled(g, m, sq, eq, mp, lg, sc):
     due = sc[144:144 + SCHED_CAP]
     n = 0
@@ -55,7 +55,7 @@ def run_scheduled(g, m, sq, eq, mp, lg, sc):
         observer_tick(g, m, sq, eq, mp, lg, sc, due[i, 0], due[i, 1], due[i, 2])
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def run_block_events(g, m, sq, eq, mp, lg, sc):
     while m[EH] < m[ET]:
         e = m[EH] % EV_CAP
@@ -65,7 +65,7 @@ def run_block_events(g, m, sq, eq, mp, lg, sc):
             trigger_event(g, m, sq, eq, mp, lg, sc, x, y, z, typ, param)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def tick_moving_pistons(g, m, sq, eq, mp, lg, sc):
     i = 0
     while i < m[MPN]:
@@ -91,12 +91,13 @@ def tick_moving_pistons(g, m, sq, eq, mp, lg, sc):
     for i in range(m[MPN]):
         if mp[i, MALIVE] == 1:
             if w != i:
-                mp[w] = mp[i]
+                for c in range(mp.shape[1]):
+                    mp[w, c] = mp[i, c]
             w += 1
     m[MPN] = w
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def game_tick(g, m, sq, eq, mp, lg, sc):
     m[TIME] += 1
     m[HANDLING] = 1
