@@ -58,3 +58,27 @@ def test_resume_continues_from_the_checkpoint(trained_tiny, tmp_path):
     rows = [json.loads(line) for line in (root / "run" / "metrics.jsonl").read_text().splitlines()]
     its = [r["it"] for r in rows if "loss" in r]
     assert its == sorted(its) and its[0] == 0
+
+
+def test_skin_weight_pulls_air_next_to_blocks_alive():
+    """The skin term: air next to a block costs (alive - 1)^2 * skin_weight;
+    far air and blocks are scored as without it."""
+    import torch.nn.functional as F
+    import torch
+    from voxgen.nca.config import NCAConfig
+    from voxgen.nca.model import NCA
+    from voxgen.train import growth_loss
+
+    classes = torch.zeros(5, 5, 5, dtype=torch.long)
+    classes[2, 2, 2] = 1                                    # one block, its 26 neighbours are skin
+    far_air = (F.max_pool3d((classes > 0).float()[None, None], 3, 1, 1) == 0)[0, 0].float()
+    weights = torch.ones_like(classes, dtype=torch.float)
+    losses = {}
+    for skin in (0.0, 2.0):
+        model = NCA(2, NCAConfig(hidden_channels=2, skin_weight=skin))
+        state = torch.zeros(1, model.channels.total, *classes.shape)
+        state[:, model.channels.alive, 2, 2, 2] = 1.0        # the block lives; its skin is dead
+        losses[skin] = float(growth_loss(model, state, classes, weights, far_air))
+    skin_cells = int(((classes == 0) & (far_air == 0)).sum())
+    assert skin_cells == 26
+    assert losses[2.0] - losses[0.0] == pytest.approx(2.0 * skin_cells / classes.numel(), rel=1e-5)

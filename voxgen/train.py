@@ -67,7 +67,8 @@ def growth_loss(model: NCA, state, classes, weights, far_air) -> torch.Tensor:
     Cross-entropy over block classes where cells live (a dead cell counts as
     air: zero if the target is air, log K if it is a block), plus the alive
     channel pulled to 1 on blocks and to <= 0 on air more than a cell away
-    from any block (air next to blocks may stay alive, to bridge gaps)."""
+    from any block (air next to blocks may stay alive, to bridge gaps; with
+    `skin_weight` it is pulled to 1 there too)."""
     ch = model.channels
     b = state.shape[0]
     target = classes.expand(b, *classes.shape)
@@ -76,6 +77,9 @@ def growth_loss(model: NCA, state, classes, weights, far_air) -> torch.Tensor:
     ce = torch.where(model.life(state)[:, 0], ce, dead_ce)
     alive = state[:, ch.alive]
     alive_err = (alive - 1).square() * (target > 0) + alive.clamp(min=0).square() * far_air
+    if model.config.skin_weight:
+        skin = (target == 0) & (far_air == 0)
+        alive_err = alive_err + model.config.skin_weight * (alive - 1).square() * skin
     return (ce * weights).mean((1, 2, 3)) + model.config.alive_weight * alive_err.mean((1, 2, 3))
 
 

@@ -79,6 +79,11 @@ class NCAConfig:
     """Per-class loss weight ~ (1 / frequency) ** power, mean 1 over cells."""
     alive_weight: float = 1.0
     """Weight of the alive-channel loss (blocks alive, far air dead)."""
+    skin_weight: float = 0.0
+    """Weight of pulling the alive channel to 1 on air next to a block (the
+    1-cell skin). Life spreads only to neighbours of living cells and the step
+    from alive to dead has no gradient, so a blueprint whose blocks are
+    separated by air gaps never learns to grow across them without it."""
     checkpoint_every: int = 100
     """Iterations between atomic checkpoints (and exactness checks)."""
     verify_seeds: int = 10
