@@ -4,20 +4,31 @@ State: one tensor (B, C, X, Y, Z), C = K + 1 + H channels, laid out by
 `Channels`: K block-class logits (class 0 is air), one alive channel, H hidden.
 
 Perception is depthwise (each channel filtered by its own 3x3x3 kernels) and
-is followed by the first MLP layer. Both are linear, so they are computed as
-one dense 3x3x3 convolution whose kernel is their product: the model is the
-same, but a dense conv runs ~20x faster than a depthwise one on CPU.
+is followed by the first MLP layer. Fixed perception (identity + Sobel) is a
+separable filter over the whole tensor. Learned perception and the first
+layer are both linear, so they are computed as one dense 3x3x3 convolution
+whose kernel is their product: the model is the same, but a dense conv runs
+~20x faster than a depthwise one on CPU. Training on the CPU, learned
+perception is instead computed by numba kernels at the firing cells only
+(`depthwise.py`), whose backward is cheaper than the dense conv's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from voxgen.nca import depthwise
 from voxgen.nca.config import NCAConfig
+
+
+NUMBA_ON_CPU = True
+"""Train learned perception with the numba kernels of `depthwise.py` on the
+CPU (CUDA keeps the fused conv; tests switch this off to compare the two)."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +113,15 @@ class NCA(nn.Module):
             w = self.fc_in.permute(0, 2, 1).reshape(self.fc_in.shape[0], -1)  # (W, 4C)
             rows = _pick_rows(feats, where)
             h = F.relu(F.linear(rows, w, self.fc_in_bias))
+        elif (NUMBA_ON_CPU and torch.is_grad_enabled() and state.device.type == "cpu"
+              and state.dtype in (torch.float32, torch.float64)):
+            # numba, when training: learned perception only at the firing cells,
+            # into MLP rows (the backward of the dense conv is the slow part;
+            # without gradients the dense conv is the faster one)
+            idx = where.reshape(-1).nonzero().squeeze(1)
+            feats = _LearnedRows.apply(state, self.kernel, idx)                # (n, P*C)
+            w = self.fc_in.permute(0, 2, 1).reshape(self.fc_in.shape[0], -1)  # (W, P*C)
+            h = F.relu(F.linear(feats, w, self.fc_in_bias))
         else:
             h = F.relu(F.conv3d(state, self.fused_kernel(), self.fc_in_bias, padding=1))
             rows = _pick_rows(h.permute(0, 2, 3, 4, 1), where)
@@ -124,6 +144,32 @@ class NCA(nn.Module):
         pre = self.life(state)
         x = state + self.update(state, fire & pre)
         return x * (pre & self.life(x))
+
+
+class _LearnedRows(torch.autograd.Function):
+    """(n, P*C) learned perception features (filter-major) of the cells at
+    flat indices `rows` of (B, X, Y, Z), depthwise `kernel` (C, P, 27), by
+    the numba kernels of `depthwise.py`."""
+
+    @staticmethod
+    def forward(ctx, state, kernel, rows):
+        padded = depthwise.padded_channels_last(state.detach().numpy())
+        taps = kernel.detach().to(state.dtype).permute(2, 1, 0).contiguous().numpy()   # (27, P, C)
+        r = rows.numpy()
+        ctx.shape, ctx.rows, ctx.taps = tuple(state.shape), r, taps
+        ctx.padded = padded if ctx.needs_input_grad[1] else None
+        return torch.from_numpy(depthwise.learned_rows(padded, r, taps))
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = np.ascontiguousarray(grad.numpy())
+        d_state = d_kernel = None
+        if ctx.needs_input_grad[0]:
+            d_state = torch.from_numpy(depthwise.rows_backward(g, ctx.shape, ctx.rows, ctx.taps))
+        if ctx.needs_input_grad[1]:
+            taps = depthwise.kernel_grad(g, ctx.padded, ctx.rows, ctx.taps.shape[1])
+            d_kernel = torch.from_numpy(taps).permute(2, 1, 0)
+        return d_state, d_kernel, None
 
 
 def _pick_rows(t: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
