@@ -260,13 +260,12 @@ def test_sobel_features_gradient_equals_the_depthwise_conv_gradient():
     assert torch.autograd.gradcheck(sobel_features, (x.detach().requires_grad_(),))
 
 
-
-def _update_both_ways(monkeypatch, perception, dtype):
-    """model.update and its gradients with the numba kernels, then with the
-    plain torch code (as on CUDA)."""
+def _update_both_ways(monkeypatch, dtype):
+    """model.update (learned perception) and its gradients with the numba
+    kernels, then with the fused conv (as on CUDA)."""
     from voxgen.nca import model as nca_model
     torch.manual_seed(3)
-    model = NCA(3, NCAConfig(hidden_channels=4, mlp_width=16, mlp_layers=2, perception=perception)).to(dtype)
+    model = NCA(3, NCAConfig(hidden_channels=4, mlp_width=16, mlp_layers=2, perception="learned")).to(dtype)
     torch.nn.init.normal_(model.fc_out.weight, std=0.1)
     state = torch.randn(2, model.channels.total, 4, 5, 6, dtype=dtype)
     where = torch.rand(2, 1, 4, 5, 6) < 0.5
@@ -287,10 +286,10 @@ def test_numba_learned_perception_equals_the_fused_conv(monkeypatch):
     """The numba path (perception at the firing rows) against the fused dense
     conv that CUDA runs: equal to rounding in float32; the update and the
     gradients of the state, MLP and kernel agree in float64."""
-    (fast, _), (slow, _) = _update_both_ways(monkeypatch, "learned", torch.float32)
+    (fast, _), (slow, _) = _update_both_ways(monkeypatch, torch.float32)
     assert not torch.equal(fast, torch.zeros_like(fast))
     assert torch.allclose(fast, slow, atol=1e-5)
-    (fast, fast_grads), (slow, slow_grads) = _update_both_ways(monkeypatch, "learned", torch.float64)
+    (fast, fast_grads), (slow, slow_grads) = _update_both_ways(monkeypatch, torch.float64)
     assert len(fast_grads) == len(slow_grads) == 8          # state, kernel, MLP (6)
     assert torch.allclose(fast, slow, atol=1e-12)
     for a, b in zip(fast_grads, slow_grads):

@@ -107,30 +107,24 @@ class NCA(nn.Module):
         only on those rows (about half the cells fire at each step), which is
         the same model as computing every cell and multiplying by the mask."""
         b, c, *grid = state.shape
-        if self.config.perception == "fixed":
-            # separable Sobel on shifted views: ~30x fewer flops than the fused conv
-            feats = sobel_features(state)                                  # (B, X, Y, Z, 4C)
-            w = self.fc_in.permute(0, 2, 1).reshape(self.fc_in.shape[0], -1)  # (W, 4C)
-            rows = _pick_rows(feats, where)
-            h = F.relu(F.linear(rows, w, self.fc_in_bias))
-        elif (NUMBA_ON_CPU and torch.is_grad_enabled() and state.device.type == "cpu"
-              and state.dtype in (torch.float32, torch.float64)):
-            # numba, when training: learned perception only at the firing cells,
-            # into MLP rows (the backward of the dense conv is the slow part;
-            # without gradients the dense conv is the faster one)
-            idx = where.reshape(-1).nonzero().squeeze(1)
-            feats = _LearnedRows.apply(state, self.kernel, idx)                # (n, P*C)
+        idx = where.reshape(-1).nonzero().squeeze(1)                       # firing cells, flat order
+        fixed = self.config.perception == "fixed"
+        if fixed or (NUMBA_ON_CPU and torch.is_grad_enabled() and state.device.type == "cpu"
+                     and state.dtype in (torch.float32, torch.float64)):
+            # fixed: separable Sobel on shifted views, ~30x fewer flops than the
+            # fused conv. learned, training on the CPU: numba at the firing cells
+            # only (the dense conv's backward is the slow part; without
+            # gradients the dense conv is the faster one)
+            feats = _rows(sobel_features(state), idx) if fixed else _LearnedRows.apply(state, self.kernel, idx)
             w = self.fc_in.permute(0, 2, 1).reshape(self.fc_in.shape[0], -1)  # (W, P*C)
-            h = F.relu(F.linear(feats, w, self.fc_in_bias))
+            h = F.relu(F.linear(feats, w, self.fc_in_bias))                    # (n, W)
         else:
-            h = F.relu(F.conv3d(state, self.fused_kernel(), self.fc_in_bias, padding=1))
-            rows = _pick_rows(h.permute(0, 2, 3, 4, 1), where)
-            h = rows
+            h = _rows(F.relu(F.conv3d(state, self.fused_kernel(), self.fc_in_bias, padding=1))
+                      .permute(0, 2, 3, 4, 1), idx)
         for layer in self.hidden_layers:
             h = F.relu(layer(h))
         out = self.fc_out(h)                                               # (n, C)
-        flat = where.reshape(-1)
-        dx = out.new_zeros(flat.numel(), c).index_copy(0, flat.nonzero().squeeze(1), out)
+        dx = out.new_zeros(where.numel(), c).index_copy(0, idx, out)
         return dx.reshape(b, *grid, c).permute(0, 4, 1, 2, 3)
 
     def life(self, state: torch.Tensor) -> torch.Tensor:
@@ -153,11 +147,11 @@ class _LearnedRows(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, state, kernel, rows):
-        padded = depthwise.padded_channels_last(state.detach().numpy())
+        padded = F.pad(state.detach(), (1, 1, 1, 1, 1, 1)).permute(0, 2, 3, 4, 1).contiguous().numpy()
         taps = kernel.detach().to(state.dtype).permute(2, 1, 0).contiguous().numpy()   # (27, P, C)
         r = rows.numpy()
-        ctx.shape, ctx.rows, ctx.taps = tuple(state.shape), r, taps
-        ctx.padded = padded if ctx.needs_input_grad[1] else None
+        ctx.rows, ctx.taps = r, taps
+        ctx.padded = padded
         return torch.from_numpy(depthwise.learned_rows(padded, r, taps))
 
     @staticmethod
@@ -165,17 +159,17 @@ class _LearnedRows(torch.autograd.Function):
         g = np.ascontiguousarray(grad.numpy())
         d_state = d_kernel = None
         if ctx.needs_input_grad[0]:
-            d_state = torch.from_numpy(depthwise.rows_backward(g, ctx.shape, ctx.rows, ctx.taps))
+            d_padded = torch.from_numpy(depthwise.rows_backward(g, ctx.padded.shape, ctx.rows, ctx.taps))
+            d_state = d_padded[:, 1:-1, 1:-1, 1:-1].permute(0, 4, 1, 2, 3).contiguous()
         if ctx.needs_input_grad[1]:
-            taps = depthwise.kernel_grad(g, ctx.padded, ctx.rows, ctx.taps.shape[1])
-            d_kernel = torch.from_numpy(taps).permute(2, 1, 0)
+            d_kernel = torch.from_numpy(depthwise.kernel_grad(g, ctx.padded, ctx.rows, ctx.taps.shape[1]))
+            d_kernel = d_kernel.permute(2, 1, 0)
         return d_state, d_kernel, None
 
 
-def _pick_rows(t: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
-    """(n, F) rows of a channels-last (B, X, Y, Z, F) tensor where the bool
-    (B, 1, X, Y, Z) mask is set, in flat order."""
-    idx = where.reshape(-1).nonzero().squeeze(1)
+def _rows(t: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """(n, F) rows `idx` (flat indices into (B, X, Y, Z)) of a channels-last
+    (B, X, Y, Z, F) tensor."""
     return t.reshape(-1, t.shape[-1]).index_select(0, idx)
 
 
