@@ -144,6 +144,18 @@ def test_active_step_on_a_partial_box_equals_dense():
             state = a
 
 
+
+def test_active_step_of_a_dead_batch_keeps_the_graph():
+    """A batch whose every cell died still backpropagates (a zero gradient, as
+    the dense step gives), so training does not crash when growth dies out."""
+    model = busy_model()
+    state = seed_state(model, (5, 5, 5), (2, 2, 2))
+    state[:, model.channels.alive] = 0.05                      # nothing alive
+    x = model.step(state, torch.ones(1, 1, 5, 5, 5, dtype=torch.bool))
+    out = step_active(model, x, torch.ones(1, 1, 5, 5, 5, dtype=torch.bool))
+    assert out.abs().sum() == 0 and out.requires_grad
+    out.sum().backward()
+    assert model.fc_out.weight.grad is not None and model.fc_out.weight.grad.abs().sum() == 0
 def test_rollout_is_deterministic_with_a_seed():
     model = busy_model()
     state = seed_state(model, (6, 6, 6), (3, 0, 3))
@@ -260,12 +272,12 @@ def test_sobel_features_gradient_equals_the_depthwise_conv_gradient():
     assert torch.autograd.gradcheck(sobel_features, (x.detach().requires_grad_(),))
 
 
-def _update_both_ways(monkeypatch, dtype):
-    """model.update (learned perception) and its gradients with the numba
-    kernels, then with the fused conv (as on CUDA)."""
+def _update_both_ways(monkeypatch, dtype, perception="learned"):
+    """model.update and its gradients with the numba kernels, then with the
+    torch ops CUDA runs (the fused conv for learned perception)."""
     from voxgen.nca import model as nca_model
     torch.manual_seed(3)
-    model = NCA(3, NCAConfig(hidden_channels=4, mlp_width=16, mlp_layers=2, perception="learned")).to(dtype)
+    model = NCA(3, NCAConfig(hidden_channels=4, mlp_width=16, mlp_layers=2, perception=perception)).to(dtype)
     torch.nn.init.normal_(model.fc_out.weight, std=0.1)
     state = torch.randn(2, model.channels.total, 4, 5, 6, dtype=dtype)
     where = torch.rand(2, 1, 4, 5, 6) < 0.5
@@ -302,3 +314,29 @@ def test_numba_learned_perception_gradcheck():
     kernel = torch.randn(3, 2, 27, dtype=torch.float64, requires_grad=True)
     rows = torch.tensor([0, 5, 17, 30, 71])
     assert torch.autograd.gradcheck(lambda s, k: _LearnedRows.apply(s, k, rows), (state, kernel))
+
+
+def test_numba_fixed_perception_equals_the_torch_sobel(monkeypatch):
+    """The numba identity + Sobel rows against the separable torch filters
+    (themselves checked against the depthwise conv above): the update and the
+    gradients of the state and the MLP."""
+    (fast, _), (slow, _) = _update_both_ways(monkeypatch, torch.float32, "fixed")
+    assert not torch.equal(fast, torch.zeros_like(fast))
+    assert torch.allclose(fast, slow, atol=1e-6)
+    (fast, fast_grads), (slow, slow_grads) = _update_both_ways(monkeypatch, torch.float64, "fixed")
+    assert len(fast_grads) == len(slow_grads) == 7          # state, MLP (6)
+    assert torch.allclose(fast, slow, atol=1e-12)
+    for a, b in zip(fast_grads, slow_grads):
+        assert torch.allclose(a, b, atol=1e-12)
+
+
+@pytest.mark.parametrize("rows", [[0, 5, 17, 30, 71], [], list(range(72))])
+def test_numba_fixed_perception_rows_and_gradcheck(rows):
+    """Rows of `sobel_features`, none or all of them, and a numerical gradcheck."""
+    from voxgen.nca.model import _SobelRows, sobel_features
+    state = torch.randn(2, 3, 3, 4, 3, dtype=torch.float64, requires_grad=True)
+    rows = torch.tensor(rows, dtype=torch.int64)
+    feats = _SobelRows.apply(state, rows)
+    assert feats.shape == (len(rows), 12)
+    assert torch.allclose(feats, sobel_features(state).reshape(-1, 12)[rows], atol=1e-14)
+    assert torch.autograd.gradcheck(lambda s: _SobelRows.apply(s, rows), (state,))

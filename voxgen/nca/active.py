@@ -36,8 +36,8 @@ def live_box(model: NCA, state: torch.Tensor):
 def step_active(model: NCA, state: torch.Tensor, fire: torch.Tensor) -> torch.Tensor:
     """`model.step` computed on the live box only; same result as the dense step."""
     box = live_box(model, state)
-    if box is None:
-        return torch.zeros_like(state)
+    if box is None:   # all dead: zero, as the dense step gives, graph kept for backward
+        return state * 0
     (x0, y0, z0), (x1, y1, z1) = box
     full = state.shape[2:]
     if (x0, y0, z0) == (0, 0, 0) and (x1, y1, z1) == tuple(full):

@@ -22,13 +22,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from voxgen.nca import depthwise
+from voxgen.nca import depthwise, sobel
 from voxgen.nca.config import NCAConfig
 
 
 NUMBA_ON_CPU = True
-"""Train learned perception with the numba kernels of `depthwise.py` on the
-CPU (CUDA keeps the fused conv; tests switch this off to compare the two)."""
+"""On the CPU, compute fixed perception with the numba kernels of `sobel.py`
+and train learned perception with those of `depthwise.py` (CUDA keeps torch
+ops and the fused conv; tests switch this off to compare the two)."""
 
 
 @dataclass(frozen=True)
@@ -108,14 +109,18 @@ class NCA(nn.Module):
         the same model as computing every cell and multiplying by the mask."""
         b, c, *grid = state.shape
         idx = where.reshape(-1).nonzero().squeeze(1)                       # firing cells, flat order
-        fixed = self.config.perception == "fixed"
-        if fixed or (NUMBA_ON_CPU and torch.is_grad_enabled() and state.device.type == "cpu"
-                     and state.dtype in (torch.float32, torch.float64)):
-            # fixed: separable Sobel on shifted views, ~30x fewer flops than the
-            # fused conv. learned, training on the CPU: numba at the firing cells
-            # only (the dense conv's backward is the slow part; without
-            # gradients the dense conv is the faster one)
-            feats = _rows(sobel_features(state), idx) if fixed else _LearnedRows.apply(state, self.kernel, idx)
+        numba = NUMBA_ON_CPU and state.device.type == "cpu" and state.dtype in (torch.float32, torch.float64)
+        if self.config.perception == "fixed" or (numba and torch.is_grad_enabled()):
+            # fixed: identity + Sobel at the firing cells (numba on the CPU,
+            # separable torch ops elsewhere). learned, training on the CPU:
+            # numba at the firing cells only (the dense conv's backward is the
+            # slow part; without gradients the dense conv is the faster one)
+            if self.config.perception == "learned":
+                feats = _LearnedRows.apply(state, self.kernel, idx)
+            elif numba:
+                feats = _SobelRows.apply(state, idx)
+            else:
+                feats = _rows(sobel_features(state), idx)
             w = self.fc_in.permute(0, 2, 1).reshape(self.fc_in.shape[0], -1)  # (W, P*C)
             h = F.relu(F.linear(feats, w, self.fc_in_bias))                    # (n, W)
         else:
@@ -165,6 +170,24 @@ class _LearnedRows(torch.autograd.Function):
             d_kernel = torch.from_numpy(depthwise.kernel_grad(g, ctx.padded, ctx.rows, ctx.taps.shape[1]))
             d_kernel = d_kernel.permute(2, 1, 0)
         return d_state, d_kernel, None
+
+
+class _SobelRows(torch.autograd.Function):
+    """(n, 4C) fixed perception features (identity, Sobel x, y, z) of the
+    cells at flat indices `rows` of (B, X, Y, Z), by the numba kernels of
+    `sobel.py`: the rows of `sobel_features`."""
+
+    @staticmethod
+    def forward(ctx, state, rows):
+        ctx.shape = tuple(state.shape[i] for i in (0, 2, 3, 4, 1))
+        ctx.rows = rows.numpy()
+        last = state.detach().permute(0, 2, 3, 4, 1).contiguous().numpy()
+        return torch.from_numpy(sobel.sobel_rows(last, ctx.rows))
+
+    @staticmethod
+    def backward(ctx, grad):
+        d = sobel.sobel_rows_backward(np.ascontiguousarray(grad.numpy()), ctx.rows, ctx.shape)
+        return torch.from_numpy(d).permute(0, 4, 1, 2, 3), None
 
 
 def _rows(t: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:

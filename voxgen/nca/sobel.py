@@ -1,0 +1,136 @@
+"""Fixed (identity + Sobel) perception at the cells that fire, on the CPU (numba, private).
+
+    sobel_rows(state, rows)                 state (B, C, X, Y, Z) -> (n, 4C)
+    sobel_rows_backward(grad, rows, shape)  (n, 4C) -> gradient of the state
+
+`rows` are sorted flat indices into (B, X, Y, Z); a row's features are
+[identity, Sobel x, Sobel y, Sobel z] of every channel (feature p * C + c),
+Sobel scaled by 1/16 and zero padded: the same numbers as
+`model.sobel_features` at those rows. Each (sample, channel) slab is filtered
+separably, [1, 2, 1] smoothing and [-1, 0, 1] differences along one axis at a
+time, in small scratch slabs that stay in cache, and only the firing rows are
+gathered. The backward scatters the rows' gradients into slabs and applies the
+adjoint filters: the smoothing is symmetric and the difference antisymmetric,
+so the adjoint of a Sobel filter is minus itself. One call replaces the
+dozens of small torch ops (pads, slices, adds) a step otherwise costs.
+`tests/test_nca_model.py` checks both against the torch code.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+@njit(cache=True)
+def _smooth(v, out, n, s):
+    """out = v[i-1] + 2 v[i] + v[i+1] along the axis of length n and stride s
+    of the flat channels-last slab v, zero beyond its ends."""
+    a_ = v.reshape(-1, n, s)
+    o_ = out.reshape(-1, n, s)
+    for a in range(a_.shape[0]):
+        for i in range(n):
+            for k in range(s):
+                o_[a, i, k] = a_[a, i, k] + a_[a, i, k]
+        for i in range(1, n):
+            for k in range(s):
+                o_[a, i, k] += a_[a, i - 1, k]
+        for i in range(n - 1):
+            for k in range(s):
+                o_[a, i, k] += a_[a, i + 1, k]
+
+
+@njit(cache=True)
+def _diff(v, out, n, s):
+    """out = v[i+1] - v[i-1] along the axis of length n and stride s."""
+    a_ = v.reshape(-1, n, s)
+    o_ = out.reshape(-1, n, s)
+    for a in range(a_.shape[0]):
+        for i in range(n - 1):
+            for k in range(s):
+                o_[a, i, k] = a_[a, i + 1, k]
+        for k in range(s):
+            o_[a, n - 1, k] = 0.0
+        for i in range(1, n):
+            for k in range(s):
+                o_[a, i, k] -= a_[a, i - 1, k]
+
+
+@njit(cache=True)
+def sobel_rows(state, rows):
+    nb, nx, ny, nz, nc = state.shape
+    cells = nx * ny * nz
+    size = cells * nc
+    flat = state.reshape(nb, size)
+    out = np.empty((rows.shape[0], 4 * nc), state.dtype)
+    starts = np.searchsorted(rows, np.arange(nb + 1) * cells)
+    sz = np.empty(size, state.dtype)
+    dz = np.empty_like(sz)
+    t = np.empty_like(sz)
+    sx = np.empty_like(sz)
+    sy = np.empty_like(sz)
+    sd = np.empty_like(sz)
+    for b in range(nb):
+        lo, hi = starts[b], starts[b + 1]
+        if lo == hi:
+            continue
+        v = flat[b]
+        _smooth(v, sz, nz, nc)
+        _diff(v, dz, nz, nc)
+        _smooth(sz, t, ny, nz * nc)            # Sobel x: smooth z, smooth y, diff x
+        _diff(t, sx, nx, ny * nz * nc)
+        _diff(sz, t, ny, nz * nc)              # Sobel y: smooth z, diff y, smooth x
+        _smooth(t, sy, nx, ny * nz * nc)
+        _smooth(dz, t, ny, nz * nc)            # Sobel z: diff z, smooth y, smooth x
+        _smooth(t, sd, nx, ny * nz * nc)
+        for i in range(lo, hi):
+            at = (rows[i] - b * cells) * nc
+            for ch in range(nc):
+                out[i, ch] = v[at + ch]
+                out[i, nc + ch] = sx[at + ch] * 0.0625
+                out[i, 2 * nc + ch] = sy[at + ch] * 0.0625
+                out[i, 3 * nc + ch] = sd[at + ch] * 0.0625
+    return out
+
+
+@njit(cache=True)
+def sobel_rows_backward(grad, rows, shape):
+    nb, nx, ny, nz, nc = shape
+    cells = nx * ny * nz
+    size = cells * nc
+    d_state = np.zeros((nb, size), grad.dtype)
+    starts = np.searchsorted(rows, np.arange(nb + 1) * cells)
+    gx = np.zeros(size, grad.dtype)
+    gy = np.zeros_like(gx)
+    gz = np.zeros_like(gx)
+    t = np.empty_like(gx)
+    u = np.empty_like(gx)
+    w = np.empty_like(gx)
+    for b in range(nb):
+        lo, hi = starts[b], starts[b + 1]
+        if lo == hi:
+            continue
+        gx[:] = 0.0
+        gy[:] = 0.0
+        gz[:] = 0.0
+        d = d_state[b]
+        for i in range(lo, hi):
+            at = (rows[i] - b * cells) * nc
+            for ch in range(nc):
+                d[at + ch] = grad[i, ch]
+                gx[at + ch] = grad[i, nc + ch]
+                gy[at + ch] = grad[i, 2 * nc + ch]
+                gz[at + ch] = grad[i, 3 * nc + ch]
+        # minus each Sobel filter applied to its gradient; y and z share their
+        # final smoothing along x
+        _smooth(gy, t, nz, nc)
+        _diff(t, u, ny, nz * nc)
+        _diff(gz, t, nz, nc)
+        _smooth(t, w, ny, nz * nc)
+        u += w
+        _smooth(u, w, nx, ny * nz * nc)
+        _smooth(gx, t, nz, nc)
+        _smooth(t, u, ny, nz * nc)
+        _diff(u, t, nx, ny * nz * nc)
+        for m in range(size):
+            d[m] -= (w[m] + t[m]) * 0.0625
+    return d_state.reshape(nb, nx, ny, nz, nc)
