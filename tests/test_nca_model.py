@@ -246,6 +246,24 @@ def test_neighbourhood_max_equals_max_pool():
     assert torch.equal(neighbourhood_max(t), torch.nn.functional.max_pool3d(t, 3, 1, 1))
 
 
+@pytest.mark.parametrize("shape", [(2, 4, 5, 6), (1, 1, 1, 1), (3, 1, 7, 2)])
+def test_numba_life_mask_equals_the_neighbourhood_max(shape):
+    """stencils.life_mask against max_pool3d of the alive channel, on a
+    strided (non-contiguous) alive channel as the model passes it."""
+    from voxgen.nca import stencils
+    torch.manual_seed(0)
+    state = torch.rand(shape[0], 3, *shape[1:], dtype=torch.float64) * 0.1     # all below
+    state[0, 1, 0, 0, 0] = 0.1                                                 # at: not alive
+    state[-1, 1, -1, -1, -1] = 0.1001
+    if shape[0] > 1:
+        state[0, 1, -1, 0, -1] = 0.5
+    alive = state[:, 1]
+    ref = torch.nn.functional.max_pool3d(alive.unsqueeze(1), 3, 1, 1)[:, 0] > 0.1
+    got = torch.from_numpy(stencils.life_mask(alive.numpy(), 0.1))
+    assert ref.any() and (not ref.all() or shape == (1, 1, 1, 1))
+    assert torch.equal(got, ref)
+
+
 def test_sobel_features_equal_the_depthwise_conv():
     from voxgen.nca.model import sobel_features
     x = torch.randn(2, 3, 4, 5, 6)
@@ -340,3 +358,35 @@ def test_numba_fixed_perception_rows_and_gradcheck(rows):
     assert feats.shape == (len(rows), 12)
     assert torch.allclose(feats, sobel_features(state).reshape(-1, 12)[rows], atol=1e-14)
     assert torch.autograd.gradcheck(lambda s: _SobelRows.apply(s, rows), (state,))
+
+
+@pytest.mark.parametrize("perception", ["fixed", "learned"])
+def test_numba_step_equals_the_torch_step(monkeypatch, perception):
+    """A whole step with the numba kernels (life mask, perception rows, the
+    masked update) against the torch ops CUDA runs, over a few steps of real
+    growth and death: states and the gradients of the start state and every
+    parameter, float64."""
+    from voxgen.nca import model as nca_model
+    results = []
+    for numba in (True, False):
+        monkeypatch.setattr(nca_model, "NUMBA_ON_CPU", numba)
+        model = busy_model(perception, seed=6).to(torch.float64)
+        start = seed_state(model, (6, 5, 7), (2, 1, 3), batch=2).to(torch.float64)
+        start = start + 0.05 * torch.randn(start.shape, generator=torch.Generator().manual_seed(1),
+                                           dtype=torch.float64) * (start != 0)
+        start.requires_grad_()
+        gen = torch.Generator().manual_seed(2)
+        x, states = start, []
+        for _ in range(4):
+            x = model.step(x, fire_mask(x.shape, 0.7, gen, "cpu"))
+            states.append(x.detach())
+        (x * torch.linspace(-1, 1, x.numel(), dtype=torch.float64).reshape(x.shape)).sum().backward()
+        results.append((states, [start.grad] + [p.grad for p in model.parameters()]))
+    (fast, fast_grads), (slow, slow_grads) = results
+    alive = model.channels.alive
+    assert (fast[-1][:, alive] > 0.1).sum() > (start[:, alive] > 0.1).sum()   # it grew
+    for a, b in zip(fast, slow):
+        assert torch.allclose(a, b, atol=1e-12)
+    assert all(g is not None for g in fast_grads) and len(fast_grads) == len(slow_grads)
+    for a, b in zip(fast_grads, slow_grads):
+        assert torch.allclose(a, b, atol=1e-10)

@@ -22,14 +22,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from voxgen.nca import depthwise, sobel
+from voxgen.nca import depthwise, stencils
 from voxgen.nca.config import NCAConfig
 
 
 NUMBA_ON_CPU = True
-"""On the CPU, compute fixed perception with the numba kernels of `sobel.py`
-and train learned perception with those of `depthwise.py` (CUDA keeps torch
-ops and the fused conv; tests switch this off to compare the two)."""
+"""On the CPU, compute the life mask and fixed perception with the numba
+kernels of `stencils.py`, and train learned perception with those of
+`depthwise.py` (CUDA keeps torch ops and the fused conv; tests switch this
+off to compare the two)."""
+
+
+def _numba_ok(state: torch.Tensor) -> bool:
+    return NUMBA_ON_CPU and state.device.type == "cpu" and state.dtype in (torch.float32, torch.float64)
 
 
 @dataclass(frozen=True)
@@ -108,8 +113,15 @@ class NCA(nn.Module):
         only on those rows (about half the cells fire at each step), which is
         the same model as computing every cell and multiplying by the mask."""
         b, c, *grid = state.shape
-        idx = where.reshape(-1).nonzero().squeeze(1)                       # firing cells, flat order
-        numba = NUMBA_ON_CPU and state.device.type == "cpu" and state.dtype in (torch.float32, torch.float64)
+        out, idx = self.update_rows(state, where)
+        dx = out.new_zeros(where.numel(), c).index_copy(0, idx, out)
+        return dx.reshape(b, *grid, c).permute(0, 4, 1, 2, 3)
+
+    def update_rows(self, state: torch.Tensor, where: torch.Tensor):
+        """(out (n, C), idx (n,)): the MLP's output at the cells where `where`
+        is set, and their flat indices into (B, X, Y, Z), in order."""
+        idx = where.reshape(-1).nonzero().squeeze(1)
+        numba = _numba_ok(state)
         if self.config.perception == "fixed" or (numba and torch.is_grad_enabled()):
             # fixed: identity + Sobel at the firing cells (numba on the CPU,
             # separable torch ops elsewhere). learned, training on the CPU:
@@ -128,19 +140,23 @@ class NCA(nn.Module):
                       .permute(0, 2, 3, 4, 1), idx)
         for layer in self.hidden_layers:
             h = F.relu(layer(h))
-        out = self.fc_out(h)                                               # (n, C)
-        dx = out.new_zeros(where.numel(), c).index_copy(0, idx, out)
-        return dx.reshape(b, *grid, c).permute(0, 4, 1, 2, 3)
+        return self.fc_out(h), idx
 
     def life(self, state: torch.Tensor) -> torch.Tensor:
         """bool (B, 1, X, Y, Z): cells next to (or being) an alive cell."""
         alive = state[:, self.channels.alive:self.channels.alive + 1].detach()
+        if _numba_ok(state):
+            mask = stencils.life_mask(alive[:, 0].numpy(), self.config.alive_threshold)
+            return torch.from_numpy(mask).unsqueeze(1)
         return neighbourhood_max(alive) > self.config.alive_threshold
 
     def step(self, state: torch.Tensor, fire: torch.Tensor) -> torch.Tensor:
         """One NCA step. Only living, firing cells change; cells that are not
         living before and after the update become all-zero (dead)."""
         pre = self.life(state)
+        if _numba_ok(state):       # the same, in one numba call each way
+            out, idx = self.update_rows(state, fire & pre)
+            return _ApplyUpdate.apply(state, out, idx, pre, self.channels.alive, self.config.alive_threshold)
         x = state + self.update(state, fire & pre)
         return x * (pre & self.life(x))
 
@@ -172,21 +188,38 @@ class _LearnedRows(torch.autograd.Function):
         return d_state, d_kernel, None
 
 
+class _ApplyUpdate(torch.autograd.Function):
+    """(state + the MLP's rows `out` scattered to flat cells `rows`) * (pre &
+    life of the result), by `stencils.apply_update`: the end of `NCA.step`."""
+
+    @staticmethod
+    def forward(ctx, state, out, rows, pre, alive, threshold):
+        x, mask = stencils.apply_update(state.detach().contiguous().numpy(), out.detach().numpy(),
+                                        rows.numpy(), pre[:, 0].numpy(), alive, threshold)
+        ctx.mask, ctx.rows = mask, rows.numpy()
+        return torch.from_numpy(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        d_state, d_out = stencils.apply_update_backward(grad.contiguous().numpy(), ctx.mask, ctx.rows)
+        return torch.from_numpy(d_state), torch.from_numpy(d_out), None, None, None, None
+
+
 class _SobelRows(torch.autograd.Function):
     """(n, 4C) fixed perception features (identity, Sobel x, y, z) of the
     cells at flat indices `rows` of (B, X, Y, Z), by the numba kernels of
-    `sobel.py`: the rows of `sobel_features`."""
+    `stencils.py`: the rows of `sobel_features`."""
 
     @staticmethod
     def forward(ctx, state, rows):
         ctx.shape = tuple(state.shape[i] for i in (0, 2, 3, 4, 1))
         ctx.rows = rows.numpy()
         last = state.detach().permute(0, 2, 3, 4, 1).contiguous().numpy()
-        return torch.from_numpy(sobel.sobel_rows(last, ctx.rows))
+        return torch.from_numpy(stencils.sobel_rows(last, ctx.rows))
 
     @staticmethod
     def backward(ctx, grad):
-        d = sobel.sobel_rows_backward(np.ascontiguousarray(grad.numpy()), ctx.rows, ctx.shape)
+        d = stencils.sobel_rows_backward(np.ascontiguousarray(grad.numpy()), ctx.rows, ctx.shape)
         return torch.from_numpy(d).permute(0, 4, 1, 2, 3), None
 
 

@@ -1,7 +1,11 @@
-"""Fixed (identity + Sobel) perception at the cells that fire, on the CPU (numba, private).
+"""3x3x3 stencils of an NCA step on the CPU (numba, private): fixed (identity +
+Sobel) perception at the cells that fire, and the life mask.
 
-    sobel_rows(state, rows)                 state (B, C, X, Y, Z) -> (n, 4C)
+    sobel_rows(state, rows)                 state (B, X, Y, Z, C) -> (n, 4C)
     sobel_rows_backward(grad, rows, shape)  (n, 4C) -> gradient of the state
+    life_mask(alive, threshold)             alive (B, X, Y, Z) -> bool, same shape
+    apply_update(state, out, rows, pre, alive, threshold) -> (next state, mask)
+    apply_update_backward(grad, mask, rows) -> gradients of state and out
 
 `rows` are sorted flat indices into (B, X, Y, Z); a row's features are
 [identity, Sobel x, Sobel y, Sobel z] of every channel (feature p * C + c),
@@ -11,8 +15,14 @@ separably, [1, 2, 1] smoothing and [-1, 0, 1] differences along one axis at a
 time, in small scratch slabs that stay in cache, and only the firing rows are
 gathered. The backward scatters the rows' gradients into slabs and applies the
 adjoint filters: the smoothing is symmetric and the difference antisymmetric,
-so the adjoint of a Sobel filter is minus itself. One call replaces the
-dozens of small torch ops (pads, slices, adds) a step otherwise costs.
+so the adjoint of a Sobel filter is minus itself. The life mask marks
+the cells with an alive neighbour (alive > threshold somewhere in their
+3x3x3 neighbourhood), the same as `model.neighbourhood_max(alive) > threshold`,
+by a separable OR. Each call replaces dozens of small torch ops (pads,
+slices, adds, maxima) that a step otherwise costs. apply_update ends a
+step: it adds the MLP's rows to the (B, C, X, Y, Z) state at their cells and
+zeroes the cells outside `pre & life(result)`; its backward is the mask
+times the gradient, and that gathered at the rows.
 `tests/test_nca_model.py` checks both against the torch code.
 """
 
@@ -24,19 +34,21 @@ from numba import njit
 @njit(cache=True)
 def _smooth(v, out, n, s):
     """out = v[i-1] + 2 v[i] + v[i+1] along the axis of length n and stride s
-    of the flat channels-last slab v, zero beyond its ends."""
+    of the flat channels-last slab v, zero beyond its ends (one sweep)."""
     a_ = v.reshape(-1, n, s)
     o_ = out.reshape(-1, n, s)
     for a in range(a_.shape[0]):
-        for i in range(n):
+        if n == 1:
             for k in range(s):
-                o_[a, i, k] = a_[a, i, k] + a_[a, i, k]
-        for i in range(1, n):
+                o_[a, 0, k] = a_[a, 0, k] + a_[a, 0, k]
+            continue
+        for k in range(s):
+            o_[a, 0, k] = a_[a, 0, k] + a_[a, 0, k] + a_[a, 1, k]
+        for i in range(1, n - 1):
             for k in range(s):
-                o_[a, i, k] += a_[a, i - 1, k]
-        for i in range(n - 1):
-            for k in range(s):
-                o_[a, i, k] += a_[a, i + 1, k]
+                o_[a, i, k] = a_[a, i - 1, k] + a_[a, i, k] + a_[a, i, k] + a_[a, i + 1, k]
+        for k in range(s):
+            o_[a, n - 1, k] = a_[a, n - 2, k] + a_[a, n - 1, k] + a_[a, n - 1, k]
 
 
 @njit(cache=True)
@@ -45,14 +57,17 @@ def _diff(v, out, n, s):
     a_ = v.reshape(-1, n, s)
     o_ = out.reshape(-1, n, s)
     for a in range(a_.shape[0]):
-        for i in range(n - 1):
+        if n == 1:
             for k in range(s):
-                o_[a, i, k] = a_[a, i + 1, k]
+                o_[a, 0, k] = 0.0
+            continue
         for k in range(s):
-            o_[a, n - 1, k] = 0.0
-        for i in range(1, n):
+            o_[a, 0, k] = a_[a, 1, k]
+        for i in range(1, n - 1):
             for k in range(s):
-                o_[a, i, k] -= a_[a, i - 1, k]
+                o_[a, i, k] = a_[a, i + 1, k] - a_[a, i - 1, k]
+        for k in range(s):
+            o_[a, n - 1, k] = -a_[a, n - 2, k]
 
 
 @njit(cache=True)
@@ -134,3 +149,69 @@ def sobel_rows_backward(grad, rows, shape):
         for m in range(size):
             d[m] -= (w[m] + t[m]) * 0.0625
     return d_state.reshape(nb, nx, ny, nz, nc)
+
+
+@njit(cache=True)
+def life_mask(alive, threshold):
+    nb, nx, ny, nz = alive.shape
+    a = alive > threshold
+    b = np.zeros_like(a)
+    for i in range(nb):                  # OR along z into b, along y into a, along x into b
+        for x in range(nx):
+            for y in range(ny):
+                for z in range(nz):
+                    b[i, x, y, z] = (a[i, x, y, z] or (z > 0 and a[i, x, y, z - 1])
+                                     or (z < nz - 1 and a[i, x, y, z + 1]))
+        for x in range(nx):
+            for y in range(ny):
+                for z in range(nz):
+                    a[i, x, y, z] = (b[i, x, y, z] or (y > 0 and b[i, x, y - 1, z])
+                                     or (y < ny - 1 and b[i, x, y + 1, z]))
+        for x in range(nx):
+            for y in range(ny):
+                for z in range(nz):
+                    b[i, x, y, z] = (a[i, x, y, z] or (x > 0 and a[i, x - 1, y, z])
+                                     or (x < nx - 1 and a[i, x + 1, y, z]))
+    return b
+
+
+@njit(cache=True)
+def apply_update(state, out, rows, pre, alive, threshold):
+    nb, nc, nx, ny, nz = state.shape
+    cells = nx * ny * nz
+    x = state.copy()
+    flat = x.reshape(nb, nc, cells)
+    for i in range(rows.shape[0]):
+        b, p = rows[i] // cells, rows[i] % cells
+        for ch in range(nc):
+            flat[b, ch, p] += out[i, ch]
+    mask = life_mask(x[:, alive], threshold)
+    for b in range(nb):
+        m = mask[b].reshape(cells)
+        pb = pre[b].reshape(cells)
+        for p in range(cells):
+            m[p] = m[p] and pb[p]
+        for ch in range(nc):
+            for p in range(cells):
+                flat[b, ch, p] *= 1.0 if m[p] else 0.0
+    return x, mask
+
+
+@njit(cache=True)
+def apply_update_backward(grad, mask, rows):
+    nb, nc, nx, ny, nz = grad.shape
+    cells = nx * ny * nz
+    d_state = np.empty_like(grad)
+    g = grad.reshape(nb, nc, cells)
+    d = d_state.reshape(nb, nc, cells)
+    for b in range(nb):
+        m = mask[b].reshape(cells)
+        for ch in range(nc):
+            for p in range(cells):
+                d[b, ch, p] = g[b, ch, p] if m[p] else 0.0
+    d_out = np.empty((rows.shape[0], nc), grad.dtype)
+    for i in range(rows.shape[0]):
+        b, p = rows[i] // cells, rows[i] % cells
+        for ch in range(nc):
+            d_out[i, ch] = d[b, ch, p]
+    return d_state, d_out
