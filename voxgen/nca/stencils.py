@@ -1,5 +1,5 @@
 """3x3x3 stencils of an NCA step on the CPU (numba, private): fixed (identity +
-Sobel) perception at the cells that fire, and the life mask.
+Sobel) perception at the cells that fire, the life mask, and the masked update.
 
     sobel_rows(state, rows)                 state (B, X, Y, Z, C) -> (n, 4C)
     sobel_rows_backward(grad, rows, shape)  (n, 4C) -> gradient of the state
@@ -10,26 +10,30 @@ Sobel) perception at the cells that fire, and the life mask.
 `rows` are sorted flat indices into (B, X, Y, Z); a row's features are
 [identity, Sobel x, Sobel y, Sobel z] of every channel (feature p * C + c),
 Sobel scaled by 1/16 and zero padded: the same numbers as
-`model.sobel_features` at those rows. Each (sample, channel) slab is filtered
-separably, [1, 2, 1] smoothing and [-1, 0, 1] differences along one axis at a
-time, in small scratch slabs that stay in cache, and only the firing rows are
-gathered. The backward scatters the rows' gradients into slabs and applies the
-adjoint filters: the smoothing is symmetric and the difference antisymmetric,
-so the adjoint of a Sobel filter is minus itself. The life mask marks
-the cells with an alive neighbour (alive > threshold somewhere in their
-3x3x3 neighbourhood), the same as `model.neighbourhood_max(alive) > threshold`,
-by a separable OR. Each call replaces dozens of small torch ops (pads,
-slices, adds, maxima) that a step otherwise costs. apply_update ends a
-step: it adds the MLP's rows to the (B, C, X, Y, Z) state at their cells and
-zeroes the cells outside `pre & life(result)`; its backward is the mask
-times the gradient, and that gathered at the rows.
-`tests/test_nca_model.py` checks both against the torch code.
+`model.sobel_features` at those rows. Each sample's channels-last slab is
+filtered separably, [1, 2, 1] smoothing and [-1, 0, 1] differences along one
+axis at a time (contiguous inner loops over the cells beside each other on
+that axis), in scratch slabs that stay in cache, and only the firing rows are
+gathered. The backward scatters the rows' gradients into slabs and applies
+the adjoint filters: the smoothing is symmetric and the difference
+antisymmetric, so the adjoint of a Sobel filter is minus itself.
+
+The life mask marks the cells with an alive neighbour (alive > threshold
+somewhere in their 3x3x3 neighbourhood), the same as
+`model.neighbourhood_max(alive) > threshold`, by a separable OR.
+apply_update ends a step: it adds the MLP's rows to the (B, C, X, Y, Z)
+state at their cells and zeroes the cells outside `pre & life(result)`; its
+backward is the mask times the gradient, and that gathered at the rows.
+Each call replaces dozens of small torch ops (pads, slices, adds, maxima)
+that a step otherwise costs. `tests/test_nca_model.py` checks all of them
+against the torch code.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
 
 @njit(cache=True)
 def _smooth(v, out, n, s):
