@@ -14,7 +14,7 @@ filter-major (p * C + c). The innermost loop runs over the C contiguous
 channels of a cell. The 27 taps are taken in (x, y, z) order and the
 backward scatters each row's gradient to its 27 neighbours, rows in flat
 order, so results do not depend on the crop of the active region. (Fixed
-perception stays in torch: its separable Sobel over whole tensors measured
+perception is computed separably instead, in `stencils.py`: that measured
 faster than these per-row loops, whose inner loops are only C long.)
 `tests/test_nca_model.py` checks all of it against the plain torch code.
 """

@@ -5,7 +5,8 @@ State: one tensor (B, C, X, Y, Z), C = K + 1 + H channels, laid out by
 
 Perception is depthwise (each channel filtered by its own 3x3x3 kernels) and
 is followed by the first MLP layer. Fixed perception (identity + Sobel) is a
-separable filter over the whole tensor. Learned perception and the first
+separable filter (on the CPU, numba kernels in `stencils.py`, which also
+compute the life masks and the masked update of a step). Learned perception and the first
 layer are both linear, so they are computed as one dense 3x3x3 convolution
 whose kernel is their product: the model is the same, but a dense conv runs
 ~20x faster than a depthwise one on CPU. Training on the CPU, learned
