@@ -17,10 +17,11 @@ on this 2-core CPU.
 --time-to-exact trains on caterpillar_short.nbt and reports the wall time
 until the first check that grows it exactly in >= 9 of 10 fresh seeds (and
 stays >= 99% right at 4x the horizon). The recipe, RECIPE below, asks for
-9/10, turns damage off and changes five defaults: skin_weight = 1 (this caterpillar's blocks are separated by
-air gaps; without the skin term nothing grew past the seed in 200
-iterations), the seed at the centre of the box (half the growth distance of
-the bottom-centre default), fire_rate 0.75, steps 24-40 and batch 4.
+9/10, turns damage off and changes five defaults: skin_weight = 1 (this
+caterpillar's blocks are separated by air gaps; without the skin term nothing
+grew past the seed in 200 iterations), the seed at the centre of the box
+(half the growth distance of the bottom-centre default), fire_rate 0.75,
+steps 24-40 and batch 4.
 """
 
 from __future__ import annotations

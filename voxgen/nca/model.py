@@ -123,25 +123,26 @@ class NCA(nn.Module):
         is set, and their flat indices into (B, X, Y, Z), in order."""
         idx = where.reshape(-1).nonzero().squeeze(1)
         numba = _numba_ok(state)
-        if self.config.perception == "fixed" or (numba and torch.is_grad_enabled()):
-            # fixed: identity + Sobel at the firing cells (numba on the CPU,
-            # separable torch ops elsewhere). learned, training on the CPU:
-            # numba at the firing cells only (the dense conv's backward is the
-            # slow part; without gradients the dense conv is the faster one)
-            if self.config.perception == "learned":
-                feats = _LearnedRows.apply(state, self.kernel, idx)
-            elif numba:
-                feats = _SobelRows.apply(state, idx)
-            else:
-                feats = _rows(sobel_features(state), idx)
-            w = self.fc_in.permute(0, 2, 1).reshape(self.fc_in.shape[0], -1)  # (W, P*C)
-            h = F.relu(F.linear(feats, w, self.fc_in_bias))                    # (n, W)
-        else:
+        if self.config.perception == "learned" and not (numba and torch.is_grad_enabled()):
+            # the fused dense conv: on CUDA, and on the CPU without gradients
+            # (its backward is the slow part)
             h = _rows(F.relu(F.conv3d(state, self.fused_kernel(), self.fc_in_bias, padding=1))
                       .permute(0, 2, 3, 4, 1), idx)
+        else:
+            w = self.fc_in.permute(0, 2, 1).reshape(self.fc_in.shape[0], -1)  # (W, P*C)
+            h = F.relu(F.linear(self._perceive_rows(state, idx, numba), w, self.fc_in_bias))
         for layer in self.hidden_layers:
             h = F.relu(layer(h))
         return self.fc_out(h), idx
+
+    def _perceive_rows(self, state: torch.Tensor, idx: torch.Tensor, numba: bool) -> torch.Tensor:
+        """(n, P*C) perception at the firing cells `idx` only: numba kernels
+        on the CPU, separable torch ops for fixed perception elsewhere."""
+        if self.config.perception == "learned":
+            return _LearnedRows.apply(state, self.kernel, idx)
+        if numba:
+            return _SobelRows.apply(state, idx)
+        return _rows(sobel_features(state), idx)
 
     def life(self, state: torch.Tensor) -> torch.Tensor:
         """bool (B, 1, X, Y, Z): cells next to (or being) an alive cell."""
