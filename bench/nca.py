@@ -172,7 +172,8 @@ def main() -> None:
     parser.add_argument("--time-to-exact", action="store_true")
     parser.add_argument("--max-iterations", type=int, default=3000)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    from voxgen.nca.model import set_threads
+    set_threads(args.threads)
     if args.time_to_exact:
         time_to_exact(args.max_iterations, args.threads)
     else:

@@ -390,3 +390,35 @@ def test_numba_step_equals_the_torch_step(monkeypatch, perception):
     assert all(g is not None for g in fast_grads) and len(fast_grads) == len(slow_grads)
     for a, b in zip(fast_grads, slow_grads):
         assert torch.allclose(a, b, atol=1e-10)
+
+
+def test_numba_kernels_do_not_depend_on_the_thread_count():
+    """The parallel numba kernels (rows in parallel, or samples in parallel
+    with their sums taken in a fixed order) give the same bits on 1 thread
+    as on 2: a seeded run is reproducible whatever `--threads` says."""
+    import numba
+    from voxgen.nca import depthwise, stencils
+    rng = np.random.default_rng(3)
+    state = rng.standard_normal((3, 5, 4, 6, 7)).astype(np.float32)     # (B, C, X, Y, Z)
+    rows = np.sort(rng.choice(3 * 4 * 6 * 7, 200, replace=False)).astype(np.int64)
+    taps = rng.standard_normal((27, 2 * 5)).astype(np.float32)
+    grad = rng.standard_normal((200, 2 * 5)).astype(np.float32)
+    last = np.ascontiguousarray(state.transpose(0, 2, 3, 4, 1))
+
+    def run():
+        tiled = depthwise.tile_padded(state, 2)
+        g4 = np.ascontiguousarray(np.tile(grad, 2))
+        return [depthwise.learned_rows(tiled, rows, taps), *depthwise.rows_backward(grad, tiled, rows, taps, 5),
+                stencils.sobel_rows(last, rows), stencils.sobel_rows_backward(g4, rows, last.shape)]
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba has one thread here")
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = run()
+        numba.set_num_threads(2)
+        two = run()
+    finally:
+        numba.set_num_threads(before)
+    assert all(np.array_equal(a, b) for a, b in zip(one, two))

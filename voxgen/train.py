@@ -27,7 +27,7 @@ from voxgen.errors import VoxgenError
 from voxgen.nca.active import rollout
 from voxgen.nca.damage import apply_damage
 from voxgen.nca.evaluate import check_growth, check_regrowth
-from voxgen.nca.model import NCA
+from voxgen.nca.model import NCA, set_threads
 from voxgen.nca.spec import parse_spec
 from voxgen.nca.target import decode_classes, encode, seed_state
 from voxgen.nca.weights import read_weights, save_weights
@@ -129,7 +129,7 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     if iterations is not None:
         cfg.iterations = int(iterations)
     if threads:
-        torch.set_num_threads(threads)
+        set_threads(threads)
     blueprint = formats.load(spec.blueprint)
     target = encode(blueprint, cfg.margin, cfg.seed_position)
     dev = resolve_device(device)

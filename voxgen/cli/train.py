@@ -18,7 +18,7 @@ import click
 @click.option("--weights", type=click.Path(dir_okay=False), default=None,
               help="Where to write the weights (default beside the spec: NAME.safetensors).")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
-              help="CPU threads for torch (1 is fastest on a busy shared CPU).")
+              help="CPU threads for torch and the numba kernels (1 is fastest on a busy shared CPU).")
 def train(spec, device, resume, iterations, out, weights, threads):
     """Train the NCA of SPEC (structures/NAME.toml) and save NAME.safetensors."""
     from voxgen.train import train as run_training

@@ -27,8 +27,8 @@ class NCAConfig:
     """"fixed": identity + Sobel x/y/z per channel, computed separably (about
     2x cheaper per step on CPU, hence the default); "learned": depthwise 3x3x3
     filters per channel, initialised to identity + Sobel and trained (computed
-    as one dense conv fused with the first MLP layer; when training on the
-    CPU, by numba kernels at the firing cells only)."""
+    as one dense conv fused with the first MLP layer on CUDA; on the CPU, by
+    numba kernels at the firing cells only)."""
     perception_filters: int = 4
     """Depthwise filters per channel for "learned" perception ("fixed" has 4)."""
     fire_rate: float = 0.5

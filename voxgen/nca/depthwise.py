@@ -2,82 +2,94 @@
 
 The MLP runs only on the cells that fire (about half the living ones), so
 learned perception is computed only there too, straight into the MLP's input
-rows, instead of as a dense 3x3x3 conv over every cell. The state comes zero
-padded and channels last, `padded` (B, X+2, Y+2, Z+2, C):
+rows, instead of as a dense 3x3x3 conv over every cell. A row's features are
+ordered filter-major (p * C + c), so the state is first copied zero padded,
+channels last and tiled P times along the channels, `tiled` (B, X+2, Y+2,
+Z+2, P*C): then every tap of every row is one multiply-add over P*C
+contiguous numbers (vectorised), with the kernel laid out the same way,
+`taps` (27, P*C):
 
-    learned_rows(padded, rows, kernel)              kernel (27, P, C) -> (n, P*C)
-    rows_backward(grad, padded_shape, rows, kernel) -> gradient of `padded`
-    kernel_grad(grad, padded, rows, P)              -> gradient of the kernel (27, P, C)
+    tile_padded(state, P)                    state (B, C, X, Y, Z) -> tiled
+    learned_rows(tiled, rows, taps)          -> (n, P*C)
+    rows_backward(grad, tiled, rows, taps)   -> gradients of the state (B, C, X, Y, Z) and taps
 
-`rows` are flat indices into (B, X, Y, Z); a row's features are ordered
-filter-major (p * C + c). The innermost loop runs over the C contiguous
-channels of a cell. The 27 taps are taken in (x, y, z) order and the
-backward scatters each row's gradient to its 27 neighbours, rows in flat
-order, so results do not depend on the crop of the active region. (Fixed
-perception is computed separably instead, in `stencils.py`: that measured
-faster than these per-row loops, whose inner loops are only C long.)
-`tests/test_nca_model.py` checks all of it against the plain torch code.
+`rows` are sorted flat indices into (B, X, Y, Z). The forward runs rows in
+parallel; the backward runs samples in parallel (each scatters into its own
+slab), sums each sample's kernel gradient in row order and the samples in
+order, and takes the 27 taps in (x, y, z) order, so results depend neither
+on the thread count nor on the crop of the active region. (Fixed perception
+is computed separably instead, in `stencils.py`.) `tests/test_nca_model.py`
+checks all of it against the plain torch code.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 
 @njit(cache=True)
-def _corner(row, padded_shape):
+def _corner(row, nx, ny, nz):
     """(b, x, y, z) of flat row index `row` into (B, X, Y, Z): the corner of
     its 3x3x3 neighbourhood in the padded grid."""
-    _, xp, yp, zp, _ = padded_shape
-    z = row % (zp - 2)
-    row //= zp - 2
-    y = row % (yp - 2)
-    row //= yp - 2
-    return row // (xp - 2), row % (xp - 2), y, z
+    z = row % nz
+    row //= nz
+    y = row % ny
+    row //= ny
+    return row // nx, row % nx, y, z
 
 
-@njit(cache=True)
-def learned_rows(p, rows, kernel):
-    c_ = p.shape[4]
-    f_ = kernel.shape[1]
-    out = np.zeros((rows.shape[0], f_ * c_), p.dtype)
-    for i in range(rows.shape[0]):
-        b, x, y, z = _corner(rows[i], p.shape)
-        for o in range(27):
-            u, v, w = x + o // 9, y + o // 3 % 3, z + o % 3
-            for f in range(f_):
-                for c in range(c_):
-                    out[i, f * c_ + c] += kernel[o, f, c] * p[b, u, v, w, c]
+@njit(parallel=True, cache=True)
+def tile_padded(state, f_):
+    nb, nc, nx, ny, nz = state.shape
+    out = np.zeros((nb, nx + 2, ny + 2, nz + 2, f_ * nc), state.dtype)
+    for b in prange(nb):
+        for c in range(nc):
+            for x in range(nx):
+                for y in range(ny):
+                    for z in range(nz):
+                        v = state[b, c, x, y, z]
+                        for f in range(f_):
+                            out[b, x + 1, y + 1, z + 1, f * nc + c] = v
     return out
 
 
-@njit(cache=True)
-def rows_backward(grad, padded_shape, rows, kernel):
-    """Adjoint of learned_rows with respect to the padded state."""
-    c_ = padded_shape[4]
-    f_ = kernel.shape[1]
-    gp = np.zeros(padded_shape, grad.dtype)
-    for i in range(rows.shape[0]):
-        b, x, y, z = _corner(rows[i], padded_shape)
+@njit(parallel=True, fastmath=True, cache=True)
+def learned_rows(tiled, rows, taps):
+    _, xp, yp, zp, m = tiled.shape
+    out = np.empty((rows.shape[0], m), tiled.dtype)
+    for i in prange(rows.shape[0]):
+        b, x, y, z = _corner(rows[i], xp - 2, yp - 2, zp - 2)
+        for j in range(m):
+            out[i, j] = 0.0
         for o in range(27):
             u, v, w = x + o // 9, y + o // 3 % 3, z + o % 3
-            for f in range(f_):
-                for c in range(c_):
-                    gp[b, u, v, w, c] += kernel[o, f, c] * grad[i, f * c_ + c]
-    return gp
-
-
-@njit(cache=True)
-def kernel_grad(grad, p, rows, f_):
-    """Gradient of learned_rows' kernel: (27, P, C)."""
-    c_ = p.shape[4]
-    out = np.zeros((27, f_, c_), grad.dtype)
-    for i in range(rows.shape[0]):
-        b, x, y, z = _corner(rows[i], p.shape)
-        for o in range(27):
-            u, v, w = x + o // 9, y + o // 3 % 3, z + o % 3
-            for f in range(f_):
-                for c in range(c_):
-                    out[o, f, c] += grad[i, f * c_ + c] * p[b, u, v, w, c]
+            for j in range(m):
+                out[i, j] += taps[o, j] * tiled[b, u, v, w, j]
     return out
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def rows_backward(grad, tiled, rows, taps, nc):
+    nb, xp, yp, zp, m = tiled.shape
+    starts = np.searchsorted(rows, np.arange(nb + 1) * ((xp - 2) * (yp - 2) * (zp - 2)))
+    d_state = np.zeros((nb, nc, xp - 2, yp - 2, zp - 2), grad.dtype)
+    d_taps = np.zeros((nb, 27, m), grad.dtype)
+    for b in prange(nb):
+        g = np.zeros((xp, yp, zp, m), grad.dtype)     # this sample's tiled gradient
+        for i in range(starts[b], starts[b + 1]):
+            _, x, y, z = _corner(rows[i], xp - 2, yp - 2, zp - 2)
+            for o in range(27):
+                u, v, w = x + o // 9, y + o // 3 % 3, z + o % 3
+                for j in range(m):
+                    g[u, v, w, j] += taps[o, j] * grad[i, j]
+                    d_taps[b, o, j] += grad[i, j] * tiled[b, u, v, w, j]
+        for x in range(xp - 2):                      # fold the P tiles, drop the padding
+            for y in range(yp - 2):
+                for z in range(zp - 2):
+                    for j in range(m):
+                        d_state[b, j % nc, x, y, z] += g[x + 1, y + 1, z + 1, j]
+    total = np.zeros((27, m), grad.dtype)
+    for b in range(nb):
+        total += d_taps[b]
+    return d_state, total

@@ -9,15 +9,16 @@ separable filter (on the CPU, numba kernels in `stencils.py`, which also
 compute the life masks and the masked update of a step). Learned perception and the first
 layer are both linear, so they are computed as one dense 3x3x3 convolution
 whose kernel is their product: the model is the same, but a dense conv runs
-~20x faster than a depthwise one on CPU. Training on the CPU, learned
-perception is instead computed by numba kernels at the firing cells only
-(`depthwise.py`), whose backward is cheaper than the dense conv's.
+~20x faster than a depthwise one on CPU. On the CPU, learned perception is
+instead computed by numba kernels at the firing cells only (`depthwise.py`),
+faster still, forward and backward.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -29,9 +30,15 @@ from voxgen.nca.config import NCAConfig
 
 NUMBA_ON_CPU = True
 """On the CPU, compute the life mask and fixed perception with the numba
-kernels of `stencils.py`, and train learned perception with those of
+kernels of `stencils.py`, and learned perception with those of
 `depthwise.py` (CUDA keeps torch ops and the fused conv; tests switch this
 off to compare the two)."""
+
+
+def set_threads(n: int) -> None:
+    """Use `n` threads in torch's ops and in the numba kernels alike."""
+    torch.set_num_threads(n)
+    numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
 
 
 def _numba_ok(state: torch.Tensor) -> bool:
@@ -122,25 +129,24 @@ class NCA(nn.Module):
         """(out (n, C), idx (n,)): the MLP's output at the cells where `where`
         is set, and their flat indices into (B, X, Y, Z), in order."""
         idx = where.reshape(-1).nonzero().squeeze(1)
-        numba = _numba_ok(state)
-        if self.config.perception == "learned" and not (numba and torch.is_grad_enabled()):
-            # the fused dense conv: on CUDA, and on the CPU without gradients
-            # (its backward is the slow part)
+        fast = _numba_ok(state)
+        if self.config.perception == "learned" and not fast:
+            # the fused dense conv (CUDA, or numba switched off)
             h = _rows(F.relu(F.conv3d(state, self.fused_kernel(), self.fc_in_bias, padding=1))
                       .permute(0, 2, 3, 4, 1), idx)
         else:
             w = self.fc_in.permute(0, 2, 1).reshape(self.fc_in.shape[0], -1)  # (W, P*C)
-            h = F.relu(F.linear(self._perceive_rows(state, idx, numba), w, self.fc_in_bias))
+            h = F.relu(F.linear(self._perceive_rows(state, idx, fast), w, self.fc_in_bias))
         for layer in self.hidden_layers:
             h = F.relu(layer(h))
         return self.fc_out(h), idx
 
-    def _perceive_rows(self, state: torch.Tensor, idx: torch.Tensor, numba: bool) -> torch.Tensor:
+    def _perceive_rows(self, state: torch.Tensor, idx: torch.Tensor, fast: bool) -> torch.Tensor:
         """(n, P*C) perception at the firing cells `idx` only: numba kernels
         on the CPU, separable torch ops for fixed perception elsewhere."""
         if self.config.perception == "learned":
             return _LearnedRows.apply(state, self.kernel, idx)
-        if numba:
+        if fast:
             return _SobelRows.apply(state, idx)
         return _rows(sobel_features(state), idx)
 
@@ -170,24 +176,18 @@ class _LearnedRows(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, state, kernel, rows):
-        padded = F.pad(state.detach(), (1, 1, 1, 1, 1, 1)).permute(0, 2, 3, 4, 1).contiguous().numpy()
-        taps = kernel.detach().to(state.dtype).permute(2, 1, 0).contiguous().numpy()   # (27, P, C)
-        r = rows.numpy()
-        ctx.rows, ctx.taps = r, taps
-        ctx.padded = padded
-        return torch.from_numpy(depthwise.learned_rows(padded, r, taps))
+        c, p, _ = kernel.shape
+        tiled = depthwise.tile_padded(state.detach().contiguous().numpy(), p)
+        taps = kernel.detach().to(state.dtype).permute(2, 1, 0).reshape(27, p * c).contiguous().numpy()
+        ctx.tiled, ctx.rows, ctx.taps, ctx.channels = tiled, rows.numpy(), taps, c
+        return torch.from_numpy(depthwise.learned_rows(tiled, ctx.rows, taps))
 
     @staticmethod
     def backward(ctx, grad):
-        g = np.ascontiguousarray(grad.numpy())
-        d_state = d_kernel = None
-        if ctx.needs_input_grad[0]:
-            d_padded = torch.from_numpy(depthwise.rows_backward(g, ctx.padded.shape, ctx.rows, ctx.taps))
-            d_state = d_padded[:, 1:-1, 1:-1, 1:-1].permute(0, 4, 1, 2, 3).contiguous()
-        if ctx.needs_input_grad[1]:
-            d_kernel = torch.from_numpy(depthwise.kernel_grad(g, ctx.padded, ctx.rows, ctx.taps.shape[1]))
-            d_kernel = d_kernel.permute(2, 1, 0)
-        return d_state, d_kernel, None
+        d_state, d_taps = depthwise.rows_backward(np.ascontiguousarray(grad.numpy()), ctx.tiled,
+                                                  ctx.rows, ctx.taps, ctx.channels)
+        d_kernel = torch.from_numpy(d_taps).reshape(27, -1, ctx.channels).permute(2, 1, 0)
+        return torch.from_numpy(d_state), d_kernel, None
 
 
 class _ApplyUpdate(torch.autograd.Function):

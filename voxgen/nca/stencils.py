@@ -32,7 +32,7 @@ against the torch code.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 
 @njit(cache=True)
@@ -74,7 +74,7 @@ def _diff(v, out, n, s):
             o_[a, n - 1, k] = -a_[a, n - 2, k]
 
 
-@njit(cache=True)
+@njit(parallel=True, cache=True)
 def sobel_rows(state, rows):
     nb, nx, ny, nz, nc = state.shape
     cells = nx * ny * nz
@@ -82,16 +82,16 @@ def sobel_rows(state, rows):
     flat = state.reshape(nb, size)
     out = np.empty((rows.shape[0], 4 * nc), state.dtype)
     starts = np.searchsorted(rows, np.arange(nb + 1) * cells)
-    sz = np.empty(size, state.dtype)
-    dz = np.empty_like(sz)
-    t = np.empty_like(sz)
-    sx = np.empty_like(sz)
-    sy = np.empty_like(sz)
-    sd = np.empty_like(sz)
-    for b in range(nb):
+    for b in prange(nb):
         lo, hi = starts[b], starts[b + 1]
         if lo == hi:
             continue
+        sz = np.empty(size, state.dtype)
+        dz = np.empty_like(sz)
+        t = np.empty_like(sz)
+        sx = np.empty_like(sz)
+        sy = np.empty_like(sz)
+        sd = np.empty_like(sz)
         v = flat[b]
         _smooth(v, sz, nz, nc)
         _diff(v, dz, nz, nc)
@@ -111,26 +111,23 @@ def sobel_rows(state, rows):
     return out
 
 
-@njit(cache=True)
+@njit(parallel=True, cache=True)
 def sobel_rows_backward(grad, rows, shape):
     nb, nx, ny, nz, nc = shape
     cells = nx * ny * nz
     size = cells * nc
     d_state = np.zeros((nb, size), grad.dtype)
     starts = np.searchsorted(rows, np.arange(nb + 1) * cells)
-    gx = np.zeros(size, grad.dtype)
-    gy = np.zeros_like(gx)
-    gz = np.zeros_like(gx)
-    t = np.empty_like(gx)
-    u = np.empty_like(gx)
-    w = np.empty_like(gx)
-    for b in range(nb):
+    for b in prange(nb):
         lo, hi = starts[b], starts[b + 1]
         if lo == hi:
             continue
-        gx[:] = 0.0
-        gy[:] = 0.0
-        gz[:] = 0.0
+        gx = np.zeros(size, grad.dtype)
+        gy = np.zeros_like(gx)
+        gz = np.zeros_like(gx)
+        t = np.empty_like(gx)
+        u = np.empty_like(gx)
+        w = np.empty_like(gx)
         d = d_state[b]
         for i in range(lo, hi):
             at = (rows[i] - b * cells) * nc
