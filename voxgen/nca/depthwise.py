@@ -11,7 +11,7 @@ contiguous numbers (vectorised), with the kernel laid out the same way,
 
     tile_padded(state, P)                    state (B, C, X, Y, Z) -> tiled
     learned_rows(tiled, rows, taps)          -> (n, P*C)
-    rows_backward(grad, tiled, rows, taps)   -> gradients of the state (B, C, X, Y, Z) and taps
+    rows_backward(grad, tiled, rows, taps, C) -> gradients of the state (B, C, X, Y, Z) and taps
 
 `rows` are sorted flat indices into (B, X, Y, Z). The forward runs rows in
 parallel; the backward runs samples in parallel (each scatters into its own

@@ -86,12 +86,8 @@ def sobel_rows(state, rows):
         lo, hi = starts[b], starts[b + 1]
         if lo == hi:
             continue
-        sz = np.empty(size, state.dtype)
-        dz = np.empty_like(sz)
-        t = np.empty_like(sz)
-        sx = np.empty_like(sz)
-        sy = np.empty_like(sz)
-        sd = np.empty_like(sz)
+        scratch = np.empty((6, size), state.dtype)      # this sample's slabs
+        sz, dz, t, sx, sy, sd = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5]
         v = flat[b]
         _smooth(v, sz, nz, nc)
         _diff(v, dz, nz, nc)
@@ -122,12 +118,8 @@ def sobel_rows_backward(grad, rows, shape):
         lo, hi = starts[b], starts[b + 1]
         if lo == hi:
             continue
-        gx = np.zeros(size, grad.dtype)
-        gy = np.zeros_like(gx)
-        gz = np.zeros_like(gx)
-        t = np.empty_like(gx)
-        u = np.empty_like(gx)
-        w = np.empty_like(gx)
+        scratch = np.zeros((6, size), grad.dtype)       # this sample's slabs
+        gx, gy, gz, t, u, w = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5]
         d = d_state[b]
         for i in range(lo, hi):
             at = (rows[i] - b * cells) * nc
