@@ -42,15 +42,22 @@ def _corner(row, nx, ny, nz):
 @njit(parallel=True, cache=True)
 def tile_padded(state, f_):
     nb, nc, nx, ny, nz = state.shape
-    out = np.zeros((nb, nx + 2, ny + 2, nz + 2, f_ * nc), state.dtype)
+    out = np.empty((nb, nx + 2, ny + 2, nz + 2, f_ * nc), state.dtype)
     for b in prange(nb):
-        for c in range(nc):
-            for x in range(nx):
-                for y in range(ny):
-                    for z in range(nz):
+        out[b, 0] = 0                  # zero only the padding; write each cell's P*C row in order
+        out[b, nx + 1] = 0
+        for x in range(nx):
+            out[b, x + 1, 0] = 0
+            out[b, x + 1, ny + 1] = 0
+            for y in range(ny):
+                out[b, x + 1, y + 1, 0] = 0
+                out[b, x + 1, y + 1, nz + 1] = 0
+                for z in range(nz):
+                    row = out[b, x + 1, y + 1, z + 1]
+                    for c in range(nc):
                         v = state[b, c, x, y, z]
                         for f in range(f_):
-                            out[b, x + 1, y + 1, z + 1, f * nc + c] = v
+                            row[f * nc + c] = v
     return out
 
 
