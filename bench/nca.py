@@ -28,8 +28,8 @@ single stray blocks on air cells near the grid's edge, and air, the commonest
 class, had the smallest loss weight. Last, it checks fresh seeds after every
 all-exact batch (stop_streak = 1, at most every 25 iterations) instead of
 after three in a row: near the end the share of seeds that grow exactly
-swings from check to check (0 to 9 of 10 within 30 iterations), and three
-all-exact batches in a row came up to 800 iterations after the first one.
+swings from check to check (0, then 8 of 10, 26 iterations apart), and
+three all-exact batches in a row came up to 840 iterations after the first.
 Checking does not change the training run (it grows its own seeds), only
 when it stops. `--torch-seed` picks the training seed.
 """
