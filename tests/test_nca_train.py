@@ -82,3 +82,33 @@ def test_skin_weight_pulls_air_next_to_blocks_alive():
     skin_cells = int(((classes == 0) & (far_air == 0)).sum())
     assert skin_cells == 26
     assert losses[2.0] - losses[0.0] == pytest.approx(2.0 * skin_cells / classes.numel(), rel=1e-5)
+
+
+def test_focal_gamma_weighs_cells_by_how_wrong_they_are():
+    """With focal_gamma, a cell's cross-entropy is scaled by (1 - p) ** gamma:
+    a confidently right cell almost vanishes from the loss, a wrong one keeps
+    most of its weight, and gamma 0 is plain cross-entropy."""
+    import math
+    import torch
+    import torch.nn.functional as F
+    from voxgen.nca.config import NCAConfig
+    from voxgen.nca.model import NCA
+    from voxgen.train import growth_loss
+
+    classes = torch.ones(3, 3, 3, dtype=torch.long)          # all blocks: no alive-channel loss when alive = 1
+    far_air = torch.zeros(3, 3, 3)
+    weights = torch.ones(3, 3, 3)
+
+    def loss(gamma, logit_right):
+        model = NCA(2, NCAConfig(hidden_channels=2, focal_gamma=gamma))
+        state = torch.zeros(1, model.channels.total, *classes.shape)
+        state[:, model.channels.alive] = 1.0
+        state[:, 1] = logit_right                            # class 1 is right; class 0's logit stays 0
+        return float(growth_loss(model, state, classes, weights, far_air))
+
+    for logit in (4.0, -2.0):                                # right (p = 0.98), wrong (p = 0.12)
+        p = 1 / (1 + math.exp(-logit))
+        assert loss(0.0, logit) == pytest.approx(-math.log(p), rel=1e-5)
+        assert loss(2.0, logit) == pytest.approx(-math.log(p) * (1 - p) ** 2, rel=1e-5)
+    assert loss(2.0, 4.0) / loss(0.0, 4.0) < 1e-3
+    assert loss(2.0, -2.0) / loss(0.0, -2.0) > 0.75

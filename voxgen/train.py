@@ -65,7 +65,8 @@ def growth_loss(model: NCA, state, classes, weights, far_air) -> torch.Tensor:
     """(B,) loss of end states (B, C, X, Y, Z) against `classes` (X, Y, Z).
 
     Cross-entropy over block classes where cells live (a dead cell counts as
-    air: zero if the target is air, log K if it is a block), plus the alive
+    air: zero if the target is air, log K if it is a block; with
+    `focal_gamma`, each living cell's times (1 - p) ** gamma), plus the alive
     channel pulled to 1 on blocks and to <= 0 on air more than a cell away
     from any block (air next to blocks may stay alive, to bridge gaps; with
     `skin_weight` it is pulled to 1 there too)."""
@@ -73,6 +74,8 @@ def growth_loss(model: NCA, state, classes, weights, far_air) -> torch.Tensor:
     b = state.shape[0]
     target = classes.expand(b, *classes.shape)
     ce = F.cross_entropy(state[:, ch.logits], target, reduction="none")       # (B, X, Y, Z)
+    if model.config.focal_gamma:
+        ce = ce * (1 - torch.exp(-ce)).pow(model.config.focal_gamma)
     dead_ce = (target > 0).float() * math.log(ch.classes)
     ce = torch.where(model.life(state)[:, 0], ce, dead_ce)
     alive = state[:, ch.alive]

@@ -78,6 +78,11 @@ class NCAConfig:
     """Fraction of cells zeroed by dropout damage."""
     class_weight_power: float = 0.5
     """Per-class loss weight ~ (1 / frequency) ** power, mean 1 over cells."""
+    focal_gamma: float = 0.0
+    """Focal loss: each cell's cross-entropy times (1 - p) ** gamma, p the
+    probability of its right class, so cells already right weigh little and
+    the last few wrong ones (a window in a wall, locally alike to the wall)
+    dominate the gradient. 0: plain cross-entropy."""
     alive_weight: float = 1.0
     """Weight of the alive-channel loss (blocks alive, far air dead)."""
     skin_weight: float = 0.0
