@@ -94,8 +94,9 @@ def rows_backward(grad, tiled, rows, taps, nc):
         for x in range(xp - 2):                      # fold the P tiles, drop the padding
             for y in range(yp - 2):
                 for z in range(zp - 2):
-                    for j in range(m):
-                        d_state[b, j % nc, x, y, z] += g[x + 1, y + 1, z + 1, j]
+                    for j0 in range(0, m, nc):           # no j % nc: a division per number
+                        for c in range(nc):
+                            d_state[b, c, x, y, z] += g[x + 1, y + 1, z + 1, j0 + c]
     total = np.zeros((27, m), grad.dtype)
     for b in range(nb):
         total += d_taps[b]
