@@ -11,7 +11,9 @@ of the same size if the file is absent), batch 5, 48-63 steps, 20 channels
 
 Figures: forward cell-updates/s (no grad, every cell alive: the worst case
 for the active region) and seconds per training iteration (rollout of 48-63
-steps from pool-like grown states, cross-entropy, backward, Adam). The prior
+steps from pool-like grown states, cross-entropy, backward, Adam; the median
+of --iters, the models taking turns iteration by iteration so that a slow
+spell of this shared machine slows them alike). The prior
 work's own code measured 1.2-1.4 s/iter and 0.6-0.7 M cell-updates/s forward
 on this 2-core CPU.
 
@@ -103,8 +105,8 @@ def grown_state(channels: int, classes: int, shape, batch: int) -> torch.Tensor:
     return x
 
 
-def measure(step, params, x0, target, classes, iters: int) -> dict:
-    """Forward cell-updates/s and seconds per training iteration."""
+def forward_rate(step, x0) -> float:
+    """Forward cell-updates/s (no grad) of `step` from the grown state x0."""
     gen = torch.Generator().manual_seed(0)
     cells = x0[0, 0].numel() * x0.shape[0]
     with torch.no_grad():
@@ -112,10 +114,16 @@ def measure(step, params, x0, target, classes, iters: int) -> dict:
         while n < 60 or time.perf_counter() - t < 2.0:
             x = step(x, torch.rand(x0.shape[0], 1, *x0.shape[2:], generator=gen) < 0.5)
             n += 1
-        forward = n * cells / (time.perf_counter() - t)
+        return n * cells / (time.perf_counter() - t)
+
+
+def train_iteration(step, params, x0, target, classes):
+    """A closure running one training iteration (rollout of 48-63 steps,
+    cross-entropy, backward, Adam) and returning its wall time."""
+    gen = torch.Generator().manual_seed(0)
     opt = torch.optim.Adam(params, lr=1e-3)
-    times = []
-    for i in range(iters + 1):
+
+    def run() -> float:
         t = time.perf_counter()
         x = x0.clone()
         for _ in range(int(torch.randint(STEPS[0], STEPS[1] + 1, (), generator=gen))):
@@ -124,9 +132,8 @@ def measure(step, params, x0, target, classes, iters: int) -> dict:
         opt.zero_grad()
         loss.backward()
         opt.step()
-        if i:                      # the first iteration warms up allocators
-            times.append(time.perf_counter() - t)
-    return {"forward_cell_updates_per_s": forward, "s_per_train_iter": float(np.median(times))}
+        return time.perf_counter() - t
+    return run
 
 
 def speed(iters: int) -> None:
@@ -144,19 +151,27 @@ def speed(iters: int) -> None:
 
     torch.manual_seed(1)
     ref = DenseReference(channels, k)
-    rows = {"dense reference (depthwise conv, 1x1 convs)": measure(ref.step, ref.parameters(), x0, target, k, iters)}
+    reference = "dense reference (depthwise conv, 1x1 convs)"
+    models = {reference: (ref.step, ref.parameters())}
     for perception in ("learned", "fixed"):
         cfg = NCAConfig(hidden_channels=HIDDEN, mlp_width=WIDTH, mlp_layers=2, perception=perception)
         model = NCA(k, cfg)
         nn.init.normal_(model.fc_out.weight, std=0.01)
-        rows[f"voxgen, {perception} perception"] = measure(
-            lambda x, f, m=model: step_active(m, x, f), model.parameters(), x0, target, k, iters)
-    base = rows["dense reference (depthwise conv, 1x1 convs)"]
+        models[f"voxgen, {perception} perception"] = (lambda x, f, m=model: step_active(m, x, f),
+                                                      model.parameters())
+    forward = {name: forward_rate(step, x0) for name, (step, _) in models.items()}
+    runs = {name: train_iteration(step, params, x0, target, k) for name, (step, params) in models.items()}
+    for run in runs.values():
+        run()                      # the first iteration warms up allocators
+    times = {name: [] for name in runs}
+    for _ in range(iters):         # models take turns, so a slow spell of the machine hits them alike
+        for name, run in runs.items():
+            times[name].append(run())
+    train_s = {name: float(np.median(t)) for name, t in times.items()}
     print(f"{'':48s} {'fwd Mcell-upd/s':>16s} {'s/train iter':>13s} {'fwd x':>6s} {'train x':>8s}")
-    for name, r in rows.items():
-        print(f"{name:48s} {r['forward_cell_updates_per_s'] / 1e6:16.2f} {r['s_per_train_iter']:13.3f} "
-              f"{r['forward_cell_updates_per_s'] / base['forward_cell_updates_per_s']:6.2f} "
-              f"{base['s_per_train_iter'] / r['s_per_train_iter']:8.2f}")
+    for name in models:
+        print(f"{name:48s} {forward[name] / 1e6:16.2f} {train_s[name]:13.3f} "
+              f"{forward[name] / forward[reference]:6.2f} {train_s[reference] / train_s[name]:8.2f}")
     print("prior work (its own code, same CPU, from the issue): 0.6-0.7 M cell-updates/s forward, "
           "1.2-1.4 s/train iter")
 
@@ -182,7 +197,8 @@ def time_to_exact(max_iterations: int, threads: int, torch_seed: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--iters", type=int, default=3, help="training iterations timed per model")
+    parser.add_argument("--iters", type=int, default=7,
+                        help="training iterations timed per model (medians; models take turns)")
     parser.add_argument("--time-to-exact", action="store_true")
     parser.add_argument("--max-iterations", type=int, default=3000)
     parser.add_argument("--torch-seed", type=int, default=0, help="training seed for --time-to-exact")
