@@ -1,0 +1,97 @@
+"""Widen a trained NCA without changing what it does (for `train --resume`).
+
+A model that has learnt most of a blueprint but lacks the capacity for the
+last few cells can go on training with more hidden channels, a wider MLP or
+more MLP layers, starting from the function it has learnt instead of from
+scratch. The old weights are embedded in the bigger model so that every step
+computes exactly the same numbers on the old channels, and the new channels
+stay as the seed set them:
+
+- new hidden channels sit after the old ones; the MLP reads them through
+  zero weights and writes them through zero weights (as the last layer of
+  a fresh model is zero), so they start to matter only as training moves
+  those weights (the seed sets them to 1, so they have a gradient at once);
+- new units of a hidden layer get fresh random input weights and zero
+  output weights;
+- new hidden layers, appended before the output layer, start as the
+  identity, exact on the ReLU outputs they read (all >= 0).
+
+The pool of grown states gets zero new channels and Adam's moments zero new
+entries, so a resumed run goes on where it stopped, with room to grow.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from voxgen.errors import VoxgenError
+from voxgen.nca.config import NCAConfig
+from voxgen.nca.model import NCA
+
+CAPACITY = ("hidden_channels", "mlp_width", "mlp_layers")
+
+
+def can_widen(old: NCAConfig, new: NCAConfig) -> bool:
+    """True when `new` only adds capacity to `old` (and differs from it)."""
+    grows = [getattr(new, k) >= getattr(old, k) for k in CAPACITY]
+    same_rest = old.perception == new.perception and old.perception_filters == new.perception_filters
+    return all(grows) and same_rest and any(getattr(new, k) != getattr(old, k) for k in CAPACITY)
+
+
+def _embed(new: torch.Tensor, old: torch.Tensor) -> torch.Tensor:
+    """`new` with its leading corner replaced by `old`."""
+    out = new.detach().clone()
+    out[tuple(slice(0, n) for n in old.shape)] = old
+    return out
+
+
+def widen_parameters(old: dict, old_cfg: NCAConfig, model: NCA) -> dict:
+    """A state dict for `model` (the wider config) holding the parameters of
+    `old` (state dict of an NCA with `old_cfg`), as the module docstring says."""
+    if not can_widen(old_cfg, model.config):
+        raise VoxgenError("the spec changes the model in a way a checkpoint cannot be widened to "
+                          "(only hidden_channels, mlp_width and mlp_layers may grow)")
+    fresh = model.state_dict()
+    c_old, w_old = old["fc_out.weight"].shape
+    out = {"kernel": _embed(fresh["kernel"], old["kernel"]) if "kernel" in old else fresh["kernel"]}
+    fc_in = _embed(fresh["fc_in"], old["fc_in"])
+    fc_in[:w_old, c_old:] = 0                         # old units ignore the new channels
+    out["fc_in"] = fc_in
+    out["fc_in_bias"] = _embed(torch.zeros_like(fresh["fc_in_bias"]), old["fc_in_bias"])
+    layers_old = old_cfg.mlp_layers - 1
+    for i in range(model.config.mlp_layers - 1):
+        w, b = fresh[f"hidden_layers.{i}.weight"], fresh[f"hidden_layers.{i}.bias"]
+        if i < layers_old:
+            w = _embed(w, old[f"hidden_layers.{i}.weight"])
+            w[:w_old, w_old:] = 0                     # old units ignore the new ones
+            b = _embed(torch.zeros_like(b), old[f"hidden_layers.{i}.bias"])
+        else:
+            w, b = torch.eye(w.shape[0]), torch.zeros_like(b)
+        out[f"hidden_layers.{i}.weight"], out[f"hidden_layers.{i}.bias"] = w, b
+    out["fc_out.weight"] = _embed(torch.zeros_like(fresh["fc_out.weight"]), old["fc_out.weight"])
+    out["fc_out.bias"] = _embed(torch.zeros_like(fresh["fc_out.bias"]), old["fc_out.bias"])
+    return out
+
+
+def widen_state(state: torch.Tensor, channels: int) -> torch.Tensor:
+    """States (N, C_old, X, Y, Z) with zero channels appended up to `channels`."""
+    extra = state.new_zeros((state.shape[0], channels - state.shape[1], *state.shape[2:]))
+    return torch.cat([state, extra], 1)
+
+
+def widen_moments(tensors: dict, old_cfg: NCAConfig, model: NCA) -> dict:
+    """Adam's saved state (`opt.I.NAME` tensors, I in parameter order) for
+    the wider model: each old moment embedded in zeros of its parameter's
+    shape, and zeros (step 0) for parameters the old model did not have."""
+    old_names = [n for n, _ in NCA(model.channels.classes, old_cfg).named_parameters()]
+    out = {}
+    for i, (name, p) in enumerate(model.named_parameters()):
+        j = old_names.index(name) if name in old_names else None
+        for moment in ("exp_avg", "exp_avg_sq"):
+            new = torch.zeros_like(p.detach())
+            if j is not None and f"opt.{j}.{moment}" in tensors:
+                new = _embed(new, tensors[f"opt.{j}.{moment}"])
+            out[f"opt.{i}.{moment}"] = new
+        step = tensors.get(f"opt.{j}.step") if j is not None else None
+        out[f"opt.{i}.step"] = step.clone() if step is not None else torch.tensor(0.0)
+    return out
