@@ -65,8 +65,11 @@ def test_adam_moments_follow_their_parameters_by_name():
         if name in old_names:
             assert (moments[f"opt.{i}.exp_avg"] == old_names.index(name) + 1).all()
             assert float(moments[f"opt.{i}.step"]) == 7.0
-        else:                                               # the new layer starts fresh
-            assert not moments[f"opt.{i}.exp_avg"].any() and float(moments[f"opt.{i}.step"]) == 0.0
+        else:                      # the new layer: no momentum, a steady squared-gradient average
+            p = dict(new.named_parameters())[name]
+            assert not moments[f"opt.{i}.exp_avg"].any()
+            assert torch.allclose(moments[f"opt.{i}.exp_avg_sq"], torch.full_like(p, 1 / p.numel()))
+            assert float(moments[f"opt.{i}.step"]) == 7.0
 
 
 def test_resume_with_a_wider_spec_continues_the_run(tmp_path):

@@ -81,17 +81,23 @@ def widen_state(state: torch.Tensor, channels: int) -> torch.Tensor:
 
 def widen_moments(tensors: dict, old_cfg: NCAConfig, model: NCA) -> dict:
     """Adam's saved state (`opt.I.NAME` tensors, I in parameter order) for
-    the wider model: each old moment embedded in zeros of its parameter's
-    shape, and zeros (step 0) for parameters the old model did not have."""
+    the wider model, the old moments kept. New entries start with no
+    momentum and the squared-gradient average a steadily trained entry has
+    (training normalises each parameter's gradient to norm 1, so its mean
+    square is 1 / numel), at the old step count: their first updates are a
+    tenth of the learning rate and grow as momentum builds, instead of
+    the full-size sign steps of a fresh Adam."""
     old_names = [n for n, _ in NCA(model.channels.classes, old_cfg).named_parameters()]
+    steps = [v for k, v in tensors.items() if k.startswith("opt.") and k.endswith(".step")]
+    last = max(steps, key=float).clone() if steps else torch.tensor(0.0)
     out = {}
     for i, (name, p) in enumerate(model.named_parameters()):
         j = old_names.index(name) if name in old_names else None
-        for moment in ("exp_avg", "exp_avg_sq"):
-            new = torch.zeros_like(p.detach())
+        fresh = {"exp_avg": torch.zeros_like(p.detach()),
+                 "exp_avg_sq": torch.full_like(p.detach(), 1.0 / p.numel())}
+        for moment, new in fresh.items():
             if j is not None and f"opt.{j}.{moment}" in tensors:
                 new = _embed(new, tensors[f"opt.{j}.{moment}"])
             out[f"opt.{i}.{moment}"] = new
-        step = tensors.get(f"opt.{j}.step") if j is not None else None
-        out[f"opt.{i}.step"] = step.clone() if step is not None else torch.tensor(0.0)
+        out[f"opt.{i}.step"] = last.clone()
     return out
