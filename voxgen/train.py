@@ -70,7 +70,8 @@ def growth_loss(model: NCA, state, classes, weights, far_air) -> torch.Tensor:
 
     Cross-entropy over block classes where cells live (a dead cell counts as
     air: zero if the target is air, log K if it is a block; with
-    `focal_gamma`, each living cell's times (1 - p) ** gamma), plus the alive
+    `focal_gamma`, a living cell's cross-entropy is times (1 - p) ** gamma,
+    p its right class's probability), plus the alive
     channel pulled to 1 on blocks and to <= 0 on air more than a cell away
     from any block (air next to blocks may stay alive, to bridge gaps; with
     `skin_weight` it is pulled to 1 there too)."""

@@ -16,8 +16,9 @@ stay as the seed set them:
 - new hidden layers, appended before the output layer, start as the
   identity, exact on the ReLU outputs they read (all >= 0).
 
-The pool of grown states gets zero new channels and Adam's moments zero new
-entries, so a resumed run goes on where it stopped, with room to grow.
+The pool of grown states gets zero new channels and Adam's moments new
+entries (`widen_moments`), so a resumed run goes on where it stopped, with
+room to grow.
 """
 
 from __future__ import annotations
