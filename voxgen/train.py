@@ -34,7 +34,7 @@ from voxgen.nca.model import NCA, set_threads
 from voxgen.nca.spec import parse_spec
 from voxgen.nca.target import decode_classes, encode, seed_state
 from voxgen.nca.weights import read_weights, save_weights
-from voxgen.nca.widen import CAPACITY, can_widen, widen_moments, widen_parameters, widen_state
+from voxgen.nca.widen import fit_checkpoint
 
 
 def resolve_device(device: str) -> torch.device:
@@ -165,20 +165,8 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     verified = None
     if resume and ckpt_path.exists():
         tensors, meta = read_weights(ckpt_path)
-        params = {n[6:]: v for n, v in tensors.items() if n.startswith("model.")}
-        before = NCAConfig.from_dict(meta["config"])
-        changed = [k for k in (*CAPACITY, "perception", "perception_filters")
-                   if getattr(before, k) != getattr(cfg, k)]
-        if changed and not can_widen(before, cfg):
-            raise VoxgenError("cannot resume: the spec changes " + ", ".join(
-                f"{k} {getattr(before, k)!r} -> {getattr(cfg, k)!r}" for k in changed)
-                + " (only hidden_channels, mlp_width and mlp_layers may grow)", ckpt_path)
-        if changed:                          # the spec asks for more capacity: keep what was learnt
-            params = widen_parameters(params, before, model)
-            moments = widen_moments(tensors, before, model)
-            tensors = {**{k: v for k, v in tensors.items() if not k.startswith("opt.")}, **moments}
-            tensors["pool"] = widen_state(tensors["pool"], model.channels.total)
-        model.load_state_dict(params)
+        tensors = fit_checkpoint(tensors, NCAConfig.from_dict(meta["config"]), model, ckpt_path)
+        model.load_state_dict({n[6:]: v for n, v in tensors.items() if n.startswith("model.")})
         _load_optimizer(opt, tensors)
         pool, pool_loss = tensors["pool"].to(dev), tensors["pool_loss"]
         sampler.set_state(tensors["rng.sampler"])

@@ -39,6 +39,26 @@ def can_widen(old: NCAConfig, new: NCAConfig) -> bool:
     return all(grows) and same_rest and any(getattr(new, k) != getattr(old, k) for k in CAPACITY)
 
 
+def fit_checkpoint(tensors: dict, before: NCAConfig, model: NCA, path) -> dict:
+    """A training checkpoint's tensors (`model.*`, `opt.*`, `pool`, ...) saved
+    with config `before`, fitted to `model`: unchanged when the model is the
+    same, widened when its config only adds capacity, and a VoxgenError
+    naming `path` and the changed settings otherwise."""
+    changed = [k for k in (*CAPACITY, "perception", "perception_filters")
+               if getattr(before, k) != getattr(model.config, k)]
+    if not changed:
+        return tensors
+    if not can_widen(before, model.config):
+        raise VoxgenError("cannot resume: the spec changes " + ", ".join(
+            f"{k} {getattr(before, k)!r} -> {getattr(model.config, k)!r}" for k in changed)
+            + " (only hidden_channels, mlp_width and mlp_layers may grow)", path)
+    params = widen_parameters({n[6:]: v for n, v in tensors.items() if n.startswith("model.")}, before, model)
+    rest = {k: v for k, v in tensors.items() if not k.startswith(("model.", "opt."))}
+    return {**rest, **{f"model.{n}": v for n, v in params.items()},
+            **widen_moments(tensors, before, model),
+            "pool": widen_state(tensors["pool"], model.channels.total)}
+
+
 def _embed(new: torch.Tensor, old: torch.Tensor) -> torch.Tensor:
     """`new` with its leading corner replaced by `old`."""
     out = new.detach().clone()
