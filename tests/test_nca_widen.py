@@ -38,12 +38,48 @@ def test_the_widened_model_takes_the_same_steps(perception):
     assert new.fc_in.grad[:16, c:].abs().sum() > 0
 
 
+@pytest.mark.parametrize("filters", [4, 6])
+def test_fixed_perception_becomes_learned_with_the_same_steps(filters):
+    """Fixed perception turned into learned perception (its four filters the
+    first learned ones, any new ones read through zero weights) computes the
+    same steps, up to rounding (other kernels sum the taps in another order)."""
+    torch.manual_seed(1)
+    fixed = NCAConfig(hidden_channels=4, mlp_width=16, mlp_layers=1)
+    learned = NCAConfig(hidden_channels=5, mlp_width=16, mlp_layers=1, perception="learned",
+                        perception_filters=filters)
+    old, new = NCA(3, fixed), NCA(3, learned)
+    torch.nn.init.normal_(old.fc_out.weight, std=0.1)
+    new.load_state_dict(widen_parameters(old.state_dict(), fixed, new))
+    x_old = torch.randn(2, old.channels.total, 5, 6, 7)
+    x_old[:, old.channels.alive] = 1.0
+    x_new = widen_state(x_old, new.channels.total)
+    c = old.channels.total
+    with torch.no_grad():
+        for _ in range(4):
+            fire = torch.rand(2, 1, 5, 6, 7) < 0.6
+            x_old, x_new = old.step(x_old, fire), new.step(x_new, fire)
+            assert torch.allclose(x_old, x_new[:, :c], atol=1e-5)
+            assert not x_new[:, c:].any()
+    x = x_new.clone()
+    x[:, new.channels.hidden_slice] = 1.0
+    new.step(new.step(x, torch.ones(2, 1, 5, 6, 7, dtype=torch.bool)),
+             torch.ones(2, 1, 5, 6, 7, dtype=torch.bool))[:, :3].square().sum().backward()
+    assert new.kernel.grad.abs().sum() > 0            # the filters now learn
+    if filters > 4:
+        assert new.fc_in.grad[:, :, 4:].abs().sum() > 0
+
+
 def test_only_capacity_may_grow():
     base = NCAConfig(hidden_channels=4, mlp_width=16)
     assert can_widen(base, NCAConfig(hidden_channels=6, mlp_width=16))
     assert not can_widen(base, NCAConfig(hidden_channels=4, mlp_width=16))          # nothing grows
     assert not can_widen(base, NCAConfig(hidden_channels=3, mlp_width=32))          # one shrinks
-    assert not can_widen(base, NCAConfig(hidden_channels=6, perception="learned"))  # another model
+    assert can_widen(base, NCAConfig(hidden_channels=4, mlp_width=16, perception="learned"))
+    learned = NCAConfig(hidden_channels=4, mlp_width=16, perception="learned", perception_filters=6)
+    assert can_widen(base, learned)
+    assert not can_widen(learned, base)                                             # learned -> fixed
+    assert not can_widen(learned, NCAConfig(hidden_channels=5, mlp_width=16, perception="learned",
+                                            perception_filters=5))                  # fewer filters
     with pytest.raises(VoxgenError):
         widen_parameters(NCA(3, base).state_dict(), base, NCA(3, NCAConfig(hidden_channels=3)))
 

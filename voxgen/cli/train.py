@@ -11,7 +11,8 @@ import click
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--resume", is_flag=True, help="Continue from the run's last checkpoint (a spec with more hidden_channels, "
-                   "mlp_width or mlp_layers widens the model without changing what it does).")
+                   "mlp_width, mlp_layers or perception_filters, or learned perception in place of fixed, "
+                   "widens the model without changing what it does).")
 @click.option("--iterations", type=click.IntRange(min=1), default=None,
               help="Override the spec's iteration budget.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,

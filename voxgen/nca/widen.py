@@ -1,9 +1,10 @@
 """Widen a trained NCA without changing what it does (for `train --resume`).
 
 A model that has learnt most of a blueprint but lacks the capacity for the
-last few cells can go on training with more hidden channels, a wider MLP or
-more MLP layers, starting from the function it has learnt instead of from
-scratch. The old weights are embedded in the bigger model so that every step
+last few cells can go on training with more hidden channels, a wider MLP,
+more MLP layers, or perception it learns (fixed identity + Sobel filters
+turned into learned ones, more learned filters), starting from the function
+it has learnt instead of from scratch. The old weights are embedded in the bigger model so that every step
 computes exactly the same numbers on the old channels, and the new channels
 stay as the seed set them:
 
@@ -14,7 +15,10 @@ stay as the seed set them:
 - new units of a hidden layer get fresh random input weights and zero
   output weights;
 - new hidden layers, appended before the output layer, start as the
-  identity, exact on the ReLU outputs they read (all >= 0).
+  identity, exact on the ReLU outputs they read (all >= 0);
+- fixed perception becomes learned with its four filters as the first
+  learned ones; new filters get fresh random taps and are read through zero
+  first-layer weights.
 
 The pool of grown states gets zero new channels and Adam's moments new
 entries (`widen_moments`), so a resumed run goes on where it stopped, with
@@ -32,11 +36,24 @@ from voxgen.nca.model import NCA
 CAPACITY = ("hidden_channels", "mlp_width", "mlp_layers")
 
 
+def _filters(config: NCAConfig) -> int:
+    """Perception filters per channel (fixed perception has four)."""
+    return config.perception_filters if config.perception == "learned" else 4
+
+
+def _changes(old: NCAConfig, new: NCAConfig) -> list[str]:
+    """The model settings that differ between `old` and `new`."""
+    changed = [k for k in (*CAPACITY, "perception") if getattr(old, k) != getattr(new, k)]
+    return changed + ["perception_filters"] * (_filters(old) != _filters(new))
+
+
 def can_widen(old: NCAConfig, new: NCAConfig) -> bool:
-    """True when `new` only adds capacity to `old` (and differs from it)."""
-    grows = [getattr(new, k) >= getattr(old, k) for k in CAPACITY]
-    same_rest = old.perception == new.perception and old.perception_filters == new.perception_filters
-    return all(grows) and same_rest and any(getattr(new, k) != getattr(old, k) for k in CAPACITY)
+    """True when `new` only adds capacity to `old` (and differs from it):
+    more hidden channels, MLP width or layers, perception filters, or learned
+    perception in place of fixed."""
+    grows = [getattr(new, k) >= getattr(old, k) for k in CAPACITY] + [_filters(new) >= _filters(old)]
+    perception_ok = old.perception == new.perception or (old.perception, new.perception) == ("fixed", "learned")
+    return all(grows) and perception_ok and bool(_changes(old, new))
 
 
 def fit_checkpoint(tensors: dict, before: NCAConfig, model: NCA, path) -> dict:
@@ -44,14 +61,14 @@ def fit_checkpoint(tensors: dict, before: NCAConfig, model: NCA, path) -> dict:
     with config `before`, fitted to `model`: unchanged when the model is the
     same, widened when its config only adds capacity, and a VoxgenError
     naming `path` and the changed settings otherwise."""
-    changed = [k for k in (*CAPACITY, "perception", "perception_filters")
-               if getattr(before, k) != getattr(model.config, k)]
+    changed = _changes(before, model.config)
     if not changed:
         return tensors
     if not can_widen(before, model.config):
         raise VoxgenError("cannot resume: the spec changes " + ", ".join(
             f"{k} {getattr(before, k)!r} -> {getattr(model.config, k)!r}" for k in changed)
-            + " (only hidden_channels, mlp_width and mlp_layers may grow)", path)
+            + " (only hidden_channels, mlp_width, mlp_layers and learned perception_filters may grow,"
+            " and fixed perception may become learned)", path)
     params = widen_parameters({n[6:]: v for n, v in tensors.items() if n.startswith("model.")}, before, model)
     rest = {k: v for k, v in tensors.items() if not k.startswith(("model.", "opt."))}
     return {**rest, **{f"model.{n}": v for n, v in params.items()},
@@ -71,12 +88,15 @@ def widen_parameters(old: dict, old_cfg: NCAConfig, model: NCA) -> dict:
     `old` (state dict of an NCA with `old_cfg`), as the module docstring says."""
     if not can_widen(old_cfg, model.config):
         raise VoxgenError("the spec changes the model in a way a checkpoint cannot be widened to "
-                          "(only hidden_channels, mlp_width and mlp_layers may grow)")
+                          "(only hidden_channels, mlp_width, mlp_layers and learned perception_filters"
+                          " may grow, and fixed perception may become learned)")
     fresh = model.state_dict()
     c_old, w_old = old["fc_out.weight"].shape
+    p_old = old["fc_in"].shape[2]
     out = {"kernel": _embed(fresh["kernel"], old["kernel"]) if "kernel" in old else fresh["kernel"]}
     fc_in = _embed(fresh["fc_in"], old["fc_in"])
     fc_in[:w_old, c_old:] = 0                         # old units ignore the new channels
+    fc_in[:w_old, :, p_old:] = 0                      # and the new filters
     out["fc_in"] = fc_in
     out["fc_in_bias"] = _embed(torch.zeros_like(fresh["fc_in_bias"]), old["fc_in_bias"])
     layers_old = old_cfg.mlp_layers - 1
