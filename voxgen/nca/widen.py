@@ -4,8 +4,10 @@ A model that has learnt most of a blueprint but lacks the capacity for the
 last few cells can go on training with more hidden channels, a wider MLP,
 more MLP layers, or perception it learns (fixed identity + Sobel filters
 turned into learned ones, more learned filters), starting from the function
-it has learnt instead of from scratch. The old weights are embedded in the bigger model so that every step
-computes exactly the same numbers on the old channels, and the new channels
+it has learnt instead of from scratch. The old weights are embedded in the
+bigger model so that every step computes the same numbers on the old
+channels (exactly; up to rounding where fixed perception becomes learned,
+whose kernels sum the taps in another order), and the new channels
 stay as the seed set them:
 
 - new hidden channels sit after the old ones; the MLP reads them through
@@ -34,6 +36,8 @@ from voxgen.nca.config import NCAConfig
 from voxgen.nca.model import NCA
 
 CAPACITY = ("hidden_channels", "mlp_width", "mlp_layers")
+RULE = ("only hidden_channels, mlp_width, mlp_layers and learned perception_filters may grow,"
+        " and fixed perception may become learned")
 
 
 def _filters(config: NCAConfig) -> int:
@@ -52,7 +56,8 @@ def can_widen(old: NCAConfig, new: NCAConfig) -> bool:
     more hidden channels, MLP width or layers, perception filters, or learned
     perception in place of fixed."""
     grows = [getattr(new, k) >= getattr(old, k) for k in CAPACITY] + [_filters(new) >= _filters(old)]
-    perception_ok = old.perception == new.perception or (old.perception, new.perception) == ("fixed", "learned")
+    perception_ok = (old.perception, new.perception) in {("fixed", "fixed"), ("learned", "learned"),
+                                                          ("fixed", "learned")}
     return all(grows) and perception_ok and bool(_changes(old, new))
 
 
@@ -67,8 +72,7 @@ def fit_checkpoint(tensors: dict, before: NCAConfig, model: NCA, path) -> dict:
     if not can_widen(before, model.config):
         raise VoxgenError("cannot resume: the spec changes " + ", ".join(
             f"{k} {getattr(before, k)!r} -> {getattr(model.config, k)!r}" for k in changed)
-            + " (only hidden_channels, mlp_width, mlp_layers and learned perception_filters may grow,"
-            " and fixed perception may become learned)", path)
+            + f" ({RULE})", path)
     params = widen_parameters({n[6:]: v for n, v in tensors.items() if n.startswith("model.")}, before, model)
     rest = {k: v for k, v in tensors.items() if not k.startswith(("model.", "opt."))}
     return {**rest, **{f"model.{n}": v for n, v in params.items()},
@@ -87,9 +91,7 @@ def widen_parameters(old: dict, old_cfg: NCAConfig, model: NCA) -> dict:
     """A state dict for `model` (the wider config) holding the parameters of
     `old` (state dict of an NCA with `old_cfg`), as the module docstring says."""
     if not can_widen(old_cfg, model.config):
-        raise VoxgenError("the spec changes the model in a way a checkpoint cannot be widened to "
-                          "(only hidden_channels, mlp_width, mlp_layers and learned perception_filters"
-                          " may grow, and fixed perception may become learned)")
+        raise VoxgenError(f"the spec changes the model in a way a checkpoint cannot be widened to ({RULE})")
     fresh = model.state_dict()
     c_old, w_old = old["fc_out.weight"].shape
     p_old = old["fc_in"].shape[2]
