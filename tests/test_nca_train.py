@@ -112,3 +112,36 @@ def test_focal_gamma_weighs_cells_by_how_wrong_they_are():
         assert loss(2.0, logit) == pytest.approx(-math.log(p) * (1 - p) ** 2, rel=1e-5)
     assert loss(2.0, 4.0) / loss(0.0, 4.0) < 1e-3
     assert loss(2.0, -2.0) / loss(0.0, -2.0) > 0.75
+
+
+def test_deterministic_seed_runs_are_grown_once(tmp_path, monkeypatch):
+    """With fire_rate 1 the reseeded samples of a batch are one run: growing
+    it once and counting it `reseed` times trains the same model as growing
+    every copy."""
+    import torch
+    import voxgen.train as training
+    from voxgen.nca.weights import read_weights
+
+    order = torch.tensor([2, 0, 3, 1])
+    runs, back = training.distinct_runs(order, 3, 1.0)
+    assert runs.tolist() == [2, 1] and back.tolist() == [0, 1, 0, 0]
+    assert training.distinct_runs(order, 3, 0.75)[0].tolist() == [0, 1, 2, 3]
+
+    write_tiny(tmp_path, "grow")
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(spec.read_text() + "fire_rate = 1.0\nreseed = 3\n")
+
+    def trained(name):
+        train_kw = dict(device="cpu", out=tmp_path / name, iterations=6, progress=False,
+                        weights_path=tmp_path / f"{name}.safetensors")
+        training.train(spec, **train_kw)
+        rows = [json.loads(r) for r in (tmp_path / name / "metrics.jsonl").read_text().splitlines()]
+        return read_weights(tmp_path / f"{name}.safetensors")[0], [r["loss"] for r in rows if "loss" in r]
+
+    once, once_losses = trained("once")
+    monkeypatch.setattr(training, "distinct_runs", lambda order, reseed, rate: (torch.arange(len(order)),) * 2)
+    every, every_losses = trained("every")
+    assert once_losses == pytest.approx(every_losses, rel=1e-4)
+    assert once.keys() == every.keys()
+    for name in once:
+        assert torch.allclose(once[name], every[name], atol=1e-5), name

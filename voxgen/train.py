@@ -6,7 +6,8 @@ Each iteration: sample a batch from the pool of grown states, replace the
 worst (by last loss) with fresh seeds, damage the best few, run a random
 number of steps, score the end state (class cross-entropy weighted so rare
 blocks count, plus the alive channel), step Adam on normalised gradients and
-put the states back in the pool. Stops early once whole batches grow exactly
+put the states back in the pool (with fire_rate 1 growth is deterministic,
+so the fresh seeds of a batch are grown once: `distinct_runs`). Stops early once whole batches grow exactly
 and fresh seeds confirm it. Writes to `out` (default runs/NAME/): metrics.jsonl,
 curve.png, checkpoint.safetensors; and the weights to structures/NAME.safetensors.
 Resuming with a spec that adds capacity (hidden channels, MLP width or
@@ -56,6 +57,22 @@ def lr_at(config, it: int) -> float:
     if config.lr_schedule == "step":
         return config.lr * 0.3 ** ((it >= 0.5 * config.iterations) + (it >= 0.8 * config.iterations))
     return config.lr
+
+
+def distinct_runs(order: torch.Tensor, reseed: int, fire_rate: float):
+    """(runs (R,), back (B,)): the batch samples to grow, and for each sample
+    of the batch the run whose end state it gets. `order[:reseed]` are fresh
+    seeds; with fire_rate 1 every cell fires at every step, so their runs are
+    one and the same: grow it once and count it `reseed` times (the same loss
+    and gradient as growing each copy)."""
+    b = len(order)
+    if fire_rate < 1 or reseed < 2:
+        return torch.arange(b), torch.arange(b)
+    runs = torch.cat([order[:1], order[reseed:]])
+    back = torch.empty(b, dtype=torch.long)
+    back[runs] = torch.arange(len(runs))
+    back[order[1:reseed]] = 0
+    return runs, back
 
 
 def class_weights(classes: torch.Tensor, k: int, power: float) -> torch.Tensor:
@@ -207,9 +224,12 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
         # grow for a random number of steps and learn from the end state
         lo, hi = cfg.steps
         steps = int(torch.randint(lo, hi + 1, (), generator=sampler))
-        x = rollout(model, x, steps, firing)
-        loss_per = growth_loss(model, x, classes, weights, far_air)           # (B,)
-        loss = loss_per.mean()
+        runs, back = distinct_runs(order, cfg.reseed, cfg.fire_rate)
+        grown = rollout(model, x[runs.to(dev)], steps, firing)                # (R, C, X, Y, Z)
+        run_loss = growth_loss(model, grown, classes, weights, far_air)       # (R,)
+        counts = torch.bincount(back, minlength=len(runs)).to(run_loss)
+        loss = (run_loss * counts).sum() / cfg.batch                          # the batch mean
+        x, loss_per = grown[back.to(dev)], run_loss[back.to(dev)]             # (B, ...), (B,)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         for p in model.parameters():
