@@ -219,6 +219,8 @@ def test_decode_is_air_where_dead():
     ('blueprint = "b.toml"\nperception = "magic"\n', "key 'perception' must be one of"),
     ('blueprint = "b.toml"\ndamage_kinds = ["fire"]\n', "key 'damage_kinds'"),
     ('blueprint = "b.toml"\nlr = true\n', "key 'lr' must be a number"),
+    ('blueprint = "b.toml"\nhard_weight = -1\n', "key 'hard_weight' must be >= 0"),
+    ('blueprint = "b.toml"\nfire_rate = 0\n', "key 'fire_rate' must be in"),
     ('hidden_channels = 3\n', "missing key 'blueprint'"),
     ('blueprint = \n', "not valid TOML"),
 ])

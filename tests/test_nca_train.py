@@ -145,3 +145,29 @@ def test_deterministic_seed_runs_are_grown_once(tmp_path, monkeypatch):
     assert once.keys() == every.keys()
     for name in once:
         assert torch.allclose(once[name], every[name], atol=1e-5), name
+
+
+def test_hard_weight_weighs_only_the_wrong_cells():
+    """With hard_weight, a living cell whose most likely class is wrong has
+    its cross-entropy times (1 + hard_weight); right cells keep plain
+    cross-entropy."""
+    import math
+    import torch
+    from voxgen.nca.config import NCAConfig
+    from voxgen.nca.model import NCA
+    from voxgen.train import growth_loss
+
+    classes = torch.ones(3, 3, 3, dtype=torch.long)
+    far_air, weights = torch.zeros(3, 3, 3), torch.ones(3, 3, 3)
+
+    def loss(hard, logit_right):
+        model = NCA(2, NCAConfig(hidden_channels=2, hard_weight=hard))
+        state = torch.zeros(1, model.channels.total, *classes.shape)
+        state[:, model.channels.alive] = 1.0
+        state[:, 1] = logit_right
+        return float(growth_loss(model, state, classes, weights, far_air))
+
+    right, wrong = -math.log(1 / (1 + math.exp(-1.0))), -math.log(1 / (1 + math.exp(1.0)))
+    assert loss(9.0, 1.0) == pytest.approx(right, rel=1e-5)          # right: unchanged
+    assert loss(9.0, -1.0) == pytest.approx(10 * wrong, rel=1e-5)    # wrong: 10x
+    assert loss(0.0, -1.0) == pytest.approx(wrong, rel=1e-5)

@@ -88,7 +88,8 @@ def growth_loss(model: NCA, state, classes, weights, far_air) -> torch.Tensor:
     Cross-entropy over block classes where cells live (a dead cell counts as
     air: zero if the target is air, log K if it is a block; with
     `focal_gamma`, a living cell's cross-entropy is times (1 - p) ** gamma,
-    p its right class's probability), plus the alive
+    p its right class's probability; with `hard_weight`, a living cell whose
+    most likely class is wrong counts 1 + hard_weight times), plus the alive
     channel pulled to 1 on blocks and to <= 0 on air more than a cell away
     from any block (air next to blocks may stay alive, to bridge gaps; with
     `skin_weight` it is pulled to 1 there too)."""
@@ -98,6 +99,9 @@ def growth_loss(model: NCA, state, classes, weights, far_air) -> torch.Tensor:
     ce = F.cross_entropy(state[:, ch.logits], target, reduction="none")       # (B, X, Y, Z)
     if model.config.focal_gamma:
         ce = ce * (1 - torch.exp(-ce)).pow(model.config.focal_gamma)
+    if model.config.hard_weight:
+        wrong = state[:, ch.logits].detach().argmax(1) != target
+        ce = ce * (1 + model.config.hard_weight * wrong)
     dead_ce = (target > 0).float() * math.log(ch.classes)
     ce = torch.where(model.life(state)[:, 0], ce, dead_ce)
     alive = state[:, ch.alive]

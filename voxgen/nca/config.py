@@ -83,6 +83,12 @@ class NCAConfig:
     probability of its right class, so cells already right weigh little and
     the last few wrong ones (a window in a wall, locally alike to the wall)
     dominate the gradient. 0: plain cross-entropy."""
+    hard_weight: float = 0.0
+    """Hard cells: the cross-entropy of each living cell whose most likely
+    class is wrong at the end of the rollout is times (1 + hard_weight), so
+    that the last few wrong cells of a nearly right structure are not lost
+    among thousands of right ones. Unlike focal_gamma it leaves the weight of
+    right cells alone. 0: plain cross-entropy."""
     alive_weight: float = 1.0
     """Weight of the alive-channel loss (blocks alive, far air dead)."""
     skin_weight: float = 0.0

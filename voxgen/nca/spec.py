@@ -111,6 +111,9 @@ def parse_spec(path) -> Spec:
     config = NCAConfig(**{**defaults.to_dict(), **values})
     if not 0 < config.fire_rate <= 1:
         raise VoxgenError(f"key 'fire_rate' must be in (0, 1], got {config.fire_rate}", path)
+    for key in ("focal_gamma", "hard_weight", "skin_weight", "alive_weight"):
+        if getattr(config, key) < 0:
+            raise VoxgenError(f"key '{key}' must be >= 0, got {getattr(config, key)}", path)
     if config.batch < 1 or config.pool_size < config.batch:
         raise VoxgenError("keys 'batch' and 'pool_size' need 1 <= batch <= pool_size", path)
     return Spec(path=path, name=path.stem, blueprint=(path.parent / blueprint).resolve(),
