@@ -60,6 +60,23 @@ def test_resume_continues_from_the_checkpoint(trained_tiny, tmp_path):
     assert its == sorted(its) and its[0] == 0
 
 
+def test_resume_with_no_iterations_left_writes_the_checkpoint_model(trained_tiny, tmp_path):
+    """`--resume --iterations N` with N the checkpoint's own iteration trains
+    nothing: the weights written are the checkpoint's model, recorded at N."""
+    root, _ = trained_tiny
+    from voxgen.nca.weights import read_weights
+    from voxgen.train import train
+    ckpt, meta = read_weights(root / "run" / "checkpoint.safetensors")
+    done = train(root / "tiny.toml", device="cpu", out=root / "run", resume=True,
+                 iterations=meta["iteration"], weights_path=tmp_path / "w.safetensors", progress=False)
+    assert done["iterations"] == meta["iteration"]
+    weights, _ = read_weights(tmp_path / "w.safetensors")
+    model = {k: v for k, v in ckpt.items() if k.startswith("model.")}
+    assert model.keys() == {k for k in weights if k.startswith("model.")}
+    assert all(bool((model[k] == weights[k]).all()) for k in model)
+    assert read_weights(root / "run" / "checkpoint.safetensors")[1]["iteration"] == meta["iteration"]
+
+
 def test_skin_weight_pulls_air_next_to_blocks_alive():
     """The skin term: air next to a block costs (alive - 1)^2 * skin_weight;
     far air and blocks are scored as without it."""

@@ -210,7 +210,7 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     bar = tqdm(range(start, cfg.iterations), initial=start, total=cfg.iterations,
                disable=not progress, desc=spec.name, unit="it")
     t0 = time.perf_counter() - elapsed
-    it = start
+    it = start - 1      # the last iteration run (none yet)
     for it in bar:
         for group in opt.param_groups:
             group["lr"] = lr_at(cfg, it)
@@ -277,7 +277,7 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     bar.close()
     log.close()
     elapsed = time.perf_counter() - t0
-    iterations_done = it + 1 if history else start
+    iterations_done = it + 1
     checkpoint(iterations_done)
 
     final = verified or check_growth(model, classes, target.seed, cfg.horizon, range(cfg.verify_seeds))
