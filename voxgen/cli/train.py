@@ -14,7 +14,8 @@ import click
                    "mlp_width, mlp_layers or perception_filters, or learned perception in place of fixed, "
                    "widens the model without changing what it does).")
 @click.option("--iterations", type=click.IntRange(min=1), default=None,
-              help="Override the spec's iteration budget.")
+              help="Override the spec's iteration budget (with --resume, the total: the "
+                   "checkpoint's own count trains nothing and writes its model as the weights).")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Run folder for metrics.jsonl, curve.png, checkpoint (default runs/NAME).")
 @click.option("--weights", type=click.Path(dir_okay=False), default=None,
