@@ -81,3 +81,20 @@ def test_train_spec_errors(tmp_path):
     spec.write_text('blueprint = "nothing.toml"\nbatchsize = 3\n')
     result = CliRunner().invoke(main, ["train", str(spec)])
     assert result.exit_code == 2 and "bad.toml" in result.output and "batchsize" in result.output
+
+
+def test_train_keys_lists_every_spec_key_with_its_default(tmp_path):
+    """`voxgen train --keys` needs no spec; its `key = default` lines are TOML
+    that, given a blueprint, parse as a spec equal to the defaults."""
+    from voxgen.nca.config import NCAConfig
+    from voxgen.nca.spec import parse_spec
+
+    result = CliRunner().invoke(main, ["train", "--keys"])
+    assert result.exit_code == 0, result.output
+    settings = [line for line in result.output.splitlines() if not line.startswith(" ")]
+    assert [line.split(" = ")[0] for line in settings] == list(NCAConfig().to_dict())
+    assert all(line.startswith("    ") and len(line) <= 82 for line in result.output.splitlines()
+               if line not in settings)
+    spec = tmp_path / "all.toml"
+    spec.write_text('blueprint = "b.toml"\n' + "\n".join(settings) + "\n")
+    assert parse_spec(spec).config == NCAConfig()

@@ -7,7 +7,21 @@ import json
 import click
 
 
+def _print_keys(ctx, _param, value):
+    if not value or ctx.resilient_parsing:
+        return
+    import textwrap
+
+    from voxgen.nca.config import describe_keys
+    for key, default, doc in describe_keys():
+        click.echo(f"{key} = {json.dumps(default)}")
+        click.echo(textwrap.fill(doc, 78, initial_indent="    ", subsequent_indent="    "))
+    ctx.exit()
+
+
 @click.command()
+@click.option("--keys", is_flag=True, is_eager=True, expose_value=False, callback=_print_keys,
+              help="List every key a spec may set, with its default and what it does, and exit.")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--resume", is_flag=True, help="Continue from the run's last checkpoint (a spec with more hidden_channels, "

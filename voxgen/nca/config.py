@@ -97,7 +97,7 @@ class NCAConfig:
     from alive to dead has no gradient, so a blueprint whose blocks are
     separated by air gaps never learns to grow across them without it."""
     checkpoint_every: int = 100
-    """Iterations between atomic checkpoints (and exactness checks)."""
+    """Iterations between atomic checkpoints."""
     verify_seeds: int = 10
     """Fresh seeds grown to confirm exact growth before stopping early."""
     verify_needed: int = 10
@@ -121,3 +121,19 @@ class NCAConfig:
     def horizon(self) -> int:
         """Training horizon in steps: the default growth length."""
         return int(self.steps[1])
+
+
+def describe_keys() -> list[tuple[str, object, str]]:
+    """(key, default, what it does) for every field, in order: the docstrings
+    under the fields above, read from this module's source."""
+    import ast
+    import inspect
+    import sys
+
+    body = next(n for n in ast.parse(inspect.getsource(sys.modules[__name__])).body
+                if isinstance(n, ast.ClassDef) and n.name == "NCAConfig").body
+    docs = {a.target.id: " ".join(b.value.value.split()) for a, b in zip(body, body[1:])
+            if isinstance(a, ast.AnnAssign) and isinstance(b, ast.Expr) and isinstance(b.value, ast.Constant)}
+    defaults = NCAConfig().to_dict()
+    return [(key, defaults[key], docs[key]) for key in defaults]
+
