@@ -3,6 +3,7 @@ reference of the same model measured in the same run.
 
     .venv/bin/python bench/nca.py [--threads N] [--iters N]
     .venv/bin/python bench/nca.py --time-to-exact [--max-iterations N] [--torch-seed S] [--threads N]
+    .venv/bin/python bench/nca.py --training-run N [--threads N]
 
 Configuration (the prior work's caterpillar): grid 8 x 6 x 27 (x, y, z) taken
 from ../shared/samples/anchor-nca/caterpillar_short.nbt (trimmed; random blocks
@@ -16,6 +17,12 @@ of --iters, the models taking turns iteration by iteration so that a slow
 spell of this shared machine slows them alike). The prior
 work's own code measured 1.2-1.4 s/iter and 0.6-0.7 M cell-updates/s forward
 on this 2-core CPU.
+
+--training-run N times voxgen's own training loop (`voxgen train`) at the
+prior work's configuration on caterpillar_short.nbt, the prior work's own
+task: seconds per iteration over the second half of N iterations, when the
+pool holds grown states with air around the blocks (fewer living cells than
+the worst case above) and fresh seeds.
 
 --time-to-exact trains on caterpillar_short.nbt and reports the wall time
 until the first check that grows it exactly in >= 9 of 10 fresh seeds (and
@@ -194,12 +201,55 @@ def time_to_exact(max_iterations: int, threads: int, torch_seed: int) -> None:
           f"after {record['iterations']} iterations")
 
 
+PRIOR_CONFIG = """perception = "learned"
+hidden_channels = 12
+mlp_width = 64
+mlp_layers = 2
+batch = 5
+steps = [48, 63]
+fire_rate = 0.5
+margin = 0
+"""
+
+
+def training_run(iterations: int, threads: int) -> None:
+    """voxgen's own training loop at the prior work's configuration (learned
+    perception) on its caterpillar (the grid of the blueprint, no margin;
+    voxgen's default pool, reseeding and damage): seconds per iteration over
+    the second half of the run, and how much of the grid lived in the pool
+    then (the worst case above has every cell alive)."""
+    from voxgen.nca.weights import read_weights
+    from voxgen.train import train
+
+    if not SAMPLE.exists():
+        raise SystemExit(f"{SAMPLE} is absent")
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = Path(tmp) / "caterpillar_short.toml"
+        spec.write_text(f'blueprint = "{SAMPLE}"\n{PRIOR_CONFIG}iterations = {iterations}\n')
+        train(spec, device="cpu", out=Path(tmp) / "run", weights_path=Path(tmp) / "w.safetensors",
+              progress=False, threads=threads)
+        rows = [json.loads(line) for line in (Path(tmp) / "run" / "metrics.jsonl").read_text().splitlines()]
+        tensors, meta = read_weights(Path(tmp) / "run" / "checkpoint.safetensors")
+    alive = len(meta["palette"])                          # the channel after the K class logits
+    living = float((F.max_pool3d(tensors["pool"][:, alive:alive + 1], 3, 1, 1) > 0.1).float().mean())
+    times = {r["it"]: r["time_s"] for r in rows if "loss" in r}
+    half, last = iterations // 2, max(times)
+    per = (times[last] - times[half]) / (last - half)
+    print(f"voxgen train at the prior work's configuration on {SAMPLE.name}: {per:.3f} s/iteration "
+          f"over iterations {half}-{last} ({threads} threads), {1.2 / per:.1f}-{1.4 / per:.1f}x the "
+          f"prior work's 1.2-1.4 s; {living:.0%} of the pool's cells living at the end")
+    if living < 0.05:
+        print("nothing grew: this run does not time real training")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--iters", type=int, default=7,
                         help="training iterations timed per model (medians; models take turns)")
     parser.add_argument("--time-to-exact", action="store_true")
+    parser.add_argument("--training-run", type=int, metavar="N", default=0,
+                        help="time N iterations of voxgen's training loop at the prior work's configuration")
     parser.add_argument("--max-iterations", type=int, default=3000)
     parser.add_argument("--torch-seed", type=int, default=0, help="training seed for --time-to-exact")
     args = parser.parse_args()
@@ -207,6 +257,8 @@ def main() -> None:
     set_threads(args.threads)
     if args.time_to_exact:
         time_to_exact(args.max_iterations, args.threads, args.torch_seed)
+    elif args.training_run:
+        training_run(args.training_run, args.threads)
     else:
         speed(args.iters)
 
