@@ -223,6 +223,8 @@ def training_run(iterations: int, threads: int) -> None:
 
     if not SAMPLE.exists():
         raise SystemExit(f"{SAMPLE} is absent")
+    if iterations < 4:
+        raise SystemExit("--training-run needs at least 4 iterations")
     with tempfile.TemporaryDirectory() as tmp:
         spec = Path(tmp) / "caterpillar_short.toml"
         spec.write_text(f'blueprint = "{SAMPLE}"\n{PRIOR_CONFIG}iterations = {iterations}\n')
@@ -234,6 +236,8 @@ def training_run(iterations: int, threads: int) -> None:
     living = float((F.max_pool3d(tensors["pool"][:, alive:alive + 1], 3, 1, 1) > 0.1).float().mean())
     times = {r["it"]: r["time_s"] for r in rows if "loss" in r}
     half, last = iterations // 2, max(times)
+    if last <= half:
+        raise SystemExit(f"training stopped early at iteration {last}: nothing left to time")
     per = (times[last] - times[half]) / (last - half)
     print(f"voxgen train at the prior work's configuration on {SAMPLE.name}: {per:.3f} s/iteration "
           f"over iterations {half}-{last} ({threads} threads), {1.2 / per:.1f}-{1.4 / per:.1f}x the "

@@ -8,6 +8,7 @@ import click
 
 
 def _print_keys(ctx, _param, value):
+    """--keys: print every spec key as `key = default` and its docstring, then exit."""
     if not value or ctx.resilient_parsing:
         return
     import textwrap

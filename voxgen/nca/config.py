@@ -88,7 +88,9 @@ class NCAConfig:
     class is wrong at the end of the rollout is times (1 + hard_weight), so
     that the last few wrong cells of a nearly right structure are not lost
     among thousands of right ones. Unlike focal_gamma it leaves the weight of
-    right cells alone. 0: plain cross-entropy."""
+    right cells alone. A tool for the end of training (it got the temple's
+    last window right); from the start it did not help on the toy room of
+    bench/openings.py. 0: plain cross-entropy."""
     alive_weight: float = 1.0
     """Weight of the alive-channel loss (blocks alive, far air dead)."""
     skin_weight: float = 0.0
