@@ -10,8 +10,6 @@ from voxgen.grow import grow, load_trained
 from voxgen.structure import Structure
 
 
-
-
 @pytest.fixture(scope="module")
 def trained_tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny")
