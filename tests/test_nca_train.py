@@ -186,3 +186,49 @@ def test_hard_weight_weighs_only_the_wrong_cells():
     assert loss(9.0, 1.0) == pytest.approx(right, rel=1e-5)          # right: unchanged
     assert loss(9.0, -1.0) == pytest.approx(10 * wrong, rel=1e-5)    # wrong: 10x
     assert loss(0.0, -1.0) == pytest.approx(wrong, rel=1e-5)
+
+
+def test_deterministic_growth_is_checked_once_for_all_seeds(monkeypatch):
+    """With fire_rate 1 `check_growth` grows one seed and counts it for all:
+    the same result as growing each seed."""
+    import torch
+    from torch import nn
+    import voxgen.nca.evaluate as evaluate
+    from voxgen.nca.config import NCAConfig
+    from voxgen.nca.model import NCA
+
+    torch.manual_seed(0)
+    model = NCA(3, NCAConfig(hidden_channels=4, fire_rate=1.0))
+    nn.init.normal_(model.fc_out.weight, std=0.3)
+    classes = torch.zeros(5, 5, 5, dtype=torch.long)
+    classes[1:4, 1, 1:4] = 1
+    classes[2, 2, 2] = 2
+    once = evaluate.check_growth(model, classes, (2, 1, 2), 6, range(4))
+    assert once["grown"] == 1 and once["n"] == 4
+    monkeypatch.setattr(evaluate, "distinct_seeds", lambda model, seeds: seeds)
+    every = evaluate.check_growth(model, classes, (2, 1, 2), 6, range(4))
+    assert every["grown"] == 4
+    assert {k: v for k, v in once.items() if k != "grown"} == {k: v for k, v in every.items() if k != "grown"}
+    assert 0 < every["accuracy"] < 1
+    # an untrained NCA keeps the seed as it is (air, its logits all zero):
+    # exact for an all-air target, counted once per seed
+    still = NCA(3, NCAConfig(hidden_channels=4, fire_rate=1.0))
+    monkeypatch.undo()
+    air = evaluate.check_growth(still, torch.zeros_like(classes), (2, 1, 2), 6, range(4))
+    assert (air["exact"], air["long_exact"], air["grown"]) == (4, 4, 1)
+    model.config = NCAConfig(hidden_channels=4, fire_rate=0.5)
+    assert evaluate.distinct_seeds(model, [0, 1, 2]) == [0, 1, 2]
+
+
+def test_deterministic_tiny_structure_trains_and_stops_early(tmp_path):
+    """fire_rate 1: training stops once the seed grows exactly (checked by
+    growing one seed for all), and every seed then grows the structure."""
+    write_tiny(tmp_path, "grow")
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(spec.read_text() + "fire_rate = 1.0\nreseed = 2\n")
+    from voxgen.train import train
+    record = train(spec, device="cpu", out=tmp_path / "run", progress=False)
+    assert record["stopped_early"], record
+    assert record["final"]["grown"] == 1 and record["final"]["exact"] == 10
+    trained = load_trained(tmp_path / "tiny.safetensors")
+    assert all(grow(trained, seed=s, device="cpu").metrics["exact"] for s in (0, 5, 9))

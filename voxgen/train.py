@@ -8,7 +8,8 @@ number of steps, score the end state (class cross-entropy weighted so rare
 blocks count, plus the alive channel), step Adam on normalised gradients and
 put the states back in the pool (with fire_rate 1 growth is deterministic,
 so the fresh seeds of a batch are grown once: `distinct_runs`). Stops early
-once whole batches grow exactly and fresh seeds confirm it. Writes to `out`
+once whole batches grow exactly (with fire_rate 1: the fresh seed does) and
+fresh seeds confirm it. Writes to `out`
 (default runs/NAME/): metrics.jsonl, curve.png, checkpoint.safetensors; and
 the weights to structures/NAME.safetensors. Resuming with a spec that adds
 capacity (hidden channels, MLP width or layers, perception filters, fixed ->
@@ -259,7 +260,10 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
         bar.set_postfix(loss=f"{row['loss']:.4f}", acc=f"{accuracy:.4f}", exact=f"{exact}/{cfg.batch}", refresh=False)
 
         # early stop: whole batches exact for a while, then fresh seeds confirm
-        streak = streak + 1 if exact == cfg.batch else 0
+        # (with fire_rate 1 growth from the seed is the same in every seed, so
+        # the batch's fresh seed growing exactly is enough to ask)
+        seed_exact = cfg.fire_rate >= 1 and cfg.reseed > 0 and bool(right[int(order[0])].all())
+        streak = streak + 1 if exact == cfg.batch or seed_exact else 0
         if streak >= cfg.stop_streak and it - last_verify >= cfg.verify_gap:
             last_verify = it
             check = check_growth(model, classes, target.seed, cfg.horizon, range(cfg.verify_seeds))
