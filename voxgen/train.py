@@ -9,9 +9,9 @@ blocks count, plus the alive channel), step Adam on normalised gradients and
 put the states back in the pool (with fire_rate 1 growth is deterministic,
 so the fresh seeds of a batch are grown once: `distinct_runs`). Stops early
 once whole batches grow exactly (with fire_rate 1: the fresh seed does) and
-fresh seeds confirm it. Writes to `out`
-(default runs/NAME/): metrics.jsonl, curve.png, checkpoint.safetensors; and
-the weights to structures/NAME.safetensors. Resuming with a spec that adds
+fresh seeds confirm it. Writes to `out` (default runs/NAME/): metrics.jsonl,
+curve.png, checkpoint.safetensors; and the weights to
+structures/NAME.safetensors. Resuming with a spec that adds
 capacity (hidden channels, MLP width or layers, perception filters, fixed ->
 learned perception) widens the checkpoint's model without changing what it
 does (`widen.py`). Resuming with `iterations` at the checkpoint's own count
