@@ -218,6 +218,7 @@ def training_run(iterations: int, threads: int) -> None:
     voxgen's default pool, reseeding and damage): seconds per iteration over
     the second half of the run, and how much of the grid lived in the pool
     then (the worst case above has every cell alive)."""
+    from voxgen.grow import load_trained
     from voxgen.nca.weights import read_weights
     from voxgen.train import train
 
@@ -231,9 +232,8 @@ def training_run(iterations: int, threads: int) -> None:
         train(spec, device="cpu", out=Path(tmp) / "run", weights_path=Path(tmp) / "w.safetensors",
               progress=False, threads=threads)
         rows = [json.loads(line) for line in (Path(tmp) / "run" / "metrics.jsonl").read_text().splitlines()]
-        tensors, meta = read_weights(Path(tmp) / "run" / "checkpoint.safetensors")
-    alive = len(meta["palette"])                          # the channel after the K class logits
-    living = float((F.max_pool3d(tensors["pool"][:, alive:alive + 1], 3, 1, 1) > 0.1).float().mean())
+        pool = read_weights(Path(tmp) / "run" / "checkpoint.safetensors")[0]["pool"]
+        living = float(load_trained(Path(tmp) / "w.safetensors").model.life(pool).float().mean())
     times = {r["it"]: r["time_s"] for r in rows if "loss" in r}
     half, last = iterations // 2, max(times)
     if last <= half:

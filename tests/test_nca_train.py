@@ -138,9 +138,9 @@ def test_deterministic_seed_runs_are_grown_once(tmp_path, monkeypatch):
     from voxgen.nca.weights import read_weights
 
     order = torch.tensor([2, 0, 3, 1])
-    runs, back = training.distinct_runs(order, 3, 1.0)
+    runs, back = training.distinct_runs(order, 3, True)
     assert runs.tolist() == [2, 1] and back.tolist() == [0, 1, 0, 0]
-    assert training.distinct_runs(order, 3, 0.75)[0].tolist() == [0, 1, 2, 3]
+    assert training.distinct_runs(order, 3, False)[0].tolist() == [0, 1, 2, 3]
 
     write_tiny(tmp_path, "grow")
     spec = tmp_path / "tiny.toml"
@@ -154,7 +154,7 @@ def test_deterministic_seed_runs_are_grown_once(tmp_path, monkeypatch):
         return read_weights(tmp_path / f"{name}.safetensors")[0], [r["loss"] for r in rows if "loss" in r]
 
     once, once_losses = trained("once")
-    monkeypatch.setattr(training, "distinct_runs", lambda order, reseed, rate: (torch.arange(len(order)),) * 2)
+    monkeypatch.setattr(training, "distinct_runs", lambda order, reseed, deterministic: (torch.arange(len(order)),) * 2)
     every, every_losses = trained("every")
     assert once_losses == pytest.approx(every_losses, rel=1e-4)
     assert once.keys() == every.keys()

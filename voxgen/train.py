@@ -63,14 +63,14 @@ def lr_at(config, it: int) -> float:
     return config.lr
 
 
-def distinct_runs(order: torch.Tensor, reseed: int, fire_rate: float):
+def distinct_runs(order: torch.Tensor, reseed: int, deterministic: bool):
     """(runs (R,), back (B,)): the batch samples to grow, and for each sample
     of the batch the run whose end state it gets. `order[:reseed]` are fresh
-    seeds; with fire_rate 1 every cell fires at every step, so their runs are
-    one and the same: grow it once and count it `reseed` times (the same loss
-    and gradient as growing each copy)."""
+    seeds; when growth is deterministic (fire_rate 1) their runs are one and
+    the same: grow it once and count it `reseed` times (the same loss and
+    gradient as growing each copy)."""
     b = len(order)
-    if fire_rate < 1 or reseed < 2:
+    if not deterministic or reseed < 2:
         return torch.arange(b), torch.arange(b)
     runs = torch.cat([order[:1], order[reseed:]])
     back = torch.empty(b, dtype=torch.long)
@@ -232,12 +232,12 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
         # grow for a random number of steps and learn from the end state
         lo, hi = cfg.steps
         steps = int(torch.randint(lo, hi + 1, (), generator=sampler))
-        runs, back = distinct_runs(order, cfg.reseed, cfg.fire_rate)
-        grown = rollout(model, x[runs.to(dev)], steps, firing)                # (R, C, X, Y, Z)
+        runs, back = (t.to(dev) for t in distinct_runs(order, cfg.reseed, cfg.deterministic))
+        grown = rollout(model, x[runs], steps, firing)                        # (R, C, X, Y, Z)
         run_loss = growth_loss(model, grown, classes, weights, far_air)       # (R,)
         counts = torch.bincount(back, minlength=len(runs)).to(run_loss)
         loss = (run_loss * counts).sum() / cfg.batch                          # the batch mean
-        x, loss_per = grown[back.to(dev)], run_loss[back.to(dev)]             # (B, ...), (B,)
+        x, loss_per = grown[back], run_loss[back]                             # (B, ...), (B,)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         for p in model.parameters():
@@ -262,7 +262,7 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
         # early stop: whole batches exact for a while, then fresh seeds confirm
         # (with fire_rate 1 growth from the seed is the same in every seed, so
         # the batch's fresh seed growing exactly is enough to ask)
-        seed_exact = cfg.fire_rate >= 1 and cfg.reseed > 0 and bool(right[int(order[0])].all())
+        seed_exact = cfg.deterministic and cfg.reseed > 0 and bool(right[int(order[0])].all())
         streak = streak + 1 if exact == cfg.batch or seed_exact else 0
         if streak >= cfg.stop_streak and it - last_verify >= cfg.verify_gap:
             last_verify = it

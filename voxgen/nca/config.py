@@ -120,6 +120,12 @@ class NCAConfig:
         return cls(**{k: v for k, v in values.items() if k in known})
 
     @property
+    def deterministic(self) -> bool:
+        """fire_rate 1: every cell fires at every step, so growth from the
+        seed is the same whatever the random seed."""
+        return self.fire_rate >= 1
+
+    @property
     def horizon(self) -> int:
         """Training horizon in steps: the default growth length."""
         return int(self.steps[1])
@@ -138,4 +144,3 @@ def describe_keys() -> list[tuple[str, object, str]]:
             if isinstance(a, ast.AnnAssign) and isinstance(b, ast.Expr) and isinstance(b.value, ast.Constant)}
     defaults = NCAConfig().to_dict()
     return [(key, defaults[key], docs[key]) for key in defaults]
-

@@ -24,7 +24,7 @@ def check_growth(model: NCA, classes: torch.Tensor, seed, steps: int, seeds,
     device = classes.device
     seeds = list(seeds)
     grown = distinct_seeds(model, seeds)
-    copies = len(seeds) // len(grown)
+    copies = len(seeds) // max(len(grown), 1)
     gens = [torch.Generator(device=device).manual_seed(int(s)) for s in grown]
     state = seed_state(model, classes.shape, seed, batch=len(gens), device=device)
     state = rollout(model, state, steps, gens)
@@ -43,7 +43,7 @@ def check_growth(model: NCA, classes: torch.Tensor, seed, steps: int, seeds,
 def distinct_seeds(model: NCA, seeds: list) -> list:
     """The seeds whose growth differs: with fire_rate 1 every cell fires at
     every step and the seed changes nothing, so one grows what all grow."""
-    return seeds[:1] if model.config.fire_rate >= 1 and seeds else seeds
+    return seeds[:1] if model.config.deterministic else seeds
 
 
 @torch.no_grad()
