@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -188,6 +189,8 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     firing = torch.Generator(device=dev).manual_seed(cfg.torch_seed + 1)    # firing masks
     start, elapsed, streak, history, last_verify = 0, 0.0, 0, [], -10**9
     verified = None
+    if resume and not ckpt_path.exists() and progress:
+        print(f"no checkpoint at {ckpt_path}: nothing to resume, training from the start", file=sys.stderr)
     if resume and ckpt_path.exists():
         tensors, meta = read_weights(ckpt_path)
         tensors = fit_checkpoint(tensors, NCAConfig.from_dict(meta["config"]), model, ckpt_path)
