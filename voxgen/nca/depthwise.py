@@ -7,7 +7,10 @@ ordered filter-major (p * C + c), so the state is first copied zero padded,
 channels last and tiled P times along the channels, `tiled` (B, X+2, Y+2,
 Z+2, P*C): then every tap of every row is one multiply-add over P*C
 contiguous numbers (vectorised), with the kernel laid out the same way,
-`taps` (27, P*C):
+`taps` (27, P*C). The three taps along z of a row are neighbours in both
+arrays, so the forward adds them in one pass over the row's sums, and the
+backward treats each as one stream of 3*P*C numbers (1.2-1.6x faster than a
+tap at a time, measured on this 2-core CPU):
 
     tile_padded(state, P)                    state (B, C, X, Y, Z) -> tiled
     learned_rows(tiled, rows, taps)          -> (n, P*C)
@@ -64,40 +67,60 @@ def tile_padded(state, f_):
 @njit(parallel=True, fastmath=True, cache=True)
 def learned_rows(tiled, rows, taps):
     _, xp, yp, zp, m = tiled.shape
-    out = np.empty((rows.shape[0], m), tiled.dtype)
+    out = np.zeros((rows.shape[0], m), tiled.dtype)
     for i in prange(rows.shape[0]):
         b, x, y, z = _corner(rows[i], xp - 2, yp - 2, zp - 2)
-        for j in range(m):
-            out[i, j] = 0.0
-        for o in range(27):
-            u, v, w = x + o // 9, y + o // 3 % 3, z + o % 3
-            for j in range(m):
-                out[i, j] += taps[o, j] * tiled[b, u, v, w, j]
+        dst = out[i]
+        o = 0
+        for u in range(x, x + 3):
+            for v in range(y, y + 3):
+                # the three taps along z in one pass: a third of the loads
+                # and stores of the row's sums (1.3-1.6x faster than one a pass)
+                s0, s1, s2 = tiled[b, u, v, z], tiled[b, u, v, z + 1], tiled[b, u, v, z + 2]
+                t0, t1, t2 = taps[o], taps[o + 1], taps[o + 2]
+                for j in range(m):
+                    dst[j] += t0[j] * s0[j] + t1[j] * s1[j] + t2[j] * s2[j]
+                o += 3
     return out
 
 
 @njit(parallel=True, fastmath=True, cache=True)
 def rows_backward(grad, tiled, rows, taps, nc):
     nb, xp, yp, zp, m = tiled.shape
-    starts = np.searchsorted(rows, np.arange(nb + 1) * ((xp - 2) * (yp - 2) * (zp - 2)))
-    d_state = np.zeros((nb, nc, xp - 2, yp - 2, zp - 2), grad.dtype)
-    d_taps = np.zeros((nb, 27, m), grad.dtype)
+    nx, ny, nz = xp - 2, yp - 2, zp - 2
+    m3 = 3 * m                           # the three z-taps of a row are 3m contiguous numbers
+    starts = np.searchsorted(rows, np.arange(nb + 1) * (nx * ny * nz))
+    d_state = np.empty((nb, nc, nx, ny, nz), grad.dtype)
+    d_taps = np.zeros((nb, 9, m3), grad.dtype)
+    taps3 = taps.reshape(9, m3)
     for b in prange(nb):
-        g = np.zeros((xp, yp, zp, m), grad.dtype)     # this sample's tiled gradient
+        g = np.zeros((xp, yp, zp * m), grad.dtype)     # this sample's tiled gradient
+        tb = tiled[b].reshape(xp, yp, zp * m)
+        rep = np.empty(m3, grad.dtype)                 # the row's gradient, three times
         for i in range(starts[b], starts[b + 1]):
-            _, x, y, z = _corner(rows[i], xp - 2, yp - 2, zp - 2)
-            for o in range(27):
-                u, v, w = x + o // 9, y + o // 3 % 3, z + o % 3
-                for j in range(m):
-                    g[u, v, w, j] += taps[o, j] * grad[i, j]
-                    d_taps[b, o, j] += grad[i, j] * tiled[b, u, v, w, j]
-        for x in range(xp - 2):                      # fold the P tiles, drop the padding
-            for y in range(yp - 2):
-                for z in range(zp - 2):
-                    for j0 in range(0, m, nc):           # no j % nc: a division per number
-                        for c in range(nc):
-                            d_state[b, c, x, y, z] += g[x + 1, y + 1, z + 1, j0 + c]
-    total = np.zeros((27, m), grad.dtype)
+            _, x, y, z = _corner(rows[i], nx, ny, nz)
+            for j in range(m):
+                rep[j] = rep[m + j] = rep[2 * m + j] = grad[i, j]
+            o = 0
+            for u in range(x, x + 3):
+                for v in range(y, y + 3):      # each (u, v) is one stream of 3m numbers
+                    gb, t = g[u, v, z * m:z * m + m3], taps3[o]
+                    for k in range(m3):
+                        gb[k] += t[k] * rep[k]
+                    s, d = tb[u, v, z * m:z * m + m3], d_taps[b, o]
+                    for k in range(m3):
+                        d[k] += rep[k] * s[k]
+                    o += 1
+        for x in range(nx):                            # fold the P tiles, drop the padding
+            for y in range(ny):
+                for z in range(nz):
+                    src = g[x + 1, y + 1, (z + 1) * m:(z + 2) * m]
+                    for c in range(nc):
+                        total = src[c]
+                        for j0 in range(nc, m, nc):    # no j % nc: a division per number
+                            total += src[j0 + c]
+                        d_state[b, c, x, y, z] = total
+    total = np.zeros((9, m3), grad.dtype)
     for b in range(nb):
         total += d_taps[b]
-    return d_state, total
+    return d_state, total.reshape(27, m)
