@@ -275,3 +275,29 @@ def test_compiled_validator_agrees_with_python_walk(samples):
             checked += 1
     assert checked > 300
 
+
+
+@pytest.mark.parametrize("args", [
+    ["cut", "blueprints/tree.toml", "--axis", "x", "--at", "3", "-o", "{bad}"],
+    ["grow", "flying_machine", "--steps", "2", "--frames", "{bad}"],
+    ["train", "structures/flying_machine.toml", "--iterations", "1", "--out", "{bad}"],
+])
+def test_output_folder_that_cannot_be_made(tmp_path, args):
+    """A folder to write into whose parent is a file: one line naming it, exit 2."""
+    (tmp_path / "file").write_text("x")
+    bad = tmp_path / "file" / "sub"
+    result = CliRunner().invoke(main, [a.replace("{bad}", str(bad)) for a in args])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"voxgen: error: {bad}: cannot create directory")
+    assert result.output.count("\n") == 1
+
+
+def test_os_errors_are_one_line(tmp_path, monkeypatch):
+    """The machine's trouble (here a refused write) is reported, not a traceback."""
+    def refuse(structure, path, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+    monkeypatch.setattr(formats, "save", refuse)
+    out = tmp_path / "tree.schem"
+    result = CliRunner().invoke(main, ["convert", "blueprints/tree.toml", str(out)])
+    assert result.exit_code == 2, result.output
+    assert result.output == f"voxgen: error: {out}: Permission denied\n"

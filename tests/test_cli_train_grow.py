@@ -35,6 +35,21 @@ def test_grow_json_reports_the_metrics(tmp_path):
     assert report["exact"] is True and report["seed"] == 1 and report["accuracy"] == 1.0
     assert out.exists()
     assert len(list((tmp_path / "frames").glob("step_*.toml"))) == report["steps"]
+    from voxgen import formats
+    last = formats.load(tmp_path / "frames" / f"step_{report['steps']:04d}.toml")
+    assert (last.blocks == formats.load(out).blocks).all()          # the last frame is the result
+
+
+def test_streamed_frames_are_the_kept_ones():
+    if not FLYING.exists():
+        pytest.skip("flying_machine weights are not committed")
+    from voxgen.grow import grow, load_trained
+    seen = []
+    kept = grow(load_trained("flying_machine"), steps=5, seed=3, device="cpu", keep_frames=True,
+                on_frame=lambda i, s: seen.append((i, s)))
+    assert [i for i, _ in seen] == [1, 2, 3, 4, 5]
+    assert all((a.blocks == s.blocks).all() for a, (_, s) in zip(kept.frames, seen))
+    assert not all((seen[0][1].blocks == s.blocks).all() for _, s in seen[1:])   # it grows
 
 
 def test_grow_by_weights_path_and_text_output():

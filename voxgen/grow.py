@@ -126,9 +126,11 @@ class GrowResult:
 
 
 def grow(trained: Trained, steps: int | None = None, seed: int = 0, device="auto",
-         keep_frames: bool = False) -> GrowResult:
+         keep_frames: bool = False, on_frame=None) -> GrowResult:
     """Grow from the seed cell for `steps` (default: the training horizon).
-    The same seed on the same device gives the same result."""
+    The same seed on the same device gives the same result. `keep_frames`
+    keeps the Structure after each step in the result; `on_frame(i, structure)`
+    sees each one as it comes instead (i from 1), holding none of them."""
     dev = pick_device(device)
     if trained.device != dev:
         trained.model.to(dev)
@@ -136,8 +138,15 @@ def grow(trained: Trained, steps: int | None = None, seed: int = 0, device="auto
     if steps < 0:
         raise VoxgenError(f"steps must be >= 0, got {steps}")
     frames = [] if keep_frames else None
-    on_step = (lambda i, s: frames.append(decode(trained, s)[0])) if keep_frames else None
+
+    def on_step(i, state):                # i counts from 0
+        structure = decode(trained, state)[0]
+        if keep_frames:
+            frames.append(structure)
+        if on_frame is not None:
+            on_frame(i + 1, structure)
+    watch = keep_frames or on_frame is not None
     generator = torch.Generator(device=dev).manual_seed(int(seed))
-    state = run(trained, seed_state(trained, device=dev), steps, generator, on_step)
+    state = run(trained, seed_state(trained, device=dev), steps, generator, on_step if watch else None)
     structure = decode(trained, state)[0]
     return GrowResult(structure, compare(structure, trained.target), frames, steps, int(seed))

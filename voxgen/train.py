@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from voxgen import formats
-from voxgen.errors import VoxgenError
+from voxgen.errors import VoxgenError, make_dir
 from voxgen.nca.active import rollout
 from voxgen.nca.config import NCAConfig
 from voxgen.nca.damage import apply_damage
@@ -168,7 +168,7 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     target = encode(blueprint, cfg.margin, cfg.seed_position)
     dev = resolve_device(device)
     out = Path(out) if out else Path("runs") / spec.name
-    out.mkdir(parents=True, exist_ok=True)
+    make_dir(out)
     weights_path = Path(weights_path) if weights_path else spec.path.with_suffix(".safetensors")
     ckpt_path = out / "checkpoint.safetensors"
 

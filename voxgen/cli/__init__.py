@@ -2,7 +2,8 @@
 
 Each command lives in its own module under `voxgen/cli/` and is imported only
 when invoked, so `voxgen --help` stays instant. A `VoxgenError` becomes one
-line on stderr and exit code 2.
+line on stderr and exit code 2, and so does an OSError (a disk full, a
+permission refused: the machine's trouble, not a bug), naming its file.
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except VoxgenError as err:
             click.echo(f"voxgen: error: {err}", err=True)
+            sys.exit(2)
+        except OSError as err:
+            where = f"{err.filename}: " if err.filename else ""
+            click.echo(f"voxgen: error: {where}{err.strerror or err}", err=True)
             sys.exit(2)
         except KeyboardInterrupt:
             click.echo("voxgen: interrupted", err=True)

@@ -44,7 +44,7 @@ def cut(blueprint, axis, at, seed, out, fmt):
     import numpy as np
 
     from voxgen import formats
-    from voxgen.errors import VoxgenError
+    from voxgen.errors import VoxgenError, make_dir
     from voxgen.regen import axis_index, cut_position
 
     path = resolve_blueprint(blueprint)
@@ -61,7 +61,7 @@ def cut(blueprint, axis, at, seed, out, fmt):
     targets = [out / f"{name}_part{i}.{fmt.lstrip('.')}" for i in range(2)]
     formats.format_for_output(targets[0])               # refuse a bad format before writing
     parts = structure.cut_along(a, pos)
-    out.mkdir(parents=True, exist_ok=True)
+    make_dir(out)
     for i, (part, target) in enumerate(zip(parts, targets)):
         meta = {k: v for k, v in part.metadata.items() if k not in ("machine", "format")}
         part = replace(part, name=f"{name}_part{i}", metadata=meta)

@@ -22,7 +22,7 @@ import click
 def grow(weights, steps, seed, out, as_json, frames, device):
     """Grow WEIGHTS (a structure name or a .safetensors file) and compare with its blueprint."""
     from voxgen import formats
-    from voxgen.errors import VoxgenError
+    from voxgen.errors import VoxgenError, make_dir
     from voxgen.grow import grow as grow_structure, load_trained
 
     if out is not None:
@@ -30,14 +30,16 @@ def grow(weights, steps, seed, out, as_json, frames, device):
     if frames is not None and Path(frames).exists() and not Path(frames).is_dir():
         raise VoxgenError("--frames must name a directory", frames)
     trained = load_trained(weights)
-    result = grow_structure(trained, steps=steps, seed=seed, device=device,
-                            keep_frames=frames is not None)
+    save_frame = None
+    if frames is not None:                        # made before growing; frames written as they come
+        make_dir(frames)
+        digits = max(4, len(str(trained.steps if steps is None else steps)))   # names sort in step order
+
+        def save_frame(i, structure):
+            formats.save(structure, Path(frames) / f"step_{i:0{digits}d}.toml")
+    result = grow_structure(trained, steps=steps, seed=seed, device=device, on_frame=save_frame)
     if out is not None:
         formats.save(result.structure, out)
-    if frames is not None:
-        Path(frames).mkdir(parents=True, exist_ok=True)
-        for i, frame in enumerate(result.frames):
-            formats.save(frame, Path(frames) / f"step_{i + 1:04d}.toml")
     m = result.metrics
     report = {"name": trained.name, "exact": m["exact"], "accuracy": m["accuracy"], "iou": m["iou"],
               "wrong_cells": m["wrong_cells"], "steps": result.steps, "seed": result.seed,

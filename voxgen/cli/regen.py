@@ -166,7 +166,7 @@ def table(report) -> str:
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 def regen(name, damage, axis, at, jitter, trials, steps, ticks, seed, as_json, render_dir, device):
     """Grow NAME, damage it, regrow every part alone and judge each one."""
-    from voxgen.errors import VoxgenError
+    from voxgen.errors import VoxgenError, make_dir
     from voxgen.grow import load_trained
     from voxgen.regen import regenerate
 
@@ -181,6 +181,8 @@ def regen(name, damage, axis, at, jitter, trials, steps, ticks, seed, as_json, r
         except ValueError:
             raise VoxgenError(f"--at must be an integer, half or random, not {at!r}") from None
     trained = load_trained(name, device=device)
+    if render_dir is not None:
+        make_dir(render_dir)
     report = regenerate(trained, damage=damage, axis=axis, at=at, trials=trials, steps=steps,
                         ticks=ticks, seed=seed, jitter=jitter,
                         keep_frames=render_dir is not None)
@@ -188,7 +190,6 @@ def regen(name, damage, axis, at, jitter, trials, steps, ticks, seed, as_json, r
     click.echo(json.dumps(report, indent=1) if as_json else table(report))
     if render_dir is not None:
         out = Path(render_dir)
-        out.mkdir(parents=True, exist_ok=True)
         report["frames"] = frames
         render_montage(report, out / f"{trained.name}_regen.png")
         n = render_story(report, trained, out / f"{trained.name}_regen.gif")
