@@ -232,3 +232,27 @@ def test_deterministic_tiny_structure_trains_and_stops_early(tmp_path):
     assert record["final"]["grown"] == 1 and record["final"]["exact"] == 10
     trained = load_trained(tmp_path / "tiny.safetensors")
     assert all(grow(trained, seed=s, device="cpu").metrics["exact"] for s in (0, 5, 9))
+
+
+def test_a_run_too_big_for_memory_is_refused_before_allocating(tmp_path, monkeypatch):
+    """The estimate grows with the grid, pool, batch and steps; a run that
+    cannot fit is one VoxgenError naming the spec, and nothing is written."""
+    import voxgen.train as training
+    from voxgen.errors import VoxgenError
+    from voxgen.nca.config import NCAConfig
+
+    cfg = NCAConfig()
+    small = training.memory_needed(cfg, 5, (8, 8, 8))
+    assert training.memory_needed(cfg, 5, (16, 8, 8)) == 2 * small
+    assert training.memory_needed(NCAConfig(batch=2 * cfg.batch), 5, (8, 8, 8)) > small
+    assert training.memory_needed(NCAConfig(perception="learned"), 5, (8, 8, 8)) > small
+    # the prior work's caterpillar (7 classes, 8 x 6 x 27): ~0.2 GiB, fits anywhere
+    assert training.memory_needed(cfg, 7, (8, 6, 27)) < 2 ** 30
+
+    write_tiny(tmp_path, "grow")
+    spec = tmp_path / "tiny.toml"
+    monkeypatch.setattr(training, "memory_available", lambda device: 1000)
+    with pytest.raises(VoxgenError) as err:
+        training.train(spec, device="cpu", out=tmp_path / "run", progress=False)
+    assert str(err.value).startswith(f"{spec}: training on a ") and "GiB" in str(err.value)
+    assert not (tmp_path / "run").exists() and not (tmp_path / "tiny.safetensors").exists()

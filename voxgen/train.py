@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import platform
 import sys
 import time
@@ -52,6 +53,43 @@ def resolve_device(device: str) -> torch.device:
     if device not in ("cpu", "cuda"):
         raise VoxgenError(f"unknown device {device!r} (auto, cpu or cuda)")
     return torch.device(device)
+
+
+def memory_needed(config, classes: int, grid) -> int:
+    """Bytes a training run holds at most: the pool, and a batch's rollout of
+    the longest length kept for the backward pass with every cell living.
+    Per cell and step (4-byte floats): the MLP's rows at the firing cells,
+    learned perception's tiled copy of the state, the state and its masks;
+    1.05-1.25x what was measured on this machine, so it errs high."""
+    c = classes + 1 + config.hidden_channels
+    p = config.perception_filters if config.perception == "learned" else 4
+    hidden = config.mlp_width * config.mlp_layers
+    per_cell_step = 4 * (config.fire_rate * (p * c + hidden + c)
+                         + (p * c if config.perception == "learned" else 0) + 2 * c)
+    cells = math.prod(grid)
+    return int(4 * config.pool_size * c * cells + config.batch * config.steps[1] * cells * per_cell_step)
+
+
+def memory_available(device: torch.device) -> int | None:
+    """Bytes of memory on `device` (physical RAM for the CPU), None if unknown."""
+    try:
+        if device.type == "cuda":
+            return torch.cuda.mem_get_info(device)[1]
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(spec, config, classes: int, grid, device: torch.device) -> None:
+    """Refuse, before allocating, a run that cannot fit in the device's memory."""
+    need, have = memory_needed(config, classes, grid), memory_available(device)
+    if have is not None and need > have:
+        gb = 1024 ** 3
+        shape = " x ".join(map(str, grid))
+        raise VoxgenError(f"training on a {shape} grid needs about {need / gb:.0f} GiB (pool {config.pool_size}, "
+                          f"batch {config.batch}, {config.steps[1]} steps) but the {device.type} has "
+                          f"{have / gb:.0f} GiB: choose a smaller blueprint or lower pool_size, batch or steps",
+                          spec.path)
 
 
 def lr_at(config, it: int) -> float:
@@ -167,6 +205,7 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     blueprint = formats.load(spec.blueprint)
     target = encode(blueprint, cfg.margin, cfg.seed_position)
     dev = resolve_device(device)
+    check_memory(spec, cfg, len(target.palette), target.classes.shape, dev)
     out = Path(out) if out else Path("runs") / spec.name
     make_dir(out)
     weights_path = Path(weights_path) if weights_path else spec.path.with_suffix(".safetensors")
