@@ -145,6 +145,31 @@ def test_written_file_reads_in_nbtlib(samples, tmp_path):
         assert s.state_at(x, y, z).startswith(name)
 
 
+@pytest.mark.parametrize("name", ["creative_motor_mojang.nbt", "jungle_temple_2.nbt"])
+def test_numpy_block_list_matches_a_plain_nbtlib_one(samples, tmp_path, name):
+    """The slow twin of `_blocks_tag`: the blocks list built compound by
+    compound with nbtlib, in the game's order (y, z, x), void left out."""
+    s = formats.load(samples / "schematics" / "nbt" / name)
+    path, _ = round_trip(s, tmp_path)
+    root = nbtlib.load(path)
+    names = [str(e["Name"]) + ("[" + ",".join(f"{k}={v}" for k, v in sorted(e["Properties"].items())) + "]"
+                               if "Properties" in e else "") for e in root["palette"]]
+    expected = []
+    sx, sy, sz = s.shape
+    for y in range(sy):
+        for z in range(sz):
+            for x in range(sx):
+                if s.void is not None and s.void[x, y, z]:
+                    continue
+                entry = nbtlib.Compound({"pos": nbtlib.List[nbtlib.Int]([nbtlib.Int(x), nbtlib.Int(y), nbtlib.Int(z)]),
+                                         "state": nbtlib.Int(names.index(s.state_at(x, y, z)))})
+                if (x, y, z) in s.block_entities:
+                    entry["nbt"] = s.block_entities[(x, y, z)]
+                expected.append(entry)
+    assert list(root["blocks"]) == expected
+    assert sum("nbt" in e for e in expected) == len(s.block_entities) > 0
+
+
 def write_structure(path, palette, blocks, size=(2, 2, 2), data_version=3700, **extra):
     """palette: [(name, {props})]; blocks: [((x, y, z), state index)]."""
     root = nbtlib.Compound({

@@ -164,9 +164,12 @@ def save(structure: Structure, path) -> None:
     buf = io.BytesIO()
     nbtlib.File(root, root_name="").write(buf, byteorder="big")
     # The root compound ends with TAG_End; the blocks list goes just before it.
-    data = buf.getvalue()[:-1] + _blocks_tag(indices, len(states), structure.block_entities) + b"\x00"
-    with open(path, "wb") as f:
-        f.write(gzip.compress(data, compresslevel=6, mtime=0))
+    # Written piece by piece: a 256^3 structure lists 600 MB of blocks.
+    with open(path, "wb") as f, gzip.GzipFile(filename="", fileobj=f, mode="wb", compresslevel=6, mtime=0) as out:
+        out.write(buf.getvalue()[:-1])
+        for chunk in _blocks_tag(indices, len(states), structure.block_entities):
+            out.write(chunk)
+        out.write(b"\x00")
 
 
 # One listed block without block entity, big-endian NBT compound payload:
@@ -177,29 +180,37 @@ _POS_HEAD = b"\x09\x00\x03pos\x03\x00\x00\x00\x03"
 _STATE_HEAD = b"\x03\x00\x05state"
 
 
-def _blocks_tag(indices, void_index: int, block_entities) -> bytes:
-    """The `blocks` TAG_List bytes, encoded with numpy: every non-void cell,
-    in the game's order (y, then z, then x), block entities as `nbt`."""
+def _blocks_tag(indices, void_index: int, block_entities):
+    """The `blocks` TAG_List bytes in pieces, encoded with numpy: every
+    non-void cell, in the game's order (y, then z, then x), block entities
+    as `nbt`."""
     y, z, x = np.nonzero(indices.transpose(1, 2, 0) != void_index)
     entries = np.zeros(len(x), dtype=_ENTRY)
     entries["pos_head"] = _POS_HEAD
     entries["pos"] = np.stack([x, y, z], axis=1)
     entries["state_head"] = _STATE_HEAD
     entries["state"] = indices[x, y, z]
-    head = b"\x09\x00\x06blocks\x0a" + struct.pack(">i", len(x))
-    if not block_entities:
-        return head + entries.tobytes()
-    chunks, done = [head], 0
-    order = {pos: i for i, pos in enumerate(zip(x.tolist(), y.tolist(), z.tolist()))}
-    for i in sorted(order[pos] for pos in block_entities if pos in order):
+    yield b"\x09\x00\x06blocks\x0a" + struct.pack(">i", len(x))
+    done = 0
+    nx, _, nz = indices.shape
+    keys = (y * nz + z) * nx + x                       # ascending: the order of the list
+    wanted = np.array([(py * nz + pz) * nx + px for px, py, pz in block_entities or ()], dtype=np.int64)
+    at = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
+    listed = np.unique(at[keys[at] == wanted]) if len(keys) else []
+    for i in listed:
         pos = (int(x[i]), int(y[i]), int(z[i]))
         buf = io.BytesIO()
         block_entities[pos].write(buf, byteorder="big")
-        chunks += [entries[done:i].tobytes(), entries[i:i + 1].tobytes()[:-1],
-                   b"\x0a\x00\x03nbt", buf.getvalue(), b"\x00"]
+        yield from _pieces(entries, done, i)
+        yield from (entries[i:i + 1].tobytes()[:-1], b"\x0a\x00\x03nbt", buf.getvalue(), b"\x00")
         done = i + 1
-    chunks.append(entries[done:].tobytes())
-    return b"".join(chunks)
+    yield from _pieces(entries, done, len(entries))
+
+
+def _pieces(entries, start: int, stop: int, size: int = 1 << 20):
+    """The bytes of entries[start:stop], `size` entries (36 MB) at a time."""
+    for a in range(start, stop, size):
+        yield entries[a:min(a + size, stop)].tobytes()
 
 
 def _file_palettes(structure: Structure):
