@@ -221,6 +221,11 @@ def test_decode_is_air_where_dead():
     ('blueprint = "b.toml"\nlr = true\n', "key 'lr' must be a number"),
     ('blueprint = "b.toml"\nhard_weight = -1\n', "key 'hard_weight' must be >= 0"),
     ('blueprint = "b.toml"\nfire_rate = 0\n', "key 'fire_rate' must be in"),
+    ('blueprint = "b.toml"\nmlp_width = 0\n', "key 'mlp_width' must be a positive integer"),
+    ('blueprint = "b.toml"\nperception_filters = 0\n', "key 'perception_filters' must be a positive"),
+    ('blueprint = "b.toml"\ncheckpoint_every = 0\n', "key 'checkpoint_every' must be a positive"),
+    ('blueprint = "b.toml"\nlr = 0\n', "key 'lr' must be > 0"),
+    ('blueprint = "b.toml"\nverify_needed = 11\n', "could never stop early"),
     ('hidden_channels = 3\n', "missing key 'blueprint'"),
     ('blueprint = \n', "not valid TOML"),
 ])

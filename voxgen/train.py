@@ -39,7 +39,7 @@ from voxgen.nca.damage import apply_damage
 from voxgen.nca.evaluate import check_growth, check_regrowth
 from voxgen.nca.model import NCA, set_threads
 from voxgen.nca.spec import parse_spec
-from voxgen.nca.target import decode_classes, encode, seed_state
+from voxgen.nca.target import class_grid, decode_classes, encode, seed_state
 from voxgen.nca.weights import read_weights, save_weights
 from voxgen.nca.widen import fit_checkpoint
 
@@ -88,7 +88,7 @@ def check_memory(spec, config, classes: int, grid, device: torch.device) -> None
         shape = " x ".join(map(str, grid))
         raise VoxgenError(f"training on a {shape} grid needs about {need / gb:.0f} GiB (pool {config.pool_size}, "
                           f"batch {config.batch}, {config.steps[1]} steps) but the {device.type} has "
-                          f"{have / gb:.0f} GiB: choose a smaller blueprint or lower pool_size, batch or steps",
+                          f"{have / gb:.0f} GiB: choose a smaller blueprint or lower margin, pool_size, batch or steps",
                           spec.path)
 
 
@@ -203,9 +203,10 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     if threads:
         set_threads(threads)
     blueprint = formats.load(spec.blueprint)
-    target = encode(blueprint, cfg.margin, cfg.seed_position)
     dev = resolve_device(device)
-    check_memory(spec, cfg, len(target.palette), target.classes.shape, dev)
+    grid = tuple(n + 2 * cfg.margin for n in blueprint.shape)
+    check_memory(spec, cfg, len(class_grid(blueprint)[1]), grid, dev)     # before the grid is made
+    target = encode(blueprint, cfg.margin, cfg.seed_position)
     out = Path(out) if out else Path("runs") / spec.name
     make_dir(out)
     weights_path = Path(weights_path) if weights_path else spec.path.with_suffix(".safetensors")

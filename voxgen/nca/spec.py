@@ -22,6 +22,9 @@ from voxgen.nca.config import DAMAGE_KINDS, LR_SCHEDULES, PERCEPTIONS, NCAConfig
 _CHOICES = {"perception": PERCEPTIONS, "lr_schedule": LR_SCHEDULES,
             "damage_kinds": DAMAGE_KINDS, "halfcut_axes": ("x", "y", "z"),
             "seed_position": ("bottom-centre", "centre")}
+# integer fields that must be at least 1
+_POSITIVE = ("mlp_width", "mlp_layers", "perception_filters", "checkpoint_every", "verify_seeds",
+             "stop_streak")
 # list fields -> (element type, length or None)
 _LISTS = {"steps": (int, 2), "halfcut_range": (float, 2), "sphere_radius": (float, 2),
           "damage_kinds": (str, None), "halfcut_axes": (str, None)}
@@ -71,6 +74,8 @@ def _check(path, key, value, default):
     if isinstance(default, int):
         if not isinstance(value, int) or isinstance(value, bool):
             bad("an integer")
+        if key in _POSITIVE and value < 1:
+            bad("a positive integer")
         if value < 0:
             bad("a non-negative integer")
         return value
@@ -111,6 +116,11 @@ def parse_spec(path) -> Spec:
     config = NCAConfig(**{**defaults.to_dict(), **values})
     if not 0 < config.fire_rate <= 1:
         raise VoxgenError(f"key 'fire_rate' must be in (0, 1], got {config.fire_rate}", path)
+    if not config.lr > 0:
+        raise VoxgenError(f"key 'lr' must be > 0, got {config.lr}", path)
+    if config.verify_needed > config.verify_seeds:
+        raise VoxgenError(f"key 'verify_needed' ({config.verify_needed}) is more than "
+                          f"'verify_seeds' ({config.verify_seeds}): training could never stop early", path)
     for key in ("focal_gamma", "hard_weight", "skin_weight", "alive_weight"):
         if getattr(config, key) < 0:
             raise VoxgenError(f"key '{key}' must be >= 0, got {getattr(config, key)}", path)
