@@ -196,6 +196,33 @@ def test_periodic_fast_forward_equals_ticking_every_tick(flying, caterpillar, ti
             assert fast.machine_events(b) == slow.machine_events(b)
 
 
+@pytest.mark.parametrize("limit", [0, 1, 5, 333, 10**6])
+def test_event_summary_is_the_head_and_count_of_the_full_log(flying, caterpillar, limit):
+    """Read before the log is expanded (periodic repeats still compressed),
+    the summary lists the first `limit` events of the full list and counts
+    all of them; read again after, it agrees with itself."""
+    from voxgen.physics import Machines
+    structures = [flying, caterpillar]
+    starts = [machine_spec(s).start for s in structures]
+    fast = Machines(structures, starts)
+    slow = Machines(structures, starts, fast_forward=False)
+    fast.run(1500)
+    slow.run(1500)
+    for b in range(len(structures)):
+        head, count, kinds = fast.machine_event_summary(b, limit)
+        full = slow.machine_events(b)
+        assert head == full[:limit] and count == len(full) > 1000
+        assert kinds == {kind for _, _, kind in full} >= {"extend", "retract"}
+        fast.machine_events(b)
+        assert fast.machine_event_summary(b, limit) == (head, count, kinds)
+
+
+def test_a_long_flight_is_counted_not_listed(flying):
+    result = _started(flying, 10**7)                 # 8 million events, kept compressed
+    assert result.displacement == [10**6, 0.0, 0.0] and result.moved
+    assert result.event_count == 8 * 10**6 and len(result.events) == 100_000
+
+
 def _obsidian_wall(flying, distance):
     """The flying machine with a wall of obsidian `distance` cells ahead."""
     padded = flying.pad([(0, distance + 4), (0, 0), (0, 0)])

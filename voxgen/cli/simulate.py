@@ -79,8 +79,11 @@ def simulate(file, ticks, places, placement, version, out, as_json, show_trace, 
         "moved": result.moved,
         "origin": list(result.origin),
         "blocks": result.final.count_non_air(),
+        "event_count": result.event_count,
         "events": [{"tick": t, "pos": list(p), "kind": k} for t, p, k in result.events],
     }
+    if result.event_count > len(result.events):
+        report["events_listed"] = len(result.events)      # the first ones; the rest are counted
     if show_trace:
         report["changes"] = [{"tick": t, "pos": list(p), "from": a, "to": b}
                              for t, p, a, b in result.changes]
@@ -92,7 +95,7 @@ def simulate(file, ticks, places, placement, version, out, as_json, show_trace, 
             click.echo(f"tick {t:5d} {p}: {a} -> {b}")
     dx, dy, dz = result.displacement
     click.echo(f"{file}: {ticks} ticks, moved={result.moved}, "
-               f"displacement=({dx:g}, {dy:g}, {dz:g}), {len(result.events)} piston/observer "
+               f"displacement=({dx:g}, {dy:g}, {dz:g}), {result.event_count} piston/observer "
                f"events, final box origin {result.origin}")
 
 

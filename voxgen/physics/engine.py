@@ -195,7 +195,24 @@ class Machines:
 
     def machine_events(self, b: int) -> list:
         """[(tick, (x, y, z), kind)] of machine b so far, in order."""
-        out = self._events[b]
+        self._events[b], _, _ = self._expand_events(b, None)
+        self._raw_events[b].clear()
+        return self._events[b]
+
+    def machine_event_summary(self, b: int, limit: int) -> tuple[list, int, set]:
+        """(the first `limit` events of machine b, how many there are, the
+        kinds among them all): a periodic machine's log stays compressed, so
+        a billion ticks of flight cost no more memory than one period."""
+        return self._expand_events(b, int(limit))
+
+    def _expand_events(self, b: int, limit):
+        """(events, total, kinds): the cached events and the raw log chunks
+        expanded, up to `limit` events (None: all); `total` counts them all
+        and `kinds` holds every kind (a repeat only copies earlier events)."""
+        out = list(self._events[b]) if limit is None else self._events[b][:limit]
+        total = len(self._events[b])
+        kinds = {kind for _, _, kind in self._events[b]}
+        room = (lambda: True) if limit is None else (lambda: len(out) < limit)
         for chunk in self._raw_events[b]:
             rows = chunk.tolist()
             i = 0
@@ -204,17 +221,24 @@ class Machines:
                 if k == C.LOG_REPEAT:      # (n, K, P) then (0, dx, dy, dz): see periodic.py
                     n, count, period = t, x, y
                     _, dx, dy, dz, _ = rows[i + 1]
-                    base = out[len(out) - count:] if count else []
+                    base = out[len(out) - count:] if count else []   # out is whole while there is room
                     for rep in range(1, n + 1):
+                        if not room():
+                            break
                         out.extend((bt + rep * period, (bx + rep * dx, by + rep * dy,
                                                         bz + rep * dz), kind)
                                    for bt, (bx, by, bz), kind in base)
+                    total += n * count
                     i += 2
                     continue
-                out.append((t, (x, y, z), C.LOG_KINDS[k]))
+                if room():
+                    out.append((t, (x, y, z), C.LOG_KINDS[k]))
+                kinds.add(C.LOG_KINDS[k])
+                total += 1
                 i += 1
-        self._raw_events[b].clear()
-        return out
+        if limit is not None:
+            del out[limit:]
+        return out, total, kinds
 
     def cell(self, b: int, pos) -> int:
         idx = [int(p) - int(o) for p, o in zip(pos, self.meta[b, C.OX:C.OZ + 1])]

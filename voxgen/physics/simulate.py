@@ -17,6 +17,8 @@ from voxgen.physics.engine import Machines
 from voxgen.physics.state import decode
 from voxgen.structure import Structure
 
+EVENTS_LISTED = 100_000      # events a SimResult lists; it counts them all
+
 
 @dataclass
 class MachineSpec:
@@ -34,7 +36,9 @@ class MachineSpec:
 class SimResult:
     """ticks: game ticks run. displacement: [dx, dy, dz] shift of the centroid
     of the original blocks (blocks left by placements are not counted).
-    moved: any piston moved anything. events: [(tick, (x, y, z), kind)].
+    moved: any piston moved anything. events: [(tick, (x, y, z), kind)], the
+    first EVENTS_LISTED of `event_count` (a periodic machine's log is kept
+    compressed; a long flight would list hundreds of bytes a tick).
     final: the world after the last tick, cropped to its blocks.
     origin: where `final`'s box starts, in the blueprint's coordinates."""
 
@@ -42,6 +46,7 @@ class SimResult:
     displacement: list
     moved: bool
     events: list = field(default_factory=list)
+    event_count: int = 0
     final: Structure | None = None
     origin: tuple = (0, 0, 0)
     changes: list | None = None     # [(tick, (x, y, z), from, to)] when asked for
@@ -87,8 +92,8 @@ def _result(machines: Machines, b: int, structure: Structure, ticks: int) -> Sim
                     for p, s in zip(pos, states)], dtype=bool)
     start = np.argwhere(~structure.air_mask())
     displacement = _centroid(pos[own]) - _centroid(start) if len(pos) else np.zeros(3)
-    events = list(machines.machine_events(b))
-    moved = any(kind in ("extend", "retract", "retract_drop") for _, _, kind in events)
+    events, count, kinds = machines.machine_event_summary(b, EVENTS_LISTED)
+    moved = bool(kinds & {"extend", "retract", "retract_drop"})
     if len(pos):
         lo = pos.min(axis=0)
         shape = pos.max(axis=0) - lo + 1
@@ -104,7 +109,7 @@ def _result(machines: Machines, b: int, structure: Structure, ticks: int) -> Sim
     final = Structure.from_indices(blocks, palette, name=structure.name, origin=origin,
                                    data_version=structure.data_version)
     return SimResult(ticks=ticks, displacement=[float(v) for v in displacement], moved=moved,
-                     events=events, final=final, origin=origin)
+                     events=events, event_count=count, final=final, origin=origin)
 
 
 def simulate(structure: Structure, ticks: int, placements=(), placement: str = "quiet",
