@@ -144,6 +144,22 @@ def test_growth_animation_from_trained_weights(tmp_path):
     assert len(gif_frames(out)) == len(growth.frames)
 
 
+@pytest.mark.skipif(not trained_names(), reason="no trained structures/*.safetensors yet")
+def test_long_growth_keeps_evenly_spaced_frames_and_the_last(monkeypatch):
+    import voxgen.render.growth as growth_module
+
+    name = trained_names()[0]
+    weights = ROOT / "structures" / f"{name}.safetensors"
+    every = growth_module.grow_frames(weights, steps=10, seed=0, device="cpu")
+    assert every.steps[-10:] == list(range(1, 11)) and every.steps[0] in (0, 1)
+    monkeypatch.setattr(growth_module, "MAX_FRAMES", 4)
+    few = growth_module.grow_frames(weights, steps=10, seed=0, device="cpu")
+    assert few.steps[-4:] == [3, 6, 9, 10]                      # every 3rd step, and the last
+    for s, frame in zip(few.steps, few.frames):
+        assert (frame.blocks == every.frames[every.steps.index(s)].blocks).all()
+    assert few.labels()[-1] == "step 10/10"
+
+
 def test_cli_growth_errors_are_one_line(tmp_path):
     from click.testing import CliRunner
 

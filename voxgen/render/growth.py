@@ -13,41 +13,49 @@ from voxgen.errors import VoxgenError
 from voxgen.structure import Structure
 
 
+MAX_FRAMES = 1000       # a longer growth shows every k-th step (and the last)
+
+
 @dataclass
 class Growth:
-    """frames: one Structure after each NCA step, led by the seed when it
-    decodes to a block (frame i shows step first_step + i); blueprint: the
-    target the weights were trained on, if known."""
+    """frames: the Structure after each NCA step (every k-th when there are
+    more than MAX_FRAMES steps, and the last), led by the seed when it
+    decodes to a block; steps: the step each frame shows (0: the seed);
+    blueprint: the target the weights were trained on, if known."""
 
     frames: list[Structure]
     blueprint: Structure | None
     name: str
     seed: int
-    first_step: int = 0
+    steps: list[int]
 
     def labels(self) -> list[str]:
         """Corner text per frame: "step i/N"."""
-        last = self.first_step + len(self.frames) - 1
-        return [f"step {self.first_step + i}/{last}" for i in range(len(self.frames))]
+        return [f"step {s}/{self.steps[-1]}" for s in self.steps]
 
 
 def grow_frames(name_or_path, steps: int | None = None, seed: int = 0,
                 device: str = "auto") -> Growth:
     """Load weights (NAME -> structures/NAME.safetensors, or a path) and grow,
-    keeping every frame."""
+    keeping every frame (at most MAX_FRAMES of them, evenly spaced)."""
     try:
         from voxgen.grow import decode, grow, load_trained, seed_state
     except ImportError as err:
         raise VoxgenError(f"growth is not available in this build ({err})", name_or_path) from err
     trained = load_trained(name_or_path)
-    result = grow(trained, steps=steps, seed=seed, device=device, keep_frames=True)
-    if result.frames:
-        frames, first = list(result.frames), 1          # the states after steps 1..N
-        # The seed leads when it shows a block (an NCA seed is often alive but air).
-        seed_frame = decode(trained, seed_state(trained))[0]
-        if seed_frame.count_non_air():
-            frames, first = [seed_frame] + frames, 0
-    else:
-        frames, first = [result.structure], result.steps
-    return Growth(frames, trained.target, Path(str(name_or_path)).stem,
-                  seed, first_step=first)
+    total = trained.steps if steps is None else int(steps)
+    every = -(-total // MAX_FRAMES) if total else 1
+    frames, shown = [], []
+
+    def keep(i, structure):                              # the state after step i
+        if i % every == 0 or i == total:
+            frames.append(structure)
+            shown.append(i)
+    result = grow(trained, steps=steps, seed=seed, device=device, on_frame=keep)
+    if not frames:
+        frames, shown = [result.structure], [result.steps]
+    # The seed leads when it shows a block (an NCA seed is often alive but air).
+    seed_frame = decode(trained, seed_state(trained))[0]
+    if result.steps and seed_frame.count_non_air():
+        frames, shown = [seed_frame] + frames, [0] + shown
+    return Growth(frames, trained.target, Path(str(name_or_path)).stem, seed, shown)
