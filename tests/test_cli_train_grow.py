@@ -113,3 +113,13 @@ def test_train_keys_lists_every_spec_key_with_its_default(tmp_path):
     spec = tmp_path / "all.toml"
     spec.write_text('blueprint = "b.toml"\n' + "\n".join(settings) + "\n")
     assert parse_spec(spec).config == NCAConfig()
+
+
+def test_grow_of_a_toml_says_what_to_do(tmp_path):
+    spec = tmp_path / "thing.toml"
+    spec.write_text('blueprint = "b.toml"\n')
+    result = CliRunner().invoke(main, ["grow", str(spec)])
+    assert result.exit_code == 2 and f"voxgen train {spec}" in result.output
+    result = CliRunner().invoke(main, ["grow", "blueprints/tree.toml"])
+    assert result.exit_code == 2 and "is a blueprint, not trained weights" in result.output
+    assert result.output.count("\n") == 1

@@ -62,6 +62,14 @@ def resolve_weights(name_or_path) -> Path:
     """NAME -> structures/NAME.safetensors; a path is taken as it is."""
     text = str(name_or_path)
     path = Path(text)
+    if path.suffix == ".toml" and path.is_file():
+        weights = path.with_suffix(".safetensors")
+        if weights.exists():
+            raise VoxgenError(f"is not trained weights; grow {weights}", path)
+        if "blueprint =" in path.read_text(errors="replace"):
+            raise VoxgenError(f"is a spec, not trained weights; train it first: voxgen train {path}", path)
+        raise VoxgenError("is a blueprint, not trained weights; train a spec naming it "
+                          "(see structures/*.toml), then grow the spec's name", path)
     if path.suffix == ".safetensors" or path.exists() or "/" in text:
         return path
     path = STRUCTURES / f"{text}.safetensors"
