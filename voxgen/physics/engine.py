@@ -207,11 +207,12 @@ class Machines:
 
     def _expand_events(self, b: int, limit):
         """(events, total, kinds): the cached events and the raw log chunks
-        expanded, up to `limit` events (None: all); `total` counts them all
-        and `kinds` holds every kind (a repeat only copies earlier events)."""
-        out = list(self._events[b]) if limit is None else self._events[b][:limit]
+        expanded, up to `limit` events (None: all, extending the cache in
+        place); `total` counts them all and, with a limit, `kinds` holds
+        every kind (a repeat only copies earlier events)."""
+        out = self._events[b] if limit is None else self._events[b][:limit]
         total = len(self._events[b])
-        kinds = {kind for _, _, kind in self._events[b]}
+        kinds = set() if limit is None else {kind for _, _, kind in self._events[b]}
         room = (lambda: True) if limit is None else (lambda: len(out) < limit)
         for chunk in self._raw_events[b]:
             rows = chunk.tolist()
