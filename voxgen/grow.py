@@ -14,6 +14,7 @@ margin counts as wrong.
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def resolve_weights(name_or_path) -> Path:
         weights = path.with_suffix(".safetensors")
         if weights.exists():
             raise VoxgenError(f"is not trained weights; grow {weights}", path)
-        if "blueprint =" in path.read_text(errors="replace"):
+        if "blueprint" in _toml_keys(path):
             raise VoxgenError(f"is a spec, not trained weights; train it first: voxgen train {path}", path)
         raise VoxgenError("is a blueprint, not trained weights; train a spec naming it "
                           "(see structures/*.toml), then grow the spec's name", path)
@@ -77,6 +78,14 @@ def resolve_weights(name_or_path) -> Path:
         known = sorted(p.stem for p in STRUCTURES.glob("*.safetensors"))
         raise VoxgenError(f"no trained structure '{text}' (trained: {', '.join(known) or 'none'})", path)
     return path
+
+
+def _toml_keys(path: Path) -> set:
+    """Top-level keys of a TOML file (none if it does not parse)."""
+    try:
+        return set(tomllib.loads(path.read_text()))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return set()
 
 
 def pick_device(device) -> torch.device:

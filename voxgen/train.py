@@ -204,9 +204,10 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
         set_threads(threads)
     blueprint = formats.load(spec.blueprint)
     dev = resolve_device(device)
-    grid = tuple(n + 2 * cfg.margin for n in blueprint.shape)
-    check_memory(spec, cfg, len(class_grid(blueprint)[1]), grid, dev)     # before the grid is made
-    target = encode(blueprint, cfg.margin, cfg.seed_position)
+    classes_palette = class_grid(blueprint)
+    padded = tuple(n + 2 * cfg.margin for n in blueprint.shape)
+    check_memory(spec, cfg, len(classes_palette[1]), padded, dev)       # before the padded grid is made
+    target = encode(blueprint, cfg.margin, cfg.seed_position, classes_palette)
     out = Path(out) if out else Path("runs") / spec.name
     make_dir(out)
     weights_path = Path(weights_path) if weights_path else spec.path.with_suffix(".safetensors")

@@ -66,9 +66,10 @@ def seed_cell(classes: np.ndarray, position) -> tuple[int, int, int]:
     return tuple(int(v) for v in solid[best])
 
 
-def encode(structure: Structure, margin: int, seed_position) -> Target:
-    """The training target for a blueprint."""
-    classes, palette = class_grid(structure)
+def encode(structure: Structure, margin: int, seed_position, grid=None) -> Target:
+    """The training target for a blueprint; `grid` is its `class_grid` when
+    the caller has it already."""
+    classes, palette = grid if grid is not None else class_grid(structure)
     seed = seed_cell(classes, seed_position)
     classes = np.pad(classes, margin)
     grown = Structure(classes.astype(np.int32), palette, name=structure.name,

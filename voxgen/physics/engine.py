@@ -10,6 +10,7 @@ boxes grow when a machine no longer fits.
 
 from __future__ import annotations
 
+import math
 import mmap
 
 import numpy as np
@@ -213,7 +214,7 @@ class Machines:
         out = self._events[b] if limit is None else self._events[b][:limit]
         total = len(self._events[b])
         kinds = set() if limit is None else {kind for _, _, kind in self._events[b]}
-        room = (lambda: True) if limit is None else (lambda: len(out) < limit)
+        cap = math.inf if limit is None else limit
         for chunk in self._raw_events[b]:
             rows = chunk.tolist()
             i = 0
@@ -222,9 +223,9 @@ class Machines:
                 if k == C.LOG_REPEAT:      # (n, K, P) then (0, dx, dy, dz): see periodic.py
                     n, count, period = t, x, y
                     _, dx, dy, dz, _ = rows[i + 1]
-                    base = out[len(out) - count:] if count else []   # out is whole while there is room
+                    base = out[len(out) - count:] if count else []   # out is whole while under the cap
                     for rep in range(1, n + 1):
-                        if not room():
+                        if len(out) >= cap:
                             break
                         out.extend((bt + rep * period, (bx + rep * dx, by + rep * dy,
                                                         bz + rep * dz), kind)
@@ -232,7 +233,7 @@ class Machines:
                     total += n * count
                     i += 2
                     continue
-                if room():
+                if len(out) < cap:
                     out.append((t, (x, y, z), C.LOG_KINDS[k]))
                 kinds.add(C.LOG_KINDS[k])
                 total += 1

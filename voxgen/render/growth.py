@@ -6,6 +6,7 @@ rendering blueprints never needs torch.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +45,7 @@ def grow_frames(name_or_path, steps: int | None = None, seed: int = 0,
         raise VoxgenError(f"growth is not available in this build ({err})", name_or_path) from err
     trained = load_trained(name_or_path)
     total = trained.steps if steps is None else int(steps)
-    every = -(-total // MAX_FRAMES) if total else 1
+    every = max(1, math.ceil(total / MAX_FRAMES))
     frames, shown = [], []
 
     def keep(i, structure):                              # the state after step i
