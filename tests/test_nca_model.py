@@ -25,10 +25,10 @@ def small_structure() -> Structure:
     return Structure.from_states(states, name="small")
 
 
-def busy_model(perception="learned", k=4, seed=0) -> NCA:
+def busy_model(perception="learned", k=4, seed=0, layers=2) -> NCA:
     """An NCA whose output layer is random, so steps do something."""
     torch.manual_seed(seed)
-    model = NCA(k, NCAConfig(perception=perception, hidden_channels=5, mlp_width=16, mlp_layers=2))
+    model = NCA(k, NCAConfig(perception=perception, hidden_channels=5, mlp_width=16, mlp_layers=layers))
     torch.nn.init.normal_(model.fc_out.weight, std=0.5)
     torch.nn.init.normal_(model.fc_out.bias, std=0.1)
     with torch.no_grad():
@@ -143,6 +143,25 @@ def test_active_step_on_a_partial_box_equals_dense():
             assert torch.equal(a, d)
             state = a
 
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_live_box_numba_equals_torch(monkeypatch, dtype):
+    """The numba box of alive cells against the torch ops CUDA runs: random
+    sparse life (boxes touching the grid's faces or not), and none alive."""
+    from voxgen.nca import model as nca_model
+    model = busy_model()
+    gen = torch.Generator().manual_seed(9)
+    for trial in range(30):
+        state = torch.zeros(3, model.channels.total, 7, 5, 9, dtype=dtype)
+        alive = torch.rand(3, 7, 5, 9, generator=gen, dtype=dtype)
+        state[:, model.channels.alive] = torch.where(alive < 0.02 * (trial % 5), 0.5, 0.05)
+        boxes = []
+        for numba in (True, False):
+            monkeypatch.setattr(nca_model, "NUMBA_ON_CPU", numba)
+            boxes.append(live_box(model, state))
+        assert boxes[0] == boxes[1]
+    assert live_box(model, state) is not None
 
 
 def test_active_step_of_a_dead_batch_keeps_the_graph():
@@ -334,11 +353,11 @@ def test_numba_learned_perception_equals_the_fused_conv(monkeypatch):
 
 
 def test_numba_learned_perception_gradcheck():
-    from voxgen.nca.model import _LearnedRows
+    from voxgen.nca.model import _Perceive
     state = torch.randn(2, 3, 3, 4, 3, dtype=torch.float64, requires_grad=True)
     kernel = torch.randn(3, 2, 27, dtype=torch.float64, requires_grad=True)
     rows = torch.tensor([0, 5, 17, 30, 71])
-    assert torch.autograd.gradcheck(lambda s, k: _LearnedRows.apply(s, k, rows), (state, kernel))
+    assert torch.autograd.gradcheck(lambda s, k: _Perceive.apply("learned", s, k, rows), (state, kernel))
 
 
 def test_numba_fixed_perception_equals_the_torch_sobel(monkeypatch):
@@ -358,17 +377,18 @@ def test_numba_fixed_perception_equals_the_torch_sobel(monkeypatch):
 @pytest.mark.parametrize("rows", [[0, 5, 17, 30, 71], [], list(range(72))])
 def test_numba_fixed_perception_rows_and_gradcheck(rows):
     """Rows of `sobel_features`, none or all of them, and a numerical gradcheck."""
-    from voxgen.nca.model import _SobelRows, sobel_features
+    from voxgen.nca.model import _Perceive, sobel_features
     state = torch.randn(2, 3, 3, 4, 3, dtype=torch.float64, requires_grad=True)
     rows = torch.tensor(rows, dtype=torch.int64)
-    feats = _SobelRows.apply(state, rows)
+    fixed_rows = lambda s: _Perceive.apply("fixed", s, None, rows)   # noqa: E731
+    feats = fixed_rows(state)
     assert feats.shape == (len(rows), 12)
     assert torch.allclose(feats, sobel_features(state).reshape(-1, 12)[rows], atol=1e-14)
-    assert torch.autograd.gradcheck(lambda s: _SobelRows.apply(s, rows), (state,))
+    assert torch.autograd.gradcheck(fixed_rows, (state,))
 
 
-@pytest.mark.parametrize("perception", ["fixed", "learned"])
-def test_numba_step_equals_the_torch_step(monkeypatch, perception):
+@pytest.mark.parametrize("perception, layers", [("fixed", 2), ("learned", 2), ("fixed", 1), ("learned", 3)])
+def test_numba_step_equals_the_torch_step(monkeypatch, perception, layers):
     """A whole step with the numba kernels (life mask, perception rows, the
     masked update) against the torch ops CUDA runs, over a few steps of real
     growth and death: states and the gradients of the start state and every
@@ -377,7 +397,7 @@ def test_numba_step_equals_the_torch_step(monkeypatch, perception):
     results = []
     for numba in (True, False):
         monkeypatch.setattr(nca_model, "NUMBA_ON_CPU", numba)
-        model = busy_model(perception, seed=6).to(torch.float64)
+        model = busy_model(perception, seed=6, layers=layers).to(torch.float64)
         start = seed_state(model, (6, 5, 7), (2, 1, 3), batch=2).to(torch.float64)
         start = start + 0.05 * torch.randn(start.shape, generator=torch.Generator().manual_seed(1),
                                            dtype=torch.float64) * (start != 0)

@@ -15,12 +15,21 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from voxgen.nca.model import NCA, fire_mask
+from voxgen.nca import stencils
+from voxgen.nca.model import NCA, uses_numba, fire_mask
 
 
 def live_box(model: NCA, state: torch.Tensor):
     """((x0, y0, z0), (x1, y1, z1)) half-open box of alive cells over the
     whole batch, grown by one cell and clipped to the grid; None if none alive."""
+    if uses_numba(state):      # one numba pass instead of a dozen small torch ops
+        lo, hi = stencils.alive_box(state.detach()[:, model.channels.alive].numpy(),
+                                    model.config.alive_threshold)
+        if hi[0] <= lo[0]:
+            return None
+        grid = state.shape[2:]
+        return (tuple(max(int(a) - 1, 0) for a in lo),
+                tuple(min(int(b) + 1, n) for b, n in zip(hi, grid)))
     alive = (state[:, model.channels.alive] > model.config.alive_threshold).any(0)
     if not bool(alive.any()):
         return None

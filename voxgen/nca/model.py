@@ -11,7 +11,9 @@ layer are both linear, so they are computed as one dense 3x3x3 convolution
 whose kernel is their product: the model is the same, but a dense conv runs
 ~20x faster than a depthwise one on CPU. On the CPU, learned perception is
 instead computed by numba kernels at the firing cells only (`depthwise.py`),
-faster still, forward and backward.
+faster still, forward and backward. On the CPU a whole step is one autograd
+node (`_CpuStep`): numba kernels and three torch matrix products each way,
+its backward written out.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def set_threads(n: int) -> None:
     numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
 
 
-def _numba_ok(state: torch.Tensor) -> bool:
+def uses_numba(state: torch.Tensor) -> bool:
     return NUMBA_ON_CPU and state.device.type == "cpu" and state.dtype in (torch.float32, torch.float64)
 
 
@@ -129,7 +131,7 @@ class NCA(nn.Module):
         """(out (n, C), idx (n,)): the MLP's output at the cells where `where`
         is set, and their flat indices into (B, X, Y, Z), in order."""
         idx = where.reshape(-1).nonzero().squeeze(1)
-        fast = _numba_ok(state)
+        fast = uses_numba(state)
         if self.config.perception == "learned" and not fast:
             # the fused dense conv (CUDA, or numba switched off)
             h = _rows(F.relu(F.conv3d(state, self.fused_kernel(), self.fc_in_bias, padding=1))
@@ -144,16 +146,14 @@ class NCA(nn.Module):
     def _perceive_rows(self, state: torch.Tensor, idx: torch.Tensor, fast: bool) -> torch.Tensor:
         """(n, P*C) perception at the firing cells `idx` only: numba kernels
         on the CPU, separable torch ops for fixed perception elsewhere."""
-        if self.config.perception == "learned":
-            return _LearnedRows.apply(state, self.kernel, idx)
-        if fast:
-            return _SobelRows.apply(state, idx)
+        if self.config.perception == "learned" or fast:
+            return _Perceive.apply(self.config.perception, state, self.kernel, idx)
         return _rows(sobel_features(state), idx)
 
     def life(self, state: torch.Tensor) -> torch.Tensor:
         """bool (B, 1, X, Y, Z): cells next to (or being) an alive cell."""
         alive = state[:, self.channels.alive:self.channels.alive + 1].detach()
-        if _numba_ok(state):
+        if uses_numba(state):
             mask = stencils.life_mask(alive[:, 0].numpy(), self.config.alive_threshold)
             return torch.from_numpy(mask).unsqueeze(1)
         return neighbourhood_max(alive) > self.config.alive_threshold
@@ -161,68 +161,110 @@ class NCA(nn.Module):
     def step(self, state: torch.Tensor, fire: torch.Tensor) -> torch.Tensor:
         """One NCA step. Only living, firing cells change; cells that are not
         living before and after the update become all-zero (dead)."""
+        if uses_numba(state):       # the same, as one autograd node of numba kernels and gemms
+            return _CpuStep.apply(self, state, fire, *self._cpu_weights())
         pre = self.life(state)
-        if _numba_ok(state):       # the same, in one numba call each way
-            out, idx = self.update_rows(state, fire & pre)
-            return _ApplyUpdate.apply(state, out, idx, pre, self.channels.alive, self.config.alive_threshold)
         x = state + self.update(state, fire & pre)
         return x * (pre & self.life(x))
 
 
-class _LearnedRows(torch.autograd.Function):
-    """(n, P*C) learned perception features (filter-major) of the cells at
-    flat indices `rows` of (B, X, Y, Z), depthwise `kernel` (C, P, 27), by
-    the numba kernels of `depthwise.py`."""
+    def _cpu_weights(self) -> list[torch.Tensor]:
+        """The parameters in `_CpuStep`'s order: the perception kernel (C, P,
+        27), the first layer (W, C, P) and its bias, then weight and bias of
+        each further layer, the output layer last."""
+        out = [self.kernel, self.fc_in, self.fc_in_bias]
+        for layer in [*self.hidden_layers, self.fc_out]:
+            out += [layer.weight, layer.bias]
+        return out
 
-    @staticmethod
-    def forward(ctx, state, kernel, rows):
+
+def _perceive_np(perception: str, state: np.ndarray, rows: np.ndarray, kernel: torch.Tensor):
+    """Perception features (n, P*C), filter-major, at flat cells `rows` of the
+    (B, C, X, Y, Z) array `state`, and what their backward needs."""
+    if perception == "learned":
         c, p, _ = kernel.shape
-        tiled = depthwise.tile_padded(state.detach().contiguous().numpy(), p)
-        taps = kernel.detach().to(state.dtype).permute(2, 1, 0).reshape(27, p * c).contiguous().numpy()
-        ctx.tiled, ctx.rows, ctx.taps, ctx.channels = tiled, rows.numpy(), taps, c
-        return torch.from_numpy(depthwise.learned_rows(tiled, ctx.rows, taps))
+        tiled = depthwise.tile_padded(state, p)
+        taps = kernel.detach().permute(2, 1, 0).reshape(27, p * c).contiguous().numpy()
+        return depthwise.learned_rows(tiled, rows, taps), (tiled, taps, c)
+    last = np.ascontiguousarray(state.transpose(0, 2, 3, 4, 1))
+    return stencils.sobel_rows(last, rows), last.shape
+
+
+def _perceive_np_backward(perception: str, grad: np.ndarray, rows: np.ndarray, saved):
+    """(gradient of the (B, C, X, Y, Z) state, of the kernel (C, P, 27) or
+    None) from the features' gradient `grad` (n, P*C)."""
+    if perception == "learned":
+        tiled, taps, c = saved
+        d_state, d_taps = depthwise.rows_backward(grad, tiled, rows, taps, c)
+        return d_state, torch.from_numpy(d_taps).reshape(27, -1, c).permute(2, 1, 0)
+    d = stencils.sobel_rows_backward(grad, rows, saved)
+    return d.transpose(0, 4, 1, 2, 3), None
+
+
+class _CpuStep(torch.autograd.Function):
+    """`NCA.step` on the CPU as one autograd node: the life mask, perception at
+    the living cells that fire, the MLP on those rows only (torch gemms) and
+    the masked update (numba), and the backward of all of it written out, so
+    a step costs a few kernel calls instead of dozens of small torch ops and
+    autograd nodes. `tests/test_nca_model.py` checks it against the torch
+    step. Inputs: the model, state (B, C, X, Y, Z), fire (B, 1, X, Y, Z) bool,
+    then `NCA._cpu_weights()`."""
 
     @staticmethod
-    def backward(ctx, grad):
-        d_state, d_taps = depthwise.rows_backward(np.ascontiguousarray(grad.numpy()), ctx.tiled,
-                                                  ctx.rows, ctx.taps, ctx.channels)
-        d_kernel = torch.from_numpy(d_taps).reshape(27, -1, ctx.channels).permute(2, 1, 0)
-        return torch.from_numpy(d_state), d_kernel, None
-
-
-class _ApplyUpdate(torch.autograd.Function):
-    """(state + the MLP's rows `out` scattered to flat cells `rows`) * (pre &
-    life of the result), by `stencils.apply_update`: the end of `NCA.step`."""
-
-    @staticmethod
-    def forward(ctx, state, out, rows, pre, alive, threshold):
-        x, mask = stencils.apply_update(state.detach().contiguous().numpy(), out.detach().numpy(),
-                                        rows.numpy(), pre[:, 0].numpy(), alive, threshold)
-        ctx.mask, ctx.rows = mask, rows.numpy()
+    def forward(ctx, model, state, fire, kernel, w_in, b_in, *layers):
+        ch = model.channels
+        s = state.detach().contiguous()
+        sn = s.numpy()
+        threshold = model.config.alive_threshold
+        pre = stencils.life_mask(sn[:, ch.alive], threshold)
+        rows = np.flatnonzero(fire.detach()[:, 0].numpy() & pre)
+        feats_np, saved = _perceive_np(model.config.perception, sn, rows, kernel)
+        feats = torch.from_numpy(feats_np)
+        w_in = w_in.detach().permute(0, 2, 1).reshape(w_in.shape[0], -1)    # (W, P*C)
+        hs = [torch.addmm(b_in.detach(), feats, w_in.t()).clamp_min_(0)]
+        weights = [w.detach() for w in layers]
+        for w, b in zip(weights[0:-2:2], weights[1:-2:2]):
+            hs.append(torch.addmm(b, hs[-1], w.t()).clamp_min_(0))
+        out = torch.addmm(weights[-1], hs[-1], weights[-2].t())
+        x, mask = stencils.apply_update(sn, out.numpy(), rows, pre, ch.alive, threshold)
+        ctx.model, ctx.rows, ctx.mask, ctx.saved = model, rows, mask, saved
+        ctx.feats, ctx.hs, ctx.w_in, ctx.weights = feats, hs, w_in, weights
         return torch.from_numpy(x)
 
     @staticmethod
     def backward(ctx, grad):
         d_state, d_out = stencils.apply_update_backward(grad.contiguous().numpy(), ctx.mask, ctx.rows)
-        return torch.from_numpy(d_state), torch.from_numpy(d_out), None, None, None, None
+        d = torch.from_numpy(d_out)
+        weights, hs = ctx.weights, ctx.hs
+        d_layers = []
+        for i in range(len(hs) - 1, -1, -1):       # layer i+1 (weights[2i], weights[2i+1]) maps hs[i] on
+            w = weights[2 * i]
+            d_layers[:0] = [d.t() @ hs[i], d.sum(0)]
+            d = torch.ops.aten.threshold_backward(d @ w, hs[i], 0)   # through layer i+1, then hs[i]'s ReLU
+        d_w_in = (d.t() @ ctx.feats).reshape(ctx.w_in.shape[0], -1, ctx.model.channels.total)
+        d_feats = (d @ ctx.w_in).numpy()
+        d_perceived, d_kernel = _perceive_np_backward(ctx.model.config.perception, d_feats, ctx.rows,
+                                                         ctx.saved)
+        d_state += d_perceived
+        return (None, torch.from_numpy(d_state), None, d_kernel, d_w_in.permute(0, 2, 1), d.sum(0),
+                *d_layers)
 
 
-class _SobelRows(torch.autograd.Function):
-    """(n, 4C) fixed perception features (identity, Sobel x, y, z) of the
-    cells at flat indices `rows` of (B, X, Y, Z), by the numba kernels of
-    `stencils.py`: the rows of `sobel_features`."""
+class _Perceive(torch.autograd.Function):
+    """(n, P*C) perception features (filter-major) of the cells at flat
+    indices `rows` of (B, X, Y, Z) by the numba kernels: depthwise `kernel`
+    (C, P, 27) for "learned", identity + Sobel for "fixed" (`kernel` unused)."""
 
     @staticmethod
-    def forward(ctx, state, rows):
-        ctx.shape = tuple(state.shape[i] for i in (0, 2, 3, 4, 1))
-        ctx.rows = rows.numpy()
-        last = state.detach().permute(0, 2, 3, 4, 1).contiguous().numpy()
-        return torch.from_numpy(stencils.sobel_rows(last, ctx.rows))
+    def forward(ctx, perception, state, kernel, rows):
+        ctx.perception, ctx.rows = perception, rows.numpy()
+        feats, ctx.saved = _perceive_np(perception, state.detach().contiguous().numpy(), ctx.rows, kernel)
+        return torch.from_numpy(feats)
 
     @staticmethod
     def backward(ctx, grad):
-        d = stencils.sobel_rows_backward(np.ascontiguousarray(grad.numpy()), ctx.rows, ctx.shape)
-        return torch.from_numpy(d).permute(0, 4, 1, 2, 3), None
+        d_state, d_kernel = _perceive_np_backward(ctx.perception, grad.contiguous().numpy(), ctx.rows, ctx.saved)
+        return None, torch.from_numpy(np.ascontiguousarray(d_state)), d_kernel, None
 
 
 def _rows(t: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:

@@ -4,6 +4,7 @@ Sobel) perception at the cells that fire, the life mask, and the masked update.
     sobel_rows(state, rows)                 state (B, X, Y, Z, C) -> (n, 4C)
     sobel_rows_backward(grad, rows, shape)  (n, 4C) -> gradient of the state
     life_mask(alive, threshold)             alive (B, X, Y, Z) -> bool, same shape
+    alive_box(alive, threshold)             -> (lo, hi): the box of alive cells
     apply_update(state, out, rows, pre, alive, threshold) -> (next state, mask)
     apply_update_backward(grad, mask, rows) -> gradients of state and out
 
@@ -166,6 +167,24 @@ def life_mask(alive, threshold):
                     b[i, x, y, z] = (a[i, x, y, z] or (x > 0 and a[i, x - 1, y, z])
                                      or (x < nx - 1 and a[i, x + 1, y, z]))
     return b
+
+
+@njit(cache=True)
+def alive_box(alive, threshold):
+    """(lo, hi) int arrays of 3: the half-open box of cells (x, y, z) where
+    alive (B, X, Y, Z) > threshold in any sample; hi <= lo where none is."""
+    nb, nx, ny, nz = alive.shape
+    lo = np.array([nx, ny, nz])
+    hi = np.zeros(3, np.int64)
+    for b in range(nb):
+        for x in range(nx):
+            for y in range(ny):
+                for z in range(nz):
+                    if alive[b, x, y, z] > threshold:
+                        lo[0], hi[0] = min(lo[0], x), max(hi[0], x + 1)
+                        lo[1], hi[1] = min(lo[1], y), max(hi[1], y + 1)
+                        lo[2], hi[2] = min(lo[2], z), max(hi[2], z + 1)
+    return lo, hi
 
 
 @njit(cache=True)
