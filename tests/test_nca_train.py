@@ -1,6 +1,7 @@
 """A tiny structure trained to exact growth inside the test suite (seconds on CPU)."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -256,3 +257,36 @@ def test_a_run_too_big_for_memory_is_refused_before_allocating(tmp_path, monkeyp
         training.train(spec, device="cpu", out=tmp_path / "run", progress=False)
     assert str(err.value).startswith(f"{spec}: training on a ") and "GiB" in str(err.value)
     assert not (tmp_path / "run").exists() and not (tmp_path / "tiny.safetensors").exists()
+
+
+def test_init_starts_a_new_run_from_trained_weights(trained_tiny, tmp_path):
+    """`train --init W`: the model starts as W's (its first batch is already
+    grown right), the run is new (iterations counted from 0, its own folder)
+    and the record says where it started."""
+    root, record = trained_tiny
+    from voxgen.train import train
+    fine = train(root / "tiny.toml", device="cpu", out=tmp_path / "run", init=root / "tiny.safetensors",
+                 iterations=40, weights_path=tmp_path / "w.safetensors", progress=False)
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    first = next(r for r in rows if "loss" in r)
+    assert first["it"] == 0 and first["accuracy"] > 0.99
+    assert fine["started_from"] == "tiny.safetensors"
+    assert fine["final"]["exact"] >= 9
+    fresh = [json.loads(line) for line in (root / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert next(r for r in fresh if "loss" in r)["accuracy"] < first["accuracy"]   # a fresh run starts lower
+
+
+def test_init_refuses_weights_of_another_structure_and_resume(trained_tiny, tmp_path):
+    from voxgen.errors import VoxgenError
+    from voxgen.train import train
+    root, _ = trained_tiny
+    other = Path(__file__).parent.parent / "structures" / "flying_machine.safetensors"
+    with pytest.raises(VoxgenError, match="another structure") as err:
+        train(root / "tiny.toml", device="cpu", out=tmp_path / "run", init=other, progress=False)
+    assert "flying_machine.safetensors" in str(err.value)
+    with pytest.raises(VoxgenError, match="give one of them"):
+        train(root / "tiny.toml", device="cpu", out=tmp_path / "run", init=root / "tiny.safetensors",
+              resume=True, progress=False)
+    with pytest.raises(VoxgenError, match="no such weights file"):
+        train(root / "tiny.toml", device="cpu", out=tmp_path / "run", init=tmp_path / "absent.safetensors",
+              progress=False)

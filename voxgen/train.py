@@ -41,7 +41,7 @@ from voxgen.nca.model import NCA, set_threads
 from voxgen.nca.spec import parse_spec
 from voxgen.nca.target import class_grid, decode_classes, encode, seed_state
 from voxgen.nca.weights import read_weights, save_weights
-from voxgen.nca.widen import fit_checkpoint
+from voxgen.nca.widen import fit_checkpoint, fit_parameters
 
 
 def resolve_device(device: str) -> torch.device:
@@ -193,10 +193,28 @@ def plot_curve(history: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+def start_from(model: NCA, path, palette, classes: torch.Tensor) -> None:
+    """Load the parameters of the trained weights at `path` into `model`
+    (`train --init`: fine-tuning), widened when the spec adds capacity. The
+    weights must be for the same target: palette and grid."""
+    tensors, meta = read_weights(path)
+    if list(meta["palette"]) != list(palette) or tuple(tensors["target.classes"].shape) != tuple(classes.shape):
+        raise VoxgenError("these weights grow another structure (palette or grid differ from the spec's "
+                          "blueprint and margin)", path)
+    params = {n[len("model."):]: v for n, v in tensors.items() if n.startswith("model.")}
+    params = fit_parameters(params, NCAConfig.from_dict(meta["config"]), model, path)
+    model.load_state_dict(params)
+
+
 def train(spec_path, device: str = "auto", resume: bool = False, iterations: int | None = None,
-          out=None, weights_path=None, progress: bool = True, threads: int | None = 1) -> dict:
-    """Train the NCA of a structure spec; returns the training record."""
+          out=None, weights_path=None, progress: bool = True, threads: int | None = 1,
+          init=None) -> dict:
+    """Train the NCA of a structure spec; returns the training record. `init`:
+    trained weights to start from (a new run, fresh optimizer and pool)."""
     spec = parse_spec(spec_path)
+    if init is not None and resume:
+        raise VoxgenError("--init starts a new run from trained weights and --resume goes on from the "
+                          "run's checkpoint: give one of them")
     cfg = spec.config
     if iterations is not None:
         cfg.iterations = int(iterations)
@@ -217,8 +235,10 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     torch.manual_seed(cfg.torch_seed)
     k = len(target.palette)
     model = NCA(k, cfg).to(dev)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     classes = torch.as_tensor(target.classes, device=dev)                    # (X, Y, Z)
+    if init is not None:
+        start_from(model, init, target.palette, classes)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     weights = class_weights(classes, k, cfg.class_weight_power)
     blocks = (classes > 0).float()[None, None]
     far_air = (F.max_pool3d(blocks, 3, 1, 1) == 0)[0, 0].float()
@@ -340,6 +360,8 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
               "cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
               "torch": torch.__version__, "stopped_early": verified is not None,
               "final": final, "blueprint": spec.blueprint.name}
+    if init is not None:
+        record["started_from"] = Path(init).name
     save_weights(weights_path, model, classes, spec.name, target.palette, target.seed, record)
     if history:
         plot_curve(history, out / "curve.png")

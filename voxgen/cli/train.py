@@ -28,6 +28,9 @@ def _print_keys(ctx, _param, value):
 @click.option("--resume", is_flag=True, help="Continue from the run's last checkpoint (a spec with more hidden_channels, "
                    "mlp_width, mlp_layers or perception_filters, or learned perception in place of fixed, "
                    "widens the model without changing what it does).")
+@click.option("--init", type=click.Path(dir_okay=False), default=None,
+              help="Start a new run from these trained weights (fine-tuning: the same blueprint, a fresh "
+                   "optimizer and pool; a spec with more capacity widens them, as --resume does).")
 @click.option("--iterations", type=click.IntRange(min=1), default=None,
               help="Override the spec's iteration budget (with --resume, the total: the "
                    "checkpoint's own count trains nothing and writes its model as the weights).")
@@ -37,10 +40,10 @@ def _print_keys(ctx, _param, value):
               help="Where to write the weights (default beside the spec: NAME.safetensors).")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
               help="CPU threads for torch and the numba kernels (1 is fastest on a busy shared CPU).")
-def train(spec, device, resume, iterations, out, weights, threads):
+def train(spec, device, resume, init, iterations, out, weights, threads):
     """Train the NCA of SPEC (structures/NAME.toml) and save NAME.safetensors."""
     from voxgen.train import train as run_training
 
     record = run_training(spec, device=device, resume=resume, iterations=iterations, out=out,
-                          weights_path=weights, threads=threads)
+                          weights_path=weights, threads=threads, init=init)
     click.echo(json.dumps(record, indent=2))

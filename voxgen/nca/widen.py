@@ -80,6 +80,19 @@ def fit_checkpoint(tensors: dict, before: NCAConfig, model: NCA, path) -> dict:
             "pool": widen_state(tensors["pool"], model.channels.total)}
 
 
+def fit_parameters(params: dict, before: NCAConfig, model: NCA, path) -> dict:
+    """A state dict saved with config `before` (`train --init`), fitted to
+    `model`: unchanged, widened, or a VoxgenError naming `path`."""
+    changed = _changes(before, model.config)
+    if not changed:
+        return params
+    if not can_widen(before, model.config):
+        raise VoxgenError("cannot start from these weights: the spec changes " + ", ".join(
+            f"{k} {getattr(before, k)!r} -> {getattr(model.config, k)!r}" for k in changed)
+            + f" ({RULE})", path)
+    return widen_parameters(params, before, model)
+
+
 def _embed(new: torch.Tensor, old: torch.Tensor) -> torch.Tensor:
     """`new` with its leading corner replaced by `old`."""
     out = new.detach().clone()
