@@ -167,7 +167,6 @@ class NCA(nn.Module):
         x = state + self.update(state, fire & pre)
         return x * (pre & self.life(x))
 
-
     def _cpu_weights(self) -> list[torch.Tensor]:
         """The parameters in `_CpuStep`'s order: the perception kernel (C, P,
         27), the first layer (W, C, P) and its bias, then weight and bias of
