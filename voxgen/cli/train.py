@@ -30,7 +30,8 @@ def _print_keys(ctx, _param, value):
                    "widens the model without changing what it does).")
 @click.option("--init", type=click.Path(dir_okay=False), default=None,
               help="Start a new run from these trained weights (fine-tuning: the same blueprint, a fresh "
-                   "optimizer and pool; a spec with more capacity widens them, as --resume does).")
+                   "optimizer and pool; a spec with more capacity widens them, as --resume does). Give the "
+                   "spec a small lr (1e-4 to 3e-4): a fresh Adam moves every weight by about lr at first.")
 @click.option("--iterations", type=click.IntRange(min=1), default=None,
               help="Override the spec's iteration budget (with --resume, the total: the "
                    "checkpoint's own count trains nothing and writes its model as the weights).")
