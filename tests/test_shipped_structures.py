@@ -44,3 +44,20 @@ def test_halfcut_trained_structure_regrows_from_either_half(name):
     result = check_regrowth(trained.model, classes, trained.seed_pos, trained.steps, range(10),
                             cfg.halfcut_axes, [0.25, 0.75], cfg.margin, positions=5)
     assert result["n"] == 100 and result["exact"] >= 0.9 * result["n"], result
+
+
+MODEL_KEYS = ("hidden_channels", "mlp_width", "mlp_layers", "perception", "perception_filters",
+              "fire_rate", "alive_threshold", "seed_position", "margin", "steps")
+
+
+@pytest.mark.parametrize("name", SPECS)
+def test_spec_describes_the_shipped_model(name):
+    """`voxgen train structures/NAME.toml` builds the model that was shipped:
+    the spec and the weights' stored config agree on every setting of the
+    model and of growth (training-only keys may differ between stages)."""
+    from voxgen.nca.spec import parse_spec
+    trained = trained_or_skip(name)
+    spec = parse_spec(STRUCTURES / f"{name}.toml").config
+    differ = {k: (getattr(spec, k), getattr(trained.config, k)) for k in MODEL_KEYS
+              if getattr(spec, k) != getattr(trained.config, k)}
+    assert not differ, f"{name}: spec vs shipped weights {differ}"
