@@ -66,28 +66,25 @@ def fit_checkpoint(tensors: dict, before: NCAConfig, model: NCA, path) -> dict:
     with config `before`, fitted to `model`: unchanged when the model is the
     same, widened when its config only adds capacity, and a VoxgenError
     naming `path` and the changed settings otherwise."""
-    changed = _changes(before, model.config)
-    if not changed:
+    if not _changes(before, model.config):
         return tensors
-    if not can_widen(before, model.config):
-        raise VoxgenError("cannot resume: the spec changes " + ", ".join(
-            f"{k} {getattr(before, k)!r} -> {getattr(model.config, k)!r}" for k in changed)
-            + f" ({RULE})", path)
-    params = widen_parameters({n[6:]: v for n, v in tensors.items() if n.startswith("model.")}, before, model)
+    params = fit_parameters({n[6:]: v for n, v in tensors.items() if n.startswith("model.")}, before, model,
+                            path, "cannot resume")
     rest = {k: v for k, v in tensors.items() if not k.startswith(("model.", "opt."))}
     return {**rest, **{f"model.{n}": v for n, v in params.items()},
             **widen_moments(tensors, before, model),
             "pool": widen_state(tensors["pool"], model.channels.total)}
 
 
-def fit_parameters(params: dict, before: NCAConfig, model: NCA, path) -> dict:
-    """A state dict saved with config `before` (`train --init`), fitted to
-    `model`: unchanged, widened, or a VoxgenError naming `path`."""
+def fit_parameters(params: dict, before: NCAConfig, model: NCA, path,
+                   refusal: str = "cannot start from these weights") -> dict:
+    """A state dict saved with config `before`, fitted to `model`: unchanged,
+    widened, or a VoxgenError naming `path` that starts with `refusal`."""
     changed = _changes(before, model.config)
     if not changed:
         return params
     if not can_widen(before, model.config):
-        raise VoxgenError("cannot start from these weights: the spec changes " + ", ".join(
+        raise VoxgenError(f"{refusal}: the spec changes " + ", ".join(
             f"{k} {getattr(before, k)!r} -> {getattr(model.config, k)!r}" for k in changed)
             + f" ({RULE})", path)
     return widen_parameters(params, before, model)
