@@ -1,7 +1,7 @@
 """NCA speed at the prior work's configuration, against a plain dense
 reference of the same model measured in the same run.
 
-    .venv/bin/python bench/nca.py [--threads N] [--iters N]
+    .venv/bin/python bench/nca.py [--threads N] [--iters N] [--device cpu|cuda]
     .venv/bin/python bench/nca.py --time-to-exact [--max-iterations N] [--torch-seed S] [--threads N]
     .venv/bin/python bench/nca.py --training-run N [--threads N]
 
@@ -17,6 +17,10 @@ of --iters, the models taking turns iteration by iteration so that a slow
 spell of this shared machine slows them alike). The prior
 work's own code measured 1.2-1.4 s/iter and 0.6-0.7 M cell-updates/s forward
 on this 2-core CPU.
+
+--device cuda runs all of it on a GPU (the dense reference too), timed
+with the device synchronised; the prior work's figures are CPU ones. At this
+grid's 6,480 cells a GPU is bound by kernel launches, not arithmetic.
 
 --training-run N times voxgen's own training loop (`voxgen train`) at the
 prior work's configuration on caterpillar_short.nbt, the prior work's own
@@ -112,62 +116,80 @@ def grown_state(channels: int, classes: int, shape, batch: int) -> torch.Tensor:
     return x
 
 
-def forward_rate(step, x0) -> float:
-    """Forward cell-updates/s (no grad) of `step` from the grown state x0."""
-    gen = torch.Generator().manual_seed(0)
+def clock(device: torch.device) -> float:
+    """perf_counter once the device's queued work is done."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter()
+
+
+def stepwise(step):
+    """A rollout `roll(x, steps, generator)` of a model's `step(x, fire)`,
+    half the cells firing at each step."""
+    def roll(x, steps, gen):
+        for _ in range(steps):
+            x = step(x, torch.rand(x.shape[0], 1, *x.shape[2:], generator=gen, device=x.device) < 0.5)
+        return x
+    return roll
+
+
+def forward_rate(roll, x0) -> float:
+    """Forward cell-updates/s (no grad) of `roll` from the grown state x0."""
+    gen = torch.Generator(device=x0.device).manual_seed(0)
     cells = x0[0, 0].numel() * x0.shape[0]
     with torch.no_grad():
-        x, n, t = x0, 0, time.perf_counter()
-        while n < 60 or time.perf_counter() - t < 2.0:
-            x = step(x, torch.rand(x0.shape[0], 1, *x0.shape[2:], generator=gen) < 0.5)
-            n += 1
-        return n * cells / (time.perf_counter() - t)
+        x, n, t = x0, 0, clock(x0.device)
+        while n < 60 or clock(x0.device) - t < 2.0:
+            x = roll(x, 20, gen)
+            n += 20
+        return n * cells / (clock(x0.device) - t)
 
 
-def train_iteration(step, params, x0, target, classes):
+def train_iteration(roll, params, x0, target, classes):
     """A closure running one training iteration (rollout of 48-63 steps,
     cross-entropy, backward, Adam) and returning its wall time."""
     gen = torch.Generator().manual_seed(0)
+    firing = torch.Generator(device=x0.device).manual_seed(0)
     opt = torch.optim.Adam(params, lr=1e-3)
 
     def run() -> float:
-        t = time.perf_counter()
-        x = x0.clone()
-        for _ in range(int(torch.randint(STEPS[0], STEPS[1] + 1, (), generator=gen))):
-            x = step(x, torch.rand(x0.shape[0], 1, *x0.shape[2:], generator=gen) < 0.5)
+        t = clock(x0.device)
+        x = roll(x0.clone(), int(torch.randint(STEPS[0], STEPS[1] + 1, (), generator=gen)), firing)
         loss = F.cross_entropy(x[:, :classes], target.expand(x.shape[0], *target.shape))
         opt.zero_grad()
         loss.backward()
         opt.step()
-        return time.perf_counter() - t
+        return clock(x0.device) - t
     return run
 
 
-def speed(iters: int) -> None:
-    from voxgen.nca.active import step_active
+def speed(iters: int, device: torch.device) -> None:
+    from voxgen.nca.active import rollout
     from voxgen.nca.config import NCAConfig
     from voxgen.nca.model import NCA
 
     classes_np, source = caterpillar_classes()
     k = 7
-    target = torch.as_tensor(classes_np % k, dtype=torch.int64)
+    target = torch.as_tensor(classes_np % k, dtype=torch.int64).to(device)
     channels = k + 1 + HIDDEN
-    x0 = grown_state(channels, k, target.shape, BATCH)
+    x0 = grown_state(channels, k, target.shape, BATCH).to(device)
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"threads {torch.get_num_threads()}"
     print(f"grid {tuple(target.shape)} from {source}; batch {BATCH}, steps {STEPS[0]}-{STEPS[1]}, "
-          f"{channels} channels, MLP {WIDTH}-{WIDTH}, threads {torch.get_num_threads()}")
+          f"{channels} channels, MLP {WIDTH}-{WIDTH}, {device.type}, {where}")
 
     torch.manual_seed(1)
-    ref = DenseReference(channels, k)
+    ref = DenseReference(channels, k).to(device)
     reference = "dense reference (depthwise conv, 1x1 convs)"
-    models = {reference: (ref.step, ref.parameters())}
+    models = {reference: (stepwise(ref.step), ref.parameters())}
     for perception in ("learned", "fixed"):
         cfg = NCAConfig(hidden_channels=HIDDEN, mlp_width=WIDTH, mlp_layers=2, perception=perception)
         model = NCA(k, cfg)
         nn.init.normal_(model.fc_out.weight, std=0.01)
-        models[f"voxgen, {perception} perception"] = (lambda x, f, m=model: step_active(m, x, f),
+        model.to(device)
+        models[f"voxgen, {perception} perception"] = (lambda x, n, g, m=model: rollout(m, x, n, g),
                                                       model.parameters())
-    forward = {name: forward_rate(step, x0) for name, (step, _) in models.items()}
-    runs = {name: train_iteration(step, params, x0, target, k) for name, (step, params) in models.items()}
+    forward = {name: forward_rate(roll, x0) for name, (roll, _) in models.items()}
+    runs = {name: train_iteration(roll, params, x0, target, k) for name, (roll, params) in models.items()}
     for run in runs.values():
         run()                      # the first iteration warms up allocators
     times = {name: [] for name in runs}
@@ -179,11 +201,11 @@ def speed(iters: int) -> None:
     for name in models:
         print(f"{name:48s} {forward[name] / 1e6:16.2f} {train_s[name]:13.3f} "
               f"{forward[name] / forward[reference]:6.2f} {train_s[reference] / train_s[name]:8.2f}")
-    print("prior work (its own code, same CPU, from the issue): 0.6-0.7 M cell-updates/s forward, "
-          "1.2-1.4 s/train iter")
+    print("prior work (its own code, on this project's 2-core CPU, from the issue): 0.6-0.7 M cell-updates/s "
+          "forward, 1.2-1.4 s/train iter")
 
 
-def time_to_exact(max_iterations: int, threads: int, torch_seed: int) -> None:
+def time_to_exact(max_iterations: int, threads: int, torch_seed: int, device: torch.device) -> None:
     """Train RECIPE on caterpillar_short.nbt until 9/10 seeds grow exactly."""
     from voxgen.train import train
 
@@ -193,7 +215,7 @@ def time_to_exact(max_iterations: int, threads: int, torch_seed: int) -> None:
         spec = Path(tmp) / "caterpillar_short.toml"
         spec.write_text(f'blueprint = "{SAMPLE}"\n{RECIPE}torch_seed = {torch_seed}\n')
         t = time.perf_counter()
-        record = train(spec, device="cpu", out=Path(tmp) / "run", iterations=max_iterations,
+        record = train(spec, device=str(device), out=Path(tmp) / "run", iterations=max_iterations,
                        weights_path=Path(tmp) / "w.safetensors", progress=False, threads=threads)
         wall = time.perf_counter() - t
     print(json.dumps({"wall_time_s": round(wall, 1), **record}, indent=2))
@@ -212,7 +234,7 @@ margin = 0
 """
 
 
-def training_run(iterations: int, threads: int) -> None:
+def training_run(iterations: int, threads: int, device: torch.device) -> None:
     """voxgen's own training loop at the prior work's configuration (learned
     perception) on its caterpillar (the grid of the blueprint, no margin;
     voxgen's default pool, reseeding and damage): seconds per iteration over
@@ -229,19 +251,19 @@ def training_run(iterations: int, threads: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         spec = Path(tmp) / "caterpillar_short.toml"
         spec.write_text(f'blueprint = "{SAMPLE}"\n{PRIOR_CONFIG}iterations = {iterations}\n')
-        train(spec, device="cpu", out=Path(tmp) / "run", weights_path=Path(tmp) / "w.safetensors",
+        train(spec, device=str(device), out=Path(tmp) / "run", weights_path=Path(tmp) / "w.safetensors",
               progress=False, threads=threads)
         rows = [json.loads(line) for line in (Path(tmp) / "run" / "metrics.jsonl").read_text().splitlines()]
         pool = read_weights(Path(tmp) / "run" / "checkpoint.safetensors")[0]["pool"]
-        living = float(load_trained(Path(tmp) / "w.safetensors").model.life(pool).float().mean())
+        living = float(load_trained(Path(tmp) / "w.safetensors").model.life(pool.cpu()).float().mean())
     times = {r["it"]: r["time_s"] for r in rows if "loss" in r}
     half, last = iterations // 2, max(times)
     if last <= half:
         raise SystemExit(f"training stopped early at iteration {last}: nothing left to time")
     per = (times[last] - times[half]) / (last - half)
     print(f"voxgen train at the prior work's configuration on {SAMPLE.name}: {per:.3f} s/iteration "
-          f"over iterations {half}-{last} ({threads} threads), {1.2 / per:.1f}-{1.4 / per:.1f}x the "
-          f"prior work's 1.2-1.4 s; {living:.0%} of the pool's cells living at the end")
+          f"over iterations {half}-{last} ({device.type}, {threads} CPU threads), {1.2 / per:.1f}-"
+          f"{1.4 / per:.1f}x the prior work's 1.2-1.4 s; {living:.0%} of the pool's cells living at the end")
     if living < 0.05:
         print("nothing grew: this run does not time real training")
 
@@ -249,6 +271,7 @@ def training_run(iterations: int, threads: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu: the prior work's figures are CPU ones)")
     parser.add_argument("--iters", type=int, default=7,
                         help="training iterations timed per model (medians; models take turns)")
     parser.add_argument("--time-to-exact", action="store_true")
@@ -257,14 +280,20 @@ def main() -> None:
     parser.add_argument("--max-iterations", type=int, default=3000)
     parser.add_argument("--torch-seed", type=int, default=0, help="training seed for --time-to-exact")
     args = parser.parse_args()
+    from voxgen.errors import VoxgenError
+    from voxgen.nca.device import pick_device
     from voxgen.nca.model import set_threads
     set_threads(args.threads)
+    try:
+        device = pick_device(args.device)
+    except VoxgenError as e:
+        raise SystemExit(f"bench/nca.py: {e}")
     if args.time_to_exact:
-        time_to_exact(args.max_iterations, args.threads, args.torch_seed)
+        time_to_exact(args.max_iterations, args.threads, args.torch_seed, device)
     elif args.training_run:
-        training_run(args.training_run, args.threads)
+        training_run(args.training_run, args.threads, device)
     else:
-        speed(args.iters)
+        speed(args.iters, device)
 
 
 if __name__ == "__main__":

@@ -121,11 +121,15 @@ def test_masking_rules():
         assert model.step(dead, torch.ones_like(fire)).abs().sum() == 0
 
 
-def test_active_region_equals_dense():
+@pytest.mark.parametrize("find_box_every", [1, 5])
+def test_active_region_equals_dense(find_box_every):
+    """Also when the box is found only every 5th step and grown by a cell in
+    between (a GPU's way), so that it is larger than the live box."""
     model = busy_model()
     state = seed_state(model, (9, 8, 11), (4, 0, 2), batch=2)
     with torch.no_grad():
-        active = rollout(model, state, 12, torch.Generator().manual_seed(3), active=True)
+        active = rollout(model, state, 12, torch.Generator().manual_seed(3), active=True,
+                         find_box_every=find_box_every)
         dense = rollout(model, state, 12, torch.Generator().manual_seed(3), active=False)
     assert torch.equal(active, dense)
     assert (active[:, model.channels.alive] > 0.1).sum() > 20      # life really spread
@@ -266,14 +270,8 @@ def test_spec_overrides_defaults(tmp_path):
     assert spec.blueprint == (tmp_path.parent / "b.toml").resolve() and spec.name == "thing"
 
 
-def test_neighbourhood_max_equals_max_pool():
-    from voxgen.nca.model import neighbourhood_max
-    t = torch.randn(2, 1, 4, 5, 6)
-    assert torch.equal(neighbourhood_max(t), torch.nn.functional.max_pool3d(t, 3, 1, 1))
-
-
 @pytest.mark.parametrize("shape", [(2, 4, 5, 6), (1, 1, 1, 1), (3, 1, 7, 2)])
-def test_numba_life_mask_equals_the_neighbourhood_max(shape):
+def test_numba_life_mask_equals_the_max_pool(shape):
     """stencils.life_mask against max_pool3d of the alive channel, on a
     strided (non-contiguous) alive channel as the model passes it."""
     from voxgen.nca import stencils
@@ -316,10 +314,41 @@ def test_sobel_features_gradient_equals_the_depthwise_conv_gradient():
     assert torch.autograd.gradcheck(sobel_features, (x.detach().requires_grad_(),))
 
 
-def _update_both_ways(monkeypatch, dtype, perception="learned"):
-    """model.update and its gradients with the numba kernels, then with the
-    torch ops CUDA runs (the fused conv for learned perception)."""
-    from voxgen.nca import model as nca_model
+class Perceive(torch.autograd.Function):
+    """The numba perception rows (as `_CpuStep` computes them) as an autograd
+    node of their own: (n, P*C) features of the cells at flat indices `rows`."""
+
+    @staticmethod
+    def forward(ctx, perception, state, kernel, rows):
+        from voxgen.nca.model import _perceive_np
+        ctx.perception, ctx.rows = perception, rows.numpy()
+        feats, ctx.saved = _perceive_np(perception, state.detach().contiguous().numpy(), ctx.rows, kernel)
+        return torch.from_numpy(feats)
+
+    @staticmethod
+    def backward(ctx, grad):
+        from voxgen.nca.model import _perceive_np_backward
+        d_state, d_kernel = _perceive_np_backward(ctx.perception, grad.contiguous().numpy(), ctx.rows, ctx.saved)
+        return None, torch.from_numpy(np.ascontiguousarray(d_state)), d_kernel, None
+
+
+def update_rows(model, state, where):
+    """The update computed the CPU's way: numba perception and the MLP at the
+    firing rows only, scattered back into a zero change."""
+    b, c, *grid = state.shape
+    idx = where.reshape(-1).nonzero().squeeze(1)
+    w = model.fc_in.permute(0, 2, 1).reshape(model.fc_in.shape[0], -1)
+    h = torch.relu(torch.nn.functional.linear(Perceive.apply(model.config.perception, state, model.kernel, idx),
+                                              w, model.fc_in_bias))
+    for layer in model.hidden_layers:
+        h = torch.relu(layer(h))
+    dx = state.new_zeros(where.numel(), c).index_copy(0, idx, model.fc_out(h))
+    return dx.reshape(b, *grid, c).permute(0, 4, 1, 2, 3)
+
+
+def _update_both_ways(dtype, perception="learned"):
+    """The update and its gradients with the numba perception rows, then
+    with the dense torch ops CUDA runs (the fused conv for learned perception)."""
     torch.manual_seed(3)
     model = NCA(3, NCAConfig(hidden_channels=4, mlp_width=16, mlp_layers=2, perception=perception)).to(dtype)
     torch.nn.init.normal_(model.fc_out.weight, std=0.1)
@@ -327,25 +356,24 @@ def _update_both_ways(monkeypatch, dtype, perception="learned"):
     where = torch.rand(2, 1, 4, 5, 6) < 0.5
     weight = torch.randn(2, model.channels.total, 4, 5, 6, dtype=dtype)
     results = []
-    for numba in (True, False):
-        monkeypatch.setattr(nca_model, "NUMBA_ON_CPU", numba)
+    for update in (update_rows, NCA.update):
         model.zero_grad()
         x = state.clone().requires_grad_()
-        dx = model.update(x, where)
+        dx = update(model, x, where)
         (dx * weight).sum().backward()
         grads = [x.grad] + [p.grad.clone() for p in model.parameters() if p.grad is not None]
         results.append((dx.detach(), grads))
     return results
 
 
-def test_numba_learned_perception_equals_the_fused_conv(monkeypatch):
+def test_numba_learned_perception_equals_the_fused_conv():
     """The numba path (perception at the firing rows) against the fused dense
     conv that CUDA runs: equal to rounding in float32; the update and the
     gradients of the state, MLP and kernel agree in float64."""
-    (fast, _), (slow, _) = _update_both_ways(monkeypatch, torch.float32)
+    (fast, _), (slow, _) = _update_both_ways(torch.float32)
     assert not torch.equal(fast, torch.zeros_like(fast))
     assert torch.allclose(fast, slow, atol=1e-5)
-    (fast, fast_grads), (slow, slow_grads) = _update_both_ways(monkeypatch, torch.float64)
+    (fast, fast_grads), (slow, slow_grads) = _update_both_ways(torch.float64)
     assert len(fast_grads) == len(slow_grads) == 8          # state, kernel, MLP (6)
     assert torch.allclose(fast, slow, atol=1e-12)
     for a, b in zip(fast_grads, slow_grads):
@@ -353,21 +381,20 @@ def test_numba_learned_perception_equals_the_fused_conv(monkeypatch):
 
 
 def test_numba_learned_perception_gradcheck():
-    from voxgen.nca.model import _Perceive
     state = torch.randn(2, 3, 3, 4, 3, dtype=torch.float64, requires_grad=True)
     kernel = torch.randn(3, 2, 27, dtype=torch.float64, requires_grad=True)
     rows = torch.tensor([0, 5, 17, 30, 71])
-    assert torch.autograd.gradcheck(lambda s, k: _Perceive.apply("learned", s, k, rows), (state, kernel))
+    assert torch.autograd.gradcheck(lambda s, k: Perceive.apply("learned", s, k, rows), (state, kernel))
 
 
-def test_numba_fixed_perception_equals_the_torch_sobel(monkeypatch):
+def test_numba_fixed_perception_equals_the_torch_sobel():
     """The numba identity + Sobel rows against the separable torch filters
     (themselves checked against the depthwise conv above): the update and the
     gradients of the state and the MLP."""
-    (fast, _), (slow, _) = _update_both_ways(monkeypatch, torch.float32, "fixed")
+    (fast, _), (slow, _) = _update_both_ways(torch.float32, "fixed")
     assert not torch.equal(fast, torch.zeros_like(fast))
     assert torch.allclose(fast, slow, atol=1e-6)
-    (fast, fast_grads), (slow, slow_grads) = _update_both_ways(monkeypatch, torch.float64, "fixed")
+    (fast, fast_grads), (slow, slow_grads) = _update_both_ways(torch.float64, "fixed")
     assert len(fast_grads) == len(slow_grads) == 7          # state, MLP (6)
     assert torch.allclose(fast, slow, atol=1e-12)
     for a, b in zip(fast_grads, slow_grads):
@@ -377,10 +404,10 @@ def test_numba_fixed_perception_equals_the_torch_sobel(monkeypatch):
 @pytest.mark.parametrize("rows", [[0, 5, 17, 30, 71], [], list(range(72))])
 def test_numba_fixed_perception_rows_and_gradcheck(rows):
     """Rows of `sobel_features`, none or all of them, and a numerical gradcheck."""
-    from voxgen.nca.model import _Perceive, sobel_features
+    from voxgen.nca.model import sobel_features
     state = torch.randn(2, 3, 3, 4, 3, dtype=torch.float64, requires_grad=True)
     rows = torch.tensor(rows, dtype=torch.int64)
-    fixed_rows = lambda s: _Perceive.apply("fixed", s, None, rows)   # noqa: E731
+    fixed_rows = lambda s: Perceive.apply("fixed", s, None, rows)   # noqa: E731
     feats = fixed_rows(state)
     assert feats.shape == (len(rows), 12)
     assert torch.allclose(feats, sobel_features(state).reshape(-1, 12)[rows], atol=1e-14)

@@ -26,6 +26,7 @@ from voxgen.metrics import compare
 from voxgen.nca import target as nca_target
 from voxgen.nca.active import rollout
 from voxgen.nca.config import NCAConfig
+from voxgen.nca.device import pick_device
 from voxgen.nca.model import NCA
 from voxgen.nca.weights import build_model, read_weights
 from voxgen.structure import Structure
@@ -86,16 +87,6 @@ def _toml_keys(path: Path) -> set:
         return set(tomllib.loads(path.read_text()))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError):
         return set()
-
-
-def pick_device(device) -> torch.device:
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
-        raise VoxgenError("--device cuda asked for, but torch sees no CUDA device")
-    if str(device).split(":")[0] not in ("cpu", "cuda"):
-        raise VoxgenError(f"unknown device {device!r} (auto, cpu or cuda)")
-    return torch.device(device)
 
 
 def load_trained(name_or_path, device="cpu") -> Trained:

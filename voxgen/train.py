@@ -35,6 +35,7 @@ from voxgen import formats
 from voxgen.errors import VoxgenError, make_dir
 from voxgen.nca.active import rollout
 from voxgen.nca.config import NCAConfig
+from voxgen.nca.device import pick_device
 from voxgen.nca.damage import apply_damage
 from voxgen.nca.evaluate import check_growth, check_regrowth
 from voxgen.nca.model import NCA, set_threads
@@ -42,17 +43,6 @@ from voxgen.nca.spec import parse_spec
 from voxgen.nca.target import class_grid, decode_classes, encode, seed_state
 from voxgen.nca.weights import read_weights, save_weights
 from voxgen.nca.widen import fit_checkpoint, fit_parameters
-
-
-def resolve_device(device: str) -> torch.device:
-    """"auto" picks CUDA when present; "cuda" without CUDA is a VoxgenError."""
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise VoxgenError("--device cuda asked for, but torch sees no CUDA device")
-    if device not in ("cpu", "cuda"):
-        raise VoxgenError(f"unknown device {device!r} (auto, cpu or cuda)")
-    return torch.device(device)
 
 
 def memory_needed(config, classes: int, grid) -> int:
@@ -221,7 +211,7 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     if threads:
         set_threads(threads)
     blueprint = formats.load(spec.blueprint)
-    dev = resolve_device(device)
+    dev = pick_device(device)
     classes_palette = class_grid(blueprint)
     padded = tuple(n + 2 * cfg.margin for n in blueprint.shape)
     check_memory(spec, cfg, len(classes_palette[1]), padded, dev)       # before the padded grid is made
@@ -360,6 +350,8 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
               "cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
               "torch": torch.__version__, "stopped_early": verified is not None,
               "final": final, "blueprint": spec.blueprint.name}
+    if dev.type == "cuda":
+        record["gpu"] = torch.cuda.get_device_name(dev)
     if init is not None:
         record["started_from"] = Path(init).name
     save_weights(weights_path, model, classes, spec.name, target.palette, target.seed, record)

@@ -119,36 +119,18 @@ class NCA(nn.Module):
 
     def update(self, state: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
         """Change dx (B, C, X, Y, Z): the MLP's output at cells where the bool
-        mask `where` (B, 1, X, Y, Z) is set, exactly zero elsewhere. The MLP runs
-        only on those rows (about half the cells fire at each step), which is
-        the same model as computing every cell and multiplying by the mask."""
-        b, c, *grid = state.shape
-        out, idx = self.update_rows(state, where)
-        dx = out.new_zeros(where.numel(), c).index_copy(0, idx, out)
-        return dx.reshape(b, *grid, c).permute(0, 4, 1, 2, 3)
-
-    def update_rows(self, state: torch.Tensor, where: torch.Tensor):
-        """(out (n, C), idx (n,)): the MLP's output at the cells where `where`
-        is set, and their flat indices into (B, X, Y, Z), in order."""
-        idx = where.reshape(-1).nonzero().squeeze(1)
-        fast = uses_numba(state)
-        if self.config.perception == "learned" and not fast:
-            # the fused dense conv (CUDA, or numba switched off)
-            h = _rows(F.relu(F.conv3d(state, self.fused_kernel(), self.fc_in_bias, padding=1))
-                      .permute(0, 2, 3, 4, 1), idx)
+        mask `where` (B, 1, X, Y, Z) is set, exactly zero elsewhere. Every
+        cell is computed, then masked: on a GPU a handful of large kernels
+        with no host synchronisation beat gathering the firing rows (the
+        CPU's `_CpuStep` computes those rows only)."""
+        if self.config.perception == "learned":
+            h = F.relu(F.conv3d(state, self.fused_kernel(), self.fc_in_bias, padding=1)).permute(0, 2, 3, 4, 1)
         else:
             w = self.fc_in.permute(0, 2, 1).reshape(self.fc_in.shape[0], -1)  # (W, P*C)
-            h = F.relu(F.linear(self._perceive_rows(state, idx, fast), w, self.fc_in_bias))
+            h = F.relu(F.linear(sobel_features(state), w, self.fc_in_bias))
         for layer in self.hidden_layers:
             h = F.relu(layer(h))
-        return self.fc_out(h), idx
-
-    def _perceive_rows(self, state: torch.Tensor, idx: torch.Tensor, fast: bool) -> torch.Tensor:
-        """(n, P*C) perception at the firing cells `idx` only: numba kernels
-        on the CPU, separable torch ops for fixed perception elsewhere."""
-        if self.config.perception == "learned" or fast:
-            return _Perceive.apply(self.config.perception, state, self.kernel, idx)
-        return _rows(sobel_features(state), idx)
+        return self.fc_out(h).permute(0, 4, 1, 2, 3) * where
 
     def life(self, state: torch.Tensor) -> torch.Tensor:
         """bool (B, 1, X, Y, Z): cells next to (or being) an alive cell."""
@@ -156,7 +138,7 @@ class NCA(nn.Module):
         if uses_numba(state):
             mask = stencils.life_mask(alive[:, 0].numpy(), self.config.alive_threshold)
             return torch.from_numpy(mask).unsqueeze(1)
-        return neighbourhood_max(alive) > self.config.alive_threshold
+        return F.max_pool3d(alive, 3, 1, 1) > self.config.alive_threshold
 
     def step(self, state: torch.Tensor, fire: torch.Tensor) -> torch.Tensor:
         """One NCA step. Only living, firing cells change; cells that are not
@@ -247,41 +229,6 @@ class _CpuStep(torch.autograd.Function):
         d_state += d_perceived
         return (None, torch.from_numpy(d_state), None, d_kernel, d_w_in.permute(0, 2, 1), d.sum(0),
                 *d_layers)
-
-
-class _Perceive(torch.autograd.Function):
-    """(n, P*C) perception features (filter-major) of the cells at flat
-    indices `rows` of (B, X, Y, Z) by the numba kernels: depthwise `kernel`
-    (C, P, 27) for "learned", identity + Sobel for "fixed" (`kernel` unused)."""
-
-    @staticmethod
-    def forward(ctx, perception, state, kernel, rows):
-        ctx.perception, ctx.rows = perception, rows.numpy()
-        feats, ctx.saved = _perceive_np(perception, state.detach().contiguous().numpy(), ctx.rows, kernel)
-        return torch.from_numpy(feats)
-
-    @staticmethod
-    def backward(ctx, grad):
-        d_state, d_kernel = _perceive_np_backward(ctx.perception, grad.contiguous().numpy(), ctx.rows, ctx.saved)
-        return None, torch.from_numpy(np.ascontiguousarray(d_state)), d_kernel, None
-
-
-def _rows(t: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-    """(n, F) rows `idx` (flat indices into (B, X, Y, Z)) of a channels-last
-    (B, X, Y, Z, F) tensor."""
-    return t.reshape(-1, t.shape[-1]).index_select(0, idx)
-
-
-def neighbourhood_max(t: torch.Tensor) -> torch.Tensor:
-    """3x3x3 max (B, 1, X, Y, Z) -> same shape, -inf beyond the grid; equal to
-    max_pool3d(t, 3, 1, 1), done as three separable 1-D maxima (much faster on CPU)."""
-    for dim in (2, 3, 4):
-        pad = [0] * 6
-        pad[2 * (4 - dim)] = pad[2 * (4 - dim) + 1] = 1
-        p = F.pad(t, pad, value=float("-inf"))
-        n = t.shape[dim]
-        t = torch.maximum(torch.maximum(p.narrow(dim, 0, n), p.narrow(dim, 1, n)), p.narrow(dim, 2, n))
-    return t
 
 
 def _smooth(t: torch.Tensor, dim: int) -> torch.Tensor:

@@ -21,7 +21,7 @@ antisymmetric, so the adjoint of a Sobel filter is minus itself.
 
 The life mask marks the cells with an alive neighbour (alive > threshold
 somewhere in their 3x3x3 neighbourhood), the same as
-`model.neighbourhood_max(alive) > threshold`, by a separable OR.
+`max_pool3d(alive, 3, 1, 1) > threshold` (the torch `NCA.life`), by a separable OR.
 apply_update ends a step: it adds the MLP's rows to the (B, C, X, Y, Z)
 state at their cells and zeroes the cells outside `pre & life(result)`; its
 backward is the mask times the gradient, and that gathered at the rows.
