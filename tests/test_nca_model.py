@@ -288,30 +288,13 @@ def test_numba_life_mask_equals_the_max_pool(shape):
     assert torch.equal(got, ref)
 
 
-def test_sobel_features_equal_the_depthwise_conv():
-    from voxgen.nca.model import sobel_features
-    x = torch.randn(2, 3, 4, 5, 6)
-    k = perception_kernels()                                    # (4, 27)
-    conv = torch.nn.functional.conv3d(x, k.repeat(3, 1).reshape(12, 1, 3, 3, 3), padding=1, groups=3)
-    conv = conv.reshape(2, 3, 4, 4, 5, 6).transpose(1, 2).reshape(2, 12, 4, 5, 6)
-    assert torch.allclose(sobel_features(x), conv.permute(0, 2, 3, 4, 1), atol=1e-6)
-
-
-def test_sobel_features_gradient_equals_the_depthwise_conv_gradient():
-    """The hand-written backward (adjoint filters) against autograd through
-    the plain conv, and torch's numerical gradcheck."""
-    from voxgen.nca.model import sobel_features
-    x = torch.randn(2, 3, 4, 5, 6, dtype=torch.float64, requires_grad=True)
-    w = torch.randn(2, 4, 5, 6, 12, dtype=torch.float64)
-    (sobel_features(x) * w).sum().backward()
-    ours = x.grad.clone()
-    x.grad = None
-    k = perception_kernels().to(torch.float64)
-    conv = torch.nn.functional.conv3d(x, k.repeat(3, 1).reshape(12, 1, 3, 3, 3), padding=1, groups=3)
-    conv = conv.reshape(2, 3, 4, 4, 5, 6).transpose(1, 2).reshape(2, 12, 4, 5, 6)
-    (conv.permute(0, 2, 3, 4, 1) * w).sum().backward()
-    assert torch.allclose(ours, x.grad, atol=1e-12)
-    assert torch.autograd.gradcheck(sobel_features, (x.detach().requires_grad_(),))
+def depthwise_features(state, kernel):
+    """(B, X, Y, Z, P*C) filter-major features of `state` (B, C, X, Y, Z) by
+    the depthwise kernel (C, P, 27), zero padded: the plain conv."""
+    b, c, *grid = state.shape
+    p = kernel.shape[1]
+    out = torch.nn.functional.conv3d(state, kernel.reshape(c * p, 1, 3, 3, 3), padding=1, groups=c)
+    return out.reshape(b, c, p, *grid).transpose(1, 2).reshape(b, p * c, *grid).permute(0, 2, 3, 4, 1)
 
 
 class Perceive(torch.autograd.Function):
@@ -387,10 +370,10 @@ def test_numba_learned_perception_gradcheck():
     assert torch.autograd.gradcheck(lambda s, k: Perceive.apply("learned", s, k, rows), (state, kernel))
 
 
-def test_numba_fixed_perception_equals_the_torch_sobel():
-    """The numba identity + Sobel rows against the separable torch filters
-    (themselves checked against the depthwise conv above): the update and the
-    gradients of the state and the MLP."""
+def test_numba_fixed_perception_equals_the_fused_conv():
+    """The numba identity + Sobel rows against the fused dense conv that CUDA
+    runs (the fixed filter bank folded into the first layer): the update and
+    the gradients of the state and the MLP."""
     (fast, _), (slow, _) = _update_both_ways(torch.float32, "fixed")
     assert not torch.equal(fast, torch.zeros_like(fast))
     assert torch.allclose(fast, slow, atol=1e-6)
@@ -403,14 +386,15 @@ def test_numba_fixed_perception_equals_the_torch_sobel():
 
 @pytest.mark.parametrize("rows", [[0, 5, 17, 30, 71], [], list(range(72))])
 def test_numba_fixed_perception_rows_and_gradcheck(rows):
-    """Rows of `sobel_features`, none or all of them, and a numerical gradcheck."""
-    from voxgen.nca.model import sobel_features
+    """Rows of the identity + Sobel filter bank, none or all of them, against
+    the plain depthwise conv, and a numerical gradcheck."""
     state = torch.randn(2, 3, 3, 4, 3, dtype=torch.float64, requires_grad=True)
     rows = torch.tensor(rows, dtype=torch.int64)
     fixed_rows = lambda s: Perceive.apply("fixed", s, None, rows)   # noqa: E731
     feats = fixed_rows(state)
     assert feats.shape == (len(rows), 12)
-    assert torch.allclose(feats, sobel_features(state).reshape(-1, 12)[rows], atol=1e-14)
+    kernel = perception_kernels().to(torch.float64).expand(3, 4, 27)
+    assert torch.allclose(feats, depthwise_features(state, kernel).reshape(-1, 12)[rows], atol=1e-14)
     assert torch.autograd.gradcheck(fixed_rows, (state,))
 
 

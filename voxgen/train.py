@@ -266,7 +266,7 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
 
     from tqdm import tqdm
     bar = tqdm(range(start, cfg.iterations), initial=start, total=cfg.iterations,
-               disable=not progress, desc=spec.name, unit="it")
+               disable=not progress, desc=f"{spec.name} ({dev.type})", unit="it")
     t0 = time.perf_counter() - elapsed
     it = start - 1      # the last iteration run (none yet)
     for it in bar:

@@ -120,14 +120,12 @@ class NCA(nn.Module):
     def update(self, state: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
         """Change dx (B, C, X, Y, Z): the MLP's output at cells where the bool
         mask `where` (B, 1, X, Y, Z) is set, exactly zero elsewhere. Every
-        cell is computed, then masked: on a GPU a handful of large kernels
-        with no host synchronisation beat gathering the firing rows (the
-        CPU's `_CpuStep` computes those rows only)."""
-        if self.config.perception == "learned":
-            h = F.relu(F.conv3d(state, self.fused_kernel(), self.fc_in_bias, padding=1)).permute(0, 2, 3, 4, 1)
-        else:
-            w = self.fc_in.permute(0, 2, 1).reshape(self.fc_in.shape[0], -1)  # (W, P*C)
-            h = F.relu(F.linear(sobel_features(state), w, self.fc_in_bias))
+        cell is computed, then masked, and perception (learned or fixed: a
+        depthwise filter bank either way) and the first layer are one conv:
+        on a GPU a handful of large kernels with no host synchronisation
+        beat gathering the firing rows (the CPU's `_CpuStep` computes those
+        rows only)."""
+        h = F.relu(F.conv3d(state, self.fused_kernel(), self.fc_in_bias, padding=1)).permute(0, 2, 3, 4, 1)
         for layer in self.hidden_layers:
             h = F.relu(layer(h))
         return self.fc_out(h).permute(0, 4, 1, 2, 3) * where
@@ -229,58 +227,6 @@ class _CpuStep(torch.autograd.Function):
         d_state += d_perceived
         return (None, torch.from_numpy(d_state), None, d_kernel, d_w_in.permute(0, 2, 1), d.sum(0),
                 *d_layers)
-
-
-def _smooth(t: torch.Tensor, dim: int) -> torch.Tensor:
-    """[1, 2, 1] along `dim` of a padded tensor (that dim shrinks by 2)."""
-    n = t.shape[dim] - 2
-    return t.narrow(dim, 0, n) + 2 * t.narrow(dim, 1, n) + t.narrow(dim, 2, n)
-
-
-def _diff(t: torch.Tensor, dim: int) -> torch.Tensor:
-    """[-1, 0, 1] along `dim` of a padded tensor (that dim shrinks by 2)."""
-    n = t.shape[dim] - 2
-    return t.narrow(dim, 2, n) - t.narrow(dim, 0, n)
-
-
-def _sobel_xyz(xp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Unscaled Sobel x, y, z of a tensor zero-padded by one cell on X, Y, Z."""
-    sz = _smooth(xp, 4)
-    sx = _diff(_smooth(sz, 3), 2)
-    sy = _smooth(_diff(sz, 3), 2)
-    dz = _smooth(_smooth(_diff(xp, 4), 3), 2)
-    return sx, sy, dz
-
-
-class _SobelFeatures(torch.autograd.Function):
-    """sobel_features as one autograd node, channels last. The backward is the
-    adjoint filter bank: the identity, and minus the Sobel filters (a [-1, 0, 1]
-    difference is antisymmetric, [1, 2, 1] is symmetric, and zero padding makes
-    both exact transposes), so it costs one forward pass instead of autograd's
-    dozens of zero-filled slice gradients."""
-
-    @staticmethod
-    def forward(ctx, state):
-        sx, sy, sz = _sobel_xyz(F.pad(state, (1, 1, 1, 1, 1, 1)))
-        feats = torch.cat([state, sx / 16, sy / 16, sz / 16], 1)
-        return feats.permute(0, 2, 3, 4, 1).contiguous()
-
-    @staticmethod
-    def backward(ctx, grad):
-        g = grad.permute(0, 4, 1, 2, 3)
-        c = g.shape[1] // 4
-        gx, gy, gz = (F.pad(g[:, c * i:c * (i + 1)], (1, 1, 1, 1, 1, 1)) for i in (1, 2, 3))
-        sx = _diff(_smooth(_smooth(gx, 4), 3), 2)
-        sy = _smooth(_diff(_smooth(gy, 4), 3), 2)
-        sz = _smooth(_smooth(_diff(gz, 4), 3), 2)
-        return g[:, :c] - (sx + sy + sz) / 16
-
-
-def sobel_features(state: torch.Tensor) -> torch.Tensor:
-    """(B, X, Y, Z, 4C), channels last: [identity, Sobel x, Sobel y, Sobel z]
-    of every channel (zero padding), the same as the depthwise conv with
-    `perception_kernels()`."""
-    return _SobelFeatures.apply(state)
 
 
 def fire_mask(shape, rate: float, generator, device) -> torch.Tensor:

@@ -10,8 +10,8 @@ Sobel) perception at the cells that fire, the life mask, and the masked update.
 
 `rows` are sorted flat indices into (B, X, Y, Z); a row's features are
 [identity, Sobel x, Sobel y, Sobel z] of every channel (feature p * C + c),
-Sobel scaled by 1/16 and zero padded: the same numbers as
-`model.sobel_features` at those rows. Each sample's channels-last slab is
+Sobel scaled by 1/16 and zero padded: the same numbers as the depthwise
+conv with `model.perception_kernels()` at those rows. Each sample's channels-last slab is
 filtered separably, [1, 2, 1] smoothing and [-1, 0, 1] differences along one
 axis at a time (contiguous inner loops over the cells beside each other on
 that axis), in scratch slabs that stay in cache, and only the firing rows are
