@@ -3,17 +3,16 @@
 State: one tensor (B, C, X, Y, Z), C = K + 1 + H channels, laid out by
 `Channels`: K block-class logits (class 0 is air), one alive channel, H hidden.
 
-Perception is depthwise (each channel filtered by its own 3x3x3 kernels) and
-is followed by the first MLP layer. Fixed perception (identity + Sobel) is a
-separable filter (on the CPU, numba kernels in `stencils.py`, which also
-compute the life masks and the masked update of a step). Learned perception and the first
-layer are both linear, so they are computed as one dense 3x3x3 convolution
-whose kernel is their product: the model is the same, but a dense conv runs
-~20x faster than a depthwise one on CPU. On the CPU, learned perception is
-instead computed by numba kernels at the firing cells only (`depthwise.py`),
-faster still, forward and backward. On the CPU a whole step is one autograd
-node (`_CpuStep`): numba kernels and three torch matrix products each way,
-its backward written out.
+Perception is depthwise (each channel filtered by its own 3x3x3 kernels:
+identity + Sobel for "fixed", trained for "learned") and is followed by the
+first MLP layer. Both are linear, so on a GPU (and wherever numba is off)
+they are one dense 3x3x3 convolution whose kernel is their product, every
+cell of the live box computed and then masked: a few large kernels. On the
+CPU a whole step is one autograd node (`_CpuStep`): numba kernels compute
+the life masks, perception at the living cells that fire only (`stencils.py`
+for fixed, separably; `depthwise.py` for learned) and the masked update, and
+three torch matrix products each way run the MLP on those rows; its backward
+is written out.
 """
 
 from __future__ import annotations
@@ -33,7 +32,7 @@ from voxgen.nca.config import NCAConfig
 NUMBA_ON_CPU = True
 """On the CPU, compute the life mask and fixed perception with the numba
 kernels of `stencils.py`, and learned perception with those of
-`depthwise.py` (CUDA keeps torch ops and the fused conv; tests switch this
+`depthwise.py` (CUDA runs torch ops and the fused conv; tests switch this
 off to compare the two)."""
 
 
