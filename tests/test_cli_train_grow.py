@@ -72,6 +72,17 @@ def test_grow_errors_are_one_line(args, message, tmp_path, monkeypatch):
     assert message in result.output and "Traceback" not in result.output
 
 
+def test_a_folder_named_like_a_structure_does_not_hide_it(tmp_path, monkeypatch):
+    if not FLYING.exists():
+        pytest.skip("flying_machine weights are not committed")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "flying_machine").mkdir()
+    result = CliRunner().invoke(main, ["grow", "flying_machine", "--steps", "3"])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(main, ["grow", "./flying_machine"])
+    assert result.exit_code == 2 and "is a folder, not a weights file" in result.output
+
+
 def test_train_then_grow(tmp_path):
     (tmp_path / "pair_blueprint.toml").write_text(TINY_BLUEPRINT)
     (tmp_path / "pair.toml").write_text(

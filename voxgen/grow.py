@@ -61,7 +61,8 @@ class Trained:
 
 
 def resolve_weights(name_or_path) -> Path:
-    """NAME -> structures/NAME.safetensors; a path is taken as it is."""
+    """NAME -> structures/NAME.safetensors; a path is taken as it is (a
+    folder named like a structure in the working directory does not hide it)."""
     text = str(name_or_path)
     path = Path(text)
     if path.suffix == ".toml" and path.is_file():
@@ -72,7 +73,9 @@ def resolve_weights(name_or_path) -> Path:
             raise VoxgenError(f"is a spec, not trained weights; train it first: voxgen train {path}", path)
         raise VoxgenError("is a blueprint, not trained weights; train a spec naming it "
                           "(see structures/*.toml), then grow the spec's name", path)
-    if path.suffix == ".safetensors" or path.exists() or "/" in text:
+    if path.suffix == ".safetensors" or path.is_file() or "/" in text:
+        if path.is_dir():
+            raise VoxgenError("is a folder, not a weights file", path)
         return path
     path = STRUCTURES / f"{text}.safetensors"
     if not path.exists():

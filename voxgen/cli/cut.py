@@ -14,7 +14,7 @@ def resolve_blueprint(file_or_name) -> Path:
     from voxgen.errors import VoxgenError
 
     path = Path(file_or_name)
-    if path.exists():
+    if path.is_file() or "/" in str(file_or_name):
         return path
     bundled = BLUEPRINTS / f"{file_or_name}.toml"
     if "/" not in str(file_or_name) and bundled.exists():

@@ -10,17 +10,21 @@ from voxgen.errors import VoxgenError
 
 
 def resolve(target: str) -> tuple[str, Path]:
-    """('file', path) for an existing file, ('weights', path) for
-    structures/NAME.safetensors, ('blueprint', path) for blueprints/NAME.toml."""
+    """('file', path) for an existing file, ('weights', path) for a trained
+    structure NAME (structures/NAME.safetensors), ('file', path) for a
+    bundled blueprint NAME (blueprints/NAME.toml), from any directory."""
+    from voxgen.cli import cut
+    from voxgen import grow
+
     path = Path(target)
     if path.is_file():
         return ("weights" if path.suffix == ".safetensors" else "file"), path
-    for kind, candidate in (("weights", Path("structures") / f"{target}.safetensors"),
-                            ("file", Path("blueprints") / f"{target}.toml")):
-        if candidate.is_file():
-            return kind, candidate
-    raise VoxgenError("no such file, and no structures/NAME.safetensors or blueprints/NAME.toml",
-                      target)
+    if "/" not in target:
+        for kind, candidate in (("weights", grow.STRUCTURES / f"{target}.safetensors"),
+                                ("file", cut.BLUEPRINTS / f"{target}.toml")):
+            if candidate.is_file():
+                return kind, candidate
+    raise VoxgenError("no such file, and no trained structure or bundled blueprint of that name", target)
 
 
 @click.command()
