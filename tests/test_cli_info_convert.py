@@ -93,3 +93,21 @@ def test_every_writable_format_round_trips(samples, tmp_path, src):
         assert back.same_blocks(s), name
         assert set(back.palette) == {p for p, n in s.counts().items() if n} | {"minecraft:air"}, name
         assert back.block_entities == s.block_entities, name
+
+
+def test_commands_take_a_bundled_blueprint_name_from_any_directory(tmp_path, monkeypatch):
+    """info, simulate and export (like cut and view) take NAME for
+    blueprints/NAME.toml, also where a folder of that name is in the way;
+    a path to a folder is refused in one line."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "temple").mkdir()
+    facts = json.loads(run("info", "temple", "--json").output)
+    assert facts["size"] == [21, 20, 21] and facts["file"].endswith("blueprints/temple.toml")
+    result = run("simulate", "flying_machine", "--ticks", "12", "--json")
+    assert result.exit_code == 0 and json.loads(result.output)["moved"]
+    result = run("export", "cottage", "-o", tmp_path / "c.ply")
+    assert result.exit_code == 0 and (tmp_path / "c.ply").stat().st_size > 1000
+    for args in (["info", "./temple"], ["simulate", "no_such_blueprint"]):
+        result = run(*args)
+        assert result.exit_code == 2 and "Traceback" not in result.output
+        assert "is a directory" in result.output or "no such file or bundled blueprint" in result.output

@@ -8,13 +8,14 @@ import click
 
 
 @click.command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", metavar="FILE|NAME")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Output mesh: .glb, .obj (+ .mtl beside it) or .ply.")
 def export(file, output):
-    """Export FILE as a mesh with one colour per block type."""
+    """Export FILE (or bundled blueprint NAME) as a mesh with one colour per block type."""
     from voxgen import formats
+    from voxgen.cli.cut import resolve_blueprint
     from voxgen.render.export import export_mesh
 
-    mesh = export_mesh(formats.load(file), output)
+    mesh = export_mesh(formats.load(resolve_blueprint(file)), output)
     click.echo(f"wrote {output} ({mesh.n_faces} block faces)")

@@ -42,11 +42,14 @@ def describe(path) -> dict:
 
 
 @click.command()
-@click.argument("file", type=click.Path(dir_okay=True, path_type=str))
+@click.argument("file", metavar="FILE|NAME")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def info(file, as_json):
-    """Describe a blueprint FILE: format, size, block counts and palette."""
-    facts = describe(file)
+    """Describe a blueprint FILE (or bundled blueprint NAME): format, size,
+    block counts and palette."""
+    from voxgen.cli.cut import resolve_blueprint
+
+    facts = describe(resolve_blueprint(file))
     if as_json:
         click.echo(json.dumps(facts, indent=2))
         return

@@ -20,7 +20,7 @@ SUFFIXES = (".png", ".gif", ".mp4")
   voxgen render --growth NAME -o growth.mp4     one frame per NCA step
   voxgen render --growth NAME --side-by-side -o g.gif   blueprint | grown
 """)
-@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", required=False, metavar="[FILE|NAME]")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Output .png, .gif or .mp4.")
 @click.option("--growth", metavar="NAME|WEIGHTS",
@@ -78,6 +78,9 @@ def render(file, output, growth, steps, seed, device, compare, side_by_side, azi
             write_animation(grown.frames, output, compare=blueprint, fps=fps,
                             labels=grown.labels(), **view)
     else:
+        from voxgen.cli.cut import resolve_blueprint
+
+        file = resolve_blueprint(file)
         structure = formats.load(file)
         if suffix == ".png":
             from voxgen.render.scene import render_still, save_png

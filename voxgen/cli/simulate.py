@@ -29,7 +29,7 @@ def parse_place(text: str):
 
 
 @click.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", metavar="FILE|NAME")
 @click.option("--ticks", type=click.IntRange(0), default=100, show_default=True,
               help="Game ticks to run.")
 @click.option("--place", "places", multiple=True, metavar="X,Y,Z=STATE@TICK",
@@ -48,7 +48,8 @@ def parse_place(text: str):
 @click.option("--no-start", is_flag=True, help="Ignore the blueprint's [meta.machine] start.")
 def simulate(file, ticks, places, placement, version, out, as_json, show_trace, check_trace,
              no_start):
-    """Run FILE's machine for --ticks game ticks and report how it moved.
+    """Run the machine of FILE (or bundled blueprint NAME) for --ticks game
+    ticks and report how it moved.
 
     Without --place or --no-start, a blueprint with a [meta.machine] table is
     started the way that table says."""
@@ -57,6 +58,9 @@ def simulate(file, ticks, places, placement, version, out, as_json, show_trace, 
     from voxgen.physics import machine_spec
     from voxgen.physics import simulate as run
 
+    from voxgen.cli.cut import resolve_blueprint
+
+    file = resolve_blueprint(file)
     structure = formats.load(file)
     placements = [parse_place(p) for p in places]
     if check_trace:
