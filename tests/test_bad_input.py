@@ -301,3 +301,17 @@ def test_os_errors_are_one_line(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["convert", "blueprints/tree.toml", str(out)])
     assert result.exit_code == 2, result.output
     assert result.output == f"voxgen: error: {out}: Permission denied\n"
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly():
+    """`voxgen simulate ... --trace | head -1`: no error line, no traceback."""
+    import subprocess
+    import sys
+    proc = subprocess.Popen([sys.executable, "-m", "voxgen", "simulate", "flying_machine", "--ticks", "3000",
+                             "--trace"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    proc.stdout.close()                       # as head does after its first line
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert first.startswith(b"tick")
+    assert err == "" and proc.returncode == 1

@@ -9,6 +9,7 @@ permission refused: the machine's trouble, not a bug), naming its file.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -53,6 +54,11 @@ class LazyGroup(click.Group):
         except VoxgenError as err:
             click.echo(f"voxgen: error: {err}", err=True)
             sys.exit(2)
+        except BrokenPipeError:
+            # the reader went away (`voxgen info temple | head`): stop quietly,
+            # and keep Python from complaining while it flushes stdout at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
         except OSError as err:
             where = f"{err.filename}: " if err.filename else ""
             click.echo(f"voxgen: error: {where}{err.strerror or err}", err=True)
