@@ -4,8 +4,6 @@ that reaches exact growth, and every shipped structure growing exactly.
 Skipped where torch sees no CUDA device (CI, and this project's own CPU
 machines); run on a lent GPU machine with `pytest tests/test_nca_cuda.py`."""
 
-from pathlib import Path
-
 import pytest
 import torch
 

@@ -41,7 +41,7 @@ from voxgen.nca.evaluate import check_growth, check_regrowth
 from voxgen.nca.model import NCA, set_threads
 from voxgen.nca.spec import parse_spec
 from voxgen.nca.target import class_grid, decode_classes, encode, seed_state
-from voxgen.nca.weights import read_weights, save_weights
+from voxgen.nca.weights import model_state, read_weights, save_weights
 from voxgen.nca.widen import fit_checkpoint, fit_parameters
 
 
@@ -191,8 +191,7 @@ def start_from(model: NCA, path, palette, classes: torch.Tensor) -> None:
     if list(meta["palette"]) != list(palette) or tuple(tensors["target.classes"].shape) != tuple(classes.shape):
         raise VoxgenError("these weights grow another structure (palette or grid differ from the spec's "
                           "blueprint and margin)", path)
-    params = {n[len("model."):]: v for n, v in tensors.items() if n.startswith("model.")}
-    params = fit_parameters(params, NCAConfig.from_dict(meta["config"]), model, path)
+    params = fit_parameters(model_state(tensors), NCAConfig.from_dict(meta["config"]), model, path)
     model.load_state_dict(params)
 
 
@@ -245,7 +244,7 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     if resume and ckpt_path.exists():
         tensors, meta = read_weights(ckpt_path)
         tensors = fit_checkpoint(tensors, NCAConfig.from_dict(meta["config"]), model, ckpt_path)
-        model.load_state_dict({n[6:]: v for n, v in tensors.items() if n.startswith("model.")})
+        model.load_state_dict(model_state(tensors))
         _load_optimizer(opt, tensors)
         pool, pool_loss = tensors["pool"].to(dev), tensors["pool_loss"]
         sampler.set_state(tensors["rng.sampler"])

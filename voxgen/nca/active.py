@@ -12,6 +12,7 @@ random stream does not depend on the box either.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -22,29 +23,21 @@ from voxgen.nca.model import NCA, uses_numba, fire_mask
 def live_box(model: NCA, state: torch.Tensor):
     """((x0, y0, z0), (x1, y1, z1)) half-open box of alive cells over the
     whole batch, grown by one cell and clipped to the grid; None if none alive."""
+    alive, threshold, grid = state.detach()[:, model.channels.alive], model.config.alive_threshold, state.shape[2:]
     if uses_numba(state):      # one numba pass instead of a dozen small torch ops
-        lo, hi = stencils.alive_box(state.detach()[:, model.channels.alive].numpy(),
-                                    model.config.alive_threshold)
-        if hi[0] <= lo[0]:
+        lo, hi = stencils.alive_box(alive.numpy(), threshold)
+    else:
+        # the largest alive value in each plane along each axis, read back in
+        # one transfer (one host synchronisation per step on a GPU)
+        planes = (torch.cat([alive.amax((0, 2, 3)), alive.amax((0, 1, 3)), alive.amax((0, 1, 2))])
+                  > threshold).cpu().numpy()
+        edges = [axis.nonzero()[0] for axis in np.split(planes, [grid[0], grid[0] + grid[1]])]
+        if any(e.size == 0 for e in edges):
             return None
-        grid = state.shape[2:]
-        return (tuple(max(int(a) - 1, 0) for a in lo),
-                tuple(min(int(b) + 1, n) for b, n in zip(hi, grid)))
-    # the largest alive value in each plane along each axis, read back in one
-    # transfer (one host synchronisation per step on a GPU)
-    alive = state.detach()[:, model.channels.alive]
-    planes = (torch.cat([alive.amax((0, 2, 3)), alive.amax((0, 1, 3)), alive.amax((0, 1, 2))])
-              > model.config.alive_threshold).cpu().numpy()
-    shape = alive.shape[1:]
-    lo, hi, start = [], [], 0
-    for n in shape:
-        idx = planes[start:start + n].nonzero()[0]
-        start += n
-        if not idx.size:
-            return None
-        lo.append(max(int(idx[0]) - 1, 0))
-        hi.append(min(int(idx[-1]) + 2, n))
-    return tuple(lo), tuple(hi)
+        lo, hi = [e[0] for e in edges], [e[-1] + 1 for e in edges]
+    if hi[0] <= lo[0]:
+        return None
+    return grown_box((tuple(int(a) for a in lo), tuple(int(b) for b in hi)), grid)
 
 
 def step_active(model: NCA, state: torch.Tensor, fire: torch.Tensor, box=False) -> torch.Tensor:

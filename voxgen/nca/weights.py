@@ -62,10 +62,15 @@ def read_weights(path) -> tuple[dict, dict]:
     return tensors, meta
 
 
+def model_state(tensors: dict) -> dict:
+    """The model's state dict among a weights or checkpoint file's tensors
+    (stored under "model.")."""
+    return {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+
+
 def build_model(tensors: dict, meta: dict, device="cpu") -> NCA:
     """An NCA with the stored config and parameters."""
     config = NCAConfig.from_dict(meta["config"])
     model = NCA(len(meta["palette"]), config)
-    state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
-    model.load_state_dict(state)
+    model.load_state_dict(model_state(tensors))
     return model.to(device).eval()

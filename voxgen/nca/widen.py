@@ -34,6 +34,7 @@ import torch
 from voxgen.errors import VoxgenError
 from voxgen.nca.config import NCAConfig
 from voxgen.nca.model import NCA
+from voxgen.nca.weights import model_state
 
 CAPACITY = ("hidden_channels", "mlp_width", "mlp_layers")
 RULE = ("only hidden_channels, mlp_width, mlp_layers and learned perception_filters may grow,"
@@ -68,8 +69,7 @@ def fit_checkpoint(tensors: dict, before: NCAConfig, model: NCA, path) -> dict:
     naming `path` and the changed settings otherwise."""
     if not _changes(before, model.config):
         return tensors
-    params = fit_parameters({n[6:]: v for n, v in tensors.items() if n.startswith("model.")}, before, model,
-                            path, "cannot resume")
+    params = fit_parameters(model_state(tensors), before, model, path, "cannot resume")
     rest = {k: v for k, v in tensors.items() if not k.startswith(("model.", "opt."))}
     return {**rest, **{f"model.{n}": v for n, v in params.items()},
             **widen_moments(tensors, before, model),
