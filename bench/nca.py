@@ -16,7 +16,9 @@ steps from pool-like grown states, cross-entropy, backward, Adam; the median
 of --iters, the models taking turns iteration by iteration so that a slow
 spell of this shared machine slows them alike). The prior
 work's own code measured 1.2-1.4 s/iter and 0.6-0.7 M cell-updates/s forward
-on this 2-core CPU.
+on this 2-core CPU. On the CPU a last row times the MLP's matrix products
+alone, as voxgen's step runs them on the rows it computes (half the cells
+fire), for as many steps: the floor under both perceptions.
 
 --device cuda runs all of it on a GPU (the dense reference too), timed
 with the device synchronised; the prior work's figures are CPU ones. At this
@@ -163,6 +165,34 @@ def train_iteration(roll, params, x0, target, classes):
     return run
 
 
+def mlp_alone(rows: int, features: int, channels: int, device: torch.device):
+    """A closure timing what voxgen's CPU step spends on the MLP alone in one
+    training iteration: per step, its three products forward and six back
+    (and the ReLUs and bias sums) on `rows` rows, for the same random number
+    of steps as `train_iteration`: the floor that perception and everything
+    else come on top of."""
+    gen = torch.Generator().manual_seed(0)
+    feats = torch.randn(rows, features, device=device)
+    layers = [torch.randn(WIDTH, features, device=device) * 0.1, torch.randn(WIDTH, WIDTH, device=device) * 0.1,
+              torch.randn(channels, WIDTH, device=device) * 0.1]
+    bias = [torch.zeros(w.shape[0], device=device) for w in layers]
+    grad = torch.randn(rows, channels, device=device)
+
+    def run() -> float:
+        t = clock(device)
+        for _ in range(int(torch.randint(STEPS[0], STEPS[1] + 1, (), generator=gen))):
+            hs = [feats]
+            for w, b in zip(layers[:-1], bias):
+                hs.append(torch.addmm(b, hs[-1], w.t()).clamp_min_(0))
+            torch.addmm(bias[-1], hs[-1], layers[-1].t())
+            d = grad
+            for i in range(len(layers) - 1, -1, -1):
+                d.t() @ hs[i], d.sum(0)
+                d = d @ layers[i] if i == 0 else torch.ops.aten.threshold_backward(d @ layers[i], hs[i], 0)
+        return clock(device) - t
+    return run
+
+
 def speed(iters: int, device: torch.device) -> None:
     from voxgen.nca.active import rollout
     from voxgen.nca.config import NCAConfig
@@ -190,6 +220,9 @@ def speed(iters: int, device: torch.device) -> None:
                                                       model.parameters())
     forward = {name: forward_rate(roll, x0) for name, (roll, _) in models.items()}
     runs = {name: train_iteration(roll, params, x0, target, k) for name, (roll, params) in models.items()}
+    alone = "  its MLP's matrix products alone"     # at the rows voxgen computes: every cell lives, half fire
+    if device.type == "cpu":        # (a GPU computes every cell of the box, not rows)
+        runs[alone] = mlp_alone(round(0.5 * x0[0, 0].numel() * BATCH), 4 * channels, channels, device)
     for run in runs.values():
         run()                      # the first iteration warms up allocators
     times = {name: [] for name in runs}
@@ -201,6 +234,8 @@ def speed(iters: int, device: torch.device) -> None:
     for name in models:
         print(f"{name:48s} {forward[name] / 1e6:16.2f} {train_s[name]:13.3f} "
               f"{forward[name] / forward[reference]:6.2f} {train_s[reference] / train_s[name]:8.2f}")
+    if alone in train_s:
+        print(f"{alone:48s} {'':16s} {train_s[alone]:13.3f} {'':6s} {train_s[reference] / train_s[alone]:8.2f}")
     print("prior work (its own code, on this project's 2-core CPU, from the issue): 0.6-0.7 M cell-updates/s "
           "forward, 1.2-1.4 s/train iter")
 
