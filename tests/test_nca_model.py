@@ -248,6 +248,8 @@ def test_decode_is_air_where_dead():
     ('blueprint = "b.toml"\nperception_filters = 0\n', "key 'perception_filters' must be a positive"),
     ('blueprint = "b.toml"\ncheckpoint_every = 0\n', "key 'checkpoint_every' must be a positive"),
     ('blueprint = "b.toml"\nlr = 0\n', "key 'lr' must be > 0"),
+    ('blueprint = "b.toml"\naverage_from = -5\n', "key 'average_from' must be a non-negative integer"),
+    ('blueprint = "b.toml"\naverage_every = 0\n', "key 'average_every' must be a positive"),
     ('blueprint = "b.toml"\nverify_needed = 11\n', "could never stop early"),
     ('hidden_channels = 3\n', "missing key 'blueprint'"),
     ('blueprint = \n', "not valid TOML"),

@@ -76,6 +76,43 @@ def test_resume_with_no_iterations_left_writes_the_checkpoint_model(trained_tiny
     assert read_weights(root / "run" / "checkpoint.safetensors")[1]["iteration"] == meta["iteration"]
 
 
+def test_weight_averaging_saves_the_mean_and_survives_resume(tmp_path):
+    """average_from / average_every: the weights saved are the mean of the
+    model's weights after iterations 2, 4 and 6, the same as averaging three
+    runs stopped there by hand; a run killed at 4 and resumed saves the same."""
+    import torch
+    from voxgen.nca.weights import read_weights
+    from voxgen.train import train
+
+    write_tiny(tmp_path, "grow")
+    spec = tmp_path / "tiny.toml"
+    plain = spec.read_text().replace("checkpoint_every = 50", "checkpoint_every = 2")
+    plain += 'lr_schedule = "constant"\nstop_streak = 1000\n'
+    spec.write_text(plain)
+    ends = []
+    for n in (2, 4, 6):      # constant lr: each run is the start of the longer ones
+        train(spec, device="cpu", out=tmp_path / f"run{n}", iterations=n,
+              weights_path=tmp_path / f"w{n}.safetensors", progress=False)
+        ends.append(read_weights(tmp_path / f"w{n}.safetensors")[0])
+    spec.write_text(plain + "average_from = 2\naverage_every = 2\n")
+    record = train(spec, device="cpu", out=tmp_path / "avg", iterations=6,
+                   weights_path=tmp_path / "avg.safetensors", progress=False)
+    assert record["averaged"] == {"from": 2, "every": 2, "weights": 3}
+    averaged = read_weights(tmp_path / "avg.safetensors")[0]
+    params = [k for k in averaged if k.startswith("model.") and k != "model.kernel"]
+    assert params and all(not torch.equal(ends[0][k], ends[2][k]) for k in params)
+    for k in params:
+        assert torch.allclose(averaged[k], torch.stack([e[k] for e in ends]).mean(0), atol=1e-6), k
+
+    train(spec, device="cpu", out=tmp_path / "killed", iterations=4,
+          weights_path=tmp_path / "k4.safetensors", progress=False)
+    again = train(spec, device="cpu", out=tmp_path / "killed", iterations=6, resume=True,
+                  weights_path=tmp_path / "k6.safetensors", progress=False)
+    assert again["averaged"]["weights"] == 3
+    resumed = read_weights(tmp_path / "k6.safetensors")[0]
+    assert all(torch.equal(resumed[k], averaged[k]) for k in params)
+
+
 def test_skin_weight_pulls_air_next_to_blocks_alive():
     """The skin term: air next to a block costs (alive - 1)^2 * skin_weight;
     far air and blocks are scored as without it."""

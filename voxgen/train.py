@@ -9,7 +9,9 @@ blocks count, plus the alive channel), step Adam on normalised gradients and
 put the states back in the pool (with fire_rate 1 growth is deterministic,
 so the fresh seeds of a batch are grown once: `distinct_runs`). Stops early
 once whole batches grow exactly (with fire_rate 1: the fresh seed does) and
-fresh seeds confirm it. Writes to `out` (default runs/NAME/): metrics.jsonl,
+fresh seeds confirm it. With `average_from` set, what is checked and saved
+is the mean of the weights every `average_every` iterations from then on
+(`WeightMean`). Writes to `out` (default runs/NAME/): metrics.jsonl,
 curve.png, checkpoint.safetensors; and the weights to
 structures/NAME.safetensors. Resuming with a spec that adds
 capacity (hidden channels, MLP width or layers, perception filters, fixed ->
@@ -20,6 +22,7 @@ trains nothing and writes the checkpoint's model as the weights.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -145,6 +148,38 @@ def growth_loss(model: NCA, state, classes, weights, far_air) -> torch.Tensor:
     return (ce * weights).mean((1, 2, 3)) + model.config.alive_weight * alive_err.mean((1, 2, 3))
 
 
+class WeightMean:
+    """The running mean of a model's weights (config `average_from`): a
+    float64 sum per parameter and how many weights went in."""
+
+    def __init__(self, model: NCA):
+        self.sums = {name: torch.zeros_like(p, dtype=torch.float64) for name, p in model.named_parameters()}
+        self.n = 0
+
+    def add(self, model: NCA) -> None:
+        for name, p in model.named_parameters():
+            self.sums[name] += p.detach().double()
+        self.n += 1
+
+    def model(self, model: NCA) -> NCA:
+        """`model` itself while nothing is averaged, else a copy holding the mean."""
+        if not self.n:
+            return model
+        mean = copy.deepcopy(model)
+        mean.load_state_dict({name: s.div(self.n).float() for name, s in self.sums.items()}, strict=False)
+        return mean
+
+    def tensors(self) -> dict:
+        return {f"mean.{name}": s for name, s in self.sums.items()} if self.n else {}
+
+    def load(self, tensors: dict, n: int) -> None:
+        """Take a checkpoint's sums; a widened model (other shapes) starts averaging anew."""
+        sums = {name: tensors.get(f"mean.{name}") for name in self.sums}
+        if n and all(s is not None and s.shape == self.sums[name].shape for name, s in sums.items()):
+            self.sums = {name: s.to(self.sums[name].device) for name, s in sums.items()}
+            self.n = n
+
+
 def _optimizer_tensors(opt) -> dict:
     out = {}
     for i, st in opt.state_dict()["state"].items():
@@ -239,6 +274,7 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     firing = torch.Generator(device=dev).manual_seed(cfg.torch_seed + 1)    # firing masks
     start, elapsed, streak, history, last_verify = 0, 0.0, 0, [], -10**9
     verified = None
+    mean = WeightMean(model)
     if resume and not ckpt_path.exists() and progress:
         print(f"no checkpoint at {ckpt_path}: nothing to resume, training from the start", file=sys.stderr)
     if resume and ckpt_path.exists():
@@ -250,6 +286,7 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
         sampler.set_state(tensors["rng.sampler"])
         firing.set_state(tensors["rng.firing"])
         start, elapsed, streak = meta["iteration"], meta["elapsed_s"], meta["streak"]
+        mean.load(tensors, meta.get("averaged", 0))
         rows = (out / "metrics.jsonl").read_text().splitlines() if (out / "metrics.jsonl").exists() else []
         history = [r for r in map(json.loads, filter(str.strip, rows)) if r["it"] < start and "loss" in r]
     log = (out / "metrics.jsonl").open("w")
@@ -258,10 +295,10 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
 
     def checkpoint(it: int) -> None:
         extra = {"pool": pool, "pool_loss": pool_loss, "rng.sampler": sampler.get_state(),
-                 "rng.firing": firing.get_state(), **_optimizer_tensors(opt)}
+                 "rng.firing": firing.get_state(), **_optimizer_tensors(opt), **mean.tensors()}
         save_weights(ckpt_path, model, classes, spec.name, target.palette, target.seed,
                      record={}, extra_tensors=extra,
-                     extra_meta={"iteration": it, "elapsed_s": elapsed, "streak": streak})
+                     extra_meta={"iteration": it, "elapsed_s": elapsed, "streak": streak, "averaged": mean.n})
 
     from tqdm import tqdm
     bar = tqdm(range(start, cfg.iterations), initial=start, total=cfg.iterations,
@@ -297,6 +334,9 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
             if p.grad is not None:
                 p.grad /= p.grad.norm() + 1e-8
         opt.step()
+        done = it + 1
+        if cfg.average_from and done >= cfg.average_from and (done - cfg.average_from) % cfg.average_every == 0:
+            mean.add(model)
 
         with torch.no_grad():
             pool[idx] = x.detach()
@@ -319,12 +359,13 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
         streak = streak + 1 if exact == cfg.batch or seed_exact else 0
         if streak >= cfg.stop_streak and it - last_verify >= cfg.verify_gap:
             last_verify = it
-            check = check_growth(model, classes, target.seed, cfg.horizon, range(cfg.verify_seeds))
+            judged = mean.model(model)          # the weights that would be saved
+            check = check_growth(judged, classes, target.seed, cfg.horizon, range(cfg.verify_seeds))
             row["verify"] = check
             passed = check["exact"] >= cfg.verify_needed and check["long_accuracy"] >= 0.99
             if passed and "halfcut" in cfg.damage_kinds:
                 # trained to heal cuts: both halves must regrow too, in >= 90% of tries
-                check["regrowth"] = check_regrowth(model, classes, target.seed, cfg.horizon,
+                check["regrowth"] = check_regrowth(judged, classes, target.seed, cfg.horizon,
                                                    range(cfg.verify_seeds), cfg.halfcut_axes,
                                                    cfg.halfcut_range, cfg.margin)
                 passed = check["regrowth"]["exact"] >= 0.9 * check["regrowth"]["n"]
@@ -339,6 +380,7 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     elapsed = time.perf_counter() - t0
     iterations_done = it + 1
     checkpoint(iterations_done)
+    model = mean.model(model)
 
     final = verified or check_growth(model, classes, target.seed, cfg.horizon, range(cfg.verify_seeds))
     if "halfcut" in cfg.damage_kinds and "regrowth" not in final:
@@ -353,6 +395,8 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
         record["gpu"] = torch.cuda.get_device_name(dev)
     if init is not None:
         record["started_from"] = Path(init).name
+    if mean.n:
+        record["averaged"] = {"from": cfg.average_from, "every": cfg.average_every, "weights": mean.n}
     save_weights(weights_path, model, classes, spec.name, target.palette, target.seed, record)
     if history:
         plot_curve(history, out / "curve.png")

@@ -101,6 +101,15 @@ class NCAConfig:
     separated by air gaps never learns to grow across them without it."""
     checkpoint_every: int = 100
     """Iterations between atomic checkpoints."""
+    average_from: int = 0
+    """Weight averaging: from this many iterations done on, the model's
+    weights are added to a running mean every `average_every` iterations, and
+    that mean is what is checked before stopping early and what is saved. Late
+    in training with damage the weights swing from checkpoint to checkpoint
+    (the tree's regrowth from 2/20 to 19/20 and back); their mean beat every
+    single one. 0: off, the last weights are saved."""
+    average_every: int = 250
+    """Iterations between the weights that `average_from` averages."""
     verify_seeds: int = 10
     """Fresh seeds grown to confirm exact growth before stopping early."""
     verify_needed: int = 10

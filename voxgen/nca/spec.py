@@ -24,7 +24,7 @@ _CHOICES = {"perception": PERCEPTIONS, "lr_schedule": LR_SCHEDULES,
             "seed_position": ("bottom-centre", "centre")}
 # integer fields that must be at least 1
 _POSITIVE = ("mlp_width", "mlp_layers", "perception_filters", "checkpoint_every", "verify_seeds",
-             "stop_streak")
+             "stop_streak", "average_every")
 # list fields -> (element type, length or None)
 _LISTS = {"steps": (int, 2), "halfcut_range": (float, 2), "sphere_radius": (float, 2),
           "damage_kinds": (str, None), "halfcut_axes": (str, None)}
