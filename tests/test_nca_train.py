@@ -111,6 +111,12 @@ def test_weight_averaging_saves_the_mean_and_survives_resume(tmp_path):
     assert again["averaged"]["weights"] == 3
     resumed = read_weights(tmp_path / "k6.safetensors")[0]
     assert all(torch.equal(resumed[k], averaged[k]) for k in params)
+    # averaging turned off in the spec: resuming saves the last weights again
+    spec.write_text(plain)
+    last = train(spec, device="cpu", out=tmp_path / "killed", iterations=6, resume=True,
+                 weights_path=tmp_path / "last.safetensors", progress=False)
+    assert "averaged" not in last
+    assert all(torch.equal(read_weights(tmp_path / "last.safetensors")[0][k], ends[2][k]) for k in params)
 
 
 def test_skin_weight_pulls_air_next_to_blocks_alive():

@@ -286,7 +286,8 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
         sampler.set_state(tensors["rng.sampler"])
         firing.set_state(tensors["rng.firing"])
         start, elapsed, streak = meta["iteration"], meta["elapsed_s"], meta["streak"]
-        mean.load(tensors, meta.get("averaged", 0))
+        if cfg.average_from:      # (a spec that turned averaging off saves the last weights)
+            mean.load(tensors, meta.get("averaged", 0))
         rows = (out / "metrics.jsonl").read_text().splitlines() if (out / "metrics.jsonl").exists() else []
         history = [r for r in map(json.loads, filter(str.strip, rows)) if r["it"] < start and "loss" in r]
     log = (out / "metrics.jsonl").open("w")
