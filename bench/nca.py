@@ -187,7 +187,7 @@ def mlp_alone(rows: int, features: int, channels: int, device: torch.device):
             torch.addmm(bias[-1], hs[-1], layers[-1].t())
             d = grad
             for i in range(len(layers) - 1, -1, -1):
-                d.t() @ hs[i], d.sum(0)
+                d.t() @ hs[i], d.sum(0)        # the layer's weight and bias gradients
                 d = d @ layers[i] if i == 0 else torch.ops.aten.threshold_backward(d @ layers[i], hs[i], 0)
         return clock(device) - t
     return run

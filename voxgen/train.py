@@ -11,7 +11,7 @@ so the fresh seeds of a batch are grown once: `distinct_runs`). Stops early
 once whole batches grow exactly (with fire_rate 1: the fresh seed does) and
 fresh seeds confirm it. With `average_from` set, what is checked and saved
 is the mean of the weights every `average_every` iterations from then on
-(`WeightMean`). Writes to `out` (default runs/NAME/): metrics.jsonl,
+(`average.py`). Writes to `out` (default runs/NAME/): metrics.jsonl,
 curve.png, checkpoint.safetensors; and the weights to
 structures/NAME.safetensors. Resuming with a spec that adds
 capacity (hidden channels, MLP width or layers, perception filters, fixed ->
@@ -22,7 +22,6 @@ trains nothing and writes the checkpoint's model as the weights.
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import os
@@ -37,6 +36,7 @@ import torch.nn.functional as F
 from voxgen import formats
 from voxgen.errors import VoxgenError, make_dir
 from voxgen.nca.active import rollout
+from voxgen.nca.average import WeightMean
 from voxgen.nca.config import NCAConfig
 from voxgen.nca.device import pick_device
 from voxgen.nca.damage import apply_damage
@@ -148,38 +148,6 @@ def growth_loss(model: NCA, state, classes, weights, far_air) -> torch.Tensor:
     return (ce * weights).mean((1, 2, 3)) + model.config.alive_weight * alive_err.mean((1, 2, 3))
 
 
-class WeightMean:
-    """The running mean of a model's weights (config `average_from`): a
-    float64 sum per parameter and how many weights went in."""
-
-    def __init__(self, model: NCA):
-        self.sums = {name: torch.zeros_like(p, dtype=torch.float64) for name, p in model.named_parameters()}
-        self.n = 0
-
-    def add(self, model: NCA) -> None:
-        for name, p in model.named_parameters():
-            self.sums[name] += p.detach().double()
-        self.n += 1
-
-    def model(self, model: NCA) -> NCA:
-        """`model` itself while nothing is averaged, else a copy holding the mean."""
-        if not self.n:
-            return model
-        mean = copy.deepcopy(model)
-        mean.load_state_dict({name: s.div(self.n).float() for name, s in self.sums.items()}, strict=False)
-        return mean
-
-    def tensors(self) -> dict:
-        return {f"mean.{name}": s for name, s in self.sums.items()} if self.n else {}
-
-    def load(self, tensors: dict, n: int) -> None:
-        """Take a checkpoint's sums; a widened model (other shapes) starts averaging anew."""
-        sums = {name: tensors.get(f"mean.{name}") for name in self.sums}
-        if n and all(s is not None and s.shape == self.sums[name].shape for name, s in sums.items()):
-            self.sums = {name: s.to(self.sums[name].device) for name, s in sums.items()}
-            self.n = n
-
-
 def _optimizer_tensors(opt) -> dict:
     out = {}
     for i, st in opt.state_dict()["state"].items():
@@ -286,8 +254,7 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
         sampler.set_state(tensors["rng.sampler"])
         firing.set_state(tensors["rng.firing"])
         start, elapsed, streak = meta["iteration"], meta["elapsed_s"], meta["streak"]
-        if cfg.average_from:      # (a spec that turned averaging off saves the last weights)
-            mean.load(tensors, meta.get("averaged", 0))
+        mean.load(tensors, meta.get("averaged", 0))
         rows = (out / "metrics.jsonl").read_text().splitlines() if (out / "metrics.jsonl").exists() else []
         history = [r for r in map(json.loads, filter(str.strip, rows)) if r["it"] < start and "loss" in r]
     log = (out / "metrics.jsonl").open("w")
@@ -335,9 +302,7 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
             if p.grad is not None:
                 p.grad /= p.grad.norm() + 1e-8
         opt.step()
-        done = it + 1
-        if cfg.average_from and done >= cfg.average_from and (done - cfg.average_from) % cfg.average_every == 0:
-            mean.add(model)
+        mean.after_iteration(model, it + 1)
 
         with torch.no_grad():
             pool[idx] = x.detach()
