@@ -234,12 +234,15 @@ def test_hard_weight_weighs_only_the_wrong_cells():
 
 def test_deterministic_growth_is_checked_once_for_all_seeds(monkeypatch):
     """With fire_rate 1 `check_growth` grows one seed and counts it for all:
-    the same result as growing each seed."""
+    the same result as growing each seed. Its IoU is the overlap of non-air
+    cells (1 when both are all air)."""
     import torch
     from torch import nn
     import voxgen.nca.evaluate as evaluate
+    from voxgen.nca.active import rollout
     from voxgen.nca.config import NCAConfig
     from voxgen.nca.model import NCA
+    from voxgen.nca.target import decode_classes, seed_state
 
     torch.manual_seed(0)
     model = NCA(3, NCAConfig(hidden_channels=4, fire_rate=1.0))
@@ -254,12 +257,16 @@ def test_deterministic_growth_is_checked_once_for_all_seeds(monkeypatch):
     assert every["grown"] == 4
     assert {k: v for k, v in once.items() if k != "grown"} == {k: v for k, v in every.items() if k != "grown"}
     assert 0 < every["accuracy"] < 1
+    grown = decode_classes(model, rollout(model, seed_state(model, (5, 5, 5), (2, 1, 2)), 6)
+                           ).numpy()[0] != 0
+    solid = classes.numpy() != 0
+    assert 0 < every["iou"] < 1 and every["iou"] == pytest.approx((grown & solid).sum() / (grown | solid).sum())
     # an untrained NCA keeps the seed as it is (air, its logits all zero):
     # exact for an all-air target, counted once per seed
     still = NCA(3, NCAConfig(hidden_channels=4, fire_rate=1.0))
     monkeypatch.undo()
     air = evaluate.check_growth(still, torch.zeros_like(classes), (2, 1, 2), 6, range(4))
-    assert (air["exact"], air["long_exact"], air["grown"]) == (4, 4, 1)
+    assert (air["exact"], air["long_exact"], air["grown"], air["iou"]) == (4, 4, 1, 1.0)
     model.config = NCAConfig(hidden_channels=4, fire_rate=0.5)
     assert evaluate.distinct_seeds(model, [0, 1, 2]) == [0, 1, 2]
 

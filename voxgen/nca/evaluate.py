@@ -17,8 +17,8 @@ def check_growth(model: NCA, classes: torch.Tensor, seed, steps: int, seeds,
     for `steps` steps and then on to `long_factor * steps`.
 
     classes: int64 (X, Y, Z) target on the model's device.
-    Returns exact (count at `steps`), n, accuracy (mean at `steps`),
-    long_accuracy (worst sample at long_factor * steps), long_exact (count),
+    Returns exact (count at `steps`), n, accuracy (mean at `steps`), iou
+    (the mean overlap of non-air cells at `steps`), long_accuracy (worst sample at long_factor * steps), long_exact (count),
     grown (samples actually grown: 1 with fire_rate 1, see `distinct_seeds`).
     """
     device = classes.device
@@ -28,9 +28,13 @@ def check_growth(model: NCA, classes: torch.Tensor, seed, steps: int, seeds,
     gens = [torch.Generator(device=device).manual_seed(int(s)) for s in grown]
     state = seed_state(model, classes.shape, seed, batch=len(gens), device=device)
     state = rollout(model, state, steps, gens)
-    right = decode_classes(model, state) == classes
+    grown_classes = decode_classes(model, state)
+    right = grown_classes == classes
+    solid, want = (grown_classes != 0).flatten(1), (classes != 0).flatten().unsqueeze(0)
+    union = (solid | want).sum(1)
+    iou = torch.where(union > 0, (solid & want).sum(1) / union.clamp_min(1), 1.0)   # both empty: 1
     result = {"n": len(seeds), "exact": copies * int(right.flatten(1).all(1).sum()),
-              "accuracy": float(right.float().mean()), "grown": len(gens)}
+              "accuracy": float(right.float().mean()), "iou": float(iou.float().mean()), "grown": len(gens)}
     if long_factor > 1:
         state = rollout(model, state, (long_factor - 1) * steps, gens)
         right = decode_classes(model, state) == classes
