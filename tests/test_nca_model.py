@@ -272,6 +272,18 @@ def test_spec_overrides_defaults(tmp_path):
     assert spec.blueprint == (tmp_path.parent / "b.toml").resolve() and spec.name == "thing"
 
 
+def test_spec_blueprint_may_name_a_bundled_blueprint(tmp_path):
+    """A bare name is a bundled blueprint unless a file of that name sits beside the spec."""
+    from voxgen.bundled import BLUEPRINTS
+    path = tmp_path / "thing.toml"
+    path.write_text('blueprint = "tree"\n')
+    assert parse_spec(path).blueprint == (BLUEPRINTS / "tree.toml").resolve()
+    (tmp_path / "tree").write_text("")
+    assert parse_spec(path).blueprint == (tmp_path / "tree").resolve()
+    path.write_text('blueprint = "no_such_blueprint"\n')
+    assert parse_spec(path).blueprint == (tmp_path / "no_such_blueprint").resolve()
+
+
 @pytest.mark.parametrize("shape", [(2, 4, 5, 6), (1, 1, 1, 1), (3, 1, 7, 2)])
 def test_numba_life_mask_equals_the_max_pool(shape):
     """stencils.life_mask against max_pool3d of the alive channel, on a

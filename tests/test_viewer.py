@@ -141,8 +141,7 @@ def test_view_without_display_suggests_render(monkeypatch):
 
 
 def test_view_resolves_files_weights_and_bundled_names(tmp_path, monkeypatch):
-    from voxgen import grow
-    from voxgen.cli import cut
+    from voxgen import bundled, grow
     from voxgen.cli.view import resolve
     from voxgen.errors import VoxgenError
 
@@ -152,7 +151,7 @@ def test_view_resolves_files_weights_and_bundled_names(tmp_path, monkeypatch):
     assert resolve("caterpillar")[0] == "weights"
     (tmp_path / "caterpillar").mkdir()                 # and a folder of that name does not hide them
     assert resolve("caterpillar")[0] == "weights"
-    monkeypatch.setattr(cut, "BLUEPRINTS", tmp_path / "blueprints")
+    monkeypatch.setattr(bundled, "BLUEPRINTS", tmp_path / "blueprints")
     monkeypatch.setattr(grow, "STRUCTURES", tmp_path / "structures")
     (tmp_path / "blueprints").mkdir()
     (tmp_path / "structures").mkdir()

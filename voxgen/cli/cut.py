@@ -6,20 +6,7 @@ from pathlib import Path
 
 import click
 
-BLUEPRINTS = Path(__file__).resolve().parent.parent.parent / "blueprints"
-
-
-def resolve_blueprint(file_or_name) -> Path:
-    """A file path as it is; a bare NAME -> blueprints/NAME.toml."""
-    from voxgen.errors import VoxgenError
-
-    path = Path(file_or_name)
-    if path.is_file() or "/" in str(file_or_name):
-        return path
-    bundled = BLUEPRINTS / f"{file_or_name}.toml"
-    if "/" not in str(file_or_name) and bundled.exists():
-        return bundled
-    raise VoxgenError("no such file or bundled blueprint", file_or_name)
+from voxgen.bundled import resolve_blueprint
 
 
 @click.command()

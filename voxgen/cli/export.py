@@ -14,7 +14,7 @@ import click
 def export(file, output):
     """Export FILE (or bundled blueprint NAME) as a mesh with one colour per block type."""
     from voxgen import formats
-    from voxgen.cli.cut import resolve_blueprint
+    from voxgen.bundled import resolve_blueprint
     from voxgen.render.export import export_mesh
 
     mesh = export_mesh(formats.load(resolve_blueprint(file)), output)

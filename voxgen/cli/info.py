@@ -47,7 +47,7 @@ def describe(path) -> dict:
 def info(file, as_json):
     """Describe a blueprint FILE (or bundled blueprint NAME): format, size,
     block counts and palette."""
-    from voxgen.cli.cut import resolve_blueprint
+    from voxgen.bundled import resolve_blueprint
 
     facts = describe(resolve_blueprint(file))
     if as_json:

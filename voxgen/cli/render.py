@@ -78,7 +78,7 @@ def render(file, output, growth, steps, seed, device, compare, side_by_side, azi
             write_animation(grown.frames, output, compare=blueprint, fps=fps,
                             labels=grown.labels(), **view)
     else:
-        from voxgen.cli.cut import resolve_blueprint
+        from voxgen.bundled import resolve_blueprint
 
         file = resolve_blueprint(file)
         structure = formats.load(file)

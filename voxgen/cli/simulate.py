@@ -58,7 +58,7 @@ def simulate(file, ticks, places, placement, version, out, as_json, show_trace, 
     from voxgen.physics import machine_spec
     from voxgen.physics import simulate as run
 
-    from voxgen.cli.cut import resolve_blueprint
+    from voxgen.bundled import resolve_blueprint
 
     file = resolve_blueprint(file)
     structure = formats.load(file)

@@ -13,15 +13,14 @@ def resolve(target: str) -> tuple[str, Path]:
     """('file', path) for an existing file, ('weights', path) for a trained
     structure NAME (structures/NAME.safetensors), ('file', path) for a
     bundled blueprint NAME (blueprints/NAME.toml), from any directory."""
-    from voxgen.cli import cut
-    from voxgen import grow
+    from voxgen import bundled, grow
 
     path = Path(target)
     if path.is_file():
         return ("weights" if path.suffix == ".safetensors" else "file"), path
     if "/" not in target:
         for kind, candidate in (("weights", grow.STRUCTURES / f"{target}.safetensors"),
-                                ("file", cut.BLUEPRINTS / f"{target}.toml")):
+                                ("file", bundled.BLUEPRINTS / f"{target}.toml")):
             if candidate.is_file():
                 return kind, candidate
     raise VoxgenError("no such file, and no trained structure or bundled blueprint of that name", target)

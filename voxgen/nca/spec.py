@@ -1,7 +1,7 @@
 """Structure specs: `structures/NAME.toml` names a blueprint and overrides
 NCAConfig defaults.
 
-    blueprint = "../blueprints/tree.toml"   # relative to the spec file
+    blueprint = "../blueprints/tree.toml"   # relative to the spec file, or a bundled NAME ("tree")
     hidden_channels = 16
     steps = [40, 56]
 
@@ -15,6 +15,7 @@ import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from voxgen.bundled import bundled_blueprint
 from voxgen.errors import VoxgenError
 from voxgen.nca.config import DAMAGE_KINDS, LR_SCHEDULES, PERCEPTIONS, NCAConfig
 
@@ -126,5 +127,7 @@ def parse_spec(path) -> Spec:
             raise VoxgenError(f"key '{key}' must be >= 0, got {getattr(config, key)}", path)
     if config.batch < 1 or config.pool_size < config.batch:
         raise VoxgenError("keys 'batch' and 'pool_size' need 1 <= batch <= pool_size", path)
-    return Spec(path=path, name=path.stem, blueprint=(path.parent / blueprint).resolve(),
-                config=config)
+    beside = path.parent / blueprint
+    if not beside.exists():
+        beside = bundled_blueprint(blueprint) or beside
+    return Spec(path=path, name=path.stem, blueprint=beside.resolve(), config=config)

@@ -1,0 +1,28 @@
+"""Bundled blueprints: `blueprints/NAME.toml`, found by NAME from any directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from voxgen.errors import VoxgenError
+
+BLUEPRINTS = Path(__file__).resolve().parent.parent / "blueprints"
+
+
+def bundled_blueprint(name) -> Path | None:
+    """blueprints/NAME.toml for a bare NAME (no '/') of a bundled blueprint, else None."""
+    if "/" in str(name):
+        return None
+    path = BLUEPRINTS / f"{name}.toml"
+    return path if path.is_file() else None
+
+
+def resolve_blueprint(file_or_name) -> Path:
+    """A file path as it is; a bare NAME -> blueprints/NAME.toml."""
+    path = Path(file_or_name)
+    if path.is_file() or "/" in str(file_or_name):
+        return path
+    bundled = bundled_blueprint(file_or_name)
+    if bundled is None:
+        raise VoxgenError("no such file or bundled blueprint", file_or_name)
+    return bundled
