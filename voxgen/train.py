@@ -326,7 +326,8 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
         if streak >= cfg.stop_streak and it - last_verify >= cfg.verify_gap:
             last_verify = it
             judged = mean.model(model)          # the weights that would be saved
-            check = check_growth(judged, classes, target.seed, cfg.horizon, range(cfg.verify_seeds))
+            check = check_growth(judged, classes, target.seed, cfg.horizon, range(cfg.verify_seeds),
+                                 long_if_exact=cfg.verify_needed)     # grown on to 4x only if it may pass
             row["verify"] = check
             passed = check["exact"] >= cfg.verify_needed and check["long_accuracy"] >= 0.99
             if passed and "halfcut" in cfg.damage_kinds:

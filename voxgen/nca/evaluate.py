@@ -11,7 +11,7 @@ from voxgen.nca.target import decode_classes, seed_state
 
 @torch.no_grad()
 def check_growth(model: NCA, classes: torch.Tensor, seed, steps: int, seeds,
-                 long_factor: int = 4) -> dict:
+                 long_factor: int = 4, long_if_exact: int = 0) -> dict:
     """Grow one sample per seed in `seeds` (sample i's firing masks come from
     torch.Generator seeded seeds[i], exactly as `grow(seed=...)` draws them),
     for `steps` steps and then on to `long_factor * steps`.
@@ -20,7 +20,10 @@ def check_growth(model: NCA, classes: torch.Tensor, seed, steps: int, seeds,
     Returns exact (count at `steps`), n, accuracy (mean at `steps`), iou
     (the mean overlap of non-air cells at `steps`), long_accuracy (worst
     sample at long_factor * steps), long_exact (count), grown (samples
-    actually grown: 1 with fire_rate 1, see `distinct_seeds`).
+    actually grown: 1 with fire_rate 1, see `distinct_seeds`). With
+    `long_if_exact`, the long growth (3 of the 4 parts of the work) runs only
+    if at least that many grew exactly at `steps`; the long keys are absent
+    otherwise.
     """
     device = classes.device
     seeds = list(seeds)
@@ -36,7 +39,7 @@ def check_growth(model: NCA, classes: torch.Tensor, seed, steps: int, seeds,
     iou = torch.where(union > 0, (solid & want).sum(1) / union.clamp_min(1), 1.0)   # both empty: 1
     result = {"n": len(seeds), "exact": copies * int(right.flatten(1).all(1).sum()),
               "accuracy": float(right.float().mean()), "iou": float(iou.mean()), "grown": len(gens)}
-    if long_factor > 1:
+    if long_factor > 1 and result["exact"] >= long_if_exact:
         state = rollout(model, state, (long_factor - 1) * steps, gens)
         right = decode_classes(model, state) == classes
         acc = right.flatten(1).float().mean(1)
