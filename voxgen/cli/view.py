@@ -18,11 +18,12 @@ def resolve(target: str) -> tuple[str, Path]:
     path = Path(target)
     if path.is_file():
         return ("weights" if path.suffix == ".safetensors" else "file"), path
-    if "/" not in target:
-        for kind, candidate in (("weights", grow.STRUCTURES / f"{target}.safetensors"),
-                                ("file", bundled.BLUEPRINTS / f"{target}.toml")):
-            if candidate.is_file():
-                return kind, candidate
+    weights = grow.STRUCTURES / f"{target}.safetensors"
+    if "/" not in target and weights.is_file():
+        return "weights", weights
+    blueprint = bundled.bundled_blueprint(target)
+    if blueprint is not None:
+        return "file", blueprint
     raise VoxgenError("no such file, and no trained structure or bundled blueprint of that name", target)
 
 
