@@ -250,6 +250,7 @@ def test_decode_is_air_where_dead():
     ('blueprint = "b.toml"\nlr = 0\n', "key 'lr' must be > 0"),
     ('blueprint = "b.toml"\naverage_from = -5\n', "key 'average_from' must be a non-negative integer"),
     ('blueprint = "b.toml"\naverage_every = 0\n', "key 'average_every' must be a positive"),
+    ('blueprint = "b.toml"\naverage_decay = 1.0\n', "key 'average_decay' must be in"),
     ('blueprint = "b.toml"\nverify_needed = 11\n', "could never stop early"),
     ('hidden_channels = 3\n', "missing key 'blueprint'"),
     ('blueprint = \n', "not valid TOML"),

@@ -119,6 +119,45 @@ def test_weight_averaging_saves_the_mean_and_survives_resume(tmp_path):
     assert all(torch.equal(read_weights(tmp_path / "last.safetensors")[0][k], ends[2][k]) for k in params)
 
 
+def test_moving_average_of_weights_saved_and_resumed(tmp_path):
+    """average_decay: the weights saved are the exponential moving average of
+    the model's weights after every iteration (decay 0.5 over three:
+    w1 / 4 + w2 / 4 + w3 / 2, from runs stopped there by hand); a run killed
+    after two and resumed saves the same."""
+    import torch
+    from voxgen.nca.weights import read_weights
+    from voxgen.train import train
+
+    write_tiny(tmp_path, "grow")
+    spec = tmp_path / "tiny.toml"
+    plain = spec.read_text().replace("checkpoint_every = 50", "checkpoint_every = 1")
+    plain += 'lr_schedule = "constant"\nstop_streak = 1000\n'
+    spec.write_text(plain)
+    ends = []
+    for n in (1, 2, 3):      # constant lr: each run is the start of the longer ones
+        train(spec, device="cpu", out=tmp_path / f"run{n}", iterations=n,
+              weights_path=tmp_path / f"w{n}.safetensors", progress=False)
+        ends.append(read_weights(tmp_path / f"w{n}.safetensors")[0])
+    spec.write_text(plain + "average_decay = 0.5\n")
+    record = train(spec, device="cpu", out=tmp_path / "ema", iterations=3,
+                   weights_path=tmp_path / "ema.safetensors", progress=False)
+    assert record["averaged"] == {"from": 0, "decay": 0.5, "iterations": 3}
+    averaged = read_weights(tmp_path / "ema.safetensors")[0]
+    params = [k for k in averaged if k.startswith("model.") and k != "model.kernel"]
+    assert params and all(not torch.equal(ends[0][k], ends[2][k]) for k in params)
+    for k in params:
+        want = ends[0][k] / 4 + ends[1][k] / 4 + ends[2][k] / 2
+        assert torch.allclose(averaged[k], want, atol=1e-6), k
+
+    train(spec, device="cpu", out=tmp_path / "killed", iterations=2,
+          weights_path=tmp_path / "k2.safetensors", progress=False)
+    again = train(spec, device="cpu", out=tmp_path / "killed", iterations=3, resume=True,
+                  weights_path=tmp_path / "k3.safetensors", progress=False)
+    assert again["averaged"]["iterations"] == 3
+    resumed = read_weights(tmp_path / "k3.safetensors")[0]
+    assert all(torch.equal(resumed[k], averaged[k]) for k in params)
+
+
 def test_skin_weight_pulls_air_next_to_blocks_alive():
     """The skin term: air next to a block costs (alive - 1)^2 * skin_weight;
     far air and blocks are scored as without it."""

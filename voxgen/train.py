@@ -10,9 +10,10 @@ put the states back in the pool (with fire_rate 1 growth is deterministic,
 so the fresh seeds of a batch are grown once: `distinct_runs`). Stops early
 once whole batches grow exactly (with fire_rate 1: the fresh seed does) and
 fresh seeds confirm it. With `average_from` set, what is checked and saved
-is the mean of the weights every `average_every` iterations from then on
-(`average.py`). Writes to `out` (default runs/NAME/): metrics.jsonl,
-curve.png, checkpoint.safetensors; and the weights to
+is the mean of the weights every `average_every` iterations from then on,
+with `average_decay` their exponential moving average (`average.py`).
+Writes to `out` (default runs/NAME/): metrics.jsonl, curve.png,
+checkpoint.safetensors; and the weights to
 structures/NAME.safetensors. Resuming with a spec that adds
 capacity (hidden channels, MLP width or layers, perception filters, fixed ->
 learned perception) widens the checkpoint's model without changing what it
@@ -254,7 +255,7 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
         sampler.set_state(tensors["rng.sampler"])
         firing.set_state(tensors["rng.firing"])
         start, elapsed, streak = meta["iteration"], meta["elapsed_s"], meta["streak"]
-        mean.load(tensors, meta.get("averaged", 0))
+        mean.load(tensors, meta.get("averaged", 0), NCAConfig.from_dict(meta["config"]).average_decay)
         rows = (out / "metrics.jsonl").read_text().splitlines() if (out / "metrics.jsonl").exists() else []
         history = [r for r in map(json.loads, filter(str.strip, rows)) if r["it"] < start and "loss" in r]
     log = (out / "metrics.jsonl").open("w")
@@ -363,7 +364,9 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     if init is not None:
         record["started_from"] = Path(init).name
     if mean.n:
-        record["averaged"] = {"from": cfg.average_from, "every": cfg.average_every, "weights": mean.n}
+        record["averaged"] = ({"from": cfg.average_from, "decay": cfg.average_decay, "iterations": mean.n}
+                              if cfg.average_decay else
+                              {"from": cfg.average_from, "every": cfg.average_every, "weights": mean.n})
     save_weights(weights_path, model, classes, spec.name, target.palette, target.seed, record)
     if history:
         plot_curve(history, out / "curve.png")

@@ -111,6 +111,13 @@ class NCAConfig:
     checkpoint. 0: off, the last weights are saved."""
     average_every: int = 250
     """Iterations between the weights that `average_from` averages."""
+    average_decay: float = 0.0
+    """Exponential moving average instead of the plain mean: when > 0, after
+    every iteration from `average_from` on (0: from the first) the average
+    becomes decay * average + (1 - decay) * weights, and that average is what
+    is checked before stopping early and what is saved (`average_every` is
+    unused). It follows the weights, about 1 / (1 - decay) iterations behind.
+    0: off."""
     verify_seeds: int = 10
     """Fresh seeds grown to confirm exact growth before stopping early."""
     verify_needed: int = 10

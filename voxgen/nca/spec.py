@@ -125,6 +125,8 @@ def parse_spec(path) -> Spec:
     for key in ("focal_gamma", "hard_weight", "skin_weight", "alive_weight"):
         if getattr(config, key) < 0:
             raise VoxgenError(f"key '{key}' must be >= 0, got {getattr(config, key)}", path)
+    if not 0 <= config.average_decay < 1:
+        raise VoxgenError(f"key 'average_decay' must be in [0, 1), got {config.average_decay}", path)
     if config.batch < 1 or config.pool_size < config.batch:
         raise VoxgenError("keys 'batch' and 'pool_size' need 1 <= batch <= pool_size", path)
     beside = path.parent / blueprint
