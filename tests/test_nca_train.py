@@ -76,86 +76,54 @@ def test_resume_with_no_iterations_left_writes_the_checkpoint_model(trained_tiny
     assert read_weights(root / "run" / "checkpoint.safetensors")[1]["iteration"] == meta["iteration"]
 
 
-def test_weight_averaging_saves_the_mean_and_survives_resume(tmp_path):
-    """average_from / average_every: the weights saved are the mean of the
-    model's weights after iterations 2, 4 and 6, the same as averaging three
-    runs stopped there by hand; a run killed at 4 and resumed saves the same."""
+@pytest.mark.parametrize("stops, averaging, record, mix", [
+    # average_from / average_every: the mean of the weights after iterations 2, 4 and 6
+    ((2, 4, 6), "average_from = 2\naverage_every = 2\n", {"from": 2, "every": 2, "weights": 3},
+     lambda w: (w[0] + w[1] + w[2]) / 3),
+    # average_decay 0.5: the moving average after every iteration, w1 / 4 + w2 / 4 + w3 / 2
+    ((1, 2, 3), "average_decay = 0.5\n", {"from": 0, "decay": 0.5, "iterations": 3},
+     lambda w: w[0] / 4 + w[1] / 4 + w[2] / 2),
+], ids=["mean", "moving"])
+def test_weight_averaging_saves_the_average_and_survives_resume(tmp_path, stops, averaging, record, mix):
+    """The weights saved are the average of the model's weights, the same as
+    averaging runs stopped at `stops` by hand; a run killed at the second
+    stop and resumed saves the same, and with averaging turned off in the
+    spec, resuming saves the last weights again."""
     import torch
     from voxgen.nca.weights import read_weights
     from voxgen.train import train
 
     write_tiny(tmp_path, "grow")
     spec = tmp_path / "tiny.toml"
-    plain = spec.read_text().replace("checkpoint_every = 50", "checkpoint_every = 2")
+    plain = spec.read_text().replace("checkpoint_every = 50", f"checkpoint_every = {stops[0]}")
     plain += 'lr_schedule = "constant"\nstop_streak = 1000\n'
     spec.write_text(plain)
     ends = []
-    for n in (2, 4, 6):      # constant lr: each run is the start of the longer ones
+    for n in stops:      # constant lr: each run is the start of the longer ones
         train(spec, device="cpu", out=tmp_path / f"run{n}", iterations=n,
               weights_path=tmp_path / f"w{n}.safetensors", progress=False)
         ends.append(read_weights(tmp_path / f"w{n}.safetensors")[0])
-    spec.write_text(plain + "average_from = 2\naverage_every = 2\n")
-    record = train(spec, device="cpu", out=tmp_path / "avg", iterations=6,
-                   weights_path=tmp_path / "avg.safetensors", progress=False)
-    assert record["averaged"] == {"from": 2, "every": 2, "weights": 3}
+    spec.write_text(plain + averaging)
+    assert train(spec, device="cpu", out=tmp_path / "avg", iterations=stops[2],
+                 weights_path=tmp_path / "avg.safetensors", progress=False)["averaged"] == record
     averaged = read_weights(tmp_path / "avg.safetensors")[0]
     params = [k for k in averaged if k.startswith("model.") and k != "model.kernel"]
     assert params and all(not torch.equal(ends[0][k], ends[2][k]) for k in params)
     for k in params:
-        assert torch.allclose(averaged[k], torch.stack([e[k] for e in ends]).mean(0), atol=1e-6), k
+        assert torch.allclose(averaged[k], mix([e[k] for e in ends]), atol=1e-6), k
 
-    train(spec, device="cpu", out=tmp_path / "killed", iterations=4,
-          weights_path=tmp_path / "k4.safetensors", progress=False)
-    again = train(spec, device="cpu", out=tmp_path / "killed", iterations=6, resume=True,
-                  weights_path=tmp_path / "k6.safetensors", progress=False)
-    assert again["averaged"]["weights"] == 3
-    resumed = read_weights(tmp_path / "k6.safetensors")[0]
+    train(spec, device="cpu", out=tmp_path / "killed", iterations=stops[1],
+          weights_path=tmp_path / "k1.safetensors", progress=False)
+    again = train(spec, device="cpu", out=tmp_path / "killed", iterations=stops[2], resume=True,
+                  weights_path=tmp_path / "k2.safetensors", progress=False)
+    assert again["averaged"] == record
+    resumed = read_weights(tmp_path / "k2.safetensors")[0]
     assert all(torch.equal(resumed[k], averaged[k]) for k in params)
-    # averaging turned off in the spec: resuming saves the last weights again
     spec.write_text(plain)
-    last = train(spec, device="cpu", out=tmp_path / "killed", iterations=6, resume=True,
+    last = train(spec, device="cpu", out=tmp_path / "killed", iterations=stops[2], resume=True,
                  weights_path=tmp_path / "last.safetensors", progress=False)
     assert "averaged" not in last
     assert all(torch.equal(read_weights(tmp_path / "last.safetensors")[0][k], ends[2][k]) for k in params)
-
-
-def test_moving_average_of_weights_saved_and_resumed(tmp_path):
-    """average_decay: the weights saved are the exponential moving average of
-    the model's weights after every iteration (decay 0.5 over three:
-    w1 / 4 + w2 / 4 + w3 / 2, from runs stopped there by hand); a run killed
-    after two and resumed saves the same."""
-    import torch
-    from voxgen.nca.weights import read_weights
-    from voxgen.train import train
-
-    write_tiny(tmp_path, "grow")
-    spec = tmp_path / "tiny.toml"
-    plain = spec.read_text().replace("checkpoint_every = 50", "checkpoint_every = 1")
-    plain += 'lr_schedule = "constant"\nstop_streak = 1000\n'
-    spec.write_text(plain)
-    ends = []
-    for n in (1, 2, 3):      # constant lr: each run is the start of the longer ones
-        train(spec, device="cpu", out=tmp_path / f"run{n}", iterations=n,
-              weights_path=tmp_path / f"w{n}.safetensors", progress=False)
-        ends.append(read_weights(tmp_path / f"w{n}.safetensors")[0])
-    spec.write_text(plain + "average_decay = 0.5\n")
-    record = train(spec, device="cpu", out=tmp_path / "ema", iterations=3,
-                   weights_path=tmp_path / "ema.safetensors", progress=False)
-    assert record["averaged"] == {"from": 0, "decay": 0.5, "iterations": 3}
-    averaged = read_weights(tmp_path / "ema.safetensors")[0]
-    params = [k for k in averaged if k.startswith("model.") and k != "model.kernel"]
-    assert params and all(not torch.equal(ends[0][k], ends[2][k]) for k in params)
-    for k in params:
-        want = ends[0][k] / 4 + ends[1][k] / 4 + ends[2][k] / 2
-        assert torch.allclose(averaged[k], want, atol=1e-6), k
-
-    train(spec, device="cpu", out=tmp_path / "killed", iterations=2,
-          weights_path=tmp_path / "k2.safetensors", progress=False)
-    again = train(spec, device="cpu", out=tmp_path / "killed", iterations=3, resume=True,
-                  weights_path=tmp_path / "k3.safetensors", progress=False)
-    assert again["averaged"]["iterations"] == 3
-    resumed = read_weights(tmp_path / "k3.safetensors")[0]
-    assert all(torch.equal(resumed[k], averaged[k]) for k in params)
 
 
 def test_skin_weight_pulls_air_next_to_blocks_alive():
