@@ -248,14 +248,15 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
         print(f"no checkpoint at {ckpt_path}: nothing to resume, training from the start", file=sys.stderr)
     if resume and ckpt_path.exists():
         tensors, meta = read_weights(ckpt_path)
-        tensors = fit_checkpoint(tensors, NCAConfig.from_dict(meta["config"]), model, ckpt_path)
+        saved = NCAConfig.from_dict(meta["config"])                            # the checkpoint's config
+        tensors = fit_checkpoint(tensors, saved, model, ckpt_path)
         model.load_state_dict(model_state(tensors))
         _load_optimizer(opt, tensors)
         pool, pool_loss = tensors["pool"].to(dev), tensors["pool_loss"]
         sampler.set_state(tensors["rng.sampler"])
         firing.set_state(tensors["rng.firing"])
         start, elapsed, streak = meta["iteration"], meta["elapsed_s"], meta["streak"]
-        mean.load(tensors, meta.get("averaged", 0), NCAConfig.from_dict(meta["config"]).average_decay)
+        mean.load(tensors, meta.get("averaged", 0), saved.average_decay)
         rows = (out / "metrics.jsonl").read_text().splitlines() if (out / "metrics.jsonl").exists() else []
         history = [r for r in map(json.loads, filter(str.strip, rows)) if r["it"] < start and "loss" in r]
     log = (out / "metrics.jsonl").open("w")
