@@ -153,6 +153,7 @@ def forward_rate(roll, x0) -> float:
     gen = torch.Generator(device=x0.device).manual_seed(0)
     cells = x0[0, 0].numel() * x0.shape[0]
     with torch.no_grad():
+        roll(x0, 1, gen)           # compiles the numba kernels on a fresh install (seconds), not timed
         x, n, t = x0, 0, clock(x0.device)
         while n < 60 or clock(x0.device) - t < 2.0:
             x = roll(x, 20, gen)
