@@ -319,14 +319,15 @@ class Perceive(torch.autograd.Function):
     @staticmethod
     def forward(ctx, perception, state, kernel, rows):
         from voxgen.nca.model import _perceive_np
-        ctx.perception, ctx.rows = perception, rows.numpy()
-        feats, ctx.saved = _perceive_np(perception, state.detach().contiguous().numpy(), ctx.rows, kernel)
+        ctx.perception, ctx.rows, ctx.state = perception, rows.numpy(), state.detach().contiguous().numpy()
+        feats, ctx.saved = _perceive_np(perception, ctx.state, ctx.rows, kernel)
         return torch.from_numpy(feats)
 
     @staticmethod
     def backward(ctx, grad):
         from voxgen.nca.model import _perceive_np_backward
-        d_state, d_kernel = _perceive_np_backward(ctx.perception, grad.contiguous().numpy(), ctx.rows, ctx.saved)
+        d_state, d_kernel = _perceive_np_backward(ctx.perception, grad.contiguous().numpy(), ctx.rows, ctx.saved,
+                                                  ctx.state)
         return None, torch.from_numpy(np.ascontiguousarray(d_state)), d_kernel, None
 
 
@@ -444,6 +445,24 @@ def test_numba_step_equals_the_torch_step(monkeypatch, perception, layers):
     for a, b in zip(fast_grads, slow_grads):
         assert torch.allclose(a, b, atol=1e-10)
 
+
+
+def test_numba_learned_step_refuses_a_state_changed_in_place():
+    """The CPU step keeps the state itself for learned perception's backward
+    (not a tiled copy of it): changing that state in place after the step
+    must stop the backward with torch's error, not give wrong gradients."""
+    model = busy_model("learned", seed=6, layers=2)
+    start = seed_state(model, (6, 5, 7), (2, 1, 3), batch=1).requires_grad_()
+    for change in (False, True):
+        x = start * 1.0
+        y = model.step(x, fire_mask(x.shape, 1.0, torch.Generator().manual_seed(0), "cpu"))
+        if not change:
+            y.sum().backward()
+            assert start.grad.abs().sum() > 0
+            continue
+        x.add_(1.0)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()
 
 def test_numba_kernels_do_not_depend_on_the_thread_count():
     """The parallel numba kernels (rows in parallel, or samples in parallel

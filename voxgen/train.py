@@ -53,13 +53,15 @@ def memory_needed(config, classes: int, grid) -> int:
     """Bytes a training run holds at most: the pool, and a batch's rollout of
     the longest length kept for the backward pass with every cell living.
     Per cell and step (4-byte floats): the MLP's rows at the firing cells,
-    learned perception's tiled copy of the state, the state and its masks;
-    1.05-1.25x what was measured on this machine, so it errs high."""
+    the state learned perception keeps for its backward, the states and
+    masks; 1.1-1.4x the peak measured on this machine with every cell of a
+    23 x 22 x 23 grid living (fire_rate 0.5 and 1, both perceptions), so it
+    errs high."""
     c = classes + 1 + config.hidden_channels
     p = config.perception_filters if config.perception == "learned" else 4
     hidden = config.mlp_width * config.mlp_layers
     per_cell_step = 4 * (config.fire_rate * (p * c + hidden + c)
-                         + (p * c if config.perception == "learned" else 0) + 2 * c)
+                         + (c if config.perception == "learned" else 0) + 2 * c)
     cells = math.prod(grid)
     return int(4 * config.pool_size * c * cells + config.batch * config.steps[1] * cells * per_cell_step)
 

@@ -158,22 +158,27 @@ class NCA(nn.Module):
 
 def _perceive_np(perception: str, state: np.ndarray, rows: np.ndarray, kernel: torch.Tensor):
     """Perception features (n, P*C), filter-major, at flat cells `rows` of the
-    (B, C, X, Y, Z) array `state`, and what their backward needs."""
+    (B, C, X, Y, Z) array `state`, and what their backward needs besides
+    `state` itself."""
     if perception == "learned":
         c, p, _ = kernel.shape
-        tiled = depthwise.tile_padded(state, p)
         taps = kernel.detach().permute(2, 1, 0).reshape(27, p * c).contiguous().numpy()
-        return depthwise.learned_rows(tiled, rows, taps), (tiled, taps, c)
+        return depthwise.learned_rows(depthwise.tile_padded(state, p), rows, taps), taps
     last = np.ascontiguousarray(state.transpose(0, 2, 3, 4, 1))
     return stencils.sobel_rows(last, rows), last.shape
 
 
-def _perceive_np_backward(perception: str, grad: np.ndarray, rows: np.ndarray, saved):
+def _perceive_np_backward(perception: str, grad: np.ndarray, rows: np.ndarray, saved, state: np.ndarray):
     """(gradient of the (B, C, X, Y, Z) state, of the kernel (C, P, 27) or
-    None) from the features' gradient `grad` (n, P*C)."""
+    None) from the features' gradient `grad` (n, P*C). Learned perception
+    tiles `state` (the forward's) anew rather than keeping the forward's
+    tiled copy, P times the state's size, for every step of a rollout: as
+    fast (the copy is made in memory still in cache) and a quarter of the
+    memory for P = 4."""
     if perception == "learned":
-        tiled, taps, c = saved
-        d_state, d_taps = depthwise.rows_backward(grad, tiled, rows, taps, c)
+        c = state.shape[1]
+        tiled = depthwise.tile_padded(state, saved.shape[1] // c)
+        d_state, d_taps = depthwise.rows_backward(grad, tiled, rows, saved, c)
         return d_state, torch.from_numpy(d_taps).reshape(27, -1, c).permute(2, 1, 0)
     d = stencils.sobel_rows_backward(grad, rows, saved)
     return d.transpose(0, 4, 1, 2, 3), None
@@ -205,6 +210,8 @@ class _CpuStep(torch.autograd.Function):
             hs.append(torch.addmm(b, hs[-1], w.t()).clamp_min_(0))
         out = torch.addmm(weights[-1], hs[-1], weights[-2].t())
         x, mask = stencils.apply_update(sn, out.numpy(), rows, pre, ch.alive, threshold)
+        if model.config.perception == "learned":
+            ctx.save_for_backward(s)        # its backward needs the state: fails loudly if changed in place
         ctx.model, ctx.rows, ctx.mask, ctx.saved = model, rows, mask, saved
         ctx.feats, ctx.hs, ctx.w_in, ctx.weights = feats, hs, w_in, weights
         return torch.from_numpy(x)
@@ -221,8 +228,9 @@ class _CpuStep(torch.autograd.Function):
             d = torch.ops.aten.threshold_backward(d @ w, hs[i], 0)   # through layer i+1, then hs[i]'s ReLU
         d_w_in = (d.t() @ ctx.feats).reshape(ctx.w_in.shape[0], -1, ctx.model.channels.total)
         d_feats = (d @ ctx.w_in).numpy()
+        state = ctx.saved_tensors[0].numpy() if ctx.saved_tensors else None
         d_perceived, d_kernel = _perceive_np_backward(ctx.model.config.perception, d_feats, ctx.rows,
-                                                         ctx.saved)
+                                                         ctx.saved, state)
         d_state += d_perceived
         return (None, torch.from_numpy(d_state), None, d_kernel, d_w_in.permute(0, 2, 1), d.sum(0),
                 *d_layers)
