@@ -446,7 +446,6 @@ def test_numba_step_equals_the_torch_step(monkeypatch, perception, layers):
         assert torch.allclose(a, b, atol=1e-10)
 
 
-
 def test_numba_learned_step_refuses_a_state_changed_in_place():
     """The CPU step keeps the state itself for learned perception's backward
     (not a tiled copy of it): changing that state in place after the step
@@ -463,6 +462,7 @@ def test_numba_learned_step_refuses_a_state_changed_in_place():
         x.add_(1.0)
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             y.sum().backward()
+
 
 def test_numba_kernels_do_not_depend_on_the_thread_count():
     """The parallel numba kernels (rows in parallel, or samples in parallel
