@@ -39,12 +39,15 @@ def _print_keys(ctx, _param, value):
               help="Run folder for metrics.jsonl, curve.png, checkpoint (default runs/NAME).")
 @click.option("--weights", type=click.Path(dir_okay=False), default=None,
               help="Where to write the weights (default beside the spec: NAME.safetensors).")
-@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
-              help="CPU threads for torch and the numba kernels (1 is fastest on a busy shared CPU).")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="CPU threads for torch and the numba kernels (default: every core this process may use; "
+                   "1 is fastest on a CPU busy with other work). A seeded run repeats exactly only with the "
+                   "same number of threads.")
 def train(spec, device, resume, init, iterations, out, weights, threads):
     """Train the NCA of SPEC (structures/NAME.toml) and save NAME.safetensors."""
+    from voxgen.nca.model import available_cores
     from voxgen.train import train as run_training
 
     record = run_training(spec, device=device, resume=resume, iterations=iterations, out=out,
-                          weights_path=weights, threads=threads, init=init)
+                          weights_path=weights, threads=threads or available_cores(), init=init)
     click.echo(json.dumps(record, indent=2))

@@ -17,6 +17,7 @@ is written out.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numba
@@ -34,6 +35,15 @@ NUMBA_ON_CPU = True
 kernels of `stencils.py`, and learned perception with those of
 `depthwise.py` (CUDA runs torch ops and the fused conv; tests switch this
 off to compare the two)."""
+
+
+def available_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask, where the
+    system has one): what training uses unless told otherwise."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:      # no affinity masks (macOS, Windows)
+        return os.cpu_count() or 1
 
 
 def set_threads(n: int) -> None:
