@@ -467,7 +467,8 @@ def test_numba_learned_step_refuses_a_state_changed_in_place():
 def test_numba_kernels_do_not_depend_on_the_thread_count():
     """The parallel numba kernels (rows in parallel, or samples in parallel
     with their sums taken in a fixed order) give the same bits on 1 thread
-    as on 2: a seeded run is reproducible whatever `--threads` says."""
+    as on 2. (torch's matrix products do not: a seeded training run repeats
+    bit for bit at the same `--threads`, and drifts apart at another.)"""
     import numba
     from voxgen.nca import depthwise, stencils
     rng = np.random.default_rng(3)
