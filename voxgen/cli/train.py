@@ -40,14 +40,14 @@ def _print_keys(ctx, _param, value):
 @click.option("--weights", type=click.Path(dir_okay=False), default=None,
               help="Where to write the weights (default beside the spec: NAME.safetensors).")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
-              help="CPU threads for torch and the numba kernels (default: every core this process may use; "
-                   "1 is fastest on a CPU busy with other work). A seeded run repeats exactly only with the "
-                   "same number of threads.")
+              help="CPU threads for torch and the numba kernels (default: torch's own count, the cores "
+                   "this process may use or OMP_NUM_THREADS; 1 is fastest on a CPU busy with other work). A seeded run repeats "
+                   "exactly only with the same number of threads.")
 def train(spec, device, resume, init, iterations, out, weights, threads):
     """Train the NCA of SPEC (structures/NAME.toml) and save NAME.safetensors."""
-    from voxgen.nca.model import available_cores
+    from voxgen.nca.model import DEFAULT_THREADS
     from voxgen.train import train as run_training
 
     record = run_training(spec, device=device, resume=resume, iterations=iterations, out=out,
-                          weights_path=weights, threads=threads or available_cores(), init=init)
+                          weights_path=weights, threads=threads or DEFAULT_THREADS, init=init)
     click.echo(json.dumps(record, indent=2))

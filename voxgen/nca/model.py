@@ -17,7 +17,6 @@ is written out.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numba
@@ -37,13 +36,10 @@ kernels of `stencils.py`, and learned perception with those of
 off to compare the two)."""
 
 
-def available_cores() -> int:
-    """The CPU cores this process may run on (its affinity mask, where the
-    system has one): what training uses unless told otherwise."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:      # no affinity masks (macOS, Windows)
-        return os.cpu_count() or 1
+DEFAULT_THREADS = torch.get_num_threads()
+"""torch's own thread count when voxgen was imported (its pick of the cores
+this process may run on, or OMP_NUM_THREADS), what training uses unless
+told otherwise."""
 
 
 def set_threads(n: int) -> None:
