@@ -1,7 +1,7 @@
 """NCA speed at the prior work's configuration, against a plain dense
 reference of the same model measured in the same run.
 
-    .venv/bin/python bench/nca.py [--threads N] [--iters N] [--device cpu|cuda]
+    .venv/bin/python bench/nca.py [--threads N] [--iters N] [--device cpu|cuda] [--setting prior|temple]
     .venv/bin/python bench/nca.py --time-to-exact [--max-iterations N] [--torch-seed S] [--threads N] [--set KEY=VALUE ...]
     .venv/bin/python bench/nca.py --training-run N [--threads N]
 
@@ -19,6 +19,11 @@ work's own code measured 1.2-1.4 s/iter and 0.6-0.7 M cell-updates/s forward
 on this 2-core CPU. On the CPU a last row times the MLP's matrix products
 alone, as voxgen's step runs them on the rows it computes (half the cells
 fire), for as many steps: the floor under both perceptions.
+
+--setting temple runs the same comparison at the size of the shipped temple
+(23 x 22 x 23 grid of random blocks, 15 classes, 40 channels, MLP 96-96,
+batch 4, 48 steps, every cell firing as at its fire_rate 1): where training
+takes hours on the CPU, and the copies a step makes run to tens of MB.
 
 --device cuda runs all of it on a GPU (the dense reference too), timed
 with the device synchronised; the prior work's figures are CPU ones. At this
@@ -69,6 +74,7 @@ import json
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -77,7 +83,25 @@ from torch import nn
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT.parent / "shared" / "samples" / "anchor-nca" / "caterpillar_short.nbt"
-BATCH, STEPS, HIDDEN, WIDTH = 5, (48, 63), 12, 64
+
+
+class Setting(NamedTuple):
+    """What the throughput comparison runs: the grid (None: the prior work's
+    caterpillar), block classes, hidden channels, MLP width, batch, steps
+    (lo, hi) and the share of cells firing at each step."""
+    grid: tuple | None
+    classes: int
+    hidden: int
+    width: int
+    batch: int
+    steps: tuple
+    fire: float
+
+
+SETTINGS = {
+    "prior": Setting(None, 7, 12, 64, 5, (48, 63), 0.5),          # the prior work's configuration
+    "temple": Setting((23, 22, 23), 15, 24, 96, 4, (48, 48), 1.0),  # the shipped temple's model and grid
+}
 RECIPE = """verify_needed = 9
 damage_kinds = []
 skin_weight = 1.0
@@ -109,12 +133,12 @@ class DenseReference(nn.Module):
     """The same model written the plain way: depthwise conv perception, 1x1x1
     conv MLP, max_pool3d alive masks, every cell computed every step."""
 
-    def __init__(self, channels: int, classes: int, filters: int = 4):
+    def __init__(self, channels: int, classes: int, width: int, filters: int = 4):
         super().__init__()
         self.alive = classes
         self.perceive = nn.Conv3d(channels, channels * filters, 3, padding=1, groups=channels, bias=False)
-        self.mlp = nn.Sequential(nn.Conv3d(channels * filters, WIDTH, 1), nn.ReLU(),
-                                 nn.Conv3d(WIDTH, WIDTH, 1), nn.ReLU(), nn.Conv3d(WIDTH, channels, 1))
+        self.mlp = nn.Sequential(nn.Conv3d(channels * filters, width, 1), nn.ReLU(),
+                                 nn.Conv3d(width, width, 1), nn.ReLU(), nn.Conv3d(width, channels, 1))
 
     def life(self, x):
         return F.max_pool3d(x[:, self.alive:self.alive + 1], 3, 1, 1) > 0.1
@@ -140,12 +164,12 @@ def clock(device: torch.device) -> float:
     return time.perf_counter()
 
 
-def stepwise(step):
+def stepwise(step, fire: float):
     """A rollout `roll(x, steps, generator)` of a model's `step(x, fire)`,
-    half the cells firing at each step."""
+    a share `fire` of the cells firing at each step."""
     def roll(x, steps, gen):
         for _ in range(steps):
-            x = step(x, torch.rand(x.shape[0], 1, *x.shape[2:], generator=gen, device=x.device) < 0.5)
+            x = step(x, torch.rand(x.shape[0], 1, *x.shape[2:], generator=gen, device=x.device) < fire)
         return x
     return roll
 
@@ -163,16 +187,16 @@ def forward_rate(roll, x0) -> float:
         return n * cells / (clock(x0.device) - t)
 
 
-def train_iteration(roll, params, x0, target, classes):
-    """A closure running one training iteration (rollout of 48-63 steps,
-    cross-entropy, backward, Adam) and returning its wall time."""
+def train_iteration(roll, params, x0, target, classes, steps):
+    """A closure running one training iteration (rollout of `steps` (lo, hi)
+    steps, cross-entropy, backward, Adam) and returning its wall time."""
     gen = torch.Generator().manual_seed(0)
     firing = torch.Generator(device=x0.device).manual_seed(0)
     opt = torch.optim.Adam(params, lr=1e-3)
 
     def run() -> float:
         t = clock(x0.device)
-        x = roll(x0.clone(), int(torch.randint(STEPS[0], STEPS[1] + 1, (), generator=gen)), firing)
+        x = roll(x0.clone(), int(torch.randint(steps[0], steps[1] + 1, (), generator=gen)), firing)
         loss = F.cross_entropy(x[:, :classes], target.expand(x.shape[0], *target.shape))
         opt.zero_grad()
         loss.backward()
@@ -181,7 +205,7 @@ def train_iteration(roll, params, x0, target, classes):
     return run
 
 
-def mlp_alone(rows: int, features: int, channels: int, device: torch.device):
+def mlp_alone(rows: int, features: int, channels: int, width: int, steps, device: torch.device):
     """A closure timing what voxgen's CPU step spends on the MLP alone in one
     training iteration: per step, its three products forward and six back
     (and the ReLUs and bias sums) on `rows` rows, for the same random number
@@ -189,14 +213,14 @@ def mlp_alone(rows: int, features: int, channels: int, device: torch.device):
     else come on top of."""
     gen = torch.Generator().manual_seed(0)
     feats = torch.randn(rows, features, device=device)
-    layers = [torch.randn(WIDTH, features, device=device) * 0.1, torch.randn(WIDTH, WIDTH, device=device) * 0.1,
-              torch.randn(channels, WIDTH, device=device) * 0.1]
+    layers = [torch.randn(width, features, device=device) * 0.1, torch.randn(width, width, device=device) * 0.1,
+              torch.randn(channels, width, device=device) * 0.1]
     bias = [torch.zeros(w.shape[0], device=device) for w in layers]
     grad = torch.randn(rows, channels, device=device)
 
     def run() -> float:
         t = clock(device)
-        for _ in range(int(torch.randint(STEPS[0], STEPS[1] + 1, (), generator=gen))):
+        for _ in range(int(torch.randint(steps[0], steps[1] + 1, (), generator=gen))):
             hs = [feats]
             for w, b in zip(layers[:-1], bias):
                 hs.append(torch.addmm(b, hs[-1], w.t()).clamp_min_(0))
@@ -209,36 +233,42 @@ def mlp_alone(rows: int, features: int, channels: int, device: torch.device):
     return run
 
 
-def speed(iters: int, device: torch.device) -> None:
+def speed(iters: int, device: torch.device, setting: Setting) -> None:
     from voxgen.nca.active import rollout
     from voxgen.nca.config import NCAConfig
     from voxgen.nca.model import NCA
 
-    classes_np, source = caterpillar_classes()
-    k = 7
+    k = setting.classes
+    if setting.grid is None:
+        classes_np, source = caterpillar_classes()
+    else:
+        classes_np, source = np.random.default_rng(0).integers(0, k, setting.grid), "random blocks"
     target = torch.as_tensor(classes_np % k, dtype=torch.int64).to(device)
-    channels = k + 1 + HIDDEN
-    x0 = grown_state(channels, k, target.shape, BATCH).to(device)
+    channels = k + 1 + setting.hidden
+    x0 = grown_state(channels, k, target.shape, setting.batch).to(device)
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"threads {torch.get_num_threads()}"
-    print(f"grid {tuple(target.shape)} from {source}; batch {BATCH}, steps {STEPS[0]}-{STEPS[1]}, "
-          f"{channels} channels, MLP {WIDTH}-{WIDTH}, {device.type}, {where}")
+    steps, width = setting.steps, setting.width
+    print(f"grid {tuple(target.shape)} from {source}; batch {setting.batch}, steps {steps[0]}-{steps[1]}, "
+          f"{channels} channels, MLP {width}-{width}, fire rate {setting.fire}, {device.type}, {where}")
 
     torch.manual_seed(1)
-    ref = DenseReference(channels, k).to(device)
+    ref = DenseReference(channels, k, width).to(device)
     reference = "dense reference (depthwise conv, 1x1 convs)"
-    models = {reference: (stepwise(ref.step), ref.parameters())}
+    models = {reference: (stepwise(ref.step, setting.fire), ref.parameters())}
     for perception in ("learned", "fixed"):
-        cfg = NCAConfig(hidden_channels=HIDDEN, mlp_width=WIDTH, mlp_layers=2, perception=perception)
+        cfg = NCAConfig(hidden_channels=setting.hidden, mlp_width=width, mlp_layers=2, perception=perception,
+                        fire_rate=setting.fire)
         model = NCA(k, cfg)
         nn.init.normal_(model.fc_out.weight, std=0.01)
         model.to(device)
         models[f"voxgen, {perception} perception"] = (lambda x, n, g, m=model: rollout(m, x, n, g),
                                                       model.parameters())
     forward = {name: forward_rate(roll, x0) for name, (roll, _) in models.items()}
-    runs = {name: train_iteration(roll, params, x0, target, k) for name, (roll, params) in models.items()}
-    alone = "  its MLP's matrix products alone"     # at the rows voxgen computes: every cell lives, half fire
+    runs = {name: train_iteration(roll, params, x0, target, k, steps) for name, (roll, params) in models.items()}
+    alone = "  its MLP's matrix products alone"     # at the rows voxgen computes: every cell lives, some fire
     if device.type == "cpu":        # (a GPU computes every cell of the box, not rows)
-        runs[alone] = mlp_alone(round(0.5 * x0[0, 0].numel() * BATCH), 4 * channels, channels, device)
+        rows = round(setting.fire * x0[0, 0].numel() * setting.batch)
+        runs[alone] = mlp_alone(rows, 4 * channels, channels, width, steps, device)
     for run in runs.values():
         run()                      # the first iteration warms up allocators
     times = {name: [] for name in runs}
@@ -252,8 +282,9 @@ def speed(iters: int, device: torch.device) -> None:
               f"{forward[name] / forward[reference]:6.2f} {train_s[reference] / train_s[name]:8.2f}")
     if alone in train_s:
         print(f"{alone:48s} {'':16s} {train_s[alone]:13.3f} {'':6s} {train_s[reference] / train_s[alone]:8.2f}")
-    print("prior work (its own code, on this project's 2-core CPU, from the issue): 0.6-0.7 M cell-updates/s "
-          "forward, 1.2-1.4 s/train iter")
+    if setting.grid is None:
+        print("prior work (its own code, on this project's 2-core CPU, from the issue): 0.6-0.7 M cell-updates/s "
+              "forward, 1.2-1.4 s/train iter")
 
 
 def recipe_with(settings: list[str]) -> str:
@@ -342,6 +373,10 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu: the prior work's figures are CPU ones)")
     parser.add_argument("--iters", type=int, default=7,
                         help="training iterations timed per model (medians; models take turns)")
+    parser.add_argument("--setting", choices=sorted(SETTINGS), default="prior",
+                        help="the throughput comparison's model and grid: the prior work's (default) or "
+                             "the shipped temple's (23x22x23, 40 channels, MLP 96-96, batch 4, 48 steps, "
+                             "every cell firing)")
     parser.add_argument("--time-to-exact", action="store_true")
     parser.add_argument("--training-run", type=int, metavar="N", default=0,
                         help="time N iterations of voxgen's training loop at the prior work's configuration")
@@ -363,7 +398,7 @@ def main() -> None:
     elif args.training_run:
         training_run(args.training_run, args.threads, device)
     else:
-        speed(args.iters, device)
+        speed(args.iters, device, SETTINGS[args.setting])
 
 
 if __name__ == "__main__":
