@@ -41,8 +41,8 @@ def _print_keys(ctx, _param, value):
               help="Where to write the weights (default beside the spec: NAME.safetensors).")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="CPU threads for torch and the numba kernels (default: torch's own count, the cores "
-                   "this process may use or OMP_NUM_THREADS; 1 is fastest on a CPU busy with other work). A seeded run repeats "
-                   "exactly only with the same number of threads.")
+                   "this process may use or OMP_NUM_THREADS; 1 is fastest on a CPU busy with other work). "
+                   "A seeded run repeats exactly only with the same number of threads.")
 def train(spec, device, resume, init, iterations, out, weights, threads):
     """Train the NCA of SPEC (structures/NAME.toml) and save NAME.safetensors."""
     from voxgen.nca.model import DEFAULT_THREADS
