@@ -326,9 +326,10 @@ class Perceive(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         from voxgen.nca.model import _perceive_np_backward
-        d_state, d_kernel = _perceive_np_backward(ctx.perception, grad.contiguous().numpy(), ctx.rows, ctx.saved,
-                                                  ctx.state)
-        return None, torch.from_numpy(np.ascontiguousarray(d_state)), d_kernel, None
+        d_state = np.zeros_like(ctx.state)
+        d_kernel = _perceive_np_backward(ctx.perception, grad.contiguous().numpy(), ctx.rows, ctx.saved, ctx.state,
+                                         d_state)
+        return None, torch.from_numpy(d_state), d_kernel, None
 
 
 def update_rows(model, state, where):
@@ -481,8 +482,9 @@ def test_numba_kernels_do_not_depend_on_the_thread_count():
     def run():
         tiled = depthwise.tile_padded(state, 2)
         g4 = np.ascontiguousarray(np.tile(grad, 2))
-        return [depthwise.learned_rows(tiled, rows, taps), *depthwise.rows_backward(grad, tiled, rows, taps, 5),
-                stencils.sobel_rows(last, rows), stencils.sobel_rows_backward(g4, rows, last.shape)]
+        d_learned, d_fixed = np.ones_like(state), np.ones_like(state)     # the backwards add to these
+        return [depthwise.learned_rows(tiled, rows, taps), depthwise.rows_backward(grad, tiled, rows, taps, d_learned),
+                d_learned, stencils.sobel_rows(last, rows), stencils.sobel_rows_backward(g4, rows, d_fixed)]
 
     if numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("numba has one thread here")

@@ -15,7 +15,8 @@ tap at a time, measured on this 2-core CPU):
     tile_padded(state, P)                    state (B, C, X, Y, Z) -> tiled (in scratch memory,
                                              kept per thread and overwritten by its next call)
     learned_rows(tiled, rows, taps)          -> (n, P*C)
-    rows_backward(grad, tiled, rows, taps, C) -> gradients of the state (B, C, X, Y, Z) and taps
+    rows_backward(grad, tiled, rows, taps, d_state) -> the taps' gradient; adds the state's to
+                                             d_state (B, C, X, Y, Z)
 
 `rows` are sorted flat indices into (B, X, Y, Z). The forward runs rows in
 parallel; the backward runs samples in parallel (each scatters into its own
@@ -67,21 +68,23 @@ def tile_padded(state, f_):
 @njit(parallel=True, cache=True)
 def _tile_padded(state, f_, out):
     nb, nc, nx, ny, nz = state.shape
-    for b in prange(nb):
-        out[b, 0] = 0                  # zero only the padding; write each cell's P*C row in order
-        out[b, nx + 1] = 0
-        for x in range(nx):
-            out[b, x + 1, 0] = 0
-            out[b, x + 1, ny + 1] = 0
-            for y in range(ny):
-                out[b, x + 1, y + 1, 0] = 0
-                out[b, x + 1, y + 1, nz + 1] = 0
-                for z in range(nz):
-                    row = out[b, x + 1, y + 1, z + 1]
-                    for c in range(nc):
-                        v = state[b, c, x, y, z]
-                        for f in range(f_):
-                            row[f * nc + c] = v
+    for item in prange(nb * (nx + 2)):  # a padded x-plane of a sample each: both threads busy at batch 5 too
+        b, u = item // (nx + 2), item % (nx + 2)
+        if u == 0 or u == nx + 1:
+            out[b, u] = 0              # zero only the padding; write each cell's P*C row in order
+            continue
+        x = u - 1
+        out[b, u, 0] = 0
+        out[b, u, ny + 1] = 0
+        for y in range(ny):
+            out[b, u, y + 1, 0] = 0
+            out[b, u, y + 1, nz + 1] = 0
+            for z in range(nz):
+                row = out[b, u, y + 1, z + 1]
+                for c in range(nc):
+                    v = state[b, c, x, y, z]
+                    for f in range(f_):
+                        row[f * nc + c] = v
     return out
 
 
@@ -106,12 +109,12 @@ def learned_rows(tiled, rows, taps):
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def rows_backward(grad, tiled, rows, taps, nc):
+def rows_backward(grad, tiled, rows, taps, d_state):
     nb, xp, yp, zp, m = tiled.shape
     nx, ny, nz = xp - 2, yp - 2, zp - 2
+    nc = d_state.shape[1]
     m3 = 3 * m                           # the three z-taps of a row are 3m contiguous numbers
     starts = np.searchsorted(rows, np.arange(nb + 1) * (nx * ny * nz))
-    d_state = np.empty((nb, nc, nx, ny, nz), grad.dtype)
     d_taps = np.zeros((nb, 9, m3), grad.dtype)
     taps3 = taps.reshape(9, m3)
     for b in prange(nb):
@@ -140,8 +143,8 @@ def rows_backward(grad, tiled, rows, taps, nc):
                         total = src[c]
                         for j0 in range(nc, m, nc):    # no j % nc: a division per number
                             total += src[j0 + c]
-                        d_state[b, c, x, y, z] = total
+                        d_state[b, c, x, y, z] += total
     total = np.zeros((9, m3), grad.dtype)
     for b in range(nb):
         total += d_taps[b]
-    return d_state, total.reshape(27, m)
+    return total.reshape(27, m)

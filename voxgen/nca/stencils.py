@@ -2,7 +2,8 @@
 Sobel) perception at the cells that fire, the life mask, and the masked update.
 
     sobel_rows(state, rows)                 state (B, X, Y, Z, C) -> (n, 4C)
-    sobel_rows_backward(grad, rows, shape)  (n, 4C) -> gradient of the state
+    sobel_rows_backward(grad, rows, d_state) (n, 4C) -> adds the state's gradient to
+                                            d_state (B, C, X, Y, Z)
     life_mask(alive, threshold)             alive (B, X, Y, Z) -> bool, same shape
     alive_box(alive, threshold)             -> (lo, hi): the box of alive cells
     apply_update(state, out, rows, pre, alive, threshold) -> (next state, mask)
@@ -109,19 +110,18 @@ def sobel_rows(state, rows):
 
 
 @njit(parallel=True, cache=True)
-def sobel_rows_backward(grad, rows, shape):
-    nb, nx, ny, nz, nc = shape
+def sobel_rows_backward(grad, rows, d_state):
+    nb, nc, nx, ny, nz = d_state.shape
     cells = nx * ny * nz
     size = cells * nc
-    d_state = np.zeros((nb, size), grad.dtype)
+    out = d_state.reshape(nb, nc, cells)
     starts = np.searchsorted(rows, np.arange(nb + 1) * cells)
     for b in prange(nb):
         lo, hi = starts[b], starts[b + 1]
         if lo == hi:
             continue
-        scratch = np.zeros((6, size), grad.dtype)       # this sample's slabs
-        gx, gy, gz, t, u, w = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5]
-        d = d_state[b]
+        scratch = np.zeros((7, size), grad.dtype)       # this sample's channels-last slabs
+        d, gx, gy, gz, t, u, w = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5], scratch[6]
         for i in range(lo, hi):
             at = (rows[i] - b * cells) * nc
             for ch in range(nc):
@@ -142,7 +142,11 @@ def sobel_rows_backward(grad, rows, shape):
         _diff(u, t, nx, ny * nz * nc)
         for m in range(size):
             d[m] -= (w[m] + t[m]) * 0.0625
-    return d_state.reshape(nb, nx, ny, nz, nc)
+        ob = out[b]
+        for ch in range(nc):                            # added to the (C, X, Y, Z) gradient
+            for p in range(cells):
+                ob[ch, p] += d[p * nc + ch]
+    return d_state
 
 
 @njit(cache=True)
@@ -187,42 +191,49 @@ def alive_box(alive, threshold):
     return lo, hi
 
 
-@njit(cache=True)
+@njit(parallel=True, cache=True)
 def apply_update(state, out, rows, pre, alive, threshold):
     nb, nc, nx, ny, nz = state.shape
     cells = nx * ny * nz
-    x = state.copy()
+    x = np.empty_like(state)
+    src = state.reshape(nb, nc, cells)
     flat = x.reshape(nb, nc, cells)
-    for i in range(rows.shape[0]):
-        b, p = rows[i] // cells, rows[i] % cells
-        for ch in range(nc):
-            flat[b, ch, p] += out[i, ch]
+    starts = np.searchsorted(rows, np.arange(nb + 1) * cells)
+    for item in prange(nb * nc):                # a channel of a sample each
+        b, ch = item // nc, item % nc
+        dst = flat[b, ch]
+        dst[:] = src[b, ch]
+        for i in range(starts[b], starts[b + 1]):
+            dst[rows[i] - b * cells] += out[i, ch]
     mask = life_mask(x[:, alive], threshold)
     for b in range(nb):
         m = mask[b].reshape(cells)
         pb = pre[b].reshape(cells)
         for p in range(cells):
             m[p] = m[p] and pb[p]
-        for ch in range(nc):
-            for p in range(cells):
-                flat[b, ch, p] *= 1.0 if m[p] else 0.0
+    for item in prange(nb * nc):
+        b, ch = item // nc, item % nc
+        m = mask[b].reshape(cells)
+        dst = flat[b, ch]
+        for p in range(cells):
+            dst[p] *= 1.0 if m[p] else 0.0
     return x, mask
 
 
-@njit(cache=True)
+@njit(parallel=True, cache=True)
 def apply_update_backward(grad, mask, rows):
     nb, nc, nx, ny, nz = grad.shape
     cells = nx * ny * nz
     d_state = np.empty_like(grad)
     g = grad.reshape(nb, nc, cells)
     d = d_state.reshape(nb, nc, cells)
-    for b in range(nb):
+    for item in prange(nb * nc):
+        b, ch = item // nc, item % nc
         m = mask[b].reshape(cells)
-        for ch in range(nc):
-            for p in range(cells):
-                d[b, ch, p] = g[b, ch, p] if m[p] else 0.0
+        for p in range(cells):
+            d[b, ch, p] = g[b, ch, p] if m[p] else 0.0
     d_out = np.empty((rows.shape[0], nc), grad.dtype)
-    for i in range(rows.shape[0]):
+    for i in prange(rows.shape[0]):
         b, p = rows[i] // cells, rows[i] % cells
         for ch in range(nc):
             d_out[i, ch] = d[b, ch, p]
