@@ -483,8 +483,10 @@ def test_numba_kernels_do_not_depend_on_the_thread_count():
         tiled = depthwise.tile_padded(state, 2)
         g4 = np.ascontiguousarray(np.tile(grad, 2))
         d_learned, d_fixed = np.ones_like(state), np.ones_like(state)     # the backwards add to these
-        return [depthwise.learned_rows(tiled, rows, taps), depthwise.rows_backward(grad, tiled, rows, taps, d_learned),
-                d_learned, stencils.sobel_rows(last, rows), stencils.sobel_rows_backward(g4, rows, d_fixed)]
+        kernel = np.ascontiguousarray(taps.reshape(27, 2, 5).transpose(2, 1, 0))    # (C, P, 27)
+        return [depthwise.learned_rows(tiled, rows, taps),
+                depthwise.learned_backward(grad, state, rows, kernel, d_learned), d_learned,
+                stencils.sobel_rows(last, rows), stencils.sobel_rows_backward(g4, rows, d_fixed)]
 
     if numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("numba has one thread here")

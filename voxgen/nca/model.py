@@ -168,8 +168,9 @@ def _perceive_np(perception: str, state: np.ndarray, rows: np.ndarray, kernel: t
     `state` itself."""
     if perception == "learned":
         c, p, _ = kernel.shape
-        taps = kernel.detach().permute(2, 1, 0).reshape(27, p * c).contiguous().numpy()
-        return depthwise.learned_rows(depthwise.tile_padded(state, p), rows, taps), taps
+        kernel = kernel.detach().numpy()
+        taps = np.ascontiguousarray(kernel.transpose(2, 1, 0).reshape(27, p * c))
+        return depthwise.learned_rows(depthwise.tile_padded(state, p), rows, taps), kernel
     last = np.ascontiguousarray(state.transpose(0, 2, 3, 4, 1))
     return stencils.sobel_rows(last, rows), None
 
@@ -179,16 +180,10 @@ def _perceive_np_backward(perception: str, grad: np.ndarray, rows: np.ndarray, s
     """Add the gradient of the (B, C, X, Y, Z) state from the features'
     gradient `grad` (n, P*C) to `d_state` (same shape) and return that of
     the kernel (C, P, 27), or None for fixed perception. Learned perception
-    tiles `state` (the forward's) anew rather than keeping the forward's
-    tiled copy, P times the state's size, for every step of a rollout: a
-    quarter of the memory for P = 4, as fast on small grids and faster on
-    large ones, where fresh memory for every step's copy cost more than
-    making the copy twice (measured in README's throughput row)."""
+    reads `state` (the forward's) itself, not the forward's tiled copy, P
+    times the state's size, which is not kept for every step of a rollout."""
     if perception == "learned":
-        c = state.shape[1]
-        tiled = depthwise.tile_padded(state, saved.shape[1] // c)
-        d_taps = depthwise.rows_backward(grad, tiled, rows, saved, d_state)
-        return torch.from_numpy(d_taps).reshape(27, -1, c).permute(2, 1, 0)
+        return torch.from_numpy(depthwise.learned_backward(grad, state, rows, saved, d_state))
     stencils.sobel_rows_backward(grad, rows, d_state)
     return None
 
