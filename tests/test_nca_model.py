@@ -477,7 +477,6 @@ def test_numba_kernels_do_not_depend_on_the_thread_count():
     rows = np.sort(rng.choice(3 * 4 * 6 * 7, 200, replace=False)).astype(np.int64)
     taps = rng.standard_normal((27, 2 * 5)).astype(np.float32)
     grad = rng.standard_normal((200, 2 * 5)).astype(np.float32)
-    last = np.ascontiguousarray(state.transpose(0, 2, 3, 4, 1))
 
     def run():
         tiled = depthwise.tile_padded(state, 2)
@@ -486,7 +485,7 @@ def test_numba_kernels_do_not_depend_on_the_thread_count():
         kernel = np.ascontiguousarray(taps.reshape(27, 2, 5).transpose(2, 1, 0))    # (C, P, 27)
         return [depthwise.learned_rows(tiled, rows, taps),
                 depthwise.learned_backward(grad, state, rows, kernel, d_learned), d_learned,
-                stencils.sobel_rows(last, rows), stencils.sobel_rows_backward(g4, rows, d_fixed)]
+                stencils.sobel_rows(state, rows), stencils.sobel_rows_backward(g4, rows, d_fixed)]
 
     if numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("numba has one thread here")

@@ -171,8 +171,7 @@ def _perceive_np(perception: str, state: np.ndarray, rows: np.ndarray, kernel: t
         kernel = kernel.detach().numpy()
         taps = np.ascontiguousarray(kernel.transpose(2, 1, 0).reshape(27, p * c))
         return depthwise.learned_rows(depthwise.tile_padded(state, p), rows, taps), kernel
-    last = np.ascontiguousarray(state.transpose(0, 2, 3, 4, 1))
-    return stencils.sobel_rows(last, rows), None
+    return stencils.sobel_rows(state, rows), None
 
 
 def _perceive_np_backward(perception: str, grad: np.ndarray, rows: np.ndarray, saved, state: np.ndarray,

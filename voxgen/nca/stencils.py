@@ -1,7 +1,7 @@
 """3x3x3 stencils of an NCA step on the CPU (numba, private): fixed (identity +
 Sobel) perception at the cells that fire, the life mask, and the masked update.
 
-    sobel_rows(state, rows)                 state (B, X, Y, Z, C) -> (n, 4C)
+    sobel_rows(state, rows)                 state (B, C, X, Y, Z) -> (n, 4C)
     sobel_rows_backward(grad, rows, d_state) (n, 4C) -> adds the state's gradient to
                                             d_state (B, C, X, Y, Z)
     life_mask(alive, threshold)             alive (B, X, Y, Z) -> bool, same shape
@@ -78,19 +78,23 @@ def _diff(v, out, n, s):
 
 @njit(parallel=True, cache=True)
 def sobel_rows(state, rows):
-    nb, nx, ny, nz, nc = state.shape
+    nb, nc, nx, ny, nz = state.shape
     cells = nx * ny * nz
     size = cells * nc
-    flat = state.reshape(nb, size)
+    flat = state.reshape(nb, nc, cells)
     out = np.empty((rows.shape[0], 4 * nc), state.dtype)
     starts = np.searchsorted(rows, np.arange(nb + 1) * cells)
     for b in prange(nb):
         lo, hi = starts[b], starts[b + 1]
         if lo == hi:
             continue
-        scratch = np.empty((6, size), state.dtype)      # this sample's slabs
-        sz, dz, t, sx, sy, sd = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5]
-        v = flat[b]
+        scratch = np.empty((7, size), state.dtype)      # this sample's channels-last slabs
+        v, sz, dz, t, sx, sy, sd = (scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5],
+                                    scratch[6])
+        src = flat[b]
+        for p in range(cells):
+            for ch in range(nc):
+                v[p * nc + ch] = src[ch, p]
         _smooth(v, sz, nz, nc)
         _diff(v, dz, nz, nc)
         _smooth(sz, t, ny, nz * nc)            # Sobel x: smooth z, smooth y, diff x
