@@ -465,13 +465,35 @@ def test_numba_learned_step_refuses_a_state_changed_in_place():
             y.sum().backward()
 
 
+@pytest.mark.parametrize("n", [0, 1, 300, 1000])
+def test_mlp_row_kernels_equal_the_torch_ops(n):
+    """The one-pass bias + ReLU, bias and ReLU backward + bias gradient of
+    `mlp_rows` against the torch ops they replace (row counts that fill
+    none, one, and several chunks of the column sums)."""
+    from voxgen.nca import mlp_rows
+    torch.manual_seed(n)
+    x, w, bias = torch.randn(n, 7, dtype=torch.float64), torch.randn(5, 7, dtype=torch.float64), torch.randn(5)
+    bias = bias.to(torch.float64)
+    want = torch.addmm(bias, x, w.t()).clamp_min_(0)
+    got = mlp_rows.bias_relu((x @ w.t()).numpy(), bias.numpy())
+    assert np.allclose(got, want.numpy(), atol=1e-12) and (n == 0 or 0 < (got == 0).sum() < got.size)
+    assert np.allclose(mlp_rows.bias_add((x @ w.t()).numpy(), bias.numpy()), torch.addmm(bias, x, w.t()).numpy(),
+                       atol=1e-12)
+    t = torch.randn(n, 5, dtype=torch.float64)
+    want_t = torch.ops.aten.threshold_backward(t, want, 0)
+    t_np = t.numpy().copy()
+    sums = mlp_rows.relu_backward(t_np, got)
+    assert np.array_equal(t_np, want_t.numpy())
+    assert np.allclose(sums, want_t.sum(0).numpy(), atol=1e-10)
+
+
 def test_numba_kernels_do_not_depend_on_the_thread_count():
-    """The parallel numba kernels (rows in parallel, or samples in parallel
-    with their sums taken in a fixed order) give the same bits on 1 thread
-    as on 2. (torch's matrix products do not: a seeded training run repeats
+    """The parallel numba kernels (rows in parallel, or samples or chunks of
+    rows in parallel with their sums taken in a fixed order) give the same
+    bits on 1 thread as on 2. (torch's matrix products do not: a seeded training run repeats
     bit for bit at the same `--threads`, and drifts apart at another.)"""
     import numba
-    from voxgen.nca import depthwise, stencils
+    from voxgen.nca import depthwise, mlp_rows, stencils
     rng = np.random.default_rng(3)
     state = rng.standard_normal((3, 5, 4, 6, 7)).astype(np.float32)     # (B, C, X, Y, Z)
     rows = np.sort(rng.choice(3 * 4 * 6 * 7, 200, replace=False)).astype(np.int64)
@@ -479,11 +501,13 @@ def test_numba_kernels_do_not_depend_on_the_thread_count():
     grad = rng.standard_normal((200, 2 * 5)).astype(np.float32)
 
     def run():
+        relu_grad = np.tile(grad, (30, 1))                                # 6000 rows: many chunks
+        column_sums = mlp_rows.relu_backward(relu_grad, np.tile(grad, (30, 1)) + 0.5)
         tiled = depthwise.tile_padded(state, 2)
         g4 = np.ascontiguousarray(np.tile(grad, 2))
         d_learned, d_fixed = np.ones_like(state), np.ones_like(state)     # the backwards add to these
         kernel = np.ascontiguousarray(taps.reshape(27, 2, 5).transpose(2, 1, 0))    # (C, P, 27)
-        return [depthwise.learned_rows(tiled, rows, taps),
+        return [column_sums, relu_grad, depthwise.learned_rows(tiled, rows, taps),
                 depthwise.learned_backward(grad, state, rows, kernel, d_learned), d_learned,
                 stencils.sobel_rows(state, rows), stencils.sobel_rows_backward(g4, rows, d_fixed)]
 

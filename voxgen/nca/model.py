@@ -11,8 +11,8 @@ cell of the live box computed and then masked: a few large kernels. On the
 CPU a whole step is one autograd node (`_CpuStep`): numba kernels compute
 the life masks, perception at the living cells that fire only (`stencils.py`
 for fixed, separably; `depthwise.py` for learned) and the masked update, and
-three torch matrix products each way run the MLP on those rows; its backward
-is written out.
+three torch matrix products each way run the MLP on those rows, its biases
+and ReLUs one pass each (`mlp_rows.py`); its backward is written out.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from voxgen.nca import depthwise, stencils
+from voxgen.nca import depthwise, mlp_rows, stencils
 from voxgen.nca.config import NCAConfig
 
 
@@ -207,12 +207,12 @@ class _CpuStep(torch.autograd.Function):
         feats_np, saved = _perceive_np(model.config.perception, sn, rows, kernel)
         feats = torch.from_numpy(feats_np)
         w_in = w_in.detach().permute(0, 2, 1).reshape(w_in.shape[0], -1)    # (W, P*C)
-        hs = [torch.addmm(b_in.detach(), feats, w_in.t()).clamp_min_(0)]
+        hs = [torch.from_numpy(mlp_rows.bias_relu((feats @ w_in.t()).numpy(), b_in.detach().numpy()))]
         weights = [w.detach() for w in layers]
         for w, b in zip(weights[0:-2:2], weights[1:-2:2]):
-            hs.append(torch.addmm(b, hs[-1], w.t()).clamp_min_(0))
-        out = torch.addmm(weights[-1], hs[-1], weights[-2].t())
-        x, mask = stencils.apply_update(sn, out.numpy(), rows, pre, ch.alive, threshold)
+            hs.append(torch.from_numpy(mlp_rows.bias_relu((hs[-1] @ w.t()).numpy(), b.numpy())))
+        out = mlp_rows.bias_add((hs[-1] @ weights[-2].t()).numpy(), weights[-1].numpy())
+        x, mask = stencils.apply_update(sn, out, rows, pre, ch.alive, threshold)
         if model.config.perception == "learned":
             ctx.save_for_backward(s)        # its backward needs the state: fails loudly if changed in place
         ctx.model, ctx.rows, ctx.mask, ctx.saved = model, rows, mask, saved
@@ -224,17 +224,17 @@ class _CpuStep(torch.autograd.Function):
         d_state, d_out = stencils.apply_update_backward(grad.contiguous().numpy(), ctx.mask, ctx.rows)
         d = torch.from_numpy(d_out)
         weights, hs = ctx.weights, ctx.hs
-        d_layers = []
+        d_layers, d_bias = [], d.sum(0)
         for i in range(len(hs) - 1, -1, -1):       # layer i+1 (weights[2i], weights[2i+1]) maps hs[i] on
-            w = weights[2 * i]
-            d_layers[:0] = [d.t() @ hs[i], d.sum(0)]
-            d = torch.ops.aten.threshold_backward(d @ w, hs[i], 0)   # through layer i+1, then hs[i]'s ReLU
+            d_layers[:0] = [d.t() @ hs[i], d_bias]
+            t = (d @ weights[2 * i]).numpy()       # through layer i+1, then hs[i]'s ReLU (and layer i's bias)
+            d_bias = torch.from_numpy(mlp_rows.relu_backward(t, hs[i].numpy()))
+            d = torch.from_numpy(t)
         d_w_in = (d.t() @ ctx.feats).reshape(ctx.w_in.shape[0], -1, ctx.model.channels.total)
         d_feats = (d @ ctx.w_in).numpy()
         state = ctx.saved_tensors[0].numpy() if ctx.saved_tensors else None
         d_kernel = _perceive_np_backward(ctx.model.config.perception, d_feats, ctx.rows, ctx.saved, state, d_state)
-        return (None, torch.from_numpy(d_state), None, d_kernel, d_w_in.permute(0, 2, 1), d.sum(0),
-                *d_layers)
+        return (None, torch.from_numpy(d_state), None, d_kernel, d_w_in.permute(0, 2, 1), d_bias, *d_layers)
 
 
 def fire_mask(shape, rate: float, generator, device) -> torch.Tensor:

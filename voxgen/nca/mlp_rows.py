@@ -1,0 +1,62 @@
+"""The per-cell MLP's elementwise work on the CPU (numba, private): what torch
+does in two or three passes over the rows of a layer, in one.
+
+    bias_relu(h, bias)     h (n, W) + bias, then ReLU, in place (after the layer's product)
+    bias_add(h, bias)      h + bias in place (the output layer)
+    relu_backward(t, h)    t (n, W), the gradient after a product, zeroed in place where h,
+                           the layer's ReLU output, is 0; returns t's column sums, the
+                           gradient of that layer's bias
+
+In place of `torch.addmm(bias, x, w.t()).clamp_min_(0)` (a copy of the
+bias into every row, the product added to it, the ReLU) and of
+`threshold_backward` then `.sum(0)`. The column sums are taken over fixed
+chunks of rows, then the chunks in order, so they do not depend on the
+thread count. `tests/test_nca_model.py` checks them against those torch ops.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+_CHUNK = 256
+
+
+@njit(parallel=True, cache=True)
+def bias_relu(h, bias):
+    n, w = h.shape
+    for i in prange(n):
+        r = h[i]
+        for j in range(w):
+            v = r[j] + bias[j]
+            r[j] = v if v > 0 else 0.0
+    return h
+
+
+@njit(parallel=True, cache=True)
+def bias_add(h, bias):
+    n, w = h.shape
+    for i in prange(n):
+        r = h[i]
+        for j in range(w):
+            r[j] += bias[j]
+    return h
+
+
+@njit(parallel=True, cache=True)
+def relu_backward(t, h):
+    n, w = t.shape
+    chunks = (n + _CHUNK - 1) // _CHUNK
+    part = np.zeros((chunks, w), t.dtype)
+    for k in prange(chunks):
+        p = part[k]
+        for i in range(k * _CHUNK, min(n, (k + 1) * _CHUNK)):
+            r, hr = t[i], h[i]
+            for j in range(w):
+                v = r[j] if hr[j] > 0 else 0.0
+                r[j] = v
+                p[j] += v
+    total = np.zeros(w, t.dtype)
+    for k in range(chunks):
+        total += part[k]
+    return total
