@@ -490,8 +490,9 @@ def test_mlp_row_kernels_equal_the_torch_ops(n):
 def test_numba_kernels_do_not_depend_on_the_thread_count():
     """The parallel numba kernels (rows in parallel, or samples or chunks of
     rows in parallel with their sums taken in a fixed order) give the same
-    bits on 1 thread as on 2. (torch's matrix products do not: a seeded training run repeats
-    bit for bit at the same `--threads`, and drifts apart at another.)"""
+    bits on 1 thread as on 2. (torch's matrix products do not: a seeded
+    training run repeats bit for bit at the same `--threads`, and drifts
+    apart at another.)"""
     import numba
     from voxgen.nca import depthwise, mlp_rows, stencils
     rng = np.random.default_rng(3)
