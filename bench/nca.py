@@ -51,7 +51,7 @@ what the check does. Torch_seeds 0-4 got there in 1532, 2007, 1680, 1578
 and 2197 iterations, against >3000, 1271, 1827, 1409 and 1357 with one fresh
 seed in four: a later median (1680 against 1409) but no run left behind. (On
 a faster Xeon, whose vector instructions round differently, the same seeds
-took 1980, 976, 1633, 1316 and 2574 iterations, 157-393 s.)
+took 1600, 1261, 1830, 1520 and 2026 iterations, 196-291 s.)
 Last, it checks fresh seeds after every all-exact batch (stop_streak = 1,
 at most every 25 iterations) instead of after three in a row: near the end
 the share of seeds that grow exactly swings from check to check (0, then 8
