@@ -475,9 +475,9 @@ def test_mlp_row_kernels_equal_the_torch_ops(n):
     x, w, bias = torch.randn(n, 7, dtype=torch.float64), torch.randn(5, 7, dtype=torch.float64), torch.randn(5)
     bias = bias.to(torch.float64)
     want = torch.addmm(bias, x, w.t()).clamp_min_(0)
-    got = mlp_rows.bias_relu((x @ w.t()).numpy(), bias.numpy())
+    got = mlp_rows.add_bias((x @ w.t()).numpy(), bias.numpy(), True)
     assert np.allclose(got, want.numpy(), atol=1e-12) and (n == 0 or 0 < (got == 0).sum() < got.size)
-    assert np.allclose(mlp_rows.bias_add((x @ w.t()).numpy(), bias.numpy()), torch.addmm(bias, x, w.t()).numpy(),
+    assert np.allclose(mlp_rows.add_bias((x @ w.t()).numpy(), bias.numpy(), False), torch.addmm(bias, x, w.t()).numpy(),
                        atol=1e-12)
     t = torch.randn(n, 5, dtype=torch.float64)
     want_t = torch.ops.aten.threshold_backward(t, want, 0)

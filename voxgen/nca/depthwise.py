@@ -9,11 +9,11 @@ Z+2, P*C): then every tap of every row is one multiply-add over P*C
 contiguous numbers (vectorised), with the kernel laid out the same way,
 `taps` (27, P*C). The three taps along z of a row are neighbours in both
 arrays, so the forward adds them in one pass over the row's sums (1.3-1.6x
-faster than a tap at a time, measured on this 2-core CPU; the untiled layout
-of the backward was 1.3-2.6x slower here at the prior work's 20 channels,
-1.06-1.45x faster at 40). The backward needs no tiled copy (see
-`learned_backward`); it takes each (x, y) of a row's neighbourhood as one
-stream of its three z-taps:
+faster than a tap at a time, measured on this 2-core CPU; the backward's
+untiled layout, tried in the forward, was 1.3-2.6x slower here at the prior
+work's 20 channels and no faster in training at 40). The backward needs no
+tiled copy (see `learned_backward`); it takes each (x, y) of a row's
+neighbourhood as one stream of its three z-taps:
 
     tile_padded(state, P)                    state (B, C, X, Y, Z) -> tiled (in scratch memory,
                                              kept per thread and overwritten by its next call)

@@ -1,8 +1,8 @@
 """The per-cell MLP's elementwise work on the CPU (numba, private): what torch
 does in two or three passes over the rows of a layer, in one.
 
-    bias_relu(h, bias)     h (n, W) + bias, then ReLU, in place (after the layer's product)
-    bias_add(h, bias)      h + bias in place (the output layer)
+    add_bias(h, bias, relu) h (n, W) + bias, then ReLU if `relu` (not for the output
+                           layer), in place after the layer's product
     relu_backward(t, h)    t (n, W), the gradient after a product, zeroed in place where h,
                            the layer's ReLU output, is 0; returns t's column sums, the
                            gradient of that layer's bias
@@ -23,23 +23,13 @@ _CHUNK = 256
 
 
 @njit(parallel=True, cache=True)
-def bias_relu(h, bias):
+def add_bias(h, bias, relu):
     n, w = h.shape
     for i in prange(n):
         r = h[i]
         for j in range(w):
             v = r[j] + bias[j]
-            r[j] = v if v > 0 else 0.0
-    return h
-
-
-@njit(parallel=True, cache=True)
-def bias_add(h, bias):
-    n, w = h.shape
-    for i in prange(n):
-        r = h[i]
-        for j in range(w):
-            r[j] += bias[j]
+            r[j] = v if v > 0 or not relu else 0.0
     return h
 
 

@@ -207,11 +207,11 @@ class _CpuStep(torch.autograd.Function):
         feats_np, saved = _perceive_np(model.config.perception, sn, rows, kernel)
         feats = torch.from_numpy(feats_np)
         w_in = w_in.detach().permute(0, 2, 1).reshape(w_in.shape[0], -1)    # (W, P*C)
-        hs = [torch.from_numpy(mlp_rows.bias_relu((feats @ w_in.t()).numpy(), b_in.detach().numpy()))]
+        hs = [torch.from_numpy(mlp_rows.add_bias((feats @ w_in.t()).numpy(), b_in.detach().numpy(), True))]
         weights = [w.detach() for w in layers]
         for w, b in zip(weights[0:-2:2], weights[1:-2:2]):
-            hs.append(torch.from_numpy(mlp_rows.bias_relu((hs[-1] @ w.t()).numpy(), b.numpy())))
-        out = mlp_rows.bias_add((hs[-1] @ weights[-2].t()).numpy(), weights[-1].numpy())
+            hs.append(torch.from_numpy(mlp_rows.add_bias((hs[-1] @ w.t()).numpy(), b.numpy(), True)))
+        out = mlp_rows.add_bias((hs[-1] @ weights[-2].t()).numpy(), weights[-1].numpy(), False)
         x, mask = stencils.apply_update(sn, out, rows, pre, ch.alive, threshold)
         if model.config.perception == "learned":
             ctx.save_for_backward(s)        # its backward needs the state: fails loudly if changed in place
