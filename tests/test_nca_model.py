@@ -327,8 +327,7 @@ class Perceive(torch.autograd.Function):
     def backward(ctx, grad):
         from voxgen.nca.model import _perceive_np_backward
         d_state = np.zeros_like(ctx.state)
-        d_kernel = _perceive_np_backward(ctx.perception, grad.contiguous().numpy(), ctx.rows, ctx.saved, ctx.state,
-                                         d_state)
+        d_kernel = _perceive_np_backward(ctx.perception, grad.contiguous().numpy(), ctx.rows, ctx.saved, d_state)
         return None, torch.from_numpy(d_state), d_kernel, None
 
 
@@ -447,22 +446,26 @@ def test_numba_step_equals_the_torch_step(monkeypatch, perception, layers):
         assert torch.allclose(a, b, atol=1e-10)
 
 
-def test_numba_learned_step_refuses_a_state_changed_in_place():
-    """The CPU step keeps the state itself for learned perception's backward
-    (not a tiled copy of it): changing that state in place after the step
-    must stop the backward with torch's error, not give wrong gradients."""
+def test_numba_learned_step_keeps_its_own_copy_of_the_state():
+    """The CPU step's learned-perception backward reads the padded copy of
+    the state its forward made, not the state itself: changing that state in
+    place after the step leaves the gradients as they were."""
     model = busy_model("learned", seed=6, layers=2)
-    start = seed_state(model, (6, 5, 7), (2, 1, 3), batch=1).requires_grad_()
+    start = seed_state(model, (6, 5, 7), (2, 1, 3), batch=1)
+    start = start + 0.05 * torch.randn(start.shape, generator=torch.Generator().manual_seed(1)) * (start != 0)
+    grads = []
     for change in (False, True):
-        x = start * 1.0
-        y = model.step(x, fire_mask(x.shape, 1.0, torch.Generator().manual_seed(0), "cpu"))
-        if not change:
-            y.sum().backward()
-            assert start.grad.abs().sum() > 0
-            continue
-        x.add_(1.0)
-        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
-            y.sum().backward()
+        model.zero_grad()
+        x = start.clone().requires_grad_()
+        y = model.step(x * 1.0, fire_mask(x.shape, 1.0, torch.Generator().manual_seed(0), "cpu"))
+        if change:
+            with torch.no_grad():
+                x.add_(1.0)
+        (y * torch.linspace(-1, 1, y.numel()).reshape(y.shape)).sum().backward()
+        grads.append([x.grad.clone(), model.kernel.grad.clone(), model.fc_in.grad.clone()])
+    assert grads[0][1].abs().sum() > 0
+    for a, b in zip(*grads):
+        assert torch.equal(a, b)
 
 
 @pytest.mark.parametrize("n", [0, 1, 300, 1000])
@@ -498,18 +501,17 @@ def test_numba_kernels_do_not_depend_on_the_thread_count():
     rng = np.random.default_rng(3)
     state = rng.standard_normal((3, 5, 4, 6, 7)).astype(np.float32)     # (B, C, X, Y, Z)
     rows = np.sort(rng.choice(3 * 4 * 6 * 7, 200, replace=False)).astype(np.int64)
-    taps = rng.standard_normal((27, 2 * 5)).astype(np.float32)
+    kernel = rng.standard_normal((5, 2, 27)).astype(np.float32)         # (C, P, 27)
     grad = rng.standard_normal((200, 2 * 5)).astype(np.float32)
 
     def run():
         relu_grad = np.tile(grad, (30, 1))                                # 6000 rows: many chunks
         column_sums = mlp_rows.relu_backward(relu_grad, np.tile(grad, (30, 1)) + 0.5)
-        tiled = depthwise.tile_padded(state, 2)
         g4 = np.ascontiguousarray(np.tile(grad, 2))
         d_learned, d_fixed = np.ones_like(state), np.ones_like(state)     # the backwards add to these
-        kernel = np.ascontiguousarray(taps.reshape(27, 2, 5).transpose(2, 1, 0))    # (C, P, 27)
-        return [column_sums, relu_grad, depthwise.learned_rows(tiled, rows, taps),
-                depthwise.learned_backward(grad, state, rows, kernel, d_learned), d_learned,
+        feats, saved = depthwise.learned_rows(state, rows, kernel)
+        d_kernel = depthwise.learned_backward(grad, saved, rows, d_learned)
+        return [column_sums, relu_grad, feats, d_kernel, d_learned,
                 stencils.sobel_rows(state, rows), stencils.sobel_rows_backward(g4, rows, d_fixed)]
 
     if numba.config.NUMBA_NUM_THREADS < 2:

@@ -2,41 +2,74 @@
 
 The MLP runs only on the cells that fire (about half the living ones), so
 learned perception is computed only there too, straight into the MLP's input
-rows, instead of as a dense 3x3x3 conv over every cell. A row's features are
-ordered filter-major (p * C + c), so the state is first copied zero padded,
-channels last and tiled P times along the channels, `tiled` (B, X+2, Y+2,
-Z+2, P*C): then every tap of every row is one multiply-add over P*C
-contiguous numbers (vectorised), with the kernel laid out the same way,
-`taps` (27, P*C). The three taps along z of a row are neighbours in both
-arrays, so the forward adds them in one pass over the row's sums (1.3-1.6x
-faster than a tap at a time, measured on this 2-core CPU; the backward's
-untiled layout, tried in the forward, was 1.3-2.6x slower here at the prior
-work's 20 channels and no faster in training at 40). The backward needs no
-tiled copy (see `learned_backward`); it takes each (x, y) of a row's
-neighbourhood as one stream of its three z-taps:
+rows, instead of as a dense 3x3x3 conv over every cell. Both ways read the
+state copied channels last, zero padded in space and from C to `ncp`
+channels (the next multiple of 8: whole vectors), `padded` (B, X+2, Y+2,
+(Z+2)*ncp): the three z-taps of a row's (x, y) column are then 3 ncp
+contiguous numbers, one stream. The kernel is laid out the same way, `taps`
+(P, 9, 3 ncp): filter, (x, y) tap, then z-tap and channel.
 
-    tile_padded(state, P)                    state (B, C, X, Y, Z) -> tiled (in scratch memory,
-                                             kept per thread and overwritten by its next call)
-    learned_rows(tiled, rows, taps)          -> (n, P*C)
-    learned_backward(grad, state, rows, kernel, d_state) -> the kernel's (C, P, 27) gradient;
-                                             adds the state's to d_state (B, C, X, Y, Z)
+    learned_rows(state, rows, kernel)          -> features (n, P*C), filter-major (p * C + c),
+                                                  and `saved`: padded and taps
+    learned_backward(grad, saved, rows, d_state) -> the kernel's (C, P, 27) gradient;
+                                                  adds the state's to d_state
 
-`rows` are sorted flat indices into (B, X, Y, Z). The forward runs rows in
-parallel; the backward runs samples in parallel (each scatters into its own
-slab), sums each sample's kernel gradient in row order and the samples in
-order, and takes the 27 taps in (x, y, z) order, so results depend neither
-on the thread count nor on the crop of the active region. (Fixed perception
-is computed separably instead, in `stencils.py`.) `tests/test_nca_model.py`
-checks all of it against the plain torch code.
+The kernels are compiled for each (P, ncp), made constants (`_kernels`), so
+that the loop over the P filters unrolls and a stream's numbers take one
+pass for all of them, the sums held in registers: with P and ncp read at run
+time the same loops ran 1.4x (backward) and 1.5x (forward) slower, measured
+on this 2-core CPU at the prior work's grid. Indexing goes through a
+stream's base view plus constant offsets, so the vectorised loop's runtime
+alias checks stay few (past LLVM's 8, it falls back to scalar code: 3-6x
+slower).
+
+`rows` are sorted flat indices into (B, X, Y, Z). The forward runs chunks of
+rows in parallel; the backward runs samples in parallel (each scatters into
+its own slab), sums each sample's kernel gradient in row order and the
+samples in order, and takes the 27 taps in (x, y, z) order, so results
+depend neither on the thread count nor on the crop of the active region.
+(Fixed perception is computed separably instead, in `stencils.py`.)
+`tests/test_nca_model.py` checks all of it against the plain torch code.
 """
 
 from __future__ import annotations
 
-import math
-import threading
+import functools
 
 import numpy as np
 from numba import njit, prange
+
+
+def learned_rows(state, rows, kernel):
+    """Features (n, P*C) at `rows` of `state` (B, C, X, Y, Z) by the depthwise
+    `kernel` (C, P, 27), zero padded, and what `learned_backward` needs: the
+    padded copy of the state and the taps."""
+    nc, nf, _ = kernel.shape
+    ncp = -(-nc // 8) * 8
+    padded, taps = _padded_channels_last(state, ncp), _taps(kernel, ncp)
+    forward, _ = _kernels(nf, ncp)
+    return forward(padded, rows, taps, nc), (padded, taps)
+
+
+def learned_backward(grad, saved, rows, d_state):
+    """The gradient of the kernel (C, P, 27) of `learned_rows`' features at
+    `rows`, given theirs, `grad` (n, P*C); adds the state's to `d_state`
+    (B, C, X, Y, Z). `saved` is what `learned_rows` returned with them."""
+    padded, taps = saved
+    nc = d_state.shape[1]
+    ncp = padded.shape[3] // (d_state.shape[4] + 2)
+    nf = taps.size // (27 * ncp)
+    _, backward = _kernels(nf, ncp)
+    d_taps = backward(grad, padded, rows, taps, nc, d_state)
+    return np.ascontiguousarray(d_taps.reshape(nf, 27, ncp)[..., :nc].transpose(2, 0, 1))
+
+
+def _taps(kernel, ncp):
+    """(P*9*3*ncp,): the kernel (C, P, 27) as taps[p, (x, y), z, c], channels zero padded."""
+    nc, nf, _ = kernel.shape
+    taps = np.zeros((nf, 9, 3, ncp), kernel.dtype)
+    taps[..., :nc] = kernel.transpose(1, 2, 0).reshape(nf, 9, 3, nc)
+    return taps.reshape(-1)
 
 
 @njit(cache=True)
@@ -50,136 +83,112 @@ def _corner(row, nx, ny, nz):
     return row // nx, row % nx, y, z
 
 
-_buffers = threading.local()
-
-
-def tile_padded(state, f_):
-    """The tiled copy of `state`, written into storage this thread keeps for
-    its next call: fresh memory for every step's copy (tens of MB at a
-    temple's size) cost more than the copy (a temple-size iteration 3-7%
-    slower)."""
-    nb, nc, nx, ny, nz = state.shape
-    shape = (nb, nx + 2, ny + 2, nz + 2, f_ * nc)
-    size = math.prod(shape)
-    have = getattr(_buffers, "tiled", None)
-    if have is None or have.size < size or have.dtype != state.dtype:
-        have = np.empty(size, state.dtype)
-        _buffers.tiled = have
-    return _tile_padded(state, f_, have[:size].reshape(shape))
-
-
-@njit(parallel=True, cache=True)
-def _tile_padded(state, f_, out):
-    nb, nc, nx, ny, nz = state.shape
-    for item in prange(nb * (nx + 2)):  # a padded x-plane of a sample each: both threads busy at batch 5 too
-        b, u = item // (nx + 2), item % (nx + 2)
-        if u == 0 or u == nx + 1:
-            out[b, u] = 0              # zero only the padding; write each cell's P*C row in order
-            continue
-        x = u - 1
-        out[b, u, 0] = 0
-        out[b, u, ny + 1] = 0
-        for y in range(ny):
-            out[b, u, y + 1, 0] = 0
-            out[b, u, y + 1, nz + 1] = 0
-            for z in range(nz):
-                row = out[b, u, y + 1, z + 1]
-                for c in range(nc):
-                    v = state[b, c, x, y, z]
-                    for f in range(f_):
-                        row[f * nc + c] = v
-    return out
-
-
-@njit(parallel=True, fastmath=True, cache=True)
-def learned_rows(tiled, rows, taps):
-    _, xp, yp, zp, m = tiled.shape
-    out = np.zeros((rows.shape[0], m), tiled.dtype)
-    for i in prange(rows.shape[0]):
-        b, x, y, z = _corner(rows[i], xp - 2, yp - 2, zp - 2)
-        dst = out[i]
-        o = 0
-        for u in range(x, x + 3):
-            for v in range(y, y + 3):
-                # the three taps along z in one pass: a third of the loads
-                # and stores of the row's sums (1.3-1.6x faster than one a pass)
-                s0, s1, s2 = tiled[b, u, v, z], tiled[b, u, v, z + 1], tiled[b, u, v, z + 2]
-                t0, t1, t2 = taps[o], taps[o + 1], taps[o + 2]
-                for j in range(m):
-                    dst[j] += t0[j] * s0[j] + t1[j] * s1[j] + t2[j] * s2[j]
-                o += 3
-    return out
-
-
-def learned_backward(grad, state, rows, kernel, d_state):
-    """The gradient of the kernel (C, P, 27) of `learned_rows`' features at
-    `rows`, given theirs, `grad` (n, P*C); adds the state's to `d_state`
-    (B, C, X, Y, Z). Untiled: a row's gradient is spread over the state's
-    own C channels (padded to a multiple of 8, whole vectors), filter by
-    filter, not over a P-times tiled copy, so the copy is P times smaller and
-    there is no folding of the tiles: as fast as the tiled way on the prior
-    work's grid (1.15-1.25 ms against 1.20-1.33 ms a step) and 1.4x faster
-    on the temple's (12 ms against 17-18 ms), measured on this 2-core CPU."""
-    nc, nf, _ = kernel.shape
-    ncp = -(-nc // 8) * 8
-    taps = np.zeros((nf, 9, 3, ncp), grad.dtype)        # taps[f, (x, y), z, c]
-    taps[..., :nc] = kernel.transpose(1, 2, 0).reshape(nf, 9, 3, nc)
-    d_taps = _rows_backward(grad, _padded_channels_last(state, ncp), rows, taps.reshape(nf, 9, 3 * ncp), nc,
-                            d_state)
-    return np.ascontiguousarray(d_taps.reshape(nf, 27, ncp)[..., :nc].transpose(2, 0, 1))
-
-
 @njit(parallel=True, cache=True)
 def _padded_channels_last(state, ncp):
     """(B, X+2, Y+2, (Z+2)*ncp): `state` channels last, zero padded in space
-    and from C to ncp channels."""
+    and from C to ncp channels. Each number is written once (no zero fill
+    first: fresh memory every step, its first touch is the cost)."""
     nb, nc, nx, ny, nz = state.shape
-    out = np.zeros((nb, nx + 2, ny + 2, (nz + 2) * ncp), state.dtype)
-    for item in prange(nb * nx):
-        b, x = item // nx, item % nx
+    zpc = (nz + 2) * ncp
+    out = np.empty((nb, nx + 2, ny + 2, zpc), state.dtype)
+    for item in prange(nb * (nx + 2)):
+        b, u = item // (nx + 2), item % (nx + 2)
+        if u == 0 or u == nx + 1:
+            out[b, u] = 0
+            continue
+        out[b, u, 0] = 0
+        out[b, u, ny + 1] = 0
         for y in range(ny):
+            row = out[b, u, y + 1]
+            row[:ncp] = 0
+            row[zpc - ncp:] = 0
             for z in range(nz):
+                cell = row[(z + 1) * ncp:(z + 2) * ncp]
                 for c in range(nc):
-                    out[b, x + 1, y + 1, (z + 1) * ncp + c] = state[b, c, x, y, z]
+                    cell[c] = state[b, c, u - 1, y, z]
+                cell[nc:] = 0
     return out
 
 
-@njit(parallel=True, fastmath=True, cache=True)
-def _rows_backward(grad, padded, rows, taps, nc, d_state):
-    nb, xp, yp, zpc = padded.shape
-    nf, _, n3 = taps.shape
-    ncp = n3 // 3                        # the three z-taps of a (x, y) are 3 ncp contiguous numbers
-    nx, ny, nz = xp - 2, yp - 2, zpc // ncp - 2
-    starts = np.searchsorted(rows, np.arange(nb + 1) * (nx * ny * nz))
-    d_taps = np.zeros((nb, nf, 9, n3), grad.dtype)
-    for b in prange(nb):
-        g = np.zeros((xp, yp, zpc), grad.dtype)        # this sample's padded gradient
-        sb, db = padded[b], d_taps[b]
-        rep = np.zeros((nf, n3), grad.dtype)           # the row's gradient, three times a filter
-        for i in range(starts[b], starts[b + 1]):
-            _, x, y, z = _corner(rows[i], nx, ny, nz)
-            for f in range(nf):
-                for c in range(nc):
-                    v = grad[i, f * nc + c]
-                    rep[f, c] = rep[f, ncp + c] = rep[f, 2 * ncp + c] = v
-            o = 0
-            for u in range(x, x + 3):
-                for v in range(y, y + 3):      # each (u, v) is one stream of 3 ncp numbers
-                    gb, s = g[u, v, z * ncp:z * ncp + n3], sb[u, v, z * ncp:z * ncp + n3]
-                    for f in range(nf):
-                        t, r, d = taps[f, o], rep[f], db[f, o]
-                        for k in range(n3):    # both gradients in one pass (1.1x two passes)
-                            rk = r[k]
-                            gb[k] += t[k] * rk
-                            d[k] += rk * s[k]
-                    o += 1
-        for x in range(nx):
-            for y in range(ny):
-                for z in range(nz):
-                    src = g[x + 1, y + 1, (z + 1) * ncp:(z + 2) * ncp]
+@functools.cache
+def _kernels(nf, ncp):
+    """The forward and backward kernels for `nf` filters and `ncp` padded
+    channels, both compile-time constants (numba freezes closure variables,
+    and its disk cache keys closures by their values)."""
+    n3 = 3 * ncp      # a stream: the three z-taps of one (x, y) tap
+    fs = 9 * n3       # from one filter's taps to the next's
+
+    @njit(parallel=True, fastmath=True, cache=True)
+    def forward(padded, rows, taps, nc):
+        nb, xp, yp, zpc = padded.shape
+        nx, ny, nz = xp - 2, yp - 2, zpc // ncp - 2
+        n = rows.shape[0]
+        out = np.empty((n, nf * nc), padded.dtype)
+        chunks = min(n, 64)
+        for chunk in prange(chunks):
+            acc = np.empty(nf * ncp, padded.dtype)     # a row's sums, reused row after row
+            for i in range(chunk * n // chunks, (chunk + 1) * n // chunks):
+                b, x, y, z = _corner(rows[i], nx, ny, nz)
+                sb = padded[b].reshape(xp * yp * zpc)
+                acc[:] = 0
+                o = 0
+                for u in range(x, x + 3):
+                    for v in range(y, y + 3):
+                        base = (u * yp + v) * zpc + z * ncp
+                        s, t = sb[base:base + n3], taps[o * n3:]
+                        for c in range(ncp):
+                            s0, s1, s2 = s[c], s[ncp + c], s[2 * ncp + c]
+                            for f in range(nf):
+                                q = f * fs + c
+                                acc[f * ncp + c] += t[q] * s0 + t[q + ncp] * s1 + t[q + 2 * ncp] * s2
+                        o += 1
+                for f in range(nf):
                     for c in range(nc):
-                        d_state[b, c, x, y, z] += src[c]
-    total = np.zeros((nf, 9, n3), grad.dtype)
-    for b in range(nb):
-        total += d_taps[b]
-    return total
+                        out[i, f * nc + c] = acc[f * ncp + c]
+        return out
+
+    @njit(parallel=True, fastmath=True, cache=True)
+    def backward(grad, padded, rows, taps, nc, d_state):
+        nb, xp, yp, zpc = padded.shape
+        nx, ny, nz = xp - 2, yp - 2, zpc // ncp - 2
+        starts = np.searchsorted(rows, np.arange(nb + 1) * (nx * ny * nz))
+        d_taps = np.zeros((nb, nf * fs), grad.dtype)
+        for b in prange(nb):
+            g = np.zeros(xp * yp * zpc, grad.dtype)    # this sample's padded gradient
+            sb, db = padded[b].reshape(xp * yp * zpc), d_taps[b]
+            r = np.zeros(nf * ncp, grad.dtype)         # the row's gradient, channels padded
+            for i in range(starts[b], starts[b + 1]):
+                _, x, y, z = _corner(rows[i], nx, ny, nz)
+                for f in range(nf):
+                    for c in range(nc):
+                        r[f * ncp + c] = grad[i, f * nc + c]
+                o = 0
+                for u in range(x, x + 3):
+                    for v in range(y, y + 3):
+                        base = (u * yp + v) * zpc + z * ncp
+                        gb, s, t, d = g[base:base + n3], sb[base:base + n3], taps[o * n3:], db[o * n3:]
+                        for w in range(3):
+                            for c in range(ncp):     # both gradients, all filters, in one pass
+                                k = w * ncp + c
+                                sk = s[k]
+                                acc = t[k] * r[c]
+                                d[k] += r[c] * sk
+                                for f in range(1, nf):
+                                    q = f * fs + k
+                                    rk = r[f * ncp + c]
+                                    acc += t[q] * rk
+                                    d[q] += rk * sk
+                                gb[k] += acc
+                        o += 1
+            for x in range(nx):
+                for y in range(ny):
+                    for z in range(nz):
+                        src = g[((x + 1) * yp + y + 1) * zpc + (z + 1) * ncp:]
+                        for c in range(nc):
+                            d_state[b, c, x, y, z] += src[c]
+        total = np.zeros(nf * fs, grad.dtype)
+        for b in range(nb):
+            total += d_taps[b]
+        return total
+
+    return forward, backward

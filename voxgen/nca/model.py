@@ -164,25 +164,20 @@ class NCA(nn.Module):
 
 def _perceive_np(perception: str, state: np.ndarray, rows: np.ndarray, kernel: torch.Tensor):
     """Perception features (n, P*C), filter-major, at flat cells `rows` of the
-    (B, C, X, Y, Z) array `state`, and what their backward needs besides
-    `state` itself."""
+    (B, C, X, Y, Z) array `state`, and what their backward needs: for learned
+    perception the padded copy of the state its kernels read (a copy, so the
+    state may change after the step) and the kernel's taps, for fixed nothing."""
     if perception == "learned":
-        c, p, _ = kernel.shape
-        kernel = kernel.detach().numpy()
-        taps = np.ascontiguousarray(kernel.transpose(2, 1, 0).reshape(27, p * c))
-        return depthwise.learned_rows(depthwise.tile_padded(state, p), rows, taps), kernel
+        return depthwise.learned_rows(state, rows, kernel.detach().numpy())
     return stencils.sobel_rows(state, rows), None
 
 
-def _perceive_np_backward(perception: str, grad: np.ndarray, rows: np.ndarray, saved, state: np.ndarray,
-                          d_state: np.ndarray):
+def _perceive_np_backward(perception: str, grad: np.ndarray, rows: np.ndarray, saved, d_state: np.ndarray):
     """Add the gradient of the (B, C, X, Y, Z) state from the features'
     gradient `grad` (n, P*C) to `d_state` (same shape) and return that of
-    the kernel (C, P, 27), or None for fixed perception. Learned perception
-    reads `state` (the forward's) itself, not the forward's tiled copy, P
-    times the state's size, which is not kept for every step of a rollout."""
+    the kernel (C, P, 27), or None for fixed perception."""
     if perception == "learned":
-        return torch.from_numpy(depthwise.learned_backward(grad, state, rows, saved, d_state))
+        return torch.from_numpy(depthwise.learned_backward(grad, saved, rows, d_state))
     stencils.sobel_rows_backward(grad, rows, d_state)
     return None
 
@@ -213,8 +208,6 @@ class _CpuStep(torch.autograd.Function):
             hs.append(torch.from_numpy(mlp_rows.add_bias((hs[-1] @ w.t()).numpy(), b.numpy(), True)))
         out = mlp_rows.add_bias((hs[-1] @ weights[-2].t()).numpy(), weights[-1].numpy(), False)
         x, mask = stencils.apply_update(sn, out, rows, pre, ch.alive, threshold)
-        if model.config.perception == "learned":
-            ctx.save_for_backward(s)        # its backward needs the state: fails loudly if changed in place
         ctx.model, ctx.rows, ctx.mask, ctx.saved = model, rows, mask, saved
         ctx.feats, ctx.hs, ctx.w_in, ctx.weights = feats, hs, w_in, weights
         return torch.from_numpy(x)
@@ -232,8 +225,7 @@ class _CpuStep(torch.autograd.Function):
             d = torch.from_numpy(t)
         d_w_in = (d.t() @ ctx.feats).reshape(ctx.w_in.shape[0], -1, ctx.model.channels.total)
         d_feats = (d @ ctx.w_in).numpy()
-        state = ctx.saved_tensors[0].numpy() if ctx.saved_tensors else None
-        d_kernel = _perceive_np_backward(ctx.model.config.perception, d_feats, ctx.rows, ctx.saved, state, d_state)
+        d_kernel = _perceive_np_backward(ctx.model.config.perception, d_feats, ctx.rows, ctx.saved, d_state)
         return (None, torch.from_numpy(d_state), None, d_kernel, d_w_in.permute(0, 2, 1), d_bias, *d_layers)
 
 
