@@ -16,12 +16,17 @@ contiguous numbers, one stream. The kernel is laid out the same way, `taps`
 
 The kernels are compiled for each (P, ncp), made constants (`_kernels`), so
 that the loop over the P filters unrolls and a stream's numbers take one
-pass for all of them, the sums held in registers: with P and ncp read at run
-time the same loops ran 1.4x (backward) and 1.5x (forward) slower, measured
-on this 2-core CPU at the prior work's grid. Indexing goes through a
-stream's base view plus constant offsets, so the vectorised loop's runtime
-alias checks stay few (past LLVM's 8, it falls back to scalar code: 3-6x
-slower).
+pass for all of them (with P and ncp read at run time the same loops ran
+12-14x slower: the filter loop innermost, nothing vectorised). Indexing
+goes through a stream's base view plus constant offsets, so the vectorised
+loop's runtime alias checks stay few (a view per filter, more pointers for
+LLVM to check, ran no faster than the old kernels, and 3.5x slower at 8
+filters). Against the
+earlier kernels, which read a copy of the state tiled P times along the
+channels, measured on this 2-core CPU: forward 1.8x faster at the prior
+work's grid and 2.9x at the temple's (copies included), backward 1.7x at
+both; loops of a few registers' worth of numbers, bound by loads and
+stores.
 
 `rows` are sorted flat indices into (B, X, Y, Z). The forward runs chunks of
 rows in parallel; the backward runs samples in parallel (each scatters into
