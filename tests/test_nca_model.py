@@ -379,10 +379,17 @@ def test_numba_learned_perception_equals_the_fused_conv():
         assert torch.allclose(a, b, atol=1e-10)
 
 
-def test_numba_learned_perception_gradcheck():
-    state = torch.randn(2, 3, 3, 4, 3, dtype=torch.float64, requires_grad=True)
+@pytest.mark.parametrize("grid, rows", [((3, 4, 3), [0, 5, 17, 30, 71]), ((1, 2, 1), [0, 1, 3]),
+                                        ((2, 1, 3), list(range(12)))])
+def test_numba_learned_perception_gradcheck(grid, rows):
+    """Learned perception's rows against the plain depthwise conv, and a
+    numerical gradcheck, on grids of one or two cells along some axes too
+    (where the kernels skip the taps beyond the grid)."""
+    state = torch.randn(2, 3, *grid, dtype=torch.float64, requires_grad=True)
     kernel = torch.randn(3, 2, 27, dtype=torch.float64, requires_grad=True)
-    rows = torch.tensor([0, 5, 17, 30, 71])
+    rows = torch.tensor(rows)
+    feats = Perceive.apply("learned", state, kernel, rows)
+    assert torch.allclose(feats, depthwise_features(state, kernel).reshape(-1, 6)[rows], atol=1e-12)
     assert torch.autograd.gradcheck(lambda s, k: Perceive.apply("learned", s, k, rows), (state, kernel))
 
 

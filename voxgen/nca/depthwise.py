@@ -3,33 +3,37 @@
 The MLP runs only on the cells that fire (about half the living ones), so
 learned perception is computed only there too, straight into the MLP's input
 rows, instead of as a dense 3x3x3 conv over every cell. Both ways read the
-state copied channels last, zero padded in space and from C to `ncp`
-channels (the next multiple of 8: whole vectors), `padded` (B, X+2, Y+2,
-(Z+2)*ncp): the three z-taps of a row's (x, y) column are then 3 ncp
-contiguous numbers, one stream. The kernel is laid out the same way, `taps`
-(P, 9, 3 ncp): filter, (x, y) tap, then z-tap and channel.
+state copied channels last with one zero cell at both ends of every z
+column, `padded` (B, X, Y, (Z+2)*C): the three z-taps of a row's (x, y)
+tap are then 3 C contiguous numbers, one stream, and taps beyond the grid
+in x and y are skipped, not padded. The kernel is laid out the same way,
+`taps` (P, 9, 3 C): filter, (x, y) tap, then z-tap and channel; a row's
+features (and their gradient) are filter-major, p * C + c.
 
-    learned_rows(state, rows, kernel)          -> features (n, P*C), filter-major (p * C + c),
-                                                  and `saved`: padded and taps
+    learned_rows(state, rows, kernel)            -> features (n, P*C), and `saved`:
+                                                    padded and taps
     learned_backward(grad, saved, rows, d_state) -> the kernel's (C, P, 27) gradient;
-                                                  adds the state's to d_state
+                                                    adds the state's to d_state
 
-The kernels are compiled for each (P, ncp), made constants (`_kernels`), so
+The kernels are compiled for each (P, C), made constants (`_kernels`), so
 that the loop over the P filters unrolls and a stream's numbers take one
-pass for all of them (with P and ncp read at run time the same loops ran
+pass for all of them (with P and C read at run time the same loops ran
 12-14x slower: the filter loop innermost, nothing vectorised). Indexing
 goes through a stream's base view plus constant offsets, so the vectorised
 loop's runtime alias checks stay few (a view per filter, more pointers for
 LLVM to check, ran no faster than the old kernels, and 3.5x slower at 8
-filters). Against the
-earlier kernels, which read a copy of the state tiled P times along the
-channels, measured on this 2-core CPU: forward 1.8x faster at the prior
-work's grid and 2.9x at the temple's (copies included), backward 1.7x at
-both; loops of a few registers' worth of numbers, bound by loads and
-stores.
+filters). Against the earlier kernels, which read a copy of the state
+padded on all sides and tiled P times along the channels, measured on this
+2-core CPU: forward 1.9x faster at the prior work's grid and 2.8x at the
+temple's (copies included), backward 1.7-1.8x at both; loops of a few
+registers' worth of numbers, bound by loads and stores. Padding only z,
+and the channels not at all (a constant C vectorises with its remainder),
+halves the copy against padding all sides and the channels to a multiple
+of 8: 3-4% faster training at the prior work's configuration, where the
+copy is written to fresh memory every step.
 
-`rows` are sorted flat indices into (B, X, Y, Z). The forward runs chunks of
-rows in parallel; the backward runs samples in parallel (each scatters into
+`rows` are sorted flat indices into (B, X, Y, Z). The forward runs rows in
+parallel; the backward runs samples in parallel (each scatters into
 its own slab), sums each sample's kernel gradient in row order and the
 samples in order, and takes the 27 taps in (x, y, z) order, so results
 depend neither on the thread count nor on the crop of the active region.
@@ -48,12 +52,11 @@ from numba import njit, prange
 def learned_rows(state, rows, kernel):
     """Features (n, P*C) at `rows` of `state` (B, C, X, Y, Z) by the depthwise
     `kernel` (C, P, 27), zero padded, and what `learned_backward` needs: the
-    padded copy of the state and the taps."""
+    z-padded copy of the state and the taps."""
     nc, nf, _ = kernel.shape
-    ncp = -(-nc // 8) * 8
-    padded, taps = _padded_channels_last(state, ncp), _taps(kernel, ncp)
-    forward, _ = _kernels(nf, ncp)
-    return forward(padded, rows, taps, nc), (padded, taps)
+    padded, taps = _z_padded_channels_last(state), _taps(kernel)
+    forward, _ = _kernels(nf, nc)
+    return forward(padded, rows, taps), (padded, taps)
 
 
 def learned_backward(grad, saved, rows, d_state):
@@ -62,25 +65,20 @@ def learned_backward(grad, saved, rows, d_state):
     (B, C, X, Y, Z). `saved` is what `learned_rows` returned with them."""
     padded, taps = saved
     nc = d_state.shape[1]
-    ncp = padded.shape[3] // (d_state.shape[4] + 2)
-    nf = taps.size // (27 * ncp)
-    _, backward = _kernels(nf, ncp)
-    d_taps = backward(grad, padded, rows, taps, nc, d_state)
-    return np.ascontiguousarray(d_taps.reshape(nf, 27, ncp)[..., :nc].transpose(2, 0, 1))
+    nf = taps.size // (27 * nc)
+    _, backward = _kernels(nf, nc)
+    d_taps = backward(grad, padded, rows, taps, d_state)
+    return np.ascontiguousarray(d_taps.reshape(nf, 27, nc).transpose(2, 0, 1))
 
 
-def _taps(kernel, ncp):
-    """(P*9*3*ncp,): the kernel (C, P, 27) as taps[p, (x, y), z, c], channels zero padded."""
-    nc, nf, _ = kernel.shape
-    taps = np.zeros((nf, 9, 3, ncp), kernel.dtype)
-    taps[..., :nc] = kernel.transpose(1, 2, 0).reshape(nf, 9, 3, nc)
-    return taps.reshape(-1)
+def _taps(kernel):
+    """(P*27*C,): the kernel (C, P, 27) as taps[p, (x, y), z, c]."""
+    return np.ascontiguousarray(kernel.transpose(1, 2, 0)).reshape(-1)
 
 
 @njit(cache=True)
 def _corner(row, nx, ny, nz):
-    """(b, x, y, z) of flat row index `row` into (B, X, Y, Z): the corner of
-    its 3x3x3 neighbourhood in the padded grid."""
+    """(b, x, y, z) of flat row index `row` into (B, X, Y, Z)."""
     z = row % nz
     row //= nz
     y = row % ny
@@ -89,106 +87,89 @@ def _corner(row, nx, ny, nz):
 
 
 @njit(parallel=True, cache=True)
-def _padded_channels_last(state, ncp):
-    """(B, X+2, Y+2, (Z+2)*ncp): `state` channels last, zero padded in space
-    and from C to ncp channels. Each number is written once (no zero fill
-    first: fresh memory every step, its first touch is the cost)."""
+def _z_padded_channels_last(state):
+    """(B, X, Y, (Z+2)*C): `state` channels last, one zero cell padded at
+    both ends of every z column (so a cell's three z-taps are one stream of
+    3 C numbers, its neighbours in x and y looked up only where they exist).
+    Each number is written once, with no zero fill first: fresh memory every
+    step, its first touch is the cost."""
     nb, nc, nx, ny, nz = state.shape
-    zpc = (nz + 2) * ncp
-    out = np.empty((nb, nx + 2, ny + 2, zpc), state.dtype)
-    for item in prange(nb * (nx + 2)):
-        b, u = item // (nx + 2), item % (nx + 2)
-        if u == 0 or u == nx + 1:
-            out[b, u] = 0
-            continue
-        out[b, u, 0] = 0
-        out[b, u, ny + 1] = 0
+    zpc = (nz + 2) * nc
+    out = np.empty((nb, nx, ny, zpc), state.dtype)
+    for item in prange(nb * nx):
+        b, x = item // nx, item % nx
         for y in range(ny):
-            row = out[b, u, y + 1]
-            row[:ncp] = 0
-            row[zpc - ncp:] = 0
+            row = out[b, x, y]
+            row[:nc] = 0
+            row[zpc - nc:] = 0
             for z in range(nz):
-                cell = row[(z + 1) * ncp:(z + 2) * ncp]
+                cell = row[(z + 1) * nc:(z + 2) * nc]
                 for c in range(nc):
-                    cell[c] = state[b, c, u - 1, y, z]
-                cell[nc:] = 0
+                    cell[c] = state[b, c, x, y, z]
     return out
 
 
 @functools.cache
-def _kernels(nf, ncp):
-    """The forward and backward kernels for `nf` filters and `ncp` padded
-    channels, both compile-time constants (numba freezes closure variables,
-    and its disk cache keys closures by their values)."""
-    n3 = 3 * ncp      # a stream: the three z-taps of one (x, y) tap
+def _kernels(nf, nc):
+    """The forward and backward kernels for `nf` filters of `nc` channels,
+    both compile-time constants (numba freezes closure variables, and its
+    disk cache keys closures by their values)."""
+    n3 = 3 * nc       # a stream: the three z-taps of one (x, y) tap
     fs = 9 * n3       # from one filter's taps to the next's
 
     @njit(parallel=True, fastmath=True, cache=True)
-    def forward(padded, rows, taps, nc):
-        nb, xp, yp, zpc = padded.shape
-        nx, ny, nz = xp - 2, yp - 2, zpc // ncp - 2
+    def forward(padded, rows, taps):
+        nb, nx, ny, zpc = padded.shape
+        nz = zpc // nc - 2
         n = rows.shape[0]
-        out = np.empty((n, nf * nc), padded.dtype)
-        chunks = min(n, 64)
-        for chunk in prange(chunks):
-            acc = np.empty(nf * ncp, padded.dtype)     # a row's sums, reused row after row
-            for i in range(chunk * n // chunks, (chunk + 1) * n // chunks):
-                b, x, y, z = _corner(rows[i], nx, ny, nz)
-                sb = padded[b].reshape(xp * yp * zpc)
-                acc[:] = 0
-                o = 0
-                for u in range(x, x + 3):
-                    for v in range(y, y + 3):
-                        base = (u * yp + v) * zpc + z * ncp
-                        s, t = sb[base:base + n3], taps[o * n3:]
-                        for c in range(ncp):
-                            s0, s1, s2 = s[c], s[ncp + c], s[2 * ncp + c]
-                            for f in range(nf):
-                                q = f * fs + c
-                                acc[f * ncp + c] += t[q] * s0 + t[q + ncp] * s1 + t[q + 2 * ncp] * s2
-                        o += 1
-                for f in range(nf):
+        out = np.zeros((n, nf * nc), padded.dtype)
+        for i in prange(n):
+            b, x, y, z = _corner(rows[i], nx, ny, nz)
+            sb, dst = padded[b].reshape(nx * ny * zpc), out[i]
+            for u in range(max(x - 1, 0), min(x + 2, nx)):
+                for v in range(max(y - 1, 0), min(y + 2, ny)):
+                    base = (u * ny + v) * zpc + z * nc
+                    s, t = sb[base:base + n3], taps[((u - x + 1) * 3 + v - y + 1) * n3:]
                     for c in range(nc):
-                        out[i, f * nc + c] = acc[f * ncp + c]
+                        s0, s1, s2 = s[c], s[nc + c], s[2 * nc + c]
+                        for f in range(nf):
+                            q = f * fs + c
+                            dst[f * nc + c] += t[q] * s0 + t[q + nc] * s1 + t[q + 2 * nc] * s2
         return out
 
     @njit(parallel=True, fastmath=True, cache=True)
-    def backward(grad, padded, rows, taps, nc, d_state):
-        nb, xp, yp, zpc = padded.shape
-        nx, ny, nz = xp - 2, yp - 2, zpc // ncp - 2
+    def backward(grad, padded, rows, taps, d_state):
+        nb, nx, ny, zpc = padded.shape
+        nz = zpc // nc - 2
         starts = np.searchsorted(rows, np.arange(nb + 1) * (nx * ny * nz))
         d_taps = np.zeros((nb, nf * fs), grad.dtype)
         for b in prange(nb):
-            g = np.zeros(xp * yp * zpc, grad.dtype)    # this sample's padded gradient
-            sb, db = padded[b].reshape(xp * yp * zpc), d_taps[b]
-            r = np.zeros(nf * ncp, grad.dtype)         # the row's gradient, channels padded
+            g = np.zeros(nx * ny * zpc, grad.dtype)    # this sample's z-padded gradient
+            sb, db = padded[b].reshape(nx * ny * zpc), d_taps[b]
             for i in range(starts[b], starts[b + 1]):
                 _, x, y, z = _corner(rows[i], nx, ny, nz)
-                for f in range(nf):
-                    for c in range(nc):
-                        r[f * ncp + c] = grad[i, f * nc + c]
-                o = 0
-                for u in range(x, x + 3):
-                    for v in range(y, y + 3):
-                        base = (u * yp + v) * zpc + z * ncp
-                        gb, s, t, d = g[base:base + n3], sb[base:base + n3], taps[o * n3:], db[o * n3:]
+                r = grad[i]
+                for u in range(max(x - 1, 0), min(x + 2, nx)):
+                    for v in range(max(y - 1, 0), min(y + 2, ny)):
+                        base = (u * ny + v) * zpc + z * nc
+                        o = ((u - x + 1) * 3 + v - y + 1) * n3
+                        gb, s, t, d = g[base:base + n3], sb[base:base + n3], taps[o:], db[o:]
                         for w in range(3):
-                            for c in range(ncp):     # both gradients, all filters, in one pass
-                                k = w * ncp + c
+                            for c in range(nc):     # both gradients, all filters, in one pass
+                                k = w * nc + c
                                 sk = s[k]
                                 acc = t[k] * r[c]
                                 d[k] += r[c] * sk
                                 for f in range(1, nf):
                                     q = f * fs + k
-                                    rk = r[f * ncp + c]
+                                    rk = r[f * nc + c]
                                     acc += t[q] * rk
                                     d[q] += rk * sk
                                 gb[k] += acc
-                        o += 1
             for x in range(nx):
                 for y in range(ny):
                     for z in range(nz):
-                        src = g[((x + 1) * yp + y + 1) * zpc + (z + 1) * ncp:]
+                        src = g[(x * ny + y) * zpc + (z + 1) * nc:]
                         for c in range(nc):
                             d_state[b, c, x, y, z] += src[c]
         total = np.zeros(nf * fs, grad.dtype)
