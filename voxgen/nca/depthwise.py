@@ -122,10 +122,11 @@ def _kernels(nf, nc):
         nb, nx, ny, zpc = padded.shape
         nz = zpc // nc - 2
         n = rows.shape[0]
-        out = np.zeros((n, nf * nc), padded.dtype)
+        out = np.empty((n, nf * nc), padded.dtype)
         for i in prange(n):
             b, x, y, z = _corner(rows[i], nx, ny, nz)
             sb, dst = padded[b].reshape(nx * ny * zpc), out[i]
+            dst[:] = 0                # here, in parallel and in cache, not a fill of all first
             for u in range(max(x - 1, 0), min(x + 2, nx)):
                 for v in range(max(y - 1, 0), min(y + 2, ny)):
                     base = (u * ny + v) * zpc + z * nc
