@@ -43,9 +43,11 @@ told otherwise."""
 
 
 def set_threads(n: int) -> None:
-    """Use `n` threads in torch's ops and in the numba kernels alike."""
-    torch.set_num_threads(n)
+    """Use `n` threads in torch's ops and in the numba kernels alike. numba's
+    first: starting its OpenMP pool put torch's OpenMP count back to the
+    cores' (torch's matrix products kept `n`, its other parallel ops did not)."""
     numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
+    torch.set_num_threads(n)
 
 
 def uses_numba(state: torch.Tensor) -> bool:
