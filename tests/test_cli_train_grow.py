@@ -104,6 +104,39 @@ def test_train_then_grow(tmp_path):
     assert record["stopped_early"] and report["exact"] is True
 
 
+def test_train_a_blueprint_file_with_every_default(tmp_path):
+    """`voxgen train house.nbt`: a schematic is a spec of every default, named
+    after the file, its weights beside it; grow then takes those weights."""
+    from voxgen import formats
+    from voxgen.grow import load_trained
+    from voxgen.nca.config import NCAConfig
+
+    (tmp_path / "pair.toml").write_text(TINY_BLUEPRINT)
+    formats.save(formats.load(tmp_path / "pair.toml"), tmp_path / "pair.nbt")
+    runner = CliRunner()
+    result = runner.invoke(main, ["train", str(tmp_path / "pair.nbt"), "--iterations", "2", "--device", "cpu",
+                                  "--threads", "1", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output[result.output.index("{"):])
+    assert record["iterations"] == 2 and record["blueprint"] == "pair.nbt"
+    trained = load_trained(tmp_path / "pair.safetensors")
+    assert trained.name == "pair" and trained.config == NCAConfig(iterations=2)
+    result = runner.invoke(main, ["grow", str(tmp_path / "pair.safetensors"), "--steps", "2"])
+    assert result.exit_code == 0, result.output
+
+
+def test_train_a_damaged_blueprint_names_the_damage(tmp_path):
+    from voxgen import formats
+
+    (tmp_path / "pair.toml").write_text(TINY_BLUEPRINT)
+    formats.save(formats.load(tmp_path / "pair.toml"), tmp_path / "pair.nbt")
+    damaged = tmp_path / "damaged.nbt"
+    damaged.write_bytes((tmp_path / "pair.nbt").read_bytes()[:20])
+    result = CliRunner().invoke(main, ["train", str(damaged), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2 and "damaged.nbt" in result.output and "truncated" in result.output
+    assert result.output.count("\n") == 1 and not (tmp_path / "run").exists()
+
+
 def test_train_spec_errors(tmp_path):
     spec = tmp_path / "bad.toml"
     spec.write_text('blueprint = "nothing.toml"\nbatchsize = 3\n')
@@ -135,4 +168,14 @@ def test_grow_of_a_toml_says_what_to_do(tmp_path):
     assert result.exit_code == 2 and f"voxgen train {spec}" in result.output
     result = CliRunner().invoke(main, ["grow", "blueprints/tree.toml"])
     assert result.exit_code == 2 and "is a blueprint, not trained weights" in result.output
-    assert result.output.count("\n") == 1
+    assert "voxgen train blueprints/tree.toml" in result.output and result.output.count("\n") == 1
+
+
+def test_grow_of_a_schematic_says_what_to_do(tmp_path):
+    from voxgen import formats
+
+    house = tmp_path / "house.schem"
+    formats.save(formats.load(ROOT / "blueprints" / "cottage.toml"), house)
+    result = CliRunner().invoke(main, ["grow", str(house)])
+    assert result.exit_code == 2 and f"is a blueprint, not trained weights; train it first: voxgen train {house}" \
+        in result.output

@@ -1,6 +1,8 @@
 """The NCA model: shapes, masking rules, dense vs active-region equality,
 determinism, weights round trip, spec validation."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -13,6 +15,8 @@ from voxgen.nca.spec import parse_spec
 from voxgen.nca.target import decode_classes, encode, seed_state
 from voxgen.nca.weights import build_model, read_weights, save_weights
 from voxgen.structure import Structure
+
+ROOT = Path(__file__).resolve().parent.parent
 
 torch.set_num_threads(1)
 
@@ -261,6 +265,26 @@ def test_spec_errors_name_file_and_key(tmp_path, body, message):
     with pytest.raises(VoxgenError, match=message) as err:
         parse_spec(path)
     assert "thing.toml" in str(err.value)
+
+
+def test_a_spec_may_be_a_blueprint_file_or_a_shipped_name(tmp_path):
+    from voxgen import formats
+
+    house = tmp_path / "house.litematic"
+    formats.save(formats.load(ROOT / "blueprints" / "cottage.toml"), house)
+    spec = parse_spec(house)
+    assert (spec.name, spec.blueprint, spec.config) == ("house", house.resolve(), NCAConfig())
+    spec = parse_spec(ROOT / "blueprints" / "tree.toml")                       # voxgen's text blueprint
+    assert spec.name == "tree" and spec.config == NCAConfig()
+    spec = parse_spec("tree")                                                  # the shipped structure's spec
+    assert spec.path == ROOT / "structures" / "tree.toml" and spec.config != NCAConfig()
+    assert spec.blueprint == (ROOT / "blueprints" / "tree.toml").resolve()
+    with pytest.raises(VoxgenError, match="no such spec file, blueprint file or shipped structure"):
+        parse_spec(tmp_path / "nothing.toml")
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"." * (2 << 20))
+    with pytest.raises(VoxgenError, match="neither a spec"):
+        parse_spec(big)
 
 
 def test_spec_overrides_defaults(tmp_path):
@@ -532,3 +556,14 @@ def test_numba_kernels_do_not_depend_on_the_thread_count():
     finally:
         numba.set_num_threads(before)
     assert all(np.array_equal(a, b) for a, b in zip(one, two))
+
+
+def test_set_threads_holds_for_torch_in_a_fresh_process():
+    """`--threads 1` must hold for torch too: starting numba's OpenMP pool
+    after torch.set_num_threads had put torch's count back to the cores'."""
+    import subprocess
+    import sys
+    code = ("import numba, torch\nfrom voxgen.nca.model import set_threads\nset_threads(1)\n"
+            "print(torch.get_num_threads(), numba.get_num_threads())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.split() == ["1", "1"]

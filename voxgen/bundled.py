@@ -1,4 +1,5 @@
-"""Bundled blueprints: `blueprints/NAME.toml`, found by NAME from any directory."""
+"""Bundled blueprints, `blueprints/NAME.toml`, and the specs of the shipped
+structures, `structures/NAME.toml`: found by NAME from any directory."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 from voxgen.errors import VoxgenError
 
 BLUEPRINTS = Path(__file__).resolve().parent.parent / "blueprints"
+STRUCTURES = Path(__file__).resolve().parent.parent / "structures"
 
 
 def bundled_blueprint(name) -> Path | None:
@@ -14,6 +16,14 @@ def bundled_blueprint(name) -> Path | None:
     if "/" in str(name):
         return None
     path = BLUEPRINTS / f"{name}.toml"
+    return path if path.is_file() else None
+
+
+def bundled_spec(name) -> Path | None:
+    """structures/NAME.toml for a bare NAME (no '/') of a shipped structure, else None."""
+    if "/" in str(name):
+        return None
+    path = STRUCTURES / f"{name}.toml"
     return path if path.is_file() else None
 
 

@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from voxgen import formats
+from voxgen.bundled import STRUCTURES
 from voxgen.errors import VoxgenError
 from voxgen.metrics import compare
 from voxgen.nca import target as nca_target
@@ -30,8 +32,6 @@ from voxgen.nca.device import pick_device
 from voxgen.nca.model import NCA
 from voxgen.nca.weights import build_model, read_weights
 from voxgen.structure import Structure
-
-STRUCTURES = Path(__file__).resolve().parent.parent / "structures"
 
 
 @dataclass
@@ -65,14 +65,12 @@ def resolve_weights(name_or_path) -> Path:
     folder named like a structure in the working directory does not hide it)."""
     text = str(name_or_path)
     path = Path(text)
-    if path.suffix == ".toml" and path.is_file():
+    if path.suffix != ".safetensors" and path.is_file() and (path.suffix == ".toml" or formats.is_blueprint(path)):
         weights = path.with_suffix(".safetensors")
         if weights.exists():
             raise VoxgenError(f"is not trained weights; grow {weights}", path)
-        if "blueprint" in _toml_keys(path):
-            raise VoxgenError(f"is a spec, not trained weights; train it first: voxgen train {path}", path)
-        raise VoxgenError("is a blueprint, not trained weights; train a spec naming it "
-                          "(see structures/*.toml), then grow the spec's name", path)
+        kind = "spec" if path.suffix == ".toml" and "blueprint" in _toml_keys(path) else "blueprint"
+        raise VoxgenError(f"is a {kind}, not trained weights; train it first: voxgen train {path}", path)
     if path.suffix == ".safetensors" or path.is_file() or "/" in text:
         if path.is_dir():
             raise VoxgenError("is a folder, not a weights file", path)

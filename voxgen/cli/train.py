@@ -1,4 +1,4 @@
-"""`voxgen train structures/NAME.toml`: train an NCA to grow a structure."""
+"""`voxgen train structures/NAME.toml | NAME | BLUEPRINT`: train an NCA to grow a structure."""
 
 from __future__ import annotations
 
@@ -44,7 +44,12 @@ def _print_keys(ctx, _param, value):
                    "this process may use or OMP_NUM_THREADS; 1 is fastest on a CPU busy with other work). "
                    "A seeded run repeats exactly only with the same number of threads.")
 def train(spec, device, resume, init, iterations, out, weights, threads):
-    """Train the NCA of SPEC (structures/NAME.toml) and save NAME.safetensors."""
+    """Train the NCA of SPEC and save NAME.safetensors beside it.
+
+    SPEC is a spec file (structures/NAME.toml: a blueprint and the settings
+    that differ from the defaults), a shipped structure's NAME (tree), or a
+    blueprint file itself (house.schem, any format voxgen reads), trained
+    with every default."""
     from voxgen.nca.model import DEFAULT_THREADS
     from voxgen.train import train as run_training
 

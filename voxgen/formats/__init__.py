@@ -55,6 +55,21 @@ def sniff(path) -> str:
     return _sniff_format(check_path(path))
 
 
+def is_blueprint(path, damaged: bool = False) -> bool:
+    """Whether a file's bytes are a blueprint voxgen reads (NBT, gzipped, zlib
+    or raw; SNBT; voxgen text), whatever its name. With `damaged`, also a
+    file whose first byte says NBT but whose data does not parse (its loader
+    then names the damage)."""
+    try:
+        sniff(path)
+        return True
+    except VoxgenError:
+        if not damaged:
+            return False
+        with open(path, "rb") as f:
+            return f.read(1) in (b"\x0a", b"\x1f", b"\x78")
+
+
 def load(path, **opts) -> Structure:
     """Read any supported blueprint file into a Structure."""
     path = check_path(path)

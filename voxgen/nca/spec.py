@@ -6,7 +6,9 @@ NCAConfig defaults.
     steps = [40, 56]
 
 Unknown keys and values of the wrong type are VoxgenErrors naming the file
-and the key.
+and the key. A blueprint file itself (a schematic in any format voxgen
+reads) is a spec of every default, named after the file; a bare NAME is
+the shipped structure's spec, `structures/NAME.toml`.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from voxgen.bundled import bundled_blueprint
+from voxgen import formats
+from voxgen.bundled import bundled_blueprint, bundled_spec
 from voxgen.errors import VoxgenError
 from voxgen.nca.config import DAMAGE_KINDS, LR_SCHEDULES, PERCEPTIONS, NCAConfig
 
+# A spec is a few lines; a larger file is read only as a blueprint.
+_MAX_SPEC_BYTES = 1 << 20
 # key -> allowed values, for string (or list-of-string) fields
 _CHOICES = {"perception": PERCEPTIONS, "lr_schedule": LR_SCHEDULES,
             "damage_kinds": DAMAGE_KINDS, "halfcut_axes": ("x", "y", "z"),
@@ -94,14 +99,25 @@ def _check(path, key, value, default):
 
 
 def parse_spec(path) -> Spec:
-    """Read and validate a spec file; the blueprint path is resolved but not loaded."""
+    """Read and validate a spec file (or take a blueprint file, or a shipped
+    structure's NAME); the blueprint path is resolved but not loaded."""
     path = Path(path)
     if not path.is_file():
-        raise VoxgenError("no such spec file", path)
+        path = bundled_spec(path) or path
+    if not path.is_file():
+        raise VoxgenError("no such spec file, blueprint file or shipped structure", path)
+    size = path.stat().st_size
     try:
-        doc = tomllib.loads(path.read_text())
+        doc, bad_toml = (tomllib.loads(path.read_text()) if size <= _MAX_SPEC_BYTES else {}), None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise VoxgenError(f"not valid TOML ({err})", path) from None
+        doc, bad_toml = {}, err
+    if "blueprint" not in doc and formats.is_blueprint(path, damaged=True):
+        return Spec(path=path, name=path.stem, blueprint=path.resolve(), config=NCAConfig())
+    if size > _MAX_SPEC_BYTES:
+        raise VoxgenError(f"neither a spec ({size} bytes: a spec is a few lines of TOML) "
+                          "nor a blueprint voxgen reads", path)
+    if bad_toml is not None:
+        raise VoxgenError(f"not valid TOML ({bad_toml})", path)
     if "blueprint" not in doc:
         raise VoxgenError("missing key 'blueprint'", path)
     blueprint = doc.pop("blueprint")
