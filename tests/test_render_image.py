@@ -77,6 +77,30 @@ def test_compare_puts_the_second_structure_in_the_right_panel():
 
 
 @needs_gl
+def test_cli_compare_of_two_files_lines_their_blocks_up(tmp_path):
+    """A grown structure keeps its training margin of air: beside the
+    blueprint it must look the same, not nearer the camera."""
+    from PIL import Image
+
+    from voxgen.cli import main
+    from voxgen.formats.text import save
+
+    blocks = np.zeros((3, 2, 2), np.int32)
+    blocks[:, 0] = 3
+    blocks[1, 1, 1] = 4
+    save(Structure(blocks, PALETTE), tmp_path / "a.toml")
+    save(Structure(blocks, PALETTE).pad([(1, 2), (0, 1), (2, 0)]), tmp_path / "b.toml")
+    out = tmp_path / "ab.png"
+    result = CliRunner().invoke(main, ["render", str(tmp_path / "a.toml"), "--compare", str(tmp_path / "b.toml"),
+                                       "-o", str(out), "--size", "96"])
+    assert result.exit_code == 0, result.output
+    image = np.asarray(Image.open(out).convert("RGB")).astype(int)
+    left, right = image[24:, :96], image[24:, 96:]          # below the panels' labels
+    assert (left != BACKGROUND).any(axis=2).sum() > 500
+    assert np.abs(left - right).max() <= 1
+
+
+@needs_gl
 def test_cli_render_writes_a_png_of_the_blueprint(tmp_path):
     from PIL import Image
 

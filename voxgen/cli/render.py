@@ -15,7 +15,7 @@ SUFFIXES = (".png", ".gif", ".mp4")
 
 \b
   voxgen render FILE -o out.png                 a still, framed on the blocks
-  voxgen render FILE --compare OTHER -o s.png   two panels: FILE | OTHER
+  voxgen render FILE --compare OTHER -o s.png   two panels: FILE | OTHER, blocks lined up
   voxgen render FILE -o build.gif               FILE revealed block by block
   voxgen render --growth NAME -o growth.mp4     one frame per NCA step
   voxgen render --growth NAME --side-by-side -o g.gif   blueprint | grown
@@ -82,6 +82,8 @@ def render(file, output, growth, steps, seed, device, compare, side_by_side, azi
 
         file = resolve_blueprint(file)
         structure = formats.load(file)
+        if other is not None:        # two files, two frames: line their blocks up, same scale
+            structure, other = structure.trimmed(), other.trimmed()
         if suffix == ".png":
             from voxgen.render.scene import render_still, save_png
 
