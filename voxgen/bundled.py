@@ -11,20 +11,22 @@ BLUEPRINTS = Path(__file__).resolve().parent.parent / "blueprints"
 STRUCTURES = Path(__file__).resolve().parent.parent / "structures"
 
 
-def bundled_blueprint(name) -> Path | None:
-    """blueprints/NAME.toml for a bare NAME (no '/') of a bundled blueprint, else None."""
+def _bundled(folder: Path, name) -> Path | None:
+    """folder/NAME.toml for a bare NAME (no '/') when it exists, else None."""
     if "/" in str(name):
         return None
-    path = BLUEPRINTS / f"{name}.toml"
+    path = folder / f"{name}.toml"
     return path if path.is_file() else None
+
+
+def bundled_blueprint(name) -> Path | None:
+    """blueprints/NAME.toml for a bare NAME (no '/') of a bundled blueprint, else None."""
+    return _bundled(BLUEPRINTS, name)
 
 
 def bundled_spec(name) -> Path | None:
     """structures/NAME.toml for a bare NAME (no '/') of a shipped structure, else None."""
-    if "/" in str(name):
-        return None
-    path = STRUCTURES / f"{name}.toml"
-    return path if path.is_file() else None
+    return _bundled(STRUCTURES, name)
 
 
 def resolve_blueprint(file_or_name) -> Path:
