@@ -15,7 +15,7 @@ from pathlib import Path
 from voxgen.errors import VoxgenError
 # Imported here, before `def sniff` below: importing the submodule later would
 # rebind the package attribute `sniff` to the module and break `load`.
-from voxgen.formats.sniff import sniff_format as _sniff_format
+from voxgen.formats.sniff import NBT_FIRST_BYTES, sniff_format as _sniff_format
 from voxgen.structure import Structure
 
 # format name -> (module, file extensions it writes, human description)
@@ -67,7 +67,7 @@ def is_blueprint(path, damaged: bool = False) -> bool:
         if not damaged:
             return False
         with open(path, "rb") as f:
-            return f.read(1) in (b"\x0a", b"\x1f", b"\x78")
+            return f.read(1) in NBT_FIRST_BYTES
 
 
 def load(path, **opts) -> Structure:

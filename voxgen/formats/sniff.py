@@ -22,6 +22,10 @@ from voxgen.formats import nbt_io
 from voxgen.formats.nbt_walk import Truncated as _Truncated, byte as _byte, skip as _skip, u16 as _u16
 
 NOT_READABLE = "not a blueprint file voxgen can read"
+# the first byte of NBT: a raw compound tag, gzip, zlib
+NBT_FIRST_BYTES = (b"\x0a", b"\x1f", b"\x78")
+
+
 def sniff_format(path) -> str:
     with open(path, "rb") as f:
         head = f.read(4096)
@@ -32,7 +36,7 @@ def sniff_format(path) -> str:
         return "snbt"
     if b"[palette]" in head or b"[layers]" in head:
         return "toml"
-    if head[:1] not in (b"\x0a", b"\x1f", b"\x78"):
+    if head[:1] not in NBT_FIRST_BYTES:
         raise VoxgenError(NOT_READABLE, path)
     data, _ = nbt_io.read_bytes(path)
     if data[:1] != b"\x0a":
