@@ -114,6 +114,28 @@ def test_empty_frames_render_as_background(tmp_path):
 
 
 @needs_gl
+def test_a_frame_larger_than_the_last_stays_in_view(tmp_path):
+    # A growth can overshoot its final shape: the camera frames every frame's
+    # blocks, not the last frame's alone, so nothing is cut off at the edges.
+    from voxgen.render.animate import write_animation
+
+    wide = np.zeros((12, 3, 12), np.int32)
+    wide[:, 0, :] = 1                                    # a 12x12 floor
+    small = np.zeros_like(wide)
+    small[5:7, 0:2, 5:7] = 2                             # a 2x2x2 block in its middle
+    frames = [Structure(wide, PALETTE), Structure(small, PALETTE)]
+    out = tmp_path / "overshoot.gif"
+    write_animation(frames, out, size=96, progress=False)
+    first = gif_frames(out)[0]
+    background = first[-1, -1].astype(int)
+    drawn = np.abs(first.astype(int) - background).max(axis=2) > 10
+    drawn[:14, :40] = False                              # the step counter
+    assert drawn.sum() > 500
+    # No drawn pixel on the picture's border: the floor is whole.
+    assert not (drawn[0].any() or drawn[-1].any() or drawn[:, 0].any() or drawn[:, -1].any())
+
+
+@needs_gl
 def test_no_frames_is_an_error_and_leaves_no_file(tmp_path):
     from voxgen.render.animate import write_animation
 

@@ -3,8 +3,8 @@
 Frames are rendered and handed to the encoder one at a time: an MP4 streams
 into ffmpeg (imageio-ffmpeg) and never sits in memory; a GIF keeps each frame
 only as an 8-bit paletted image (width x height bytes) because Pillow writes
-a GIF in one go. The camera is fixed on one box (the final structure's), a
-step counter sits in the upper-left corner, and a progress bar counts frames.
+a GIF in one go. The camera is fixed on one box (around the blocks of every
+frame, so that a growth overshooting its final shape stays in view), a step counter sits in the upper-left corner, and a progress bar counts frames.
 The file appears only when complete (written beside, then renamed).
 """
 
@@ -17,7 +17,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from voxgen.errors import VoxgenError
-from voxgen.render.scene import DEFAULT_AZIMUTH, DEFAULT_ELEVATION, Scene, filled_bounds
+from voxgen.render.scene import DEFAULT_AZIMUTH, DEFAULT_ELEVATION, Scene, joint_bounds
 from voxgen.structure import Structure
 
 ANIMATION_SUFFIXES = (".gif", ".mp4")
@@ -81,26 +81,22 @@ def write_animation(frames: Iterable[Structure], path, *, final: Structure | Non
                     progress: bool = True) -> int:
     """Render `frames` into `path` (.gif or .mp4); returns the frame count.
 
-    final: the structure whose bounding box the camera frames (default: the
-      last frame, which needs `frames` to be a sequence).
+    final: the structure whose blocks the camera frames (default: the blocks
+      of every frame, which needs `frames` to be a sequence).
     labels: per-frame corner text (default "step i/N").
     compare: if given, two panels: `compare` (static, e.g. the blueprint) on
       the left and the frames on the right, both framed on the same box.
     size: pixels per panel side (rounded up to even, as H.264 needs).
     """
     path = check_animation_path(path)
-    if final is None:
-        if not isinstance(frames, Sequence) or not frames:
-            raise VoxgenError("no frames to animate", path)
-        final = frames[-1]
+    if final is None and (not isinstance(frames, Sequence) or not frames):
+        raise VoxgenError("no frames to animate", path)
     if total is None and isinstance(frames, Sequence):
         total = len(frames)
     size += size % 2
     panels = 1 if compare is None else 2
-    lo, hi = filled_bounds(final)
-    if compare is not None:
-        clo, chi = filled_bounds(compare)
-        lo, hi = np.minimum(lo, clo), np.maximum(hi, chi)
+    framed = list(frames) if final is None else [final]
+    lo, hi = joint_bounds(framed + ([compare] if compare is not None else []))
 
     from tqdm import tqdm
 

@@ -44,6 +44,15 @@ def filled_bounds(structure: Structure) -> tuple[np.ndarray, np.ndarray]:
             np.array([i.max() + 1 for i in idx], dtype=float))
 
 
+def joint_bounds(structures) -> tuple[np.ndarray, np.ndarray]:
+    """(lo, hi) of the box around the non-air cells of all `structures` (in
+    one frame of reference); an empty one adds nothing unless all are empty."""
+    structures = list(structures)
+    solid = [s for s in structures if s.count_non_air()] or structures[:1]
+    boxes = [filled_bounds(s) for s in solid]
+    return np.min([lo for lo, _ in boxes], axis=0), np.max([hi for _, hi in boxes], axis=0)
+
+
 def camera_pose(lo, hi, azimuth: float = DEFAULT_AZIMUTH, elevation: float = DEFAULT_ELEVATION,
                 view_angle: float = VIEW_ANGLE, aspect: float = 1.0):
     """(position, focal_point, view_up) of a camera that fits the box [lo, hi]
@@ -216,8 +225,7 @@ def render_still(structure: Structure, size: int = 512, azimuth: float = DEFAULT
     """uint8 (size, size, 3) picture of `structure`, framed on its blocks; with
     `compare`, two panels (structure | compare) framed on the same box."""
     structures = [structure] if compare is None else [structure, compare]
-    lo = np.min([filled_bounds(s)[0] for s in structures], axis=0)
-    hi = np.max([filled_bounds(s)[1] for s in structures], axis=0)
+    lo, hi = joint_bounds(structures)
     with Scene(size, panels=len(structures), fixed_camera=True) as scene:
         scene.frame(lo, hi, azimuth, elevation)
         for panel, s in enumerate(structures):
