@@ -1,7 +1,10 @@
 """voxgen on the prior work's own targets: train from scratch, then grow
-fresh seeds, next to what the prior work reported for the same files.
+fresh seeds, next to what the prior work reported for the same files. --keep DIR keeps each target's
+weights (DIR/NAME.safetensors, for `voxgen grow` and `voxgen render`) and its
+run folder (DIR/NAME-run: metrics.jsonl, curve.png); by default both go with
+a temporary folder.
 
-    .venv/bin/python bench/prior_targets.py [NAME ...] [--threads N] [--fresh N]
+    .venv/bin/python bench/prior_targets.py [NAME ...] [--threads N] [--fresh N] [--keep DIR]
 
 NAME is one of TARGETS (default: house, 2-4 minutes; blacksmith takes about
 11, jungle_temple about 70 minutes on 2 threads, dark_oak_tree about 90: it
@@ -71,7 +74,7 @@ def fresh_growth(weights: Path, seeds: range, chunk: int = 20) -> dict:
     return total
 
 
-def run(name: str, threads: int, fresh: int) -> dict:
+def run(name: str, threads: int, fresh: int, keep: Path | None = None) -> dict:
     from voxgen.train import train
 
     file, recipe, prior = TARGETS[name]
@@ -79,9 +82,10 @@ def run(name: str, threads: int, fresh: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         spec = Path(tmp) / f"{name}.toml"
         spec.write_text(f'blueprint = "{path}"\n{recipe}')
-        weights = Path(tmp) / f"{name}.safetensors"
+        home = Path(tmp) if keep is None else keep
+        weights = home / f"{name}.safetensors"
         t = time.perf_counter()
-        record = train(spec, device="cpu", out=Path(tmp) / "run", weights_path=weights,
+        record = train(spec, device="cpu", out=home / f"{name}-run", weights_path=weights,
                        progress=False, threads=threads)
         wall = time.perf_counter() - t
         grown = fresh_growth(weights, range(1000, 1000 + fresh))
@@ -95,16 +99,20 @@ def main() -> None:
                         help=f"targets to train: {', '.join(TARGETS)}")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--fresh", type=int, default=100, help="fresh seeds grown after training")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="keep each target's weights and run folder in DIR")
     args = parser.parse_args()
     unknown = [n for n in args.names if n not in TARGETS]
     if unknown:
         raise SystemExit(f"bench/prior_targets.py: unknown target {unknown[0]!r} (known: {', '.join(TARGETS)})")
     if not SAMPLES.exists():
         raise SystemExit(f"bench/prior_targets.py: {SAMPLES} is absent")
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
     from voxgen.nca.model import set_threads
     set_threads(args.threads)
     for name in args.names:
-        r = run(name, args.threads, args.fresh)
+        r = run(name, args.threads, args.fresh, args.keep)
         f, end = r["fresh"], r["final"]
         halves = (f", halves regrown {end['regrowth']['exact']}/{end['regrowth']['n']}"
                   if "regrowth" in end else "")
