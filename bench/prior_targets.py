@@ -19,7 +19,8 @@ once 10 of 10 seeds grow exactly and stay >= 99% right at 4x the horizon,
 their halves regrowing too where damage includes half cuts), then grows
 --fresh seeds it never checked (1000 on) and prints, per target: iterations,
 wall time, exact growths of the fresh seeds, mean IoU of non-air cells (the
-prior work's measure), exact growths and the worst accuracy at 4x the horizon.
+prior work's measure) with the mean counts of blocks grown where the target
+has air and of its blocks missing, exact growths and the worst accuracy at 4x the horizon.
 """
 
 from __future__ import annotations
@@ -56,21 +57,23 @@ TARGETS = {
 def fresh_growth(weights: Path, seeds: range, chunk: int = 20) -> dict:
     """Grow every seed of `seeds` from the trained weights (in chunks of
     `chunk` samples) to the horizon and on to 4x: exact counts, mean IoU,
-    worst accuracy at 4x."""
+    the mean counts of extra and missing blocks, worst accuracy at 4x."""
     from voxgen.grow import load_trained
     from voxgen.nca.evaluate import check_growth
 
     trained = load_trained(weights)
     classes = torch.from_numpy(trained.target.blocks).long()
-    total = {"n": 0, "exact": 0, "iou": 0.0, "long_exact": 0, "long_accuracy": 1.0}
+    total = {"n": 0, "exact": 0, "iou": 0.0, "extra": 0.0, "missing": 0.0, "long_exact": 0, "long_accuracy": 1.0}
     for lo in range(seeds.start, seeds.stop, chunk):
         part = check_growth(trained.model, classes, trained.seed_pos, trained.steps,
                             range(lo, min(lo + chunk, seeds.stop)))
-        total["iou"] += part["iou"] * part["n"]
+        for key in ("iou", "extra", "missing"):
+            total[key] += part[key] * part["n"]
         for key in ("n", "exact", "long_exact"):
             total[key] += part[key]
         total["long_accuracy"] = min(total["long_accuracy"], part["long_accuracy"])
-    total["iou"] /= max(total["n"], 1)
+    for key in ("iou", "extra", "missing"):
+        total[key] /= max(total["n"], 1)
     return total
 
 
@@ -120,8 +123,8 @@ def main() -> None:
         print(f"{name}: {r['iterations']} iterations, {r['wall_time_s']:.0f} s on {args.threads} CPU thread(s), "
               f"{'stopped early' if r['stopped_early'] else 'its whole budget'} (checked seeds exact "
               f"{end['exact']}/{end['n']}{halves}); fresh seeds: exact {f['exact']}/{f['n']}, mean IoU "
-              f"{f['iou']:.4f}, at 4x the horizon exact {f['long_exact']}/{f['n']} and >= "
-              f"{f['long_accuracy']:.4f} right. Prior work: {r['prior_work']}")
+              f"{f['iou']:.4f} ({f['extra']:.1f} blocks too many, {f['missing']:.1f} missing), at 4x the "
+              f"horizon exact {f['long_exact']}/{f['n']} and >= {f['long_accuracy']:.4f} right. Prior work: {r['prior_work']}")
 
 
 if __name__ == "__main__":

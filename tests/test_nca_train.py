@@ -268,6 +268,8 @@ def test_deterministic_growth_is_checked_once_for_all_seeds(monkeypatch):
                            ).numpy()[0] != 0
     solid = classes.numpy() != 0
     assert 0 < every["iou"] < 1 and every["iou"] == pytest.approx((grown & solid).sum() / (grown | solid).sum())
+    assert every["extra"] == (grown & ~solid).sum() and every["missing"] == (~grown & solid).sum()
+    assert every["extra"] + every["missing"] > 0
     # too few exact at the horizon for `long_if_exact`: the same figures, no long growth
     short = evaluate.check_growth(model, classes, (2, 1, 2), 6, range(4), long_if_exact=every["exact"] + 1)
     assert short == {k: v for k, v in every.items() if not k.startswith("long_")}
@@ -277,6 +279,7 @@ def test_deterministic_growth_is_checked_once_for_all_seeds(monkeypatch):
     monkeypatch.undo()
     air = evaluate.check_growth(still, torch.zeros_like(classes), (2, 1, 2), 6, range(4))
     assert (air["exact"], air["long_exact"], air["grown"], air["iou"]) == (4, 4, 1, 1.0)
+    assert air["extra"] == air["missing"] == 0
     assert evaluate.check_growth(still, torch.zeros_like(classes), (2, 1, 2), 6, range(4), long_if_exact=4) == air
     model.config = NCAConfig(hidden_channels=4, fire_rate=0.5)
     assert evaluate.distinct_seeds(model, [0, 1, 2]) == [0, 1, 2]

@@ -18,7 +18,9 @@ def check_growth(model: NCA, classes: torch.Tensor, seed, steps: int, seeds,
 
     classes: int64 (X, Y, Z) target on the model's device.
     Returns exact (count at `steps`), n, accuracy (mean at `steps`), iou
-    (the mean overlap of non-air cells at `steps`), long_accuracy (worst
+    (the mean overlap of non-air cells at `steps`), extra and missing (the
+    mean count of blocks grown where the target has air, and of the target's
+    blocks grown as air: overgrowth and undergrowth), long_accuracy (worst
     sample at long_factor * steps), long_exact (count), grown (samples
     actually grown: 1 with fire_rate 1, see `distinct_seeds`). With
     `long_if_exact`, the long growth (3 of the 4 parts of the work) runs only
@@ -38,7 +40,9 @@ def check_growth(model: NCA, classes: torch.Tensor, seed, steps: int, seeds,
     union = (solid | want).sum(1)
     iou = torch.where(union > 0, (solid & want).sum(1) / union.clamp_min(1), 1.0)   # both empty: 1
     result = {"n": len(seeds), "exact": copies * int(right.flatten(1).all(1).sum()),
-              "accuracy": float(right.float().mean()), "iou": float(iou.mean()), "grown": len(gens)}
+              "accuracy": float(right.float().mean()), "iou": float(iou.mean()), "grown": len(gens),
+              "extra": float((solid & ~want).sum(1).float().mean()),
+              "missing": float((~solid & want).sum(1).float().mean())}
     if long_factor > 1 and result["exact"] >= long_if_exact:
         state = rollout(model, state, (long_factor - 1) * steps, gens)
         right = decode_classes(model, state) == classes
