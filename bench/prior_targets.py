@@ -1,8 +1,5 @@
 """voxgen on the prior work's own targets: train from scratch, then grow
-fresh seeds, next to what the prior work reported for the same files. --keep DIR keeps each target's
-weights (DIR/NAME.safetensors, for `voxgen grow` and `voxgen render`) and its
-run folder (DIR/NAME-run: metrics.jsonl, curve.png); by default both go with
-a temporary folder.
+fresh seeds, next to what the prior work reported for the same files.
 
     .venv/bin/python bench/prior_targets.py [NAME ...] [--threads N] [--fresh N] [--keep DIR]
 
@@ -20,7 +17,14 @@ their halves regrowing too where damage includes half cuts), then grows
 --fresh seeds it never checked (1000 on) and prints, per target: iterations,
 wall time, exact growths of the fresh seeds, mean IoU of non-air cells (the
 prior work's measure) with the mean counts of blocks grown where the target
-has air and of its blocks missing, exact growths and the worst accuracy at 4x the horizon.
+has air and of its blocks missing, exact growths and the worst accuracy at
+4x the horizon. A recipe of several stages trains each from the weights of
+the stage before (`voxgen train --init`): iterations and wall time are the
+stages' sums.
+
+--keep DIR keeps each target's weights (DIR/NAME.safetensors, for `voxgen
+grow` and `voxgen render`) and its run folders (DIR/NAME-run, one per stage:
+metrics.jsonl, curve.png); by default they go with a temporary folder.
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT.parent / "shared" / "samples" / "anchor-nca"
 
-# name: (file under SAMPLES, spec lines beyond the blueprint, the prior work's result)
+# name: (file under SAMPLES, spec lines beyond the blueprint (a list: one
+# per stage, each from the stage before's weights), the prior work's result)
 TARGETS = {
     "house": ("village/plain_village_house.nbt", "",
               "IoU 0.97-0.99, never reliably exact"),
@@ -80,20 +85,29 @@ def fresh_growth(weights: Path, seeds: range, chunk: int = 20) -> dict:
 def run(name: str, threads: int, fresh: int, keep: Path | None = None) -> dict:
     from voxgen.train import train
 
-    file, recipe, prior = TARGETS[name]
+    file, recipes, prior = TARGETS[name]
+    recipes = [recipes] if isinstance(recipes, str) else recipes
     path = SAMPLES / file
+    iterations, wall, init = 0, 0.0, None
     with tempfile.TemporaryDirectory() as tmp:
-        spec = Path(tmp) / f"{name}.toml"
-        spec.write_text(f'blueprint = "{path}"\n{recipe}')
         home = Path(tmp) if keep is None else keep
         weights = home / f"{name}.safetensors"
-        t = time.perf_counter()
-        record = train(spec, device="cpu", out=home / f"{name}-run", weights_path=weights,
-                       progress=False, threads=threads)
-        wall = time.perf_counter() - t
+        for stage, recipe in enumerate(recipes, 1):
+            spec = Path(tmp) / f"{name}.toml"
+            spec.write_text(f'blueprint = "{path}"\n{recipe}')
+            if init is not None:                 # the stage before's weights, kept beside
+                init = weights.replace(home / f"{name}-stage{stage - 1}.safetensors")
+            run_dir = home / (f"{name}-run" if len(recipes) == 1 else f"{name}-run{stage}")
+            t = time.perf_counter()
+            record = train(spec, device="cpu", out=run_dir, weights_path=weights, progress=False,
+                           threads=threads, init=init)
+            wall += time.perf_counter() - t
+            iterations += record["iterations"]
+            init = weights
         grown = fresh_growth(weights, range(1000, 1000 + fresh))
-    return {"target": file, "iterations": record["iterations"], "stopped_early": record["stopped_early"],
-            "wall_time_s": round(wall, 1), "final": record["final"], "fresh": grown, "prior_work": prior}
+    return {"target": file, "iterations": iterations, "stages": len(recipes),
+            "stopped_early": record["stopped_early"], "wall_time_s": round(wall, 1), "final": record["final"],
+            "fresh": grown, "prior_work": prior}
 
 
 def main() -> None:
@@ -120,7 +134,8 @@ def main() -> None:
         halves = (f", halves regrown {end['regrowth']['exact']}/{end['regrowth']['n']}"
                   if "regrowth" in end else "")
         print(json.dumps(r))
-        print(f"{name}: {r['iterations']} iterations, {r['wall_time_s']:.0f} s on {args.threads} CPU thread(s), "
+        stages = f" in {r['stages']} stages" if r["stages"] > 1 else ""
+        print(f"{name}: {r['iterations']} iterations{stages}, {r['wall_time_s']:.0f} s on {args.threads} CPU thread(s), "
               f"{'stopped early' if r['stopped_early'] else 'its whole budget'} (checked seeds exact "
               f"{end['exact']}/{end['n']}{halves}); fresh seeds: exact {f['exact']}/{f['n']}, mean IoU "
               f"{f['iou']:.4f} ({f['extra']:.1f} blocks too many, {f['missing']:.1f} missing), at 4x the "
