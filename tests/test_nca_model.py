@@ -567,3 +567,15 @@ def test_set_threads_holds_for_torch_in_a_fresh_process():
             "print(torch.get_num_threads(), numba.get_num_threads())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.split() == ["1", "1"]
+
+
+def test_each_learned_perception_kernel_has_a_disk_cache_index_of_its_own():
+    # numba numbers a new cache entry from the index it read: two processes
+    # adding kernels for different shapes to one index at once could give both
+    # the same file, one shape's key then loading the other's code
+    from voxgen.nca import depthwise
+
+    made = [depthwise._kernels(nf, nc, "float32") for nf, nc in [(4, 9), (4, 11), (6, 9)]]
+    made.append(depthwise._kernels(4, 9, "float64"))
+    paths = {kernel._cache._cache_file._index_path for pair in made for kernel in pair}
+    assert len(paths) == 8

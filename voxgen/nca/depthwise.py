@@ -55,7 +55,7 @@ def learned_rows(state, rows, kernel):
     z-padded copy of the state and the taps."""
     nc, nf, _ = kernel.shape
     padded, taps = _z_padded_channels_last(state), _taps(kernel)
-    forward, _ = _kernels(nf, nc)
+    forward, _ = _kernels(nf, nc, state.dtype.name)
     return forward(padded, rows, taps), (padded, taps)
 
 
@@ -66,7 +66,7 @@ def learned_backward(grad, saved, rows, d_state):
     padded, taps = saved
     nc = d_state.shape[1]
     nf = taps.size // (27 * nc)
-    _, backward = _kernels(nf, nc)
+    _, backward = _kernels(nf, nc, grad.dtype.name)
     d_taps = backward(grad, padded, rows, taps, d_state)
     return np.ascontiguousarray(d_taps.reshape(nf, 27, nc).transpose(2, 0, 1))
 
@@ -110,14 +110,18 @@ def _z_padded_channels_last(state):
 
 
 @functools.cache
-def _kernels(nf, nc):
+def _kernels(nf, nc, dtype):
     """The forward and backward kernels for `nf` filters of `nc` channels,
-    both compile-time constants (numba freezes closure variables, and its
-    disk cache keys closures by their values)."""
+    both compile-time constants (numba freezes closure variables), on arrays
+    of `dtype`. Each (nf, nc, dtype) compiles under a name of its own, so its
+    disk cache is an index file of its own holding one entry: numba numbers
+    a new entry's file from the index it read, so two processes adding
+    different closures to one index at once (`make test` runs two) could
+    write the same number for both, and one closure's key would then load
+    the other's machine code (seen: "'descr' is NULL" on a later run)."""
     n3 = 3 * nc       # a stream: the three z-taps of one (x, y) tap
     fs = 9 * n3       # from one filter's taps to the next's
 
-    @njit(parallel=True, fastmath=True, cache=True)
     def forward(padded, rows, taps):
         nb, nx, ny, zpc = padded.shape
         nz = zpc // nc - 2
@@ -138,7 +142,6 @@ def _kernels(nf, nc):
                             dst[f * nc + c] += t[q] * s0 + t[q + nc] * s1 + t[q + 2 * nc] * s2
         return out
 
-    @njit(parallel=True, fastmath=True, cache=True)
     def backward(grad, padded, rows, taps, d_state):
         nb, nx, ny, zpc = padded.shape
         nz = zpc // nc - 2
@@ -178,4 +181,7 @@ def _kernels(nf, nc):
             total += d_taps[b]
         return total
 
-    return forward, backward
+    jit = njit(parallel=True, fastmath=True, cache=True)
+    for kernel in (forward, backward):
+        kernel.__qualname__ = f"{kernel.__name__}_{nf}x{nc}_{dtype}"     # names the cache files
+    return jit(forward), jit(backward)
