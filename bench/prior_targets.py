@@ -6,12 +6,12 @@ fresh seeds, next to what the prior work reported for the same files.
 NAME is one of TARGETS (default: house, 2-4 minutes; blacksmith takes about
 11, jungle_temple about 70 minutes on 2 threads, dark_oak_tree about 125 in
 three stages: IoU 0.71 on fresh seeds, the low end of the prior work's
-0.71-0.76). The files are the prior work's structure-block files in ../shared/samples/anchor-nca/ (1.12 names,
-read through the flattening), with every block state kept: door halves and
-hinges, stair shapes, facings of furnaces, chests, vines and torches (the
-prior work drops them all and re-imposes a fixed orientation per block
-type). For each NAME this trains voxgen on the CPU with the recipe below (a
-spec in a temporary folder; voxgen's defaults otherwise, so training stops
+0.71-0.76). The files are the prior work's structure-block files in
+../shared/samples/anchor-nca/ (1.12 names, read through the flattening),
+with every block state kept: door halves and hinges, stair shapes, facings
+of furnaces, chests, vines and torches (the prior work drops them all and
+re-imposes a fixed orientation per block type). For each NAME this trains
+voxgen on the CPU with the recipe below (a spec in a temporary folder; voxgen's defaults otherwise, so training stops
 once 10 of 10 seeds grow exactly and stay >= 99% right at 4x the horizon,
 their halves regrowing too where damage includes half cuts), then grows
 --fresh seeds it never checked (1000 on) and prints, per target: iterations,
@@ -76,7 +76,8 @@ def fresh_growth(weights: Path, seeds: range, chunk: int = 20) -> dict:
 
     trained = load_trained(weights)
     classes = torch.from_numpy(trained.target.blocks).long()
-    total = {"n": 0, "exact": 0, "iou": 0.0, "extra": 0.0, "missing": 0.0, "long_exact": 0, "long_accuracy": 1.0}
+    total = {"n": 0, "exact": 0, "iou": 0.0, "extra": 0.0, "missing": 0.0, "long_exact": 0,
+             "long_accuracy": 1.0}
     for lo in range(seeds.start, seeds.stop, chunk):
         part = check_growth(trained.model, classes, trained.seed_pos, trained.steps,
                             range(lo, min(lo + chunk, seeds.stop)))
@@ -96,14 +97,14 @@ def run(name: str, threads: int, fresh: int, keep: Path | None = None) -> dict:
     file, recipes, prior = TARGETS[name]
     recipes = [recipes] if isinstance(recipes, str) else recipes
     path = SAMPLES / file
-    iterations, wall, init = 0, 0.0, None
+    iterations, wall, init = 0, 0.0, None       # stage 1 from scratch
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) if keep is None else keep
         weights = home / f"{name}.safetensors"
         for stage, recipe in enumerate(recipes, 1):
             spec = Path(tmp) / f"{name}.toml"
             spec.write_text(f'blueprint = "{path}"\n{recipe}')
-            if init is not None:                 # the stage before's weights, kept beside
+            if stage > 1:                        # from the stage before's weights, kept beside
                 init = weights.replace(home / f"{name}-stage{stage - 1}.safetensors")
             run_dir = home / (f"{name}-run" if len(recipes) == 1 else f"{name}-run{stage}")
             t = time.perf_counter()
@@ -111,7 +112,6 @@ def run(name: str, threads: int, fresh: int, keep: Path | None = None) -> dict:
                            threads=threads, init=init)
             wall += time.perf_counter() - t
             iterations += record["iterations"]
-            init = weights
         grown = fresh_growth(weights, range(1000, 1000 + fresh))
     return {"target": file, "iterations": iterations, "stages": len(recipes),
             "stopped_early": record["stopped_early"], "wall_time_s": round(wall, 1), "final": record["final"],
@@ -143,11 +143,13 @@ def main() -> None:
                   if "regrowth" in end else "")
         print(json.dumps(r))
         stages = f" in {r['stages']} stages" if r["stages"] > 1 else ""
-        print(f"{name}: {r['iterations']} iterations{stages}, {r['wall_time_s']:.0f} s on {args.threads} CPU thread(s), "
+        print(f"{name}: {r['iterations']} iterations{stages}, {r['wall_time_s']:.0f} s on {args.threads} "
+              f"CPU thread(s), "
               f"{'stopped early' if r['stopped_early'] else 'its whole budget'} (checked seeds exact "
               f"{end['exact']}/{end['n']}{halves}); fresh seeds: exact {f['exact']}/{f['n']}, mean IoU "
               f"{f['iou']:.4f} ({f['extra']:.1f} blocks too many, {f['missing']:.1f} missing), at 4x the "
-              f"horizon exact {f['long_exact']}/{f['n']} and >= {f['long_accuracy']:.4f} right. Prior work: {r['prior_work']}")
+              f"horizon exact {f['long_exact']}/{f['n']} and >= {f['long_accuracy']:.4f} right. "
+              f"Prior work: {r['prior_work']}")
 
 
 if __name__ == "__main__":

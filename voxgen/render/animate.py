@@ -4,7 +4,8 @@ Frames are rendered and handed to the encoder one at a time: an MP4 streams
 into ffmpeg (imageio-ffmpeg) and never sits in memory; a GIF keeps each frame
 only as an 8-bit paletted image (width x height bytes) because Pillow writes
 a GIF in one go. The camera is fixed on one box (around the blocks of every
-frame, so that a growth overshooting its final shape stays in view), a step counter sits in the upper-left corner, and a progress bar counts frames.
+frame, so that a growth overshooting its final shape stays in view), a step
+counter sits in the upper-left corner, and a progress bar counts frames.
 The file appears only when complete (written beside, then renamed).
 """
 
@@ -95,8 +96,8 @@ def write_animation(frames: Iterable[Structure], path, *, final: Structure | Non
         total = len(frames)
     size += size % 2
     panels = 1 if compare is None else 2
-    framed = list(frames) if final is None else [final]
-    lo, hi = joint_bounds(framed + ([compare] if compare is not None else []))
+    framed = frames if final is None else [final]
+    lo, hi = joint_bounds([*framed, *([] if compare is None else [compare])])
 
     from tqdm import tqdm
 

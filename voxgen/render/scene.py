@@ -33,23 +33,30 @@ DEFAULT_AZIMUTH = 35.0
 DEFAULT_ELEVATION = 30.0
 
 
-def filled_bounds(structure: Structure) -> tuple[np.ndarray, np.ndarray]:
-    """(lo, hi) float (3,) corners of the box around the non-air cells, in block
-    units; the whole box when the structure is empty."""
-    solid = ~structure.air_mask()
-    if not solid.any():
-        return np.zeros(3), np.array(structure.shape, dtype=float)
-    idx = np.nonzero(solid)
+def _solid_box(structure: Structure):
+    """(lo, hi) float (3,) corners of the box around the non-air cells, or
+    None when the structure is empty."""
+    idx = np.nonzero(~structure.air_mask())
+    if idx[0].size == 0:
+        return None
     return (np.array([i.min() for i in idx], dtype=float),
             np.array([i.max() + 1 for i in idx], dtype=float))
 
 
+def filled_bounds(structure: Structure) -> tuple[np.ndarray, np.ndarray]:
+    """(lo, hi) float (3,) corners of the box around the non-air cells, in block
+    units; the whole box when the structure is empty."""
+    return joint_bounds([structure])
+
+
 def joint_bounds(structures) -> tuple[np.ndarray, np.ndarray]:
     """(lo, hi) of the box around the non-air cells of all `structures` (in
-    one frame of reference); an empty one adds nothing unless all are empty."""
+    one frame of reference); an empty one adds nothing, and when all are
+    empty it is the first one's whole box."""
     structures = list(structures)
-    solid = [s for s in structures if s.count_non_air()] or structures[:1]
-    boxes = [filled_bounds(s) for s in solid]
+    boxes = [box for box in map(_solid_box, structures) if box is not None]
+    if not boxes:
+        return np.zeros(3), np.array(structures[0].shape, dtype=float)
     return np.min([lo for lo, _ in boxes], axis=0), np.max([hi for _, hi in boxes], axis=0)
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from voxgen.blocks import block_id
 from voxgen.errors import VoxgenError
 from voxgen.render.offscreen import has_display
-from voxgen.render.scene import Scene, filled_bounds
+from voxgen.render.scene import Scene, joint_bounds
 from voxgen.structure import Structure
 
 MAX_TOGGLES = 16          # block types with a checkbox (the most common ones)
@@ -68,7 +68,7 @@ class Viewer:
         self.plotter = plotter
         self.scene = Scene(size, plotter=plotter)
         self.types = block_types(self.frames)
-        self.lo, self.hi = filled_bounds(self.frames[-1])
+        self.lo, self.hi = joint_bounds(self.frames)          # every step in view, as in animations
         self.redraw()
         self.scene.frame(self.lo, self.hi)
         self._add_controls(fps)
