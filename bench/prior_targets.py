@@ -2,6 +2,7 @@
 fresh seeds, next to what the prior work reported for the same files.
 
     .venv/bin/python bench/prior_targets.py [NAME ...] [--threads N] [--fresh N] [--keep DIR]
+    .venv/bin/python bench/prior_targets.py NAME --from-stage K --init WEIGHTS [...]
 
 NAME is one of TARGETS (default: house, 2-4 minutes; blacksmith takes about
 11, jungle_temple about 70 minutes on 2 threads, dark_oak_tree about 3.4 hours
@@ -25,6 +26,9 @@ stages' sums.
 --keep DIR keeps each target's weights (DIR/NAME.safetensors, for `voxgen
 grow` and `voxgen render`) and its run folders (DIR/NAME-run, one per stage:
 metrics.jsonl, curve.png); by default they go with a temporary folder.
+--from-stage K --init WEIGHTS runs a recipe's stages from K on, stage K
+from WEIGHTS (stage K-1's, as --keep keeps them: DIR/NAME-stage{K-1}.safetensors);
+iterations and wall time are then those of the stages run.
 """
 
 from __future__ import annotations
@@ -97,20 +101,29 @@ def fresh_growth(weights: Path, seeds: range, chunk: int = 20) -> dict:
     return total
 
 
-def run(name: str, threads: int, fresh: int, keep: Path | None = None) -> dict:
+def stages_of(name: str) -> list[str]:
+    """NAME's recipe as a list of stages' spec lines."""
+    recipes = TARGETS[name][1]
+    return [recipes] if isinstance(recipes, str) else recipes
+
+
+def run(name: str, threads: int, fresh: int, keep: Path | None = None, first: int = 1,
+        init: Path | None = None) -> dict:
+    """Train NAME's recipe from stage `first` on (stage 1 from scratch, a
+    later one from `init`), then grow `fresh` fresh seeds."""
     from voxgen.train import train
 
-    file, recipes, prior = TARGETS[name]
-    recipes = [recipes] if isinstance(recipes, str) else recipes
+    file, _, prior = TARGETS[name]
+    recipes = stages_of(name)
     path = SAMPLES / file
-    iterations, wall, init = 0, 0.0, None       # stage 1 from scratch
+    iterations, wall = 0, 0.0
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) if keep is None else keep
         weights = home / f"{name}.safetensors"
-        for stage, recipe in enumerate(recipes, 1):
+        for stage, recipe in enumerate(recipes[first - 1:], first):
             spec = Path(tmp) / f"{name}.toml"
             spec.write_text(f'blueprint = "{path}"\n{recipe}')
-            if stage > 1:                        # from the stage before's weights, kept beside
+            if stage > first:                    # from the stage before's weights, kept beside
                 init = weights.replace(home / f"{name}-stage{stage - 1}.safetensors")
             run_dir = home / (f"{name}-run" if len(recipes) == 1 else f"{name}-run{stage}")
             t = time.perf_counter()
@@ -119,9 +132,24 @@ def run(name: str, threads: int, fresh: int, keep: Path | None = None) -> dict:
             wall += time.perf_counter() - t
             iterations += record["iterations"]
         grown = fresh_growth(weights, range(1000, 1000 + fresh))
-    return {"target": file, "iterations": iterations, "stages": len(recipes),
+    return {"target": file, "iterations": iterations, "stages": len(recipes), "first_stage": first,
             "stopped_early": record["stopped_early"], "wall_time_s": round(wall, 1), "final": record["final"],
             "fresh": grown, "prior_work": prior}
+
+
+def check_stage_options(names: list[str], first: int, init: Path | None) -> None:
+    """--from-stage and --init make sense together, for one target, at a stage it has."""
+    if first == 1 and init is None:
+        return
+    if len(names) != 1:
+        raise SystemExit("bench/prior_targets.py: --from-stage and --init take one target")
+    count = len(stages_of(names[0]))
+    if not 1 < first <= count:
+        raise SystemExit(f"bench/prior_targets.py: --from-stage {first}: {names[0]} has stages 1-{count}, "
+                         "and stage 1 starts from scratch")
+    if init is None or not init.is_file():
+        raise SystemExit(f"bench/prior_targets.py: --from-stage {first} needs --init WEIGHTS "
+                         f"(stage {first - 1}'s), {'none given' if init is None else f'no such file {init}'}")
 
 
 def main() -> None:
@@ -132,10 +160,14 @@ def main() -> None:
     parser.add_argument("--fresh", type=int, default=100, help="fresh seeds grown after training")
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="keep each target's weights and run folder in DIR")
+    parser.add_argument("--from-stage", type=int, default=1, metavar="K",
+                        help="run the recipe's stages from K on (K > 1 needs --init)")
+    parser.add_argument("--init", type=Path, metavar="WEIGHTS", help="stage K's starting weights")
     args = parser.parse_args()
     unknown = [n for n in args.names if n not in TARGETS]
     if unknown:
         raise SystemExit(f"bench/prior_targets.py: unknown target {unknown[0]!r} (known: {', '.join(TARGETS)})")
+    check_stage_options(args.names, args.from_stage, args.init)
     if not SAMPLES.exists():
         raise SystemExit(f"bench/prior_targets.py: {SAMPLES} is absent")
     if args.keep is not None:
@@ -143,12 +175,14 @@ def main() -> None:
     from voxgen.nca.model import set_threads
     set_threads(args.threads)
     for name in args.names:
-        r = run(name, args.threads, args.fresh, args.keep)
+        r = run(name, args.threads, args.fresh, args.keep, args.from_stage, args.init)
         f, end = r["fresh"], r["final"]
         halves = (f", halves regrown {end['regrowth']['exact']}/{end['regrowth']['n']}"
                   if "regrowth" in end else "")
         print(json.dumps(r))
         stages = f" in {r['stages']} stages" if r["stages"] > 1 else ""
+        if r["first_stage"] > 1:
+            stages = f" in stages {r['first_stage']}-{r['stages']} (from {args.init})"
         print(f"{name}: {r['iterations']} iterations{stages}, {r['wall_time_s']:.0f} s on {args.threads} "
               f"CPU thread(s), "
               f"{'stopped early' if r['stopped_early'] else 'its whole budget'} (checked seeds exact "

@@ -70,3 +70,25 @@ def test_prior_target_stages_train_each_from_the_last(tmp_path, monkeypatch):
     assert inits == [None, (tmp_path / "fm-stage1.safetensors").read_bytes()]
     second = [json.loads(line) for line in (tmp_path / "fm-run2" / "metrics.jsonl").read_text().splitlines()]
     assert [m["it"] for m in second] == [0, 1] and second[0]["lr"] == pytest.approx(1e-4)
+    # a later stage alone, from the weights given
+    inits.clear()
+    (tmp_path / "again").mkdir()
+    again = prior.run("fm", threads=1, fresh=2, keep=tmp_path / "again", first=2,
+                      init=tmp_path / "fm-stage1.safetensors")
+    assert (again["iterations"], again["first_stage"]) == (2, 2)
+    assert inits == [(tmp_path / "fm-stage1.safetensors").read_bytes()]
+    assert not (tmp_path / "again" / "fm-run1").exists() and (tmp_path / "again" / "fm-run2").exists()
+
+
+@pytest.mark.parametrize("names, first, init, message", [
+    (["dark_oak_tree"], 2, None, "needs --init WEIGHTS"),
+    (["dark_oak_tree"], 2, "missing.safetensors", "no such file"),
+    (["dark_oak_tree"], 9, "weights", "has stages 1-4"),
+    (["dark_oak_tree"], 1, "weights", "stage 1 starts from scratch"),
+    (["house", "dark_oak_tree"], 2, "weights", "one target"),
+])
+def test_from_stage_options_are_checked_with_a_one_line_exit(tmp_path, names, first, init, message):
+    prior = load_bench("prior_targets")
+    (tmp_path / "weights").write_bytes(b"")
+    with pytest.raises(SystemExit, match=message):
+        prior.check_stage_options(names, first, init and tmp_path / init)
