@@ -5,26 +5,27 @@ fresh seeds, next to what the prior work reported for the same files.
     .venv/bin/python bench/prior_targets.py NAME --from-stage K --init WEIGHTS [...]
 
 NAME is one of TARGETS (default: house, 2-4 minutes; blacksmith takes about
-11, jungle_temple about 70 minutes on 2 threads, dark_oak_tree about 3.4 hours
-in four stages: IoU 0.89-0.91 on fresh seeds, where the prior work reached
-0.71-0.76). The files are the prior work's structure-block files in
+11, jungle_temple about 70 minutes on 2 threads, dark_oak_tree about 3.4
+hours in four stages: IoU 0.89-0.91 on fresh seeds, where the prior work
+reached 0.71-0.76). The files are the prior work's structure-block files in
 ../shared/samples/anchor-nca/ (1.12 names, read through the flattening),
 with every block state kept: door halves and hinges, stair shapes, facings
 of furnaces, chests, vines and torches (the prior work drops them all and
 re-imposes a fixed orientation per block type). For each NAME this trains
-voxgen on the CPU with the recipe below (a spec in a temporary folder; voxgen's defaults otherwise, so training stops
-once 10 of 10 seeds grow exactly and stay >= 99% right at 4x the horizon,
-their halves regrowing too where damage includes half cuts), then grows
---fresh seeds it never checked (1000 on) and prints, per target: iterations,
-wall time, exact growths of the fresh seeds, mean IoU of non-air cells (the
-prior work's measure) with the mean counts of blocks grown where the target
-has air and of its blocks missing, exact growths and the worst accuracy at
-4x the horizon. A recipe of several stages trains each from the weights of
-the stage before (`voxgen train --init`): iterations and wall time are the
-stages' sums.
+voxgen on the CPU with the recipe below (a spec in a temporary folder;
+voxgen's defaults otherwise, so training stops once 10 of 10 seeds grow
+exactly and stay >= 99% right at 4x the horizon, their halves regrowing too
+where damage includes half cuts), then grows --fresh seeds it never checked
+(1000 on) and prints, per target: iterations, wall time, exact growths of
+the fresh seeds, mean IoU of non-air cells (the prior work's measure) with
+the mean counts of blocks grown where the target has air and of its blocks
+missing, exact growths and the worst accuracy at 4x the horizon. A recipe of
+several stages trains each from the weights of the stage before (`voxgen
+train --init`): iterations and wall time are the stages' sums.
 
 --keep DIR keeps each target's weights (DIR/NAME.safetensors, for `voxgen
-grow` and `voxgen render`) and its run folders (DIR/NAME-run, one per stage:
+grow` and `voxgen render`), each earlier stage's (DIR/NAME-stageK.safetensors)
+and its run folders (DIR/NAME-run, or DIR/NAME-runK for stage K of several:
 metrics.jsonl, curve.png); by default they go with a temporary folder.
 --from-stage K --init WEIGHTS runs a recipe's stages from K on, stage K
 from WEIGHTS (stage K-1's, as --keep keeps them: DIR/NAME-stage{K-1}.safetensors);
@@ -180,10 +181,12 @@ def main() -> None:
         halves = (f", halves regrown {end['regrowth']['exact']}/{end['regrowth']['n']}"
                   if "regrowth" in end else "")
         print(json.dumps(r))
-        stages = f" in {r['stages']} stages" if r["stages"] > 1 else ""
-        if r["first_stage"] > 1:
-            last = f"-{r['stages']}" if r["first_stage"] < r["stages"] else ""
-            stages = f" in stage{'s' if last else ''} {r['first_stage']}{last} (from {args.init})"
+        first, count = r["first_stage"], r["stages"]
+        if first > 1:
+            ran = f"stage {first}" if first == count else f"stages {first}-{count}"
+            stages = f" in {ran} (from {args.init})"
+        else:
+            stages = f" in {count} stages" if count > 1 else ""
         print(f"{name}: {r['iterations']} iterations{stages}, {r['wall_time_s']:.0f} s on {args.threads} "
               f"CPU thread(s), "
               f"{'stopped early' if r['stopped_early'] else 'its whole budget'} (checked seeds exact "
