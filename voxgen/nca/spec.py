@@ -13,6 +13,7 @@ the shipped structure's spec, `structures/NAME.toml`.
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -128,7 +129,9 @@ def parse_spec(path) -> Spec:
     values = {}
     for key, value in doc.items():
         if key not in known:
-            raise VoxgenError(f"unknown key '{key}'", path)
+            near = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f"did you mean '{near[0]}'?" if near else "`voxgen train --keys` lists them"
+            raise VoxgenError(f"unknown key '{key}' ({hint})", path)
         values[key] = _check(path, key, value, getattr(defaults, key))
     config = NCAConfig(**{**defaults.to_dict(), **values})
     if not 0 < config.fire_rate <= 1:
