@@ -83,7 +83,7 @@ def test_prior_target_stages_train_each_from_the_last(tmp_path, monkeypatch):
 @pytest.mark.parametrize("names, first, init, message", [
     (["dark_oak_tree"], 2, None, "needs --init WEIGHTS"),
     (["dark_oak_tree"], 2, "missing.safetensors", "no such file"),
-    (["dark_oak_tree"], 9, "weights", "has stages 1-4"),
+    (["dark_oak_tree"], 9, "weights", "has stages 1-5"),
     (["dark_oak_tree"], 1, "weights", "stage 1 starts from scratch"),
     (["house", "dark_oak_tree"], 2, "weights", "one target"),
 ])
