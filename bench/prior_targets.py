@@ -48,7 +48,8 @@ SAMPLES = ROOT.parent / "shared" / "samples" / "anchor-nca"
 OAK = ("hidden_channels = 16\nmlp_width = 96\ndamage_kinds = []\nseed_position = \"centre\"\n"
        "steps = [40, 56]\nbatch = 4\nclass_weight_power = 0.25\n")
 STOCHASTIC = OAK + "fire_rate = 0.75\n"
-FINE = 'lr_schedule = "constant"\nhard_weight = 3.0\naverage_every = 100\n'
+FINE = 'lr_schedule = "constant"\naverage_every = 100\n'
+LEARNED = OAK + FINE + 'perception = "learned"\nfire_rate = 1.0\n'
 
 # name: (file under SAMPLES, spec lines beyond the blueprint (a list: one
 # per stage, each from the stage before's weights), the prior work's result)
@@ -74,12 +75,10 @@ TARGETS = {
     # such a stage fell apart: from 0.966's weights, IoU 0.42 after 700 iterations).
     "dark_oak_tree": ("village/Extra_dark_oak.nbt",
                       [STOCHASTIC + "iterations = 3000\n",
-                       STOCHASTIC + FINE + "lr = 2e-4\niterations = 1000\naverage_from = 200\n",
-                       STOCHASTIC + FINE + "lr = 1e-4\niterations = 900\naverage_from = 100\n",
-                       OAK + FINE + 'perception = "learned"\nfire_rate = 1.0\nlr = 2e-4\niterations = 4500\n'
-                       "average_from = 3000\n",
-                       OAK + FINE.replace("3.0", "6.0") + 'perception = "learned"\nfire_rate = 1.0\nlr = 5e-5\n'
-                       "iterations = 500\naverage_from = 100\n"],
+                       STOCHASTIC + FINE + "hard_weight = 3.0\nlr = 2e-4\niterations = 1000\naverage_from = 200\n",
+                       STOCHASTIC + FINE + "hard_weight = 3.0\nlr = 1e-4\niterations = 900\naverage_from = 100\n",
+                       LEARNED + "hard_weight = 3.0\nlr = 2e-4\niterations = 4500\naverage_from = 3000\n",
+                       LEARNED + "hard_weight = 6.0\nlr = 5e-5\niterations = 500\naverage_from = 100\n"],
                       "IoU 0.71-0.76 after 21.7 GPU-hours"),
 }
 

@@ -240,8 +240,7 @@ def test_decode_is_air_where_dead():
 
 
 @pytest.mark.parametrize("body, message", [
-    ('blueprint = "b.toml"\nhiden_channels = 3\n', "unknown key 'hiden_channels'"),
-    ('blueprint = "b.toml"\nhiden_channels = 3\n', "did you mean 'hidden_channels'?"),
+    ('blueprint = "b.toml"\nhiden_channels = 3\n', "unknown key 'hiden_channels' (did you mean 'hidden_channels'?)"),
     ('blueprint = "b.toml"\nzzz = 3\n', "unknown key 'zzz' (`voxgen train --keys` lists them)"),
     ('blueprint = "b.toml"\nhidden_channels = "many"\n', "key 'hidden_channels' must be an integer"),
     ('blueprint = "b.toml"\nsteps = [10]\n', "key 'steps' must be a list of 2"),
