@@ -523,6 +523,27 @@ def test_mlp_row_kernels_equal_the_torch_ops(n):
     assert np.allclose(sums, want_t.sum(0).numpy(), atol=1e-10)
 
 
+@pytest.mark.parametrize("batch", [1, 3, 5])
+def test_numba_learned_backward_splits_an_odd_batch_evenly(batch):
+    """The backward's work items: an odd batch's last sample in two halves of
+    its rows, each half of the item list holding as many rows' worth of
+    samples as the other, every row in exactly one item; and a gradcheck
+    through that split."""
+    from voxgen.nca.depthwise import _work_items
+    starts = np.cumsum([0] + [10 + 3 * b for b in range(batch)])
+    sample, lo, hi = _work_items(starts)
+    assert len(sample) == batch + 1 and sorted(zip(lo, hi)) == sorted(
+        [(starts[b], starts[b + 1]) for b in range(batch - 1)]
+        + [(starts[-2], (starts[-2] + starts[-1]) // 2), ((starts[-2] + starts[-1]) // 2, starts[-1])])
+    assert all(starts[b] <= a < z <= starts[b + 1] for b, a, z in zip(sample, lo, hi))
+    first, second = sample[:len(sample) // 2], sample[len(sample) // 2:]
+    assert len(first) == len(second) and sum(first == batch - 1) == sum(second == batch - 1) == 1
+    state = torch.randn(batch, 3, 3, 2, 4, dtype=torch.float64, requires_grad=True)
+    kernel = torch.randn(3, 2, 27, dtype=torch.float64, requires_grad=True)
+    rows = torch.tensor(np.flatnonzero(np.random.default_rng(batch).random(batch * 24) < 0.6))
+    assert torch.autograd.gradcheck(lambda s, k: Perceive.apply("learned", s, k, rows), (state, kernel))
+
+
 def test_numba_kernels_do_not_depend_on_the_thread_count():
     """The parallel numba kernels (rows in parallel, or samples or chunks of
     rows in parallel with their sums taken in a fixed order) give the same
