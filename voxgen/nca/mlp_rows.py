@@ -25,11 +25,12 @@ _CHUNK = 256
 @njit(parallel=True, cache=True)
 def add_bias(h, bias, relu):
     n, w = h.shape
+    zero = np.zeros(1, h.dtype)[0]      # a bare 0.0 is float64, and made the loop convert
     for i in prange(n):
         r = h[i]
         for j in range(w):
             v = r[j] + bias[j]
-            r[j] = v if v > 0 or not relu else 0.0
+            r[j] = v if v > 0 or not relu else zero
     return h
 
 
@@ -38,12 +39,13 @@ def relu_backward(t, h):
     n, w = t.shape
     chunks = (n + _CHUNK - 1) // _CHUNK
     part = np.zeros((chunks, w), t.dtype)
+    zero = np.zeros(1, t.dtype)[0]
     for k in prange(chunks):
         p = part[k]
         for i in range(k * _CHUNK, min(n, (k + 1) * _CHUNK)):
             r, hr = t[i], h[i]
             for j in range(w):
-                v = r[j] if hr[j] > 0 else 0.0
+                v = r[j] if hr[j] > 0 else zero
                 r[j] = v
                 p[j] += v
     total = np.zeros(w, t.dtype)

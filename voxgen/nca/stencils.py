@@ -215,12 +215,13 @@ def apply_update(state, out, rows, pre, alive, threshold):
         pb = pre[b].reshape(cells)
         for p in range(cells):
             m[p] = m[p] and pb[p]
+    one, zero = np.ones(1, state.dtype)[0], np.zeros(1, state.dtype)[0]   # bare 1.0, 0.0 are float64
     for item in prange(nb * nc):
         b, ch = item // nc, item % nc
         m = mask[b].reshape(cells)
         dst = flat[b, ch]
         for p in range(cells):
-            dst[p] *= 1.0 if m[p] else 0.0
+            dst[p] *= one if m[p] else zero
     return x, mask
 
 
@@ -231,11 +232,12 @@ def apply_update_backward(grad, mask, rows):
     d_state = np.empty_like(grad)
     g = grad.reshape(nb, nc, cells)
     d = d_state.reshape(nb, nc, cells)
+    zero = np.zeros(1, grad.dtype)[0]
     for item in prange(nb * nc):
         b, ch = item // nc, item % nc
         m = mask[b].reshape(cells)
         for p in range(cells):
-            d[b, ch, p] = g[b, ch, p] if m[p] else 0.0
+            d[b, ch, p] = g[b, ch, p] if m[p] else zero
     d_out = np.empty((rows.shape[0], nc), grad.dtype)
     for i in prange(rows.shape[0]):
         b, p = rows[i] // cells, rows[i] % cells
