@@ -88,6 +88,7 @@ def sobel_rows(state, rows):
         lo, hi = starts[b], starts[b + 1]
         if lo == hi:
             continue
+        sixteenth = np.full(1, 0.0625, state.dtype)[0]  # a bare 0.0625 is float64: a conversion a number
         scratch = np.empty((7, size), state.dtype)      # this sample's channels-last slabs
         v, sz, dz, t, sx, sy, sd = (scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5],
                                     scratch[6])
@@ -107,9 +108,9 @@ def sobel_rows(state, rows):
             at = (rows[i] - b * cells) * nc
             for ch in range(nc):
                 out[i, ch] = v[at + ch]
-                out[i, nc + ch] = sx[at + ch] * 0.0625
-                out[i, 2 * nc + ch] = sy[at + ch] * 0.0625
-                out[i, 3 * nc + ch] = sd[at + ch] * 0.0625
+                out[i, nc + ch] = sx[at + ch] * sixteenth
+                out[i, 2 * nc + ch] = sy[at + ch] * sixteenth
+                out[i, 3 * nc + ch] = sd[at + ch] * sixteenth
     return out
 
 
@@ -124,6 +125,7 @@ def sobel_rows_backward(grad, rows, d_state):
         lo, hi = starts[b], starts[b + 1]
         if lo == hi:
             continue
+        sixteenth = np.full(1, 0.0625, grad.dtype)[0]
         scratch = np.zeros((7, size), grad.dtype)       # this sample's channels-last slabs
         d, gx, gy, gz, t, u, w = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5], scratch[6]
         for i in range(lo, hi):
@@ -145,7 +147,7 @@ def sobel_rows_backward(grad, rows, d_state):
         _smooth(t, u, ny, nz * nc)
         _diff(u, t, nx, ny * nz * nc)
         for m in range(size):
-            d[m] -= (w[m] + t[m]) * 0.0625
+            d[m] -= (w[m] + t[m]) * sixteenth
         ob = out[b]
         for ch in range(nc):                            # added to the (C, X, Y, Z) gradient
             for p in range(cells):
