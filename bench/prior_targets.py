@@ -1,7 +1,7 @@
 """voxgen on the prior work's own targets: train from scratch, then grow
 fresh seeds, next to what the prior work reported for the same files.
 
-    .venv/bin/python bench/prior_targets.py [NAME ...] [--threads N] [--fresh N] [--keep DIR]
+    .venv/bin/python bench/prior_targets.py [NAME ...] [--threads N] [--fresh N] [--keep DIR] [--torch-seed S]
     .venv/bin/python bench/prior_targets.py NAME --from-stage K --init WEIGHTS [...]
 
 NAME is one of TARGETS (default: house, 2-4 minutes; blacksmith takes about
@@ -120,9 +120,10 @@ def stages_of(name: str) -> list[str]:
 
 
 def run(name: str, threads: int, fresh: int, keep: Path | None = None, first: int = 1,
-        init: Path | None = None) -> dict:
+        init: Path | None = None, torch_seed: int | None = None) -> dict:
     """Train NAME's recipe from stage `first` on (stage 1 from scratch, a
-    later one from `init`), then grow `fresh` fresh seeds."""
+    later one from `init`), then grow `fresh` fresh seeds. `torch_seed`, if
+    given, is every stage's training seed (voxgen's default otherwise)."""
     from voxgen.train import train
 
     file, _, prior = TARGETS[name]
@@ -134,7 +135,8 @@ def run(name: str, threads: int, fresh: int, keep: Path | None = None, first: in
         weights = home / f"{name}.safetensors"
         for stage, recipe in enumerate(recipes[first - 1:], first):
             spec = Path(tmp) / f"{name}.toml"
-            spec.write_text(f'blueprint = "{path}"\n{recipe}')
+            seed = "" if torch_seed is None else f"torch_seed = {torch_seed}\n"
+            spec.write_text(f'blueprint = "{path}"\n{recipe}{seed}')
             if stage > first:                    # from the stage before's weights, kept beside
                 init = weights.replace(home / f"{name}-stage{stage - 1}.safetensors")
             run_dir = home / (f"{name}-run" if len(recipes) == 1 else f"{name}-run{stage}")
@@ -144,9 +146,9 @@ def run(name: str, threads: int, fresh: int, keep: Path | None = None, first: in
             wall += time.perf_counter() - t
             iterations += record["iterations"]
         grown = fresh_growth(weights, range(1000, 1000 + fresh))
-    return {"target": file, "iterations": iterations, "stages": len(recipes), "first_stage": first,
-            "stopped_early": record["stopped_early"], "wall_time_s": round(wall, 1), "final": record["final"],
-            "fresh": grown, "prior_work": prior}
+    return {"target": file, "torch_seed": torch_seed, "iterations": iterations, "stages": len(recipes),
+            "first_stage": first, "stopped_early": record["stopped_early"], "wall_time_s": round(wall, 1),
+            "final": record["final"], "fresh": grown, "prior_work": prior}
 
 
 def check_stage_options(names: list[str], first: int, init: Path | None) -> None:
@@ -175,6 +177,8 @@ def main() -> None:
     parser.add_argument("--from-stage", type=int, default=1, metavar="K",
                         help="run the recipe's stages from K on (K > 1 needs --init)")
     parser.add_argument("--init", type=Path, metavar="WEIGHTS", help="stage K's starting weights")
+    parser.add_argument("--torch-seed", type=int, metavar="S",
+                        help="every stage's training seed (default: the spec's default, 0), to repeat a run")
     args = parser.parse_args()
     unknown = [n for n in args.names if n not in TARGETS]
     if unknown:
@@ -187,7 +191,7 @@ def main() -> None:
     from voxgen.nca.model import set_threads
     set_threads(args.threads)
     for name in args.names:
-        r = run(name, args.threads, args.fresh, args.keep, args.from_stage, args.init)
+        r = run(name, args.threads, args.fresh, args.keep, args.from_stage, args.init, args.torch_seed)
         f, end = r["fresh"], r["final"]
         halves = (f", halves regrown {end['regrowth']['exact']}/{end['regrowth']['n']}"
                   if "regrowth" in end else "")

@@ -56,10 +56,11 @@ def test_prior_target_stages_train_each_from_the_last(tmp_path, monkeypatch):
     monkeypatch.setattr(prior, "TARGETS", {"fm": ("flying_machine.toml", [
         "iterations = 3\nverify_seeds = 2\nverify_needed = 2\n",
         "iterations = 2\nverify_seeds = 2\nverify_needed = 2\nlr = 1e-4\nlr_schedule = \"constant\"\n"], "-")})
-    real, inits = voxgen.train.train, []
+    real, inits, specs = voxgen.train.train, [], []
 
     def train(spec, **kw):
         inits.append(kw["init"] and Path(kw["init"]).read_bytes())
+        specs.append(Path(spec).read_text())
         return real(spec, **kw)
     monkeypatch.setattr(voxgen.train, "train", train)
     r = prior.run("fm", threads=1, fresh=2, keep=tmp_path)
@@ -74,8 +75,9 @@ def test_prior_target_stages_train_each_from_the_last(tmp_path, monkeypatch):
     inits.clear()
     (tmp_path / "again").mkdir()
     again = prior.run("fm", threads=1, fresh=2, keep=tmp_path / "again", first=2,
-                      init=tmp_path / "fm-stage1.safetensors")
-    assert (again["iterations"], again["first_stage"]) == (2, 2)
+                      init=tmp_path / "fm-stage1.safetensors", torch_seed=7)
+    assert (again["iterations"], again["first_stage"], again["torch_seed"]) == (2, 2, 7)
+    assert "torch_seed" not in specs[0] and specs[-1].endswith("torch_seed = 7\n")
     assert inits == [(tmp_path / "fm-stage1.safetensors").read_bytes()]
     assert not (tmp_path / "again" / "fm-run1").exists() and (tmp_path / "again" / "fm-run2").exists()
 
