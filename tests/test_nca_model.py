@@ -173,6 +173,24 @@ def test_live_box_numba_equals_torch(monkeypatch, dtype):
     assert live_box(model, state) is not None
 
 
+def test_alive_box_scans_in_from_the_faces_and_finds_the_box():
+    """The numba box (planes scanned in from each face until an alive cell)
+    against numpy's argwhere, on random grids from empty to full, one cell
+    thick along some axes too."""
+    from voxgen.nca import stencils
+    rng = np.random.default_rng(4)
+    for _ in range(400):
+        shape = tuple(rng.integers(1, 7, 4))
+        alive = np.where(rng.random(shape) < rng.choice([0, 0.01, 0.05, 0.3, 1.0]), 0.5, 0.05)
+        alive = alive.astype(np.float32)
+        lo, hi = stencils.alive_box(alive, 0.1)
+        cells = np.argwhere((alive > 0.1).any(0))
+        if cells.size == 0:
+            assert hi[0] <= lo[0]
+        else:
+            assert (lo.tolist(), hi.tolist()) == (cells.min(0).tolist(), (cells.max(0) + 1).tolist())
+
+
 def test_active_step_of_a_dead_batch_keeps_the_graph():
     """A batch whose every cell died still backpropagates (a zero gradient, as
     the dense step gives), so training does not crash when growth dies out."""
