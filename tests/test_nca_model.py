@@ -191,6 +191,26 @@ def test_alive_box_scans_in_from_the_faces_and_finds_the_box():
             assert (lo.tolist(), hi.tolist()) == (cells.min(0).tolist(), (cells.max(0) + 1).tolist())
 
 
+@pytest.mark.parametrize("per_sample", [False, True])
+def test_fire_masks_drawn_in_blocks_equal_one_draw_a_step(per_sample):
+    """The CPU draws a rollout's firing masks FIRE_BLOCK steps at a time; they
+    are the masks of one draw a step (37 steps: two blocks and a part)."""
+    from voxgen.nca.active import FIRE_BLOCK, fire_masks
+
+    def gens():
+        if per_sample:
+            return [torch.Generator().manual_seed(s) for s in (5, 6, 7)]
+        return torch.Generator().manual_seed(5)
+    shape, steps = (3, 4, 2, 3, 5), 2 * FIRE_BLOCK + 5
+    blocks = list(fire_masks(shape, 0.5, gens(), "cpu", steps))
+    one, step_by_step = gens(), []
+    for _ in range(steps):
+        step_by_step.append(fire_mask(shape, 0.5, one, "cpu"))
+    assert len(blocks) == steps and all(a.shape == (3, 1, 2, 3, 5) for a in blocks)
+    assert all(torch.equal(a, b) for a, b in zip(blocks, step_by_step))
+    assert not torch.equal(blocks[0], blocks[1])
+
+
 def test_active_step_of_a_dead_batch_keeps_the_graph():
     """A batch whose every cell died still backpropagates (a zero gradient, as
     the dense step gives), so training does not crash when growth dies out."""

@@ -58,6 +58,33 @@ def step_active(model: NCA, state: torch.Tensor, fire: torch.Tensor, box=False) 
     return F.pad(out, pad)
 
 
+FIRE_BLOCK = 16
+"""Steps whose firing masks the CPU draws at once."""
+
+
+def fire_masks(shape, rate: float, generator, device, steps: int):
+    """The firing masks of `steps` steps in turn, as `fire_mask` draws them.
+    On the CPU with a generator given (one, or one per sample) they are drawn
+    FIRE_BLOCK steps at a time: torch's CPU generator fills a tensor number
+    by number, so one draw for k steps gives the numbers of k draws, one a
+    step (`tests/test_nca_model.py` checks it), in one call instead of k.
+    (The global generator, `generator=None`, is drawn step by step: another
+    draw from it between steps would come between them.)"""
+    torch_device = torch.device(device)
+    if generator is None or torch_device.type != "cpu":
+        for _ in range(steps):
+            yield fire_mask(shape, rate, generator, device)
+        return
+    b, _, x, y, z = shape
+    for start in range(0, steps, FIRE_BLOCK):
+        n = min(FIRE_BLOCK, steps - start)
+        if isinstance(generator, (list, tuple)):
+            r = torch.cat([torch.rand((n, 1, 1, x, y, z), generator=g) for g in generator], dim=1)
+        else:
+            r = torch.rand((n, b, 1, x, y, z), generator=generator)
+        yield from r < rate
+
+
 def grown_box(box, grid):
     """The box one cell larger on every side, clipped to `grid`: it holds the
     live box after one more step (life spreads at most one cell a step)."""
@@ -79,8 +106,8 @@ def rollout(model: NCA, state: torch.Tensor, steps: int, generator=None, on_step
     every = find_box_every or (1 if state.device.type == "cpu" else 8)
     grid = state.shape[2:]
     box = None
-    for i in range(steps):
-        fire = fire_mask(state.shape, model.config.fire_rate, generator, state.device)
+    masks = fire_masks(state.shape, model.config.fire_rate, generator, state.device, steps)
+    for i, fire in enumerate(masks):
         if not active:
             state = model.step(state, fire)
         else:
