@@ -129,12 +129,11 @@ def _work_items(starts):
     order[half + split:nb] = np.arange(half, nb - split)
     if split:
         order[half] = order[nb] = nb - 1
-    sample = order
     lo, hi = starts[order].copy(), starts[order + 1].copy()
     if split:
         mid = (starts[nb - 1] + starts[nb]) // 2
         hi[half], lo[nb] = mid, mid
-    return sample, lo, hi
+    return order, lo, hi
 
 
 @functools.cache
