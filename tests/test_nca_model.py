@@ -191,11 +191,15 @@ def test_alive_box_scans_in_from_the_faces_and_finds_the_box():
             assert (lo.tolist(), hi.tolist()) == (cells.min(0).tolist(), (cells.max(0) + 1).tolist())
 
 
-@pytest.mark.parametrize("per_sample", [False, True])
-def test_fire_masks_drawn_in_blocks_equal_one_draw_a_step(per_sample):
-    """The CPU draws a rollout's firing masks FIRE_BLOCK steps at a time; they
-    are the masks of one draw a step (37 steps: two blocks and a part)."""
+@pytest.mark.parametrize("per_sample, numbers", [(False, 1 << 22), (True, 1 << 22), (False, 200)])
+def test_fire_masks_drawn_in_blocks_equal_one_draw_a_step(monkeypatch, per_sample, numbers):
+    """The CPU draws a rollout's firing masks FIRE_BLOCK steps at a time (or
+    fewer, where a grid is large); they are the masks of one draw a step (37
+    steps: two blocks and a part; with a cap of 200 numbers, 2 steps at a
+    time)."""
+    from voxgen.nca import active
     from voxgen.nca.active import FIRE_BLOCK, fire_masks
+    monkeypatch.setattr(active, "FIRE_BLOCK_NUMBERS", numbers)
 
     def gens():
         if per_sample:

@@ -59,7 +59,9 @@ def step_active(model: NCA, state: torch.Tensor, fire: torch.Tensor, box=False) 
 
 
 FIRE_BLOCK = 16
-"""Steps whose firing masks the CPU draws at once."""
+"""Steps whose firing masks the CPU draws at once, as long as that stays
+within FIRE_BLOCK_NUMBERS random numbers (16 MB of them)."""
+FIRE_BLOCK_NUMBERS = 1 << 22
 
 
 def fire_masks(shape, rate: float, generator, device, steps: int):
@@ -76,8 +78,9 @@ def fire_masks(shape, rate: float, generator, device, steps: int):
             yield fire_mask(shape, rate, generator, device)
         return
     b, _, x, y, z = shape
-    for start in range(0, steps, FIRE_BLOCK):
-        n = min(FIRE_BLOCK, steps - start)
+    block = max(1, min(FIRE_BLOCK, FIRE_BLOCK_NUMBERS // (b * x * y * z)))    # large grids: fewer steps at once
+    for start in range(0, steps, block):
+        n = min(block, steps - start)
         if isinstance(generator, (list, tuple)):
             r = torch.cat([torch.rand((n, 1, 1, x, y, z), generator=g) for g in generator], dim=1)
         else:
