@@ -12,6 +12,8 @@ random stream does not depend on the box either.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -72,20 +74,12 @@ def fire_masks(shape, rate: float, generator, device, steps: int):
     step (`tests/test_nca_model.py` checks it), in one call instead of k.
     (The global generator, `generator=None`, is drawn step by step: another
     draw from it between steps would come between them.)"""
-    torch_device = torch.device(device)
-    if generator is None or torch_device.type != "cpu":
-        for _ in range(steps):
-            yield fire_mask(shape, rate, generator, device)
-        return
-    b, _, x, y, z = shape
-    block = max(1, min(FIRE_BLOCK, FIRE_BLOCK_NUMBERS // (b * x * y * z)))    # large grids: fewer steps at once
+    block = 1
+    if generator is not None and torch.device(device).type == "cpu":
+        per_step = math.prod(shape[:1] + shape[2:])                  # B X Y Z numbers
+        block = max(1, min(FIRE_BLOCK, FIRE_BLOCK_NUMBERS // per_step))  # on large grids, fewer steps at once
     for start in range(0, steps, block):
-        n = min(block, steps - start)
-        if isinstance(generator, (list, tuple)):
-            r = torch.cat([torch.rand((n, 1, 1, x, y, z), generator=g) for g in generator], dim=1)
-        else:
-            r = torch.rand((n, b, 1, x, y, z), generator=generator)
-        yield from r < rate
+        yield from fire_mask(shape, rate, generator, device, min(block, steps - start))
 
 
 def grown_box(box, grid):

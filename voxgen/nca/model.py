@@ -231,13 +231,17 @@ class _CpuStep(torch.autograd.Function):
         return (None, torch.from_numpy(d_state), None, d_kernel, d_w_in.permute(0, 2, 1), d_bias, *d_layers)
 
 
-def fire_mask(shape, rate: float, generator, device) -> torch.Tensor:
+def fire_mask(shape, rate: float, generator, device, steps: int | None = None) -> torch.Tensor:
     """bool (B, 1, X, Y, Z) firing mask. `generator` is one torch.Generator or
     a list of B (one per sample, so a sample's run does not depend on the
-    other samples in its batch)."""
+    other samples in its batch). With `steps`, (steps, B, 1, X, Y, Z): the
+    masks of that many steps in one draw (on the CPU the numbers of `steps`
+    draws one after the other: see `active.fire_masks`)."""
     b, _, x, y, z = shape
+    lead = () if steps is None else (steps,)
     if isinstance(generator, (list, tuple)):
-        r = torch.cat([torch.rand((1, 1, x, y, z), generator=g, device=device) for g in generator])
+        r = torch.cat([torch.rand(lead + (1, 1, x, y, z), generator=g, device=device) for g in generator],
+                      dim=len(lead))
     else:
-        r = torch.rand((b, 1, x, y, z), generator=generator, device=device)
+        r = torch.rand(lead + (b, 1, x, y, z), generator=generator, device=device)
     return r < rate

@@ -36,6 +36,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from voxgen.nca.mlp_rows import typed
+
 
 @njit(cache=True)
 def _smooth(v, out, n, s):
@@ -84,11 +86,11 @@ def sobel_rows(state, rows):
     flat = state.reshape(nb, nc, cells)
     out = np.empty((rows.shape[0], 4 * nc), state.dtype)
     starts = np.searchsorted(rows, np.arange(nb + 1) * cells)
+    sixteenth = typed(0.0625, state)
     for b in prange(nb):
         lo, hi = starts[b], starts[b + 1]
         if lo == hi:
             continue
-        sixteenth = np.full(1, 0.0625, state.dtype)[0]  # a bare 0.0625 is float64: a conversion a number
         scratch = np.empty((7, size), state.dtype)      # this sample's channels-last slabs
         v, sz, dz, t, sx, sy, sd = (scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5],
                                     scratch[6])
@@ -121,11 +123,11 @@ def sobel_rows_backward(grad, rows, d_state):
     size = cells * nc
     out = d_state.reshape(nb, nc, cells)
     starts = np.searchsorted(rows, np.arange(nb + 1) * cells)
+    sixteenth = typed(0.0625, grad)
     for b in prange(nb):
         lo, hi = starts[b], starts[b + 1]
         if lo == hi:
             continue
-        sixteenth = np.full(1, 0.0625, grad.dtype)[0]
         scratch = np.zeros((7, size), grad.dtype)       # this sample's channels-last slabs
         d, gx, gy, gz, t, u, w = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5], scratch[6]
         for i in range(lo, hi):
@@ -248,7 +250,7 @@ def apply_update(state, out, rows, pre, alive, threshold):
         pb = pre[b].reshape(cells)
         for p in range(cells):
             m[p] = m[p] and pb[p]
-    one, zero = np.ones(1, state.dtype)[0], np.zeros(1, state.dtype)[0]   # bare 1.0, 0.0 are float64
+    one, zero = typed(1, state), typed(0, state)
     for item in prange(nb * nc):
         b, ch = item // nc, item % nc
         m = mask[b].reshape(cells)
@@ -265,7 +267,7 @@ def apply_update_backward(grad, mask, rows):
     d_state = np.empty_like(grad)
     g = grad.reshape(nb, nc, cells)
     d = d_state.reshape(nb, nc, cells)
-    zero = np.zeros(1, grad.dtype)[0]
+    zero = typed(0, grad)
     for item in prange(nb * nc):
         b, ch = item // nc, item % nc
         m = mask[b].reshape(cells)
