@@ -140,6 +140,64 @@ def test_active_region_equals_dense(find_box_every):
     assert (active[:, model.channels.alive] > 0.1).sum() > 20      # life really spread
 
 
+@pytest.mark.parametrize("perception, every, grid, dies", [
+    ("learned", None, (13, 7, 15), False), ("fixed", None, (13, 7, 15), False), ("learned", 3, (13, 7, 15), False),
+    ("learned", None, (5, 4, 6), False), ("learned", None, (13, 7, 15), True)])
+def test_rollout_as_one_node_equals_its_steps_bit_for_bit(perception, every, grid, dies):
+    """The CPU's rollout as one autograd node (`cpu_step.CpuRollout`) against
+    the same steps taken one by one (an `on_step` asks for them): the final
+    state, and the gradients of the start state and of every parameter,
+    bit for bit: with the live box a crop of the grid to the end, found
+    every 3rd step, filling a small grid, and a batch that dies out (its
+    state multiplied by zero, as the dense step does)."""
+    model = busy_model(perception, seed=6)
+    centre = tuple(n // 2 for n in grid)
+    start = seed_state(model, grid, (centre[0], 0, centre[2]), batch=3)
+    start = start + 0.05 * torch.randn(start.shape, generator=torch.Generator().manual_seed(1)) * (start != 0)
+    if dies:
+        start = start * 0.01          # below the alive threshold: dead from the first step
+    results = []
+    for on_step in (lambda i, s: None, None):
+        model.zero_grad()
+        x = start.clone().requires_grad_()
+        y = rollout(model, x, 5, torch.Generator().manual_seed(2), on_step=on_step, find_box_every=every)
+        (y * torch.linspace(-1, 1, y.numel()).reshape(y.shape)).sum().backward()
+        results.append([y.detach(), x.grad] + [p.grad for p in model.parameters()])
+    (stepwise, *step_grads), (fused, *fused_grads) = results
+    alive = stepwise[:, model.channels.alive] > 0.1
+    assert alive.sum() > (start[:, model.channels.alive] > 0.1).sum() or dies            # it grew
+    box = live_box(model, stepwise)
+    assert box is None if dies else (box == ((0, 0, 0), grid)) == (grid[0] < 6)     # a crop, or all the grid
+    assert torch.equal(stepwise, fused)
+    assert len(step_grads) == len(fused_grads) and all(
+        (a is None and b is None) or torch.equal(a, b) for a, b in zip(step_grads, fused_grads))
+    assert (fused_grads[0] != 0).any() != dies
+
+
+def test_rollout_as_one_node_keeps_nothing_without_gradients_and_never_returns_its_input():
+    from voxgen.nca.cpu_step import CpuRollout
+    model = busy_model("learned", seed=6)
+    start = seed_state(model, (7, 6, 9), (3, 0, 4), batch=1)
+    kept = []
+    original = CpuRollout.forward
+
+    def spy(ctx, *args):
+        out = original(ctx, *args)
+        kept.append(len(ctx.steps))
+        return out
+
+    CpuRollout.forward = staticmethod(spy)
+    try:
+        with torch.no_grad():
+            rollout(model, start, 5, torch.Generator().manual_seed(2))
+        rollout(model, start, 5, torch.Generator().manual_seed(2))
+        none = rollout(model, start, 0, torch.Generator().manual_seed(2))
+    finally:
+        CpuRollout.forward = original
+    assert kept == [0, 5, 0]
+    assert torch.equal(none, start) and none.data_ptr() != start.data_ptr()
+
+
 def test_active_step_on_a_partial_box_equals_dense():
     model = busy_model(seed=4)
     state = seed_state(model, (10, 6, 10), (2, 1, 2))
@@ -281,6 +339,17 @@ def test_decode_is_air_where_dead():
     assert decode_classes(model, state)[0, 1, 1, 1] == 2
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_argmax_class_is_argmax_with_ties_and_nans(dtype):
+    from voxgen.nca.target import argmax_class
+    gen = torch.Generator().manual_seed(0)
+    for trial in range(50):
+        state = torch.randint(-2, 2, (3, 9, 5, 4, 6), generator=gen).to(dtype)    # ties everywhere
+        if trial % 2:
+            state[trial % 3, trial % 7, 1, trial % 4, 2] = float("nan")
+        assert torch.equal(argmax_class(state[:, :7]), state[:, :7].argmax(1))
+
+
 @pytest.mark.parametrize("body, message", [
     ('blueprint = "b.toml"\nhiden_channels = 3\n', "unknown key 'hiden_channels' (did you mean 'hidden_channels'?)"),
     ('blueprint = "b.toml"\nzzz = 3\n', "unknown key 'zzz' (`voxgen train --keys` lists them)"),
@@ -333,6 +402,7 @@ def test_a_spec_may_be_a_blueprint_file_or_a_shipped_name(tmp_path):
 
 def test_spec_overrides_defaults(tmp_path):
     path = tmp_path / "thing.toml"
+    (tmp_path.parent / "b.toml").write_text("")          # resolved, not read
     path.write_text('blueprint = "../b.toml"\nhidden_channels = 7\nlr = 1\nsteps = [5, 9]\n'
                     'seed_position = [1, 2, 3]\n')
     spec = parse_spec(path)
@@ -350,7 +420,9 @@ def test_spec_blueprint_may_name_a_bundled_blueprint(tmp_path):
     (tmp_path / "tree").write_text("")
     assert parse_spec(path).blueprint == (tmp_path / "tree").resolve()
     path.write_text('blueprint = "no_such_blueprint"\n')
-    assert parse_spec(path).blueprint == (tmp_path / "no_such_blueprint").resolve()
+    with pytest.raises(VoxgenError, match=r"thing.toml: key 'blueprint': no file .*no_such_blueprint and no "
+                                          r"bundled blueprint 'no_such_blueprint'"):
+        parse_spec(path)
 
 
 @pytest.mark.parametrize("shape", [(2, 4, 5, 6), (1, 1, 1, 1), (3, 1, 7, 2)])
@@ -381,21 +453,22 @@ def depthwise_features(state, kernel):
 
 
 class Perceive(torch.autograd.Function):
-    """The numba perception rows (as `_CpuStep` computes them) as an autograd
+    """The numba perception rows (as the CPU's step computes them) as an autograd
     node of their own: (n, P*C) features of the cells at flat indices `rows`."""
 
     @staticmethod
     def forward(ctx, perception, state, kernel, rows):
-        from voxgen.nca.model import _perceive_np
+        from voxgen.nca.cpu_step import perceive
         ctx.perception, ctx.rows, ctx.state = perception, rows.numpy(), state.detach().contiguous().numpy()
-        feats, ctx.saved = _perceive_np(perception, ctx.state, ctx.rows, kernel)
+        kernel = None if kernel is None else kernel.detach().numpy()
+        feats, ctx.saved = perceive(perception, ctx.state, ctx.rows, kernel)
         return torch.from_numpy(feats)
 
     @staticmethod
     def backward(ctx, grad):
-        from voxgen.nca.model import _perceive_np_backward
+        from voxgen.nca.cpu_step import perceive_backward
         d_state = np.zeros_like(ctx.state)
-        d_kernel = _perceive_np_backward(ctx.perception, grad.contiguous().numpy(), ctx.rows, ctx.saved, d_state)
+        d_kernel = perceive_backward(ctx.perception, grad.contiguous().numpy(), ctx.rows, ctx.saved, d_state)
         return None, torch.from_numpy(d_state), d_kernel, None
 
 

@@ -59,6 +59,50 @@ def test_resume_continues_from_the_checkpoint(trained_tiny, tmp_path):
     assert its == sorted(its) and its[0] == 0
 
 
+def test_resume_keeps_the_earlier_checks_and_survives_a_cut_last_line(trained_tiny, tmp_path):
+    """A run killed while writing its log: on resume the rows before the
+    checkpoint stay, the growth checks among them, and the half-written last
+    line goes."""
+    import shutil
+    from voxgen.nca.weights import read_weights
+    from voxgen.train import train
+    root, record = trained_tiny
+    run = tmp_path / "run"
+    shutil.copytree(root / "run", run)
+    start = read_weights(run / "checkpoint.safetensors")[1]["iteration"]
+    before = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    checks = [r for r in before if "verify" in r and r["it"] < start]
+    assert checks                                  # the tiny run stopped on a check
+    with (run / "metrics.jsonl").open("a") as log:
+        log.write('{"it": 99999, "loss": 0.1, "accur')
+    train(root / "tiny.toml", device="cpu", out=run, resume=True, iterations=start + 2,
+          weights_path=tmp_path / "w.safetensors", progress=False)
+    after = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r for r in after if r["it"] < start] == [r for r in before if r["it"] < start]
+    assert all(r["it"] < start + 2 for r in after)
+
+
+def test_a_seed_position_outside_the_blueprint_names_the_spec(tmp_path):
+    from voxgen.errors import VoxgenError
+    from voxgen.train import train
+    write_tiny(tmp_path, "grow")
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(spec.read_text() + "seed_position = [9, 9, 9]\n")
+    with pytest.raises(VoxgenError, match=r"tiny.toml: seed_position \[9, 9, 9\] outside the blueprint box"):
+        train(spec, device="cpu", out=tmp_path / "run", progress=False)
+
+
+def test_resume_with_fewer_iterations_than_the_checkpoint_is_an_error(trained_tiny, tmp_path):
+    from voxgen.errors import VoxgenError
+    from voxgen.train import train
+    root, record = trained_tiny
+    with pytest.raises(VoxgenError, match=r"checkpoint.safetensors: the checkpoint is at iteration \d+, past "
+                                          r"--iterations 1 \(give at least"):
+        train(root / "tiny.toml", device="cpu", out=root / "run", resume=True, iterations=1,
+              weights_path=tmp_path / "w.safetensors", progress=False)
+    assert not (tmp_path / "w.safetensors").exists()
+
+
 def test_resume_with_no_iterations_left_writes_the_checkpoint_model(trained_tiny, tmp_path):
     """`--resume --iterations N` with N the checkpoint's own iteration trains
     nothing: the weights written are the checkpoint's model, recorded at N."""

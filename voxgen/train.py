@@ -44,7 +44,7 @@ from voxgen.nca.damage import apply_damage
 from voxgen.nca.evaluate import check_growth, check_regrowth
 from voxgen.nca.model import NCA, set_threads
 from voxgen.nca.spec import parse_spec
-from voxgen.nca.target import class_grid, decode_classes, encode, seed_state
+from voxgen.nca.target import argmax_class, class_grid, decode_classes, encode, seed_state
 from voxgen.nca.weights import model_state, read_weights, save_weights
 from voxgen.nca.widen import fit_checkpoint, fit_parameters
 
@@ -139,7 +139,7 @@ def growth_loss(model: NCA, state, classes, weights, far_air) -> torch.Tensor:
     if model.config.focal_gamma:
         ce = ce * (1 - torch.exp(-ce)).pow(model.config.focal_gamma)
     if model.config.hard_weight:
-        wrong = state[:, ch.logits].detach().argmax(1) != target
+        wrong = argmax_class(state[:, ch.logits].detach()) != target
         ce = ce * (1 + model.config.hard_weight * wrong)
     dead_ce = (target > 0).float() * math.log(ch.classes)
     ce = torch.where(model.life(state)[:, 0], ce, dead_ce)
@@ -168,6 +168,21 @@ def _load_optimizer(opt, tensors: dict) -> None:
     sd = opt.state_dict()
     sd["state"] = state
     opt.load_state_dict(sd)
+
+
+def _logged_rows(path: Path) -> list[dict]:
+    """The rows of a run's metrics.jsonl, if there is one; a line that is not
+    a row with an iteration (the last one, cut short where a run was killed
+    while writing it) is left out."""
+    rows = []
+    for line in path.read_text().splitlines() if path.exists() else []:
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict) and isinstance(row.get("it"), int):
+            rows.append(row)
+    return rows
 
 
 def plot_curve(history: list[dict], path: Path) -> None:
@@ -220,7 +235,10 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     classes_palette = class_grid(blueprint)
     padded = tuple(n + 2 * cfg.margin for n in blueprint.shape)
     check_memory(spec, cfg, len(classes_palette[1]), padded, dev)       # before the padded grid is made
-    target = encode(blueprint, cfg.margin, cfg.seed_position, classes_palette)
+    try:
+        target = encode(blueprint, cfg.margin, cfg.seed_position, classes_palette)
+    except VoxgenError as err:       # a seed_position outside the box, no blocks: the spec's to fix
+        raise VoxgenError(err.message, err.path or spec.path) from None
     out = Path(out) if out else Path("runs") / spec.name
     make_dir(out)
     weights_path = Path(weights_path) if weights_path else spec.path.with_suffix(".safetensors")
@@ -243,7 +261,7 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     box = ((cfg.margin,) * 3, tuple(n - cfg.margin for n in classes.shape))
     sampler = torch.Generator().manual_seed(cfg.torch_seed)                  # batches, damage
     firing = torch.Generator(device=dev).manual_seed(cfg.torch_seed + 1)    # firing masks
-    start, elapsed, streak, history, last_verify = 0, 0.0, 0, [], -10**9
+    start, elapsed, streak, history, kept, last_verify = 0, 0.0, 0, [], [], -10**9
     verified = None
     mean = WeightMean(model)
     if resume and not ckpt_path.exists() and progress:
@@ -259,11 +277,15 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
         firing.set_state(tensors["rng.firing"])
         start, elapsed, streak = meta["iteration"], meta["elapsed_s"], meta["streak"]
         mean.load(tensors, meta.get("averaged", 0), saved.average_decay)
-        rows = (out / "metrics.jsonl").read_text().splitlines() if (out / "metrics.jsonl").exists() else []
-        history = [r for r in map(json.loads, filter(str.strip, rows)) if r["it"] < start and "loss" in r]
+        if cfg.iterations < start:
+            raise VoxgenError(f"{ckpt_path}: the checkpoint is at iteration {start}, past --iterations "
+                              f"{cfg.iterations} (give at least {start}; {start} writes its weights as they are)")
+        kept = [r for r in _logged_rows(out / "metrics.jsonl") if r["it"] < start]      # losses and checks
+        history = [r for r in kept if "loss" in r]
+        last_verify = max((r["it"] for r in kept if "verify" in r), default=last_verify)
     log = (out / "metrics.jsonl").open("w")
-    for h in history:
-        log.write(json.dumps(h) + "\n")
+    for row in kept:
+        log.write(json.dumps(row) + "\n")
 
     def checkpoint(it: int) -> None:
         extra = {"pool": pool, "pool_loss": pool_loss, "rng.sampler": sampler.get_state(),

@@ -19,27 +19,32 @@ import torch
 import torch.nn.functional as F
 
 from voxgen.nca import stencils
+from voxgen.nca.cpu_step import CpuRollout
 from voxgen.nca.model import NCA, uses_numba, fire_mask
 
 
 def live_box(model: NCA, state: torch.Tensor):
     """((x0, y0, z0), (x1, y1, z1)) half-open box of alive cells over the
     whole batch, grown by one cell and clipped to the grid; None if none alive."""
-    alive, threshold, grid = state.detach()[:, model.channels.alive], model.config.alive_threshold, state.shape[2:]
     if uses_numba(state):      # one numba pass instead of a dozen small torch ops
-        lo, hi = stencils.alive_box(alive.numpy(), threshold)
-    else:
-        # the largest alive value in each plane along each axis, read back in
-        # one transfer (one host synchronisation per step on a GPU)
-        planes = (torch.cat([alive.amax((0, 2, 3)), alive.amax((0, 1, 3)), alive.amax((0, 1, 2))])
-                  > threshold).cpu().numpy()
-        edges = [axis.nonzero()[0] for axis in np.split(planes, [grid[0], grid[0] + grid[1]])]
-        if any(e.size == 0 for e in edges):
-            return None
-        lo, hi = [e[0] for e in edges], [e[-1] + 1 for e in edges]
+        return live_box_np(model, state.detach().numpy())
+    alive, threshold, grid = state.detach()[:, model.channels.alive], model.config.alive_threshold, state.shape[2:]
+    # the largest alive value in each plane along each axis, read back in
+    # one transfer (one host synchronisation per step on a GPU)
+    planes = (torch.cat([alive.amax((0, 2, 3)), alive.amax((0, 1, 3)), alive.amax((0, 1, 2))])
+              > threshold).cpu().numpy()
+    edges = [axis.nonzero()[0] for axis in np.split(planes, [grid[0], grid[0] + grid[1]])]
+    if any(e.size == 0 for e in edges):
+        return None
+    return grown_box((tuple(int(e[0]) for e in edges), tuple(int(e[-1]) + 1 for e in edges)), grid)
+
+
+def live_box_np(model: NCA, state: np.ndarray):
+    """`live_box` of the (B, C, X, Y, Z) array `state`, by one numba scan."""
+    lo, hi = stencils.alive_box(state[:, model.channels.alive], model.config.alive_threshold)
     if hi[0] <= lo[0]:
         return None
-    return grown_box((tuple(int(a) for a in lo), tuple(int(b) for b in hi)), grid)
+    return grown_box((tuple(int(a) for a in lo), tuple(int(b) for b in hi)), state.shape[2:])
 
 
 def step_active(model: NCA, state: torch.Tensor, fire: torch.Tensor, box=False) -> torch.Tensor:
@@ -104,6 +109,8 @@ def rollout(model: NCA, state: torch.Tensor, steps: int, generator=None, on_step
     grid = state.shape[2:]
     box = None
     masks = fire_masks(state.shape, model.config.fire_rate, generator, state.device, steps)
+    if active and on_step is None and uses_numba(state):   # the same steps, one autograd node
+        return CpuRollout.apply(model, state, masks, every, torch.is_grad_enabled(), *model._cpu_weights())
     for i, fire in enumerate(masks):
         if not active:
             state = model.step(state, fire)

@@ -52,12 +52,14 @@ import numpy as np
 from numba import njit, prange
 
 
-def learned_rows(state, rows, kernel):
+def learned_rows(state, rows, kernel, taps=None):
     """Features (n, P*C) at `rows` of `state` (B, C, X, Y, Z) by the depthwise
     `kernel` (C, P, 27), zero padded, and what `learned_backward` needs: the
-    z-padded copy of the state and the taps."""
+    z-padded copy of the state and the taps (`kernel_taps(kernel)`, made
+    here unless given: a rollout makes them once for all its steps)."""
     nc, nf, _ = kernel.shape
-    padded, taps = _z_padded_channels_last(state), _taps(kernel)
+    padded = _z_padded_channels_last(state)
+    taps = kernel_taps(kernel) if taps is None else taps
     forward, _ = _kernels(nf, nc, state.dtype.name)
     return forward(padded, rows, taps), (padded, taps)
 
@@ -74,7 +76,7 @@ def learned_backward(grad, saved, rows, d_state):
     return np.ascontiguousarray(d_taps.reshape(nf, 27, nc).transpose(2, 0, 1))
 
 
-def _taps(kernel):
+def kernel_taps(kernel):
     """(P*27*C,): the kernel (C, P, 27) as taps[p, (x, y), z, c]."""
     return np.ascontiguousarray(kernel.transpose(1, 2, 0)).reshape(-1)
 

@@ -8,9 +8,10 @@ identity + Sobel for "fixed", trained for "learned") and is followed by the
 first MLP layer. Both are linear, so on a GPU (and wherever numba is off)
 they are one dense 3x3x3 convolution whose kernel is their product, every
 cell of the live box computed and then masked: a few large kernels. On the
-CPU a whole step is one autograd node (`_CpuStep`): numba kernels compute
-the life masks, perception at the living cells that fire only (`stencils.py`
-for fixed, separably; `depthwise.py` for learned) and the masked update, and
+CPU a whole step is one autograd node (`cpu_step.CpuStep`, and a whole
+rollout one more, `cpu_step.CpuRollout`): numba kernels compute the life
+masks, perception at the living cells that fire only (`stencils.py` for
+fixed, separably; `depthwise.py` for learned) and the masked update, and
 three torch matrix products each way run the MLP on those rows, its biases
 and ReLUs one pass each (`mlp_rows.py`); its backward is written out.
 """
@@ -20,12 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numba
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from voxgen.nca import depthwise, mlp_rows, stencils
+from voxgen.nca import cpu_step, stencils
 from voxgen.nca.config import NCAConfig
 
 
@@ -130,7 +130,7 @@ class NCA(nn.Module):
         cell is computed, then masked, and perception (learned or fixed: a
         depthwise filter bank either way) and the first layer are one conv:
         on a GPU a handful of large kernels with no host synchronisation
-        beat gathering the firing rows (the CPU's `_CpuStep` computes those
+        beat gathering the firing rows (the CPU's `cpu_step` computes those
         rows only)."""
         h = F.relu(F.conv3d(state, self.fused_kernel(), self.fc_in_bias, padding=1)).permute(0, 2, 3, 4, 1)
         for layer in self.hidden_layers:
@@ -149,86 +149,19 @@ class NCA(nn.Module):
         """One NCA step. Only living, firing cells change; cells that are not
         living before and after the update become all-zero (dead)."""
         if uses_numba(state):       # the same, as one autograd node of numba kernels and gemms
-            return _CpuStep.apply(self, state, fire, *self._cpu_weights())
+            return cpu_step.CpuStep.apply(self, state, fire, *self._cpu_weights())
         pre = self.life(state)
         x = state + self.update(state, fire & pre)
         return x * (pre & self.life(x))
 
     def _cpu_weights(self) -> list[torch.Tensor]:
-        """The parameters in `_CpuStep`'s order: the perception kernel (C, P,
+        """The parameters in `cpu_step`'s order: the perception kernel (C, P,
         27), the first layer (W, C, P) and its bias, then weight and bias of
         each further layer, the output layer last."""
         out = [self.kernel, self.fc_in, self.fc_in_bias]
         for layer in [*self.hidden_layers, self.fc_out]:
             out += [layer.weight, layer.bias]
         return out
-
-
-def _perceive_np(perception: str, state: np.ndarray, rows: np.ndarray, kernel: torch.Tensor):
-    """Perception features (n, P*C), filter-major, at flat cells `rows` of the
-    (B, C, X, Y, Z) array `state`, and what their backward needs: for learned
-    perception the padded copy of the state its kernels read (a copy, so the
-    state may change after the step) and the kernel's taps, for fixed nothing."""
-    if perception == "learned":
-        return depthwise.learned_rows(state, rows, kernel.detach().numpy())
-    return stencils.sobel_rows(state, rows), None
-
-
-def _perceive_np_backward(perception: str, grad: np.ndarray, rows: np.ndarray, saved, d_state: np.ndarray):
-    """Add the gradient of the (B, C, X, Y, Z) state from the features'
-    gradient `grad` (n, P*C) to `d_state` (same shape) and return that of
-    the kernel (C, P, 27), or None for fixed perception."""
-    if perception == "learned":
-        return torch.from_numpy(depthwise.learned_backward(grad, saved, rows, d_state))
-    stencils.sobel_rows_backward(grad, rows, d_state)
-    return None
-
-
-class _CpuStep(torch.autograd.Function):
-    """`NCA.step` on the CPU as one autograd node: the life mask, perception at
-    the living cells that fire, the MLP on those rows only (torch gemms) and
-    the masked update (numba), and the backward of all of it written out, so
-    a step costs a few kernel calls instead of dozens of small torch ops and
-    autograd nodes. `tests/test_nca_model.py` checks it against the torch
-    step. Inputs: the model, state (B, C, X, Y, Z), fire (B, 1, X, Y, Z) bool,
-    then `NCA._cpu_weights()`."""
-
-    @staticmethod
-    def forward(ctx, model, state, fire, kernel, w_in, b_in, *layers):
-        ch = model.channels
-        s = state.detach().contiguous()
-        sn = s.numpy()
-        threshold = model.config.alive_threshold
-        pre = stencils.life_mask(sn[:, ch.alive], threshold)
-        rows = np.flatnonzero(fire.detach()[:, 0].numpy() & pre)
-        feats_np, saved = _perceive_np(model.config.perception, sn, rows, kernel)
-        feats = torch.from_numpy(feats_np)
-        w_in = w_in.detach().permute(0, 2, 1).reshape(w_in.shape[0], -1)    # (W, P*C)
-        hs = [torch.from_numpy(mlp_rows.add_bias((feats @ w_in.t()).numpy(), b_in.detach().numpy(), True))]
-        weights = [w.detach() for w in layers]
-        for w, b in zip(weights[0:-2:2], weights[1:-2:2]):
-            hs.append(torch.from_numpy(mlp_rows.add_bias((hs[-1] @ w.t()).numpy(), b.numpy(), True)))
-        out = mlp_rows.add_bias((hs[-1] @ weights[-2].t()).numpy(), weights[-1].numpy(), False)
-        x, mask = stencils.apply_update(sn, out, rows, pre, ch.alive, threshold)
-        ctx.model, ctx.rows, ctx.mask, ctx.saved = model, rows, mask, saved
-        ctx.feats, ctx.hs, ctx.w_in, ctx.weights = feats, hs, w_in, weights
-        return torch.from_numpy(x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        d_state, d_out = stencils.apply_update_backward(grad.contiguous().numpy(), ctx.mask, ctx.rows)
-        d = torch.from_numpy(d_out)
-        weights, hs = ctx.weights, ctx.hs
-        d_layers, d_bias = [], d.sum(0)
-        for i in range(len(hs) - 1, -1, -1):       # layer i+1 (weights[2i], weights[2i+1]) maps hs[i] on
-            d_layers[:0] = [d.t() @ hs[i], d_bias]
-            t = (d @ weights[2 * i]).numpy()       # through layer i+1, then hs[i]'s ReLU (and layer i's bias)
-            d_bias = torch.from_numpy(mlp_rows.relu_backward(t, hs[i].numpy()))
-            d = torch.from_numpy(t)
-        d_w_in = (d.t() @ ctx.feats).reshape(ctx.w_in.shape[0], -1, ctx.model.channels.total)
-        d_feats = (d @ ctx.w_in).numpy()
-        d_kernel = _perceive_np_backward(ctx.model.config.perception, d_feats, ctx.rows, ctx.saved, d_state)
-        return (None, torch.from_numpy(d_state), None, d_kernel, d_w_in.permute(0, 2, 1), d_bias, *d_layers)
 
 
 def fire_mask(shape, rate: float, generator, device, steps: int | None = None) -> torch.Tensor:

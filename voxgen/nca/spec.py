@@ -150,5 +150,8 @@ def parse_spec(path) -> Spec:
         raise VoxgenError("keys 'batch' and 'pool_size' need 1 <= batch <= pool_size", path)
     beside = path.parent / blueprint
     if not beside.exists():
-        beside = bundled_blueprint(blueprint) or beside
+        beside = bundled_blueprint(blueprint)
+    if beside is None:
+        raise VoxgenError(f"key 'blueprint': no file {path.parent / blueprint} and no bundled blueprint "
+                          f"{blueprint!r}", path)
     return Spec(path=path, name=path.stem, blueprint=beside.resolve(), config=config)
