@@ -57,7 +57,13 @@ def test_grow_by_weights_path_and_text_output():
         pytest.skip("flying_machine weights are not committed")
     result = CliRunner().invoke(main, ["grow", str(FLYING), "--steps", "3"])
     assert result.exit_code == 0, result.output
-    assert "flying_machine" in result.output and "steps 3" in result.output
+    assert "flying_machine: not exact" in result.output and "steps 3" in result.output
+    wrong = result.output.splitlines()[1:]          # 3 steps grow a part: the states not all right
+    shares = [float(line.split()[0]) for line in wrong]
+    assert wrong and all(" right: minecraft:" in line for line in wrong) and shares == sorted(shares)
+    assert all(share < 1 for share in shares)
+    exact = CliRunner().invoke(main, ["grow", str(FLYING)])
+    assert "flying_machine: exact" in exact.output and len(exact.output.splitlines()) == 1
 
 
 @pytest.mark.parametrize("args, message", [

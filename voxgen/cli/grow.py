@@ -14,13 +14,15 @@ import click
               help="Growth steps (default: the training horizon).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Firing-mask random seed.")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
-              help="Write the grown structure (.toml, .schem, .nbt, .litematic).")
+              help="Write the grown structure (.toml, .schem, .nbt, .litematic): the whole grid it "
+                   "grew in, the blueprint's box and the margin of air around it.")
 @click.option("--json", "as_json", is_flag=True, help="Print metrics as JSON.")
 @click.option("--frames", type=click.Path(file_okay=False), default=None,
               help="Write every step's structure as DIR/step_NNNN.toml.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 def grow(weights, steps, seed, out, as_json, frames, device):
-    """Grow WEIGHTS (a structure name or a .safetensors file) and compare with its blueprint."""
+    """Grow WEIGHTS (a structure name or a .safetensors file) and compare with its blueprint
+    (per block state too: the states not all right are listed, worst first)."""
     from voxgen import formats
     from voxgen.errors import VoxgenError, make_dir
     from voxgen.grow import grow as grow_structure, load_trained
@@ -50,3 +52,6 @@ def grow(weights, steps, seed, out, as_json, frames, device):
         click.echo(f"{trained.name}: {'exact' if m['exact'] else 'not exact'}  "
                    f"accuracy {m['accuracy']:.4f}  iou {m['iou']:.4f}  "
                    f"wrong cells {m['wrong_cells']}  steps {result.steps}  seed {seed}")
+        for state, right in sorted(m["per_class"].items(), key=lambda kv: kv[1]):
+            if right < 1:                         # the classes it got wrong somewhere, worst first
+                click.echo(f"  {right:.4f} right: {state}")
