@@ -43,6 +43,7 @@ class Weights:
         self.b_in = b_in.detach().numpy()
         self.weights = [w.detach() for w in layers[0::2]]
         self.biases = [b.detach().numpy() for b in layers[1::2]]
+        self.w_in_t, self.weights_t = self.w_in.t(), [w.t() for w in self.weights]    # the forward's views
 
 
 class Saved:
@@ -109,10 +110,10 @@ def forward(model, w: Weights, state: np.ndarray, fire: np.ndarray):
     rows = np.flatnonzero(fire & pre)
     feats_np, perceived = perceive(w.perception, state, rows, w.kernel, w.taps)
     feats = torch.from_numpy(feats_np)
-    hs = [torch.from_numpy(mlp_rows.add_bias((feats @ w.w_in.t()).numpy(), w.b_in, True))]
-    for weight, bias in zip(w.weights[:-1], w.biases[:-1]):
-        hs.append(torch.from_numpy(mlp_rows.add_bias((hs[-1] @ weight.t()).numpy(), bias, True)))
-    out = mlp_rows.add_bias((hs[-1] @ w.weights[-1].t()).numpy(), w.biases[-1], False)
+    hs = [torch.from_numpy(mlp_rows.add_bias((feats @ w.w_in_t).numpy(), w.b_in, True))]
+    for weight_t, bias in zip(w.weights_t[:-1], w.biases[:-1]):
+        hs.append(torch.from_numpy(mlp_rows.add_bias((hs[-1] @ weight_t).numpy(), bias, True)))
+    out = mlp_rows.add_bias((hs[-1] @ w.weights_t[-1]).numpy(), w.biases[-1], False)
     x, mask = stencils.apply_update(state, out, rows, pre, ch.alive, threshold)
     return x, Saved(rows, mask, perceived, feats, hs)
 

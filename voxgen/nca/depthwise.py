@@ -60,7 +60,7 @@ def learned_rows(state, rows, kernel, taps=None):
     nc, nf, _ = kernel.shape
     padded = _z_padded_channels_last(state)
     taps = kernel_taps(kernel) if taps is None else taps
-    forward, _ = _kernels(nf, nc, state.dtype.name)
+    forward, _ = _kernels(nf, nc, state.dtype)
     return forward(padded, rows, taps), (padded, taps)
 
 
@@ -71,7 +71,7 @@ def learned_backward(grad, saved, rows, d_state):
     padded, taps = saved
     nc = d_state.shape[1]
     nf = taps.size // (27 * nc)
-    _, backward = _kernels(nf, nc, grad.dtype.name)
+    _, backward = _kernels(nf, nc, grad.dtype)
     d_taps = backward(grad, padded, rows, taps, d_state)
     return np.ascontiguousarray(d_taps.reshape(nf, 27, nc).transpose(2, 0, 1))
 
@@ -142,7 +142,8 @@ def _work_items(starts):
 def _kernels(nf, nc, dtype):
     """The forward and backward kernels for `nf` filters of `nc` channels,
     both compile-time constants (numba freezes closure variables), on arrays
-    of `dtype`. Each (nf, nc, dtype) compiles under a name of its own, so its
+    of `dtype` (a numpy dtype, not its name: `.name` took 7 us a call, twice
+    a step). Each (nf, nc, dtype) compiles under a name of its own, so its
     disk cache is an index file of its own holding one entry: numba numbers
     a new entry's file from the index it read, so two processes adding
     different closures to one index at once (`make test` runs two) could
@@ -221,5 +222,5 @@ def _kernels(nf, nc, dtype):
 
     jit = njit(parallel=True, fastmath=True, cache=True)
     for kernel in (forward, backward):
-        kernel.__qualname__ = f"{kernel.__name__}_{nf}x{nc}_{dtype}"     # names the cache files
+        kernel.__qualname__ = f"{kernel.__name__}_{nf}x{nc}_{np.dtype(dtype).name}"     # names the cache files
     return jit(forward), jit(backward)
