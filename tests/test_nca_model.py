@@ -196,6 +196,10 @@ def test_rollout_as_one_node_keeps_nothing_without_gradients_and_never_returns_i
         CpuRollout.forward = original
     assert kept == [0, 5, 0]
     assert torch.equal(none, start) and none.data_ptr() != start.data_ptr()
+    y = rollout(model, start.clone().requires_grad_(), 3, torch.Generator().manual_seed(2))
+    y.sum().backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match="backward runs once"):      # its steps' arrays are gone
+        y.sum().backward()
 
 
 def test_active_step_on_a_partial_box_equals_dense():

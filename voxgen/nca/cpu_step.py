@@ -178,8 +178,8 @@ class CpuRollout(torch.autograd.Function):
             elif box == ((0, 0, 0), grid):
                 x, saved = forward(model, w, x, fire.detach()[:, 0].numpy())
             else:
-                crop = _crop(box)
-                y, saved = forward(model, w, np.ascontiguousarray(x[crop]), fire.detach()[:, 0].numpy()[_crop(box, 1)])
+                crop, fire_crop = _crop(box), fire.detach()[:, 0].numpy()[_crop(box, 1)]
+                y, saved = forward(model, w, np.ascontiguousarray(x[crop]), fire_crop)
                 x = np.zeros_like(x)
                 x[crop] = y
             if keep:
@@ -192,7 +192,12 @@ class CpuRollout(torch.autograd.Function):
         w, sums = ctx.w, Gradients(ctx.w)
         g = grad.contiguous().numpy()
         grid = g.shape[2:]
-        for box, saved in reversed(ctx.steps):
+        steps, ctx.steps = ctx.steps, None
+        if steps is None:
+            raise RuntimeError("a CPU rollout's backward runs once (it lets each step's arrays go as it "
+                               "goes); for retain_graph, roll out step by step: rollout(..., on_step=...)")
+        while steps:                            # last step first, each one's arrays let go once used
+            box, saved = steps.pop()
             if saved is None:
                 g = g * 0
             elif box == ((0, 0, 0), grid):
@@ -202,7 +207,6 @@ class CpuRollout(torch.autograd.Function):
                 d = backward(w, saved, np.ascontiguousarray(g[crop]), sums)
                 g = np.zeros_like(g)
                 g[crop] = d
-        ctx.steps = None
         return (None, torch.from_numpy(g), None, None, None, *sums.result())
 
 
