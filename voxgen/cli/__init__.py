@@ -9,7 +9,9 @@ permission refused: the machine's trouble, not a bug), naming its file.
 from __future__ import annotations
 
 import importlib
+import math
 import os
+import signal
 import sys
 
 import click
@@ -32,6 +34,46 @@ COMMANDS = {
 }
 
 
+# Seeds go to numpy and torch, which take 0 .. 2^63 - 1; every command's --seed uses this.
+SEED = click.IntRange(0, 2**63 - 1)
+
+
+class FiniteFloat(click.FloatRange):
+    """A float option that refuses nan and inf (FloatRange lets nan through)."""
+
+    name = "finite float"
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+class OneLineUsageError(click.ClickException):
+    """A click usage error shown as one line, "voxgen: error: ...", exit 2."""
+
+    exit_code = 2
+
+    def show(self, file=None):
+        click.echo(f"voxgen: error: {self.message}", err=True)
+
+    @classmethod
+    def from_usage_error(cls, err: click.UsageError) -> "OneLineUsageError":
+        command = err.ctx.command_path.partition(" ")[2] if err.ctx is not None else ""
+        message = " ".join(err.format_message().split())
+        return cls(f"{command}: {message}" if command else message)
+
+
+class Terminated(SystemExit):
+    """SIGTERM arrived (a timeout, kill): raised to unwind like Ctrl-C does,
+    so `finally` blocks remove temporary files."""
+
+
+def _terminate(signum, frame):
+    raise Terminated(128 + signum)
+
+
 class LazyGroup(click.Group):
     def list_commands(self, ctx):
         return [name for name, (mod, _) in COMMANDS.items() if importlib.util.find_spec(mod)]
@@ -48,9 +90,25 @@ class LazyGroup(click.Group):
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
 
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as err:
+            raise OneLineUsageError.from_usage_error(err) from None
+
     def invoke(self, ctx):
         try:
+            previous = signal.signal(signal.SIGTERM, _terminate)
+        except ValueError:                   # not the main thread: leave signals alone
+            previous = None
+        try:
             return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as err:
+            raise OneLineUsageError.from_usage_error(err) from None
         except VoxgenError as err:
             click.echo(f"voxgen: error: {err}", err=True)
             sys.exit(2)
@@ -63,9 +121,56 @@ class LazyGroup(click.Group):
             where = f"{err.filename}: " if err.filename else ""
             click.echo(f"voxgen: error: {where}{err.strerror or err}", err=True)
             sys.exit(2)
+        except MemoryError:
+            # a last resort: the commands check sizes before they allocate
+            click.echo("voxgen: error: out of memory", err=True)
+            sys.exit(2)
         except KeyboardInterrupt:
             click.echo("voxgen: interrupted", err=True)
             sys.exit(130)
+        except Terminated as err:
+            click.echo("voxgen: terminated", err=True)
+            sys.exit(err.code)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+
+def load_blueprint(file_or_name, **opts):
+    """The Structure in a blueprint FILE or bundled blueprint NAME, for the
+    commands that read one; a structure spec given instead is named as one."""
+    from voxgen import formats
+    from voxgen.bundled import resolve_blueprint
+
+    path = resolve_blueprint(file_or_name)
+    try:
+        return formats.load(path, **opts)
+    except VoxgenError:
+        blueprint = spec_blueprint(path)
+        if blueprint is None:
+            raise
+        raise VoxgenError("is a structure spec for voxgen train, not a blueprint; "
+                          f"the blueprint it trains on is {blueprint}", path) from None
+
+
+def spec_blueprint(path) -> str | None:
+    """The blueprint a structure spec (`structures/NAME.toml`) names, as a
+    path from here or a bundled NAME; None if `path` is not a spec."""
+    import tomllib
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        if path.suffix != ".toml" or path.stat().st_size > 1 << 20:
+            return None
+        blueprint = tomllib.loads(path.read_text()).get("blueprint")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    if not isinstance(blueprint, str):
+        return None
+    if "/" not in blueprint and not blueprint.endswith(".toml"):
+        return blueprint
+    return os.path.normpath(path.parent / blueprint)
 
 
 @click.group(cls=LazyGroup)

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
 
-from voxgen.bundled import resolve_blueprint
+from voxgen.cli import SEED, load_blueprint
+
+
+def part_stem(path: Path) -> str:
+    """The parts' name: the input file's own stem with anything that is not
+    a plain file-name character replaced, never the name stored inside the
+    file (which could hold `../` or an absolute path)."""
+    stem = re.sub(r"[\x00-\x1f\x7f/\\]", "_", path.stem)
+    return stem if stem.strip(".") else "blueprint"
 
 
 @click.command()
@@ -16,26 +25,31 @@ from voxgen.bundled import resolve_blueprint
 @click.option("--at", "at", default="half", show_default=True,
               help="Plane position in blueprint coordinates: cells < AT go to part 0; "
                    "an integer, half, or random (half +- 2).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for --at random.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed for --at random.")
 @click.option("-o", "--out", "out", type=click.Path(file_okay=False), required=True,
-              help="Directory for NAME_part0 and NAME_part1.")
+              help="Directory for NAME_part0 and NAME_part1 (NAME: the input file's name).")
 @click.option("--format", "fmt", default="toml", show_default=True,
               help="Extension of the written parts (toml, schem, nbt, litematic, ...).")
 def cut(blueprint, axis, at, seed, out, fmt):
     """Cut BLUEPRINT (a file or a bundled name) by a plane into two parts.
 
     Both parts keep the whole box (the other part's cells become air), so
-    their coordinates match the original's."""
+    their coordinates match the original's. Both parts are written, or
+    neither."""
     from dataclasses import replace
 
     import numpy as np
 
     from voxgen import formats
-    from voxgen.errors import VoxgenError, make_dir
+    from voxgen.atomic_write import atomic_outputs
+    from voxgen.bundled import resolve_blueprint
+    from voxgen.errors import VoxgenError
     from voxgen.regen import axis_index, cut_position
 
+    if not out:
+        raise VoxgenError("-o is empty: name the folder for the two parts")
     path = resolve_blueprint(blueprint)
-    structure = formats.load(path)
+    structure = load_blueprint(path)
     a = axis_index(axis, structure.shape)
     try:
         pos = cut_position(at, structure.shape[a], np.random.default_rng(seed))
@@ -44,14 +58,33 @@ def cut(blueprint, axis, at, seed, out, fmt):
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise VoxgenError("-o must name a directory", out)
-    name = structure.name or path.stem
+    name = part_stem(path)
     targets = [out / f"{name}_part{i}.{fmt.lstrip('.')}" for i in range(2)]
     formats.format_for_output(targets[0])               # refuse a bad format before writing
     parts = structure.cut_along(a, pos)
-    make_dir(out)
-    for i, (part, target) in enumerate(zip(parts, targets)):
-        meta = {k: v for k, v in part.metadata.items() if k not in ("machine", "format")}
-        part = replace(part, name=f"{name}_part{i}", metadata=meta)
-        formats.save(part, target)
+    created = _make_dirs(out)
+    try:
+        with atomic_outputs(targets) as temps:           # both parts or neither
+            for i, (part, tmp) in enumerate(zip(parts, temps)):
+                meta = {k: v for k, v in part.metadata.items() if k not in ("machine", "format")}
+                formats.save(replace(part, name=f"{name}_part{i}", metadata=meta), tmp)
+    except BaseException:
+        for folder in reversed(created):                 # and no folder made for nothing
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
+    for part, target in zip(parts, targets):
         click.echo(f"{target}  {part.count_non_air()} blocks")
     click.echo(f"cut {name} along {'xyz'[a]} at {pos}")
+
+
+def _make_dirs(out: Path) -> list[Path]:
+    """Create folder `out` and its missing parents; returns those it created,
+    outermost first."""
+    from voxgen.errors import make_dir
+
+    missing = [p for p in [out, *out.parents] if not p.exists()][::-1]
+    make_dir(out)
+    return missing

@@ -39,7 +39,7 @@ def _print_keys(ctx, _param, value):
               help="Run folder for metrics.jsonl, curve.png, checkpoint (default runs/NAME).")
 @click.option("--weights", type=click.Path(dir_okay=False), default=None,
               help="Where to write the weights (default beside the spec: NAME.safetensors).")
-@click.option("--threads", type=click.IntRange(min=1), default=None,
+@click.option("--threads", type=click.IntRange(1, 256), default=None,
               help="CPU threads for torch and the numba kernels (default: torch's own count, the cores "
                    "this process may use or OMP_NUM_THREADS; 1 is fastest on a CPU busy with other work). "
                    "A seeded run repeats exactly only with the same number of threads.")

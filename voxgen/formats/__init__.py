@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import os
 from pathlib import Path
 
+from voxgen.atomic_write import atomic_output
 from voxgen.errors import VoxgenError
 # Imported here, before `def sniff` below: importing the submodule later would
 # rebind the package attribute `sniff` to the module and break `load`.
@@ -110,11 +110,6 @@ def save(structure: Structure, path, **opts) -> Path:
         raise VoxgenError("is a directory", path)
     if not path.parent.exists():
         raise VoxgenError("output directory does not exist", path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_output(path) as tmp:
         _module(fmt).save(structure, tmp, **opts)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path

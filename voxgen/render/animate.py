@@ -11,12 +11,12 @@ The file appears only when complete (written beside, then renamed).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 
+from voxgen.atomic_write import atomic_output
 from voxgen.errors import VoxgenError
 from voxgen.render.scene import DEFAULT_AZIMUTH, DEFAULT_ELEVATION, Scene, joint_bounds
 from voxgen.structure import Structure
@@ -101,37 +101,35 @@ def write_animation(frames: Iterable[Structure], path, *, final: Structure | Non
 
     from tqdm import tqdm
 
-    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
     suffix = path.suffix.lower()
-    writer = (_GifWriter(partial, fps) if suffix == ".gif"
-              else _Mp4Writer(partial, fps, (size * panels, size)))
-    count, done = 0, False
-    try:
-        with Scene(size, panels=panels, fixed_camera=True) as scene:
-            grown = panels - 1
-            scene.frame(lo, hi, azimuth, elevation)
-            if compare is not None:
-                scene.show(compare, 0)
-                scene.label(panel_titles[0], 0)
-            labels = iter(labels) if labels is not None else None
-            for frame in tqdm(frames, total=total, desc=f"render {path.name}", unit="frame",
-                              disable=not progress, leave=False):
-                scene.show(frame, grown)
-                text = next(labels) if labels is not None else (
-                    f"step {count}/{total - 1}" if total else f"step {count}")
+    count = 0
+    with atomic_output(path) as partial:
+        writer = (_GifWriter(partial, fps) if suffix == ".gif"
+                  else _Mp4Writer(partial, fps, (size * panels, size)))
+        done = False
+        try:
+            with Scene(size, panels=panels, fixed_camera=True) as scene:
+                grown = panels - 1
+                scene.frame(lo, hi, azimuth, elevation)
                 if compare is not None:
-                    text = f"{panel_titles[1]}  {text}"
-                scene.label(text, grown)
-                writer.append(scene.snapshot())
-                count += 1
-        if count == 0:
-            raise VoxgenError("no frames to animate", path)
-        writer.close()
-        done = True
-        os.replace(partial, path)
-    finally:
-        if not done:
-            writer.abort()
-        if partial.exists():
-            partial.unlink()
+                    scene.show(compare, 0)
+                    scene.label(panel_titles[0], 0)
+                labels = iter(labels) if labels is not None else None
+                for frame in tqdm(frames, total=total, desc=f"render {path.name}", unit="frame",
+                                  disable=not progress, leave=False):
+                    scene.show(frame, grown)
+                    text = next(labels) if labels is not None else (
+                        f"step {count}/{total - 1}" if total else f"step {count}")
+                    if compare is not None:
+                        text = f"{panel_titles[1]}  {text}"
+                    scene.label(text, grown)
+                    writer.append(scene.snapshot())
+                    count += 1
+            if count == 0:
+                raise VoxgenError("no frames to animate", path)
+            writer.close()
+            done = True
+        finally:
+            if not done:
+                writer.abort()
     return count

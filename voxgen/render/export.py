@@ -12,11 +12,11 @@ units in the structure's index space, +y up (glTF's convention too).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
+from voxgen.atomic_write import atomic_output, atomic_outputs, check_output
 from voxgen.blocks import block_id
 from voxgen.errors import VoxgenError
 from voxgen.render.mesh import VoxelMesh, build_mesh
@@ -34,11 +34,15 @@ def _trimesh(mesh: VoxelMesh, per_vertex: bool):
 
 
 def _save_glb(mesh: VoxelMesh, path: Path) -> None:
-    path.write_bytes(_trimesh(mesh, per_vertex=True).export(file_type="glb"))
+    data = _trimesh(mesh, per_vertex=True).export(file_type="glb")
+    with atomic_output(path) as partial:
+        partial.write_bytes(data)
 
 
 def _save_ply(mesh: VoxelMesh, path: Path) -> None:
-    path.write_bytes(_trimesh(mesh, per_vertex=False).export(file_type="ply"))
+    data = _trimesh(mesh, per_vertex=False).export(file_type="ply")
+    with atomic_output(path) as partial:
+        partial.write_bytes(data)
 
 
 def material_name(state: str) -> str:
@@ -56,11 +60,10 @@ def _save_obj(mesh: VoxelMesh, path: Path) -> None:
     for name in types:
         r, g, b = (colour_of[name] / 255.0).tolist()
         lines += [f"newmtl {name}", f"Kd {r:.6f} {g:.6f} {b:.6f}", "Ka 0 0 0", "d 1", "illum 1"]
-    _write_atomic(mtl, ("\n".join(lines) + "\n").encode())
 
     face_type = np.array([names[b] for b in mesh.face_block], dtype=object)
-    partial = path.with_name(f".{path.name}.partial")
-    try:
+    with atomic_outputs([path, mtl]) as (partial, mtl_partial):
+        mtl_partial.write_text("\n".join(lines) + "\n")
         with open(partial, "w") as out:
             out.write(f"# voxgen: {mesh.n_faces} block faces\nmtllib {mtl.name}\n")
             np.savetxt(out, mesh.vertices, fmt="v %d %d %d")
@@ -68,23 +71,9 @@ def _save_obj(mesh: VoxelMesh, path: Path) -> None:
                 quads = mesh.faces[face_type == name] + 1      # OBJ counts from 1
                 out.write(f"o {name}\nusemtl {name}\n")
                 np.savetxt(out, quads, fmt="f %d %d %d %d")
-        os.replace(partial, path)
-    finally:
-        if partial.exists():
-            partial.unlink()
 
 
 EXPORTERS = {".glb": _save_glb, ".obj": _save_obj, ".ply": _save_ply}
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        partial.write_bytes(data)
-        os.replace(partial, path)
-    finally:
-        if partial.exists():
-            partial.unlink()
 
 
 def export_mesh(structure: Structure, path) -> VoxelMesh:
@@ -95,19 +84,10 @@ def export_mesh(structure: Structure, path) -> VoxelMesh:
     if save is None:
         raise VoxgenError(f"mesh export writes .glb, .obj or .ply, not {path.suffix or 'none'!r}",
                           path)
-    if not path.parent.is_dir():
-        raise VoxgenError("output folder does not exist", path.parent)
+    for target in [path, path.with_suffix(".mtl")] if save is _save_obj else [path]:
+        check_output(target)             # before the work of building the mesh
     mesh = build_mesh(structure)
     if mesh.n_faces == 0:
         raise VoxgenError("nothing to export: the structure has no blocks", path)
-    if save is _save_obj:
-        save(mesh, path)
-    else:
-        partial = path.with_name(f".{path.name}.partial{path.suffix}")
-        try:
-            save(mesh, partial)
-            os.replace(partial, path)
-        finally:
-            if partial.exists():
-                partial.unlink()
+    save(mesh, path)
     return mesh

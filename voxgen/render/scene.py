@@ -15,7 +15,6 @@ Headless machines render through EGL (see `offscreen.require_opengl`).
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -246,11 +245,7 @@ def save_png(image: np.ndarray, path) -> None:
     """Write uint8 (H, W, 3) pixels as a PNG; the file appears only when complete."""
     from PIL import Image
 
-    path = Path(path)
-    partial = path.with_name(f".{path.name}.partial")
-    try:
+    from voxgen.atomic_write import atomic_output
+
+    with atomic_output(Path(path)) as partial:
         Image.fromarray(image).save(partial, format="PNG")
-        os.replace(partial, path)
-    finally:
-        if partial.exists():
-            partial.unlink()

@@ -1,0 +1,153 @@
+"""Hostile and mistaken input at the command line's edges (cut, convert,
+info, export, render, view): one line naming the user's path, exit 2, no
+traceback, nothing written outside the chosen folder, no half output."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from voxgen import formats
+from voxgen.cli import main
+from voxgen.errors import VoxgenError
+from voxgen.structure import Structure
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TWO_STONES = """{name_line}
+[palette]
+"." = "minecraft:air"
+"#" = "minecraft:stone"
+[layers]
+y0 = \"\"\"
+##
+\"\"\"
+"""
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def one_line_error(result, *needles):
+    """Exit 2 and exactly one line "voxgen: error: ..." holding every needle."""
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("voxgen: error: "), result.output
+    assert result.output.count("\n") == 1, result.output
+    for needle in needles:
+        assert str(needle) in result.output, result.output
+
+
+def many_states(n: int = 100) -> Structure:
+    """Two rows (along x) of the same `n` distinct block states: too many
+    for a text blueprint, in either half of a cut along x."""
+    palette = ["minecraft:air"] + [f"minecraft:oak_stairs[facing={f},half={h},shape={s},waterlogged={w}]"
+                                   for f in ("north", "south", "east", "west") for h in ("top", "bottom")
+                                   for s in ("straight", "inner_left", "inner_right", "outer_left",
+                                             "outer_right") for w in ("true", "false")]
+    palette += [f"minecraft:repeater[delay={d},facing=north,locked=false,powered=false]"
+                for d in (1, 2, 3, 4)]
+    palette += [f"minecraft:redstone_wire[east=none,north=none,power={p},south=none,west=none]"
+                for p in range(16)]
+    palette = palette[:n + 1]
+    blocks = np.tile(np.arange(1, len(palette), dtype=np.int32), (2, 1, 1))   # (2, 1, n)
+    return Structure(blocks, tuple(palette), name="many")
+
+
+def no_hidden_files(folder: Path) -> bool:
+    return not [p for p in folder.rglob(".*")]
+
+
+# --- cut: names, all or nothing, options ------------------------------------
+
+@pytest.mark.parametrize("inner_name", ["../escaped/evil", "/tmp/voxgen-absolute-evil/evil",
+                                        "a\x1b[31mred\nline"])
+def test_cut_names_parts_after_the_file_not_the_name_inside(tmp_path, inner_name):
+    source = tmp_path / "house.toml"
+    source.write_text(TWO_STONES.format(name_line=f"name = {json.dumps(inner_name)}"))
+    out = tmp_path / "out"
+    result = run("cut", source, "--axis", "x", "--at", "1", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["house_part0.toml", "house_part1.toml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["house.toml", "out"]
+    assert not Path("/tmp/voxgen-absolute-evil").exists()
+    assert "\x1b" not in result.output
+
+
+def test_cut_file_name_with_control_characters_is_cleaned(tmp_path):
+    source = tmp_path / "bad\x1bname.toml"
+    source.write_text(TWO_STONES.format(name_line=""))
+    result = run("cut", source, "--axis", "x", "--at", "1", "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "bad_name_part0.toml", "bad_name_part1.toml"]
+
+
+def test_cut_writes_both_parts_or_neither(tmp_path):
+    source = tmp_path / "house.toml"
+    source.write_text(TWO_STONES.format(name_line=""))
+    out = tmp_path / "out"
+    (out / "house_part1.toml").mkdir(parents=True)
+    result = run("cut", source, "--axis", "x", "--at", "1", "-o", out)
+    one_line_error(result, out / "house_part1.toml", "is a directory")
+    assert [p.name for p in out.iterdir()] == ["house_part1.toml"]
+
+
+def test_cut_that_cannot_write_makes_no_folder_and_names_the_file(tmp_path):
+    source = tmp_path / "many.schem"
+    formats.save(many_states(), source)
+    out = tmp_path / "new" / "deeper"
+    result = run("cut", source, "--axis", "x", "--at", "1", "-o", out)   # default --format toml
+    one_line_error(result, out / "many_part0.toml", "do not fit a text blueprint")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["many.schem"]
+
+
+def test_cut_refuses_an_empty_output_folder(tmp_path, monkeypatch):
+    source = tmp_path / "house.toml"
+    source.write_text(TWO_STONES.format(name_line=""))
+    monkeypatch.chdir(tmp_path)
+    one_line_error(run("cut", source, "-o", ""), "-o is empty")
+    assert [p.name for p in tmp_path.iterdir()] == ["house.toml"]
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2**63), "99999999999999999999999"])
+def test_cut_seed_out_of_range_is_a_usage_error(tmp_path, seed):
+    result = run("cut", "flying_machine", "--at", "random", "--seed", seed, "-o", tmp_path / "c")
+    one_line_error(result, "cut", "--seed")
+    assert not (tmp_path / "c").exists()
+
+
+# --- click's usage errors, MemoryError, SIGTERM -------------------------------
+
+@pytest.mark.parametrize("args, needles", [
+    (["bogus"], ["No such command 'bogus'"]),
+    (["--bogus"], ["--bogus"]),
+    (["cut"], ["cut: Missing argument"]),
+    (["convert", "flying_machine"], ["convert: Missing argument 'OUT'"]),
+    (["render", "flying_machine", "-o", "x.png", "--size", "1"], ["render: ", "--size"]),
+])
+def test_usage_errors_are_one_line(args, needles):
+    one_line_error(run(*args), *needles)
+
+
+def test_no_arguments_still_shows_the_help():
+    result = run()
+    assert "Usage:" in result.output and "Commands:" in result.output
+
+
+def test_memory_error_is_one_line(monkeypatch):
+    def exhaust(path, **opts):
+        raise MemoryError
+    monkeypatch.setattr(formats, "load", exhaust)
+    one_line_error(run("info", "flying_machine"), "out of memory")
+
+
+def test_threads_has_an_upper_bound():
+    one_line_error(run("train", "flying_machine", "--threads", "100000"), "--threads")

@@ -1,0 +1,98 @@
+"""Output files that appear whole or not at all.
+
+A writer writes to a short hidden temporary name in the target's folder, and
+the finished file is renamed onto the target (`os.replace`, atomic within a
+file system). An error, Ctrl-C or SIGTERM (the CLI turns it into SystemExit)
+removes the temporary files. Errors name the user's path, never the
+temporary one, and the temporary name stays short whatever the target's
+length (a 250-character file name must still work).
+
+    with atomic_output(path) as tmp:
+        write(tmp)
+    with atomic_outputs([obj, mtl]) as (obj_tmp, mtl_tmp):   # all or none
+        ...
+
+Does not fsync: a crash of the machine (not of voxgen) can still lose data.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from contextlib import contextmanager
+from pathlib import Path
+
+from voxgen.errors import VoxgenError
+
+TEMP_PREFIX = ".voxgen-"
+_MAX_KEPT_SUFFIX = 16     # writers that pick a format by extension still see it
+
+
+def temp_path(path: Path) -> Path:
+    """A fresh hidden name beside `path`, at most 40 characters long."""
+    suffix = path.suffix if len(path.suffix) <= _MAX_KEPT_SUFFIX else ""
+    return path.with_name(f"{TEMP_PREFIX}{secrets.token_hex(4)}.tmp{suffix}")
+
+
+def check_output(path: Path) -> None:
+    """Refuse a target that is a folder or whose folder does not exist."""
+    if path.is_dir():
+        raise VoxgenError("is a directory", path)
+    if not path.parent.is_dir():
+        raise VoxgenError("output folder does not exist", path)
+
+
+@contextmanager
+def atomic_outputs(paths):
+    """Yield one temporary path per target; when the block ends normally,
+    rename each onto its target. If anything fails, no target is left
+    half-written and none of this call's targets is left alone (the ones
+    already renamed are removed again)."""
+    paths = [Path(p) for p in paths]
+    for path in paths:
+        check_output(path)
+    temps = [temp_path(path) for path in paths]
+    renamed = []
+    try:
+        try:
+            yield temps
+            for tmp, path in zip(temps, paths):
+                os.replace(tmp, path)
+                renamed.append(path)
+        except BaseException:
+            for path in renamed:
+                path.unlink(missing_ok=True)
+            raise
+    except OSError as err:
+        target = _target_of(err.filename, temps, paths)
+        if target is None:
+            raise
+        raise VoxgenError(f"cannot write ({err.strerror or err})", target) from None
+    except VoxgenError as err:
+        target = _target_of(err.path, temps, paths)
+        if target is None or err.path == str(target):
+            raise
+        raise VoxgenError(err.message, target) from None
+    finally:
+        for tmp in temps:
+            if tmp.is_file() or tmp.is_symlink():
+                tmp.unlink()
+
+
+@contextmanager
+def atomic_output(path):
+    """`atomic_outputs` for one file: yields its temporary path."""
+    with atomic_outputs([path]) as (tmp,):
+        yield tmp
+
+
+def _target_of(named, temps, paths):
+    """The user's path an error is about: the target of a temporary file it
+    names, the only target when it names none; None for another file."""
+    if named is None:
+        return paths[0] if len(paths) == 1 else None
+    named = os.fspath(named)
+    for tmp, path in zip(temps, paths):
+        if named in (str(tmp), str(path)):
+            return path
+    return None
