@@ -151,3 +151,119 @@ def test_memory_error_is_one_line(monkeypatch):
 
 def test_threads_has_an_upper_bound():
     one_line_error(run("train", "flying_machine", "--threads", "100000"), "--threads")
+
+
+def test_sigterm_removes_the_temporary_file(tmp_path):
+    """`timeout` and `kill` send SIGTERM: the command unwinds as on Ctrl-C."""
+    out = tmp_path / "x.schem"
+    script = f"""
+import sys, time
+import voxgen.formats.sponge as sponge
+def slow(structure, path, **opts):
+    open(path, "w").write("half")
+    print("writing", flush=True)
+    time.sleep(60)
+sponge.save = slow
+from voxgen.cli import main
+main(["convert", "flying_machine", {str(out)!r}])
+"""
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "writing\n", proc.stderr.read()
+        assert len(list(tmp_path.iterdir())) == 1               # the temporary file
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert err == "voxgen: terminated\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- atomic writes: the user's path in errors, short temporary names ---------
+
+def test_atomic_outputs_leave_nothing_when_the_writer_fails(tmp_path):
+    from voxgen.atomic_write import atomic_outputs
+
+    (tmp_path / "b.txt").write_text("old")
+    with pytest.raises(VoxgenError) as caught:
+        with atomic_outputs([tmp_path / "a.txt", tmp_path / "b.txt"]) as (a, b):
+            a.write_text("new a")
+            b.write_text("new b")
+            raise VoxgenError("the writer gave up", b)
+    assert caught.value.path == str(tmp_path / "b.txt")            # not the temporary name
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.txt"]
+    assert (tmp_path / "b.txt").read_text() == "old"
+
+
+def test_an_error_without_a_path_names_the_output(tmp_path):
+    """The text writer's "do not fit" names no file; convert's error does."""
+    source, target = tmp_path / "many.schem", tmp_path / "many.toml"
+    formats.save(many_states(), source)
+    one_line_error(run("convert", source, target), f"{target}: ", "do not fit a text blueprint")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["many.schem"]
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc")
+def test_unwritable_output_names_the_users_path():
+    result = run("convert", "flying_machine", "/proc/x.schem")
+    one_line_error(result, "/proc/x.schem: ")
+    assert ".voxgen-" not in result.output and ".tmp" not in result.output
+
+
+def test_a_long_output_name_works(tmp_path):
+    target = tmp_path / ("a" * 245 + ".schem")                    # 251 bytes: near NAME_MAX
+    result = run("convert", "flying_machine", target)
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_obj_export_with_its_mtl_a_folder_writes_nothing(tmp_path):
+    (tmp_path / "m.mtl").mkdir()
+    result = run("export", "flying_machine", "-o", tmp_path / "m.obj")
+    one_line_error(result, f"{tmp_path / 'm.mtl'}: is a directory")
+    assert [p.name for p in tmp_path.iterdir()] == ["m.mtl"]
+
+
+# --- bundled names, specs, view's display ------------------------------------
+
+def test_convert_takes_a_bundled_blueprint_name(tmp_path):
+    result = run("convert", "flying_machine", tmp_path / "fm.schem")
+    assert result.exit_code == 0, result.output
+    assert formats.load(tmp_path / "fm.schem").count_non_air() > 0
+
+
+@pytest.mark.parametrize("command", ["info", "convert", "export", "cut"])
+def test_a_spec_given_as_a_blueprint_is_named_as_one(tmp_path, command):
+    (tmp_path / "house.toml").write_text('blueprint = "../blueprints/house.toml"\nsteps = [20, 30]\n')
+    args = {"info": [], "convert": [tmp_path / "x.schem"], "export": ["-o", tmp_path / "x.glb"],
+            "cut": ["-o", tmp_path / "parts"]}[command]
+    result = run(command, tmp_path / "house.toml", *args)
+    one_line_error(result, tmp_path / "house.toml", "structure spec",
+                   os.path.normpath(tmp_path / "../blueprints/house.toml"))
+
+
+def test_view_names_a_missing_file_before_the_missing_display(monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    one_line_error(run("view", "/nonexistent/x.schem"), "/nonexistent/x.schem", "no such file")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X11 only")
+def test_view_with_a_display_that_does_not_answer_is_an_error(monkeypatch):
+    import ctypes.util
+
+    if ctypes.util.find_library("X11") is None:
+        pytest.skip("no libX11 to ask the X server with")
+    monkeypatch.setenv("DISPLAY", ":97")
+    one_line_error(run("view", "flying_machine"), "':97' does not answer", "voxgen render")
+
+
+@pytest.mark.parametrize("option, value", [("--azimuth", "inf"), ("--azimuth", "nan"),
+                                           ("--elevation", "-inf"), ("--elevation", "nan"),
+                                           ("--elevation", "91"), ("--fps", "nan")])
+def test_render_angles_and_rates_must_be_finite(tmp_path, option, value):
+    result = run("render", "flying_machine", "-o", tmp_path / "r.gif", option, value)
+    one_line_error(result, "render: ", option)
+    assert list(tmp_path.iterdir()) == []

@@ -136,13 +136,12 @@ class LazyGroup(click.Group):
                 signal.signal(signal.SIGTERM, previous)
 
 
-def load_blueprint(file_or_name, **opts):
-    """The Structure in a blueprint FILE or bundled blueprint NAME, for the
-    commands that read one; a structure spec given instead is named as one."""
+def load_blueprint(path, **opts):
+    """`formats.load(path)` for the commands that read a blueprint (NAMEs are
+    resolved before, by `bundled.resolve_blueprint`); a structure spec given
+    instead is named as one, with the blueprint it names."""
     from voxgen import formats
-    from voxgen.bundled import resolve_blueprint
 
-    path = resolve_blueprint(file_or_name)
     try:
         return formats.load(path, **opts)
     except VoxgenError:

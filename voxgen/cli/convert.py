@@ -7,13 +7,16 @@ import click
 
 
 @click.command()
-@click.argument("source", metavar="IN", type=click.Path(path_type=str))
+@click.argument("source", metavar="IN|NAME")
 @click.argument("target", metavar="OUT", type=click.Path(path_type=str))
 @click.option("--schem-version", type=click.Choice(["2", "3"]), default=None,
               help="Sponge schematic version for .schem output (default 3).")
 def convert(source, target, schem_version):
-    """Convert blueprint IN to OUT (format from OUT's extension)."""
+    """Convert blueprint IN (a file or a bundled blueprint NAME) to OUT
+    (format from OUT's extension)."""
     from voxgen import formats
+    from voxgen.bundled import resolve_blueprint
+    from voxgen.cli import load_blueprint
     from voxgen.errors import VoxgenError
 
     fmt = formats.format_for_output(target)
@@ -22,7 +25,7 @@ def convert(source, target, schem_version):
         if fmt != "sponge":
             raise VoxgenError("--schem-version applies to .schem output only", target)
         opts["version"] = int(schem_version)
-    structure = formats.load(source)
+    structure = load_blueprint(resolve_blueprint(source))
     formats.save(structure, target, **opts)
     x, y, z = structure.shape
     click.echo(f"wrote {target} ({formats.FORMATS[fmt][2]}, {x} x {y} x {z}, "

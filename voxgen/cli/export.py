@@ -13,9 +13,9 @@ import click
               help="Output mesh: .glb, .obj (+ .mtl beside it) or .ply.")
 def export(file, output):
     """Export FILE (or bundled blueprint NAME) as a mesh with one colour per block type."""
-    from voxgen import formats
     from voxgen.bundled import resolve_blueprint
+    from voxgen.cli import load_blueprint
     from voxgen.render.export import export_mesh
 
-    mesh = export_mesh(formats.load(resolve_blueprint(file)), output)
+    mesh = export_mesh(load_blueprint(resolve_blueprint(file)), output)
     click.echo(f"wrote {output} ({mesh.n_faces} block faces)")

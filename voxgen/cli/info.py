@@ -16,8 +16,9 @@ def describe(path) -> dict:
     {state: cells}, data_version, block_entities, entities.
     """
     from voxgen import formats
+    from voxgen.cli import load_blueprint
 
-    structure = formats.load(path)
+    structure = load_blueprint(path)
     fmt = structure.metadata.get("format", "")
     counts = {s: n for s, n in structure.counts().items() if n}
     void = 0 if structure.void is None else int(structure.void.sum())

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from voxgen.cli import SEED, FiniteFloat, load_blueprint
 from voxgen.errors import VoxgenError
 
 SUFFIXES = (".png", ".gif", ".mp4")
@@ -26,16 +27,18 @@ SUFFIXES = (".png", ".gif", ".mp4")
 @click.option("--growth", metavar="NAME|WEIGHTS",
               help="Grow from trained weights (structures/NAME.safetensors or a path).")
 @click.option("--steps", type=click.IntRange(min=1), help="NCA steps (default: the trained count).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Growth seed.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Growth seed.")
 @click.option("--device", default="auto", show_default=True, help="Growth device: auto, cpu, cuda.")
 @click.option("--compare", type=click.Path(dir_okay=False, path_type=Path),
               help="A second blueprint shown beside (still) or as the left panel (growth).")
 @click.option("--side-by-side", is_flag=True, help="Growth: the blueprint beside the grown frames.")
-@click.option("--azimuth", type=float, default=35.0, show_default=True, help="Degrees around +y.")
-@click.option("--elevation", type=float, default=30.0, show_default=True, help="Degrees above.")
+@click.option("--azimuth", type=FiniteFloat(), default=35.0, show_default=True,
+              help="Degrees around +y.")
+@click.option("--elevation", type=FiniteFloat(-90, 90), default=30.0, show_default=True,
+              help="Degrees above.")
 @click.option("--size", type=click.IntRange(16, 4096), default=512, show_default=True,
               help="Pixels per panel side.")
-@click.option("--fps", type=click.FloatRange(min=0.5, max=120), default=12.0, show_default=True)
+@click.option("--fps", type=FiniteFloat(min=0.5, max=120), default=12.0, show_default=True)
 @click.option("--frames", "n_frames", type=click.IntRange(min=1), default=60, show_default=True,
               help="Frames of a blueprint's build-up animation.")
 def render(file, output, growth, steps, seed, device, compare, side_by_side, azimuth, elevation,
@@ -49,9 +52,7 @@ def render(file, output, growth, steps, seed, device, compare, side_by_side, azi
     if output.parent and not output.parent.is_dir():
         raise VoxgenError("output folder does not exist", output.parent)
 
-    from voxgen import formats
-
-    other = formats.load(compare) if compare is not None else None
+    other = load_blueprint(compare) if compare is not None else None
     view = dict(size=size, azimuth=azimuth, elevation=elevation)
     if growth is not None:
         from voxgen.render.growth import grow_frames
@@ -81,7 +82,7 @@ def render(file, output, growth, steps, seed, device, compare, side_by_side, azi
         from voxgen.bundled import resolve_blueprint
 
         file = resolve_blueprint(file)
-        structure = formats.load(file)
+        structure = load_blueprint(file)
         if other is not None:        # two files, two frames: line their blocks up, same scale
             structure, other = structure.trimmed(), other.trimmed()
         if suffix == ".png":

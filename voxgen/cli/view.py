@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from voxgen.cli import SEED
 from voxgen.errors import VoxgenError
 
 
@@ -30,7 +31,7 @@ def resolve(target: str) -> tuple[str, Path]:
 @click.command()
 @click.argument("target", metavar="FILE|NAME")
 @click.option("--steps", type=click.IntRange(min=1), help="NCA steps when growing NAME.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Growth seed.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Growth seed.")
 @click.option("--reveal", type=click.IntRange(min=2),
               help="For a blueprint: scrub through its block-by-block build-up in N steps.")
 @click.option("--size", type=click.IntRange(200, 4096), default=900, show_default=True)
@@ -39,13 +40,10 @@ def view(target, steps, seed, reveal, size):
     blueprint) in a window: drag to orbit, scroll to zoom, the slider scrubs
     growth steps, checkboxes hide block types, the plane cuts in voxel space;
     space plays/pauses, Left/Right step, u undoes the cut."""
-    from voxgen.render.offscreen import has_display
+    from voxgen.render.offscreen import require_display
 
-    if not has_display():
-        raise VoxgenError("no display to open a window on ($DISPLAY is not set); render "
-                          "off-screen instead: voxgen render FILE -o out.png "
-                          "(or voxgen render --growth NAME -o growth.gif)")
-    kind, path = resolve(target)
+    kind, path = resolve(target)                  # a missing file is the first thing to say
+    require_display()
     labels = None
     if kind == "weights":
         from voxgen.render.growth import grow_frames
@@ -53,9 +51,9 @@ def view(target, steps, seed, reveal, size):
         growth = grow_frames(path, steps=steps, seed=seed)
         frames, labels = growth.frames, growth.labels()
     else:
-        from voxgen import formats
+        from voxgen.cli import load_blueprint
 
-        structure = formats.load(path)
+        structure = load_blueprint(path)
         if reveal:
             from voxgen.render.reveal import reveal_frames
 

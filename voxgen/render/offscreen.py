@@ -39,6 +39,46 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def _x_display_answers(display: str) -> bool:
+    """Whether the X server `display` accepts a connection (True when libX11
+    is not there to ask: VTK then reports what it finds)."""
+    lib = ctypes.util.find_library("X11")
+    if lib is None:
+        return True
+    try:
+        x11 = ctypes.CDLL(lib)
+    except OSError:
+        return True
+    x11.XOpenDisplay.restype = ctypes.c_void_p
+    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    connection = x11.XOpenDisplay(display.encode())
+    if not connection:
+        return False
+    x11.XCloseDisplay(connection)
+    return True
+
+
+def _display_answers() -> bool:
+    display = os.environ.get("DISPLAY")
+    if not has_display():
+        return False
+    return not (display and sys.platform.startswith("linux")) or _x_display_answers(display)
+
+
+def require_display() -> None:
+    """Raise VoxgenError unless a window can be opened: a display is set and,
+    for X11, its server answers (else VTK warns and shows nothing)."""
+    hint = ("render off-screen instead: voxgen render FILE -o out.png "
+            "(or voxgen render --growth NAME -o growth.gif)")
+    if not has_display():
+        raise VoxgenError(f"no display to open a window on ($DISPLAY is not set); {hint}")
+    display = os.environ.get("DISPLAY")
+    if not _display_answers():
+        raise VoxgenError(f"cannot open a window: the X display {display!r} does not answer "
+                          f"(is $DISPLAY right, and the X server running?); {hint}")
+
+
 def _egl_driver_found() -> bool:
     paths = [p for p in os.environ.get("LIBGL_DRIVERS_PATH", "").split(":") if p]
     patterns = [os.path.join(p, "*_dri.so") for p in paths] + list(_DRI_GLOBS)
@@ -54,8 +94,9 @@ def _egl_driver_found() -> bool:
 def opengl_problem() -> str | None:
     """Why off-screen rendering cannot work here, or None if it should.
 
-    Looks only at files and environment: it never creates a window."""
-    if has_display():
+    Looks only at files, environment and whether the X server answers: it
+    never creates a window. A $DISPLAY that does not answer counts as none."""
+    if _display_answers():
         if sys.platform.startswith("linux") and ctypes.util.find_library("GL") is None:
             return "libGL is not installed (Debian: libgl1)"
         return None
@@ -73,6 +114,6 @@ def require_opengl() -> None:
     problem = opengl_problem()
     if problem:
         raise VoxgenError(f"cannot render: {problem}; {INSTALL_HINT}")
-    if not has_display():
+    if not _display_answers():
         # Without this VTK first tries X11, warns, then falls back to EGL.
         os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")

@@ -20,7 +20,7 @@ import numpy as np
 
 from voxgen.blocks import block_id
 from voxgen.errors import VoxgenError
-from voxgen.render.offscreen import has_display
+from voxgen.render.offscreen import require_display
 from voxgen.render.scene import Scene, joint_bounds
 from voxgen.structure import Structure
 
@@ -184,8 +184,5 @@ def _colours(palette) -> list[tuple[float, float, float]]:
 def open_viewer(frames: Sequence[Structure], size: int = 800, title: str = "voxgen",
                 labels: Sequence[str] | None = None) -> None:
     """Open the interactive window; on a machine with no display, say so."""
-    if not has_display():
-        raise VoxgenError("no display to open a window on ($DISPLAY is not set); "
-                          "render off-screen instead: voxgen render FILE -o out.png "
-                          "(or --growth NAME -o growth.gif)")
+    require_display()
     Viewer(frames, size=size, title=title, labels=labels).show()
