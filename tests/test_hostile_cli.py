@@ -267,3 +267,9 @@ def test_render_angles_and_rates_must_be_finite(tmp_path, option, value):
     result = run("render", "flying_machine", "-o", tmp_path / "r.gif", option, value)
     one_line_error(result, "render: ", option)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_cut_format_is_an_extension_not_a_path(tmp_path):
+    result = run("cut", "flying_machine", "-o", tmp_path / "out", "--format", "schem/../../evil.schem")
+    one_line_error(result, "--format")
+    assert list(tmp_path.iterdir()) == []

@@ -109,6 +109,11 @@ class LazyGroup(click.Group):
             raise
         except click.UsageError as err:
             raise OneLineUsageError.from_usage_error(err) from None
+        except click.ClickException as err:
+            if isinstance(err, OneLineUsageError):
+                raise
+            click.echo(f"voxgen: error: {' '.join(err.format_message().split())}", err=True)
+            sys.exit(err.exit_code)
         except VoxgenError as err:
             click.echo(f"voxgen: error: {err}", err=True)
             sys.exit(2)

@@ -48,6 +48,8 @@ def cut(blueprint, axis, at, seed, out, fmt):
 
     if not out:
         raise VoxgenError("-o is empty: name the folder for the two parts")
+    if not re.fullmatch(r"\.?[A-Za-z0-9]+", fmt):
+        raise VoxgenError(f"--format is a file extension such as schem or toml, not {fmt!r}")
     path = resolve_blueprint(blueprint)
     structure = load_blueprint(path)
     a = axis_index(axis, structure.shape)
