@@ -45,7 +45,9 @@ def check_output(path: Path) -> None:
 @contextmanager
 def atomic_outputs(paths):
     """Yield one temporary path per target; when the block ends normally,
-    rename each onto its target. If anything fails, no target is left
+    rename each onto its target. The temporary files exist (empty) when the
+    block starts, so a folder that cannot be written is found before any
+    work is done; writers replace them. If anything fails, no target is left
     half-written and none of this call's targets is left alone (the ones
     already renamed are removed again)."""
     paths = [Path(p) for p in paths]
@@ -55,6 +57,8 @@ def atomic_outputs(paths):
     renamed = []
     try:
         try:
+            for tmp in temps:        # an unwritable folder fails here, before the work
+                os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
             yield temps
             for tmp, path in zip(temps, paths):
                 os.replace(tmp, path)
