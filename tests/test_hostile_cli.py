@@ -273,3 +273,14 @@ def test_cut_format_is_an_extension_not_a_path(tmp_path):
     result = run("cut", "flying_machine", "-o", tmp_path / "out", "--format", "schem/../../evil.schem")
     one_line_error(result, "--format")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_render_compare_takes_a_bundled_name(tmp_path):
+    from voxgen.render import offscreen
+
+    if offscreen.opengl_problem():
+        pytest.skip(offscreen.opengl_problem())
+    result = run("render", "flying_machine", "--compare", "flying_machine", "-o", tmp_path / "c.png",
+                 "--size", "16")
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["c.png"]

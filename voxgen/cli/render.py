@@ -30,7 +30,7 @@ SUFFIXES = (".png", ".gif", ".mp4")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Growth seed.")
 @click.option("--device", default="auto", show_default=True, help="Growth device: auto, cpu, cuda.")
 @click.option("--compare", type=click.Path(dir_okay=False, path_type=Path),
-              help="A second blueprint shown beside (still) or as the left panel (growth).")
+              help="A second blueprint (file or NAME) shown beside (still) or as the left panel (growth).")
 @click.option("--side-by-side", is_flag=True, help="Growth: the blueprint beside the grown frames.")
 @click.option("--azimuth", type=FiniteFloat(), default=35.0, show_default=True,
               help="Degrees around +y.")
@@ -52,7 +52,9 @@ def render(file, output, growth, steps, seed, device, compare, side_by_side, azi
     if output.parent and not output.parent.is_dir():
         raise VoxgenError("output folder does not exist", output.parent)
 
-    other = load_blueprint(compare) if compare is not None else None
+    from voxgen.bundled import resolve_blueprint
+
+    other = load_blueprint(resolve_blueprint(compare)) if compare is not None else None
     view = dict(size=size, azimuth=azimuth, elevation=elevation)
     if growth is not None:
         from voxgen.render.growth import grow_frames
@@ -79,8 +81,6 @@ def render(file, output, growth, steps, seed, device, compare, side_by_side, azi
             write_animation(grown.frames, output, compare=blueprint, fps=fps,
                             labels=grown.labels(), **view)
     else:
-        from voxgen.bundled import resolve_blueprint
-
         file = resolve_blueprint(file)
         structure = load_blueprint(file)
         if other is not None:        # two files, two frames: line their blocks up, same scale
