@@ -39,7 +39,7 @@ def test_recipe_table_reads_uses_and_places():
     ("[1, 2]", "not a JSON object"),
     ('{"ticks": 3}', "no 'ticks' list"),
     ('{"ticks": [{"tick": 0, "events": [{"pos": [1, 2], "from": "stone", "to": "air"}]}]}', "3 integers"),
-    ('{"ticks": [{"events": []}]}', "malformed trace tick"),
+    ('{"ticks": [{"events": []}]}', r"ticks\[0\].tick must be an integer tick"),
     ("{", "not valid JSON"),
 ])
 def test_bad_trace_is_a_voxgen_error(tmp_path, text, words):

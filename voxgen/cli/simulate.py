@@ -12,10 +12,14 @@ import click
 _PLACE = re.compile(r"^\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*(-?\d+)\s*=(.+?)(?:@(\d+))?\s*$")
 
 
-def parse_place(text: str):
-    """'X,Y,Z=STATE@TICK' -> (tick, (x, y, z), state); @TICK defaults to 0."""
+def parse_place(text: str, version: str = "modern", ticks: int | None = None):
+    """'X,Y,Z=STATE@TICK' -> (tick, (x, y, z), state); @TICK defaults to 0.
+    The position must lie in the world, the state be one the engine models,
+    and TICK come before the last of `ticks` (a later one would never apply)."""
     from voxgen.blocks import canonical
     from voxgen.errors import VoxgenError
+    from voxgen.physics.engine import check_pos
+    from voxgen.physics.state import Materials, encode
 
     match = _PLACE.match(text)
     if not match:
@@ -23,9 +27,17 @@ def parse_place(text: str):
     x, y, z, state, tick = match.groups()
     try:
         state = canonical(state.strip())
+        pos = check_pos((int(x), int(y), int(z)), "position")
+        encode(state, Materials(), version)
     except ValueError as err:
         raise VoxgenError(f"--place {text!r}: {err}") from None
-    return int(tick or 0), (int(x), int(y), int(z)), state
+    except VoxgenError as err:
+        raise VoxgenError(f"--place {text!r}: {err.message}") from None
+    tick = int(tick or 0)
+    if ticks is not None and tick >= ticks:
+        raise VoxgenError(f"--place {text!r}: tick {tick} is not below {ticks}, the number of "
+                          "ticks run, so it would never be applied")
+    return tick, pos, state
 
 
 @click.command()
@@ -57,14 +69,19 @@ def simulate(file, ticks, places, placement, version, out, as_json, show_trace, 
     from voxgen.errors import VoxgenError
     from voxgen.physics import machine_spec
     from voxgen.physics import simulate as run
+    from voxgen.physics.engine import check_tick
+    from voxgen.physics.simulate import MAX_RECORDED_TICKS
 
     from voxgen.bundled import resolve_blueprint
 
     file = resolve_blueprint(file)
+    check_tick(ticks, "--ticks")
+    if show_trace and ticks > MAX_RECORDED_TICKS:
+        raise VoxgenError(f"--trace records at most {MAX_RECORDED_TICKS} ticks, got --ticks {ticks}")
     structure = formats.load(file)
-    placements = [parse_place(p) for p in places]
     if check_trace:
-        sys.exit(_check(structure, check_trace, placements, placement or "loud", as_json))
+        sys.exit(_check(structure, check_trace, places, placement or "loud", as_json))
+    placements = [parse_place(p, version, ticks) for p in places]
     if out:
         formats.format_for_output(out)
     spec = machine_spec(structure)
@@ -103,12 +120,12 @@ def simulate(file, ticks, places, placement, version, out, as_json, show_trace, 
                f"events, final box origin {result.origin}")
 
 
-def _check(structure, trace_path, placements, placement, as_json) -> int:
+def _check(structure, trace_path, places, placement, as_json) -> int:
     from voxgen.physics import World
     from voxgen.physics.trace import Action, load_trace, replay_trace
 
     trace = load_trace(trace_path)
-    actions = [Action(t, p, s) for t, p, s in placements]
+    actions = [Action(t, p, s) for t, p, s in (parse_place(p, ticks=trace.n_ticks) for p in places)]
     report = replay_trace(World, structure, trace, actions, placement)
     if as_json:
         click.echo(json.dumps({

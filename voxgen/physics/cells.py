@@ -42,6 +42,7 @@ NMETA = 32
 
 # status codes
 OK, NEED_GROW, ERR_UNMODELLED, ERR_OVERFLOW, ERR_BOX = 0, 1, 2, 3, 4
+NEED_ROOM = 5   # a placement due now lies outside the box: grow along its axes
 
 # moving-piston table fields
 MX, MY, MZ, MMOVED, MDIR, MEXT, MSRC, MPO, MPR, MLAST, MALIVE = range(11)

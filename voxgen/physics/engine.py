@@ -25,6 +25,8 @@ VERSIONS = ("modern", "1.12")
 PAD = C.MARGIN + 4
 MAX_BOX_CELLS = 1 << 22
 MAX_TOTAL_CELLS = 1 << 28
+MAX_TICKS = 10 ** 12        # game ticks a run may reach: 1.6 million years of game time
+MAX_COORD = 30_000_000      # the game's world border; keeps positions far from int64 limits
 
 
 def _zeros(shape, dtype) -> np.ndarray:
@@ -43,6 +45,22 @@ def _check_options(placement, version):
         raise VoxgenError(f"placement must be one of {', '.join(PLACEMENTS)}, got {placement!r}")
     if version not in VERSIONS:
         raise VoxgenError(f"version must be one of {', '.join(VERSIONS)}, got {version!r}")
+
+
+def check_tick(tick, what: str = "tick") -> int:
+    """`tick` as an int in 0..MAX_TICKS, or a VoxgenError."""
+    if not 0 <= tick <= MAX_TICKS:
+        raise VoxgenError(f"{what} must be in 0..{MAX_TICKS}, got {tick}")
+    return int(tick)
+
+
+def check_pos(pos, what: str = "position") -> tuple[int, int, int]:
+    """`pos` as 3 ints inside the world border (|v| <= MAX_COORD), or a VoxgenError."""
+    pos = tuple(int(v) for v in pos)
+    if len(pos) != 3 or any(abs(v) > MAX_COORD for v in pos):
+        raise VoxgenError(f"{what} {pos} is outside the world (3 coordinates, each within "
+                          f"±{MAX_COORD})")
+    return pos
 
 
 def placement_order(structure, cells: np.ndarray) -> np.ndarray:
@@ -117,12 +135,11 @@ class Machines:
         for b, plist in enumerate(placements):
             mine = []
             for tick, pos, state in plist:
-                tick = int(tick)
-                if tick < 0:
-                    raise VoxgenError(f"placement tick must be >= 0, got {tick}")
+                tick = check_tick(int(tick), "placement tick")
+                pos = check_pos(pos, "placement at")
                 cell = encode(state, self.materials, self.version)
-                mine.append((tick, int(pos[0]), int(pos[1]), int(pos[2]), cell))
-                self.applied[b].append((tick, tuple(int(v) for v in pos), canonical(state)))
+                mine.append((tick, *pos, cell))
+                self.applied[b].append((tick, pos, canonical(state)))
             mine.sort(key=lambda r: r[0])
             rows.append(mine)
         p = max([1] + [len(r) for r in rows])
@@ -135,6 +152,7 @@ class Machines:
 
     def run(self, target: int) -> None:
         """Advance every machine to game tick `target`."""
+        target = check_tick(target, "target tick")
         while True:
             if len(self.grid) == 1:   # no thread pool for a single machine
                 self._k.run_machine(self.grid[0], self.meta[0], self.sched[0], self.events_q[0],
@@ -164,9 +182,9 @@ class Machines:
             self._raw_events[b].append(self.logs[b, :n].copy())
             self.meta[b, C.LOGN] = 0
         status = self.meta[:, C.STATUS]
-        if np.any(status == C.NEED_GROW):
+        if np.any((status == C.NEED_GROW) | (status == C.NEED_ROOM)):
             self._grow()
-        bad = np.nonzero((status != C.OK) & (status != C.NEED_GROW))[0]
+        bad = np.nonzero((status != C.OK) & (status != C.NEED_GROW) & (status != C.NEED_ROOM))[0]
         if len(bad):
             b = int(bad[0])
             code = int(status[b])
@@ -175,22 +193,59 @@ class Machines:
                 cell = self.cell(b, pos)
                 raise VoxgenError(f"cannot simulate {decode(cell, self.materials)} at {pos} "
                                   "losing or changing its support (not modelled)")
+            if code == C.ERR_BOX:
+                raise VoxgenError(f"machine {b}: a block was set outside the engine's box "
+                                  "(status 4, an engine bug)")
             raise VoxgenError(f"physics table overflow in machine {b} (status {code})")
 
-    def _grow(self):
+    def _grow(self, edit=None):
+        """Grow every box: by half on each side for a machine whose blocks
+        no longer fit (NEED_GROW); along just the needed axes for placements
+        due outside a box (NEED_ROOM, or `edit`: (b, tick, pos), a player
+        edit between ticks)."""
         B, X, Y, Z = self.grid.shape
-        add = (X // 2 + 2, Y // 2 + 2, Z // 2 + 2)
+        shape = (X, Y, Z)
+        status = self.meta[:, C.STATUS]
+        crowded = np.nonzero(status == C.NEED_GROW)[0]
+        requests = [edit] if edit else [(int(b), *self._due_placement(int(b)))
+                                        for b in np.nonzero(status == C.NEED_ROOM)[0]]
+        add = [n // 2 + 2 if len(crowded) else 0 for n in shape]
+        for b, _, pos in requests:
+            for a in range(3):
+                i = pos[a] - int(self.meta[b, C.OX + a])
+                need = max(C.MARGIN - i, i - (shape[a] - 1 - C.MARGIN))
+                if need > 0:
+                    add[a] = max(add[a], need, shape[a] // 2 + 2)
         cells = (X + 2 * add[0]) * (Y + 2 * add[1]) * (Z + 2 * add[2])
         if cells > MAX_BOX_CELLS or B * cells > MAX_TOTAL_CELLS:
-            b = int(np.nonzero(self.meta[:, C.STATUS] == C.NEED_GROW)[0][0])
-            raise VoxgenError(f"machine {b}: its blocks spread over more than {MAX_BOX_CELLS} "
-                              "cells (e.g. a machine flying away from a block left behind); "
-                              "the engine's dense box cannot follow them")
+            if requests:
+                b, tick, pos = requests[0]
+                raise VoxgenError(f"machine {b}: the placement at {pos} after tick {tick} is too "
+                                  f"far from its blocks (the engine's dense box around them "
+                                  f"would pass {MAX_BOX_CELLS} cells)")
+            raise VoxgenError(f"machine {int(crowded[0])}: its blocks spread over more than "
+                              f"{MAX_BOX_CELLS} cells (e.g. a machine flying away from a block "
+                              "left behind); the engine's dense box cannot follow them")
         grid = _zeros((B, X + 2 * add[0], Y + 2 * add[1], Z + 2 * add[2]), dtype=np.int32)
         grid[:, add[0]:add[0] + X, add[1]:add[1] + Y, add[2]:add[2] + Z] = self.grid
         self.grid = grid
         self.meta[:, C.OX:C.OZ + 1] -= np.array(add, dtype=np.int64)
-        self.meta[self.meta[:, C.STATUS] == C.NEED_GROW, C.STATUS] = C.OK
+        self.meta[(status == C.NEED_GROW) | (status == C.NEED_ROOM), C.STATUS] = C.OK
+
+    def _has_room(self, b: int, pos) -> bool:
+        """Python twin of ticking.has_room."""
+        idx = [int(p) - int(o) for p, o in zip(pos, self.meta[b, C.OX:C.OZ + 1])]
+        return all(C.MARGIN <= i < n - C.MARGIN for i, n in zip(idx, self.grid.shape[1:]))
+
+    def _due_placement(self, b: int) -> tuple:
+        """(tick, pos) of machine b's next placement (the one that asked for room)."""
+        row = self.places[b, int(self.meta[b, C.PH])]
+        return int(row[0]), tuple(int(v) for v in row[1:4])
+
+    def _make_room(self, b: int, pos) -> None:
+        """Grow the boxes until `pos` fits machine b's (a player edit between ticks)."""
+        while not self._has_room(b, pos):
+            self._grow((b, int(self.meta[b, C.TIME]), pos))
 
     # --- reading the worlds ------------------------------------------------
 
@@ -261,6 +316,8 @@ class Machines:
 
     def player_place(self, b: int, pos, state: str) -> None:
         cell = encode(state, self.materials, self.version)
+        pos = check_pos(pos, "placement at")
+        self._make_room(b, pos)
         m = self.meta[b]
         self._k.player_place(self.grid[b], m, self.sched[b], self.events_q[b], self.moving[b],
                              self.logs[b], int(pos[0]), int(pos[1]), int(pos[2]), cell)
@@ -272,6 +329,7 @@ class Machines:
 
     def use(self, b: int, pos) -> None:
         """A player right-clicks `pos` of machine b between ticks (a lever flips)."""
+        pos = check_pos(pos, "use at")
         m = self.meta[b]
         if not self._k.player_use(self.grid[b], m, self.sched[b], self.events_q[b],
                                   self.moving[b], self.logs[b], int(pos[0]), int(pos[1]),

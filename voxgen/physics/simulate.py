@@ -13,11 +13,12 @@ import numpy as np
 
 from voxgen.blocks import canonical
 from voxgen.errors import VoxgenError
-from voxgen.physics.engine import Machines
+from voxgen.physics.engine import Machines, check_tick
 from voxgen.physics.state import decode
 from voxgen.structure import Structure
 
 EVENTS_LISTED = 100_000      # events a SimResult lists; it counts them all
+MAX_RECORDED_TICKS = 100_000  # ticks `record_changes` may run: it snapshots every tick
 
 
 @dataclass
@@ -121,8 +122,10 @@ def simulate(structure: Structure, ticks: int, placements=(), placement: str = "
     if not record_changes:
         return simulate_batch([structure], ticks, [placements], placement=placement,
                               version=version)[0]
-    if ticks < 0:
-        raise VoxgenError(f"ticks must be >= 0, got {ticks}")
+    check_tick(ticks, "ticks")
+    if ticks > MAX_RECORDED_TICKS:
+        raise VoxgenError(f"recording every change is limited to {MAX_RECORDED_TICKS} ticks, "
+                          f"got {ticks}")
     machines = Machines([structure], [_placements(placements)], placement=placement,
                         version=version)
     changes, before = [], machines.snapshot(0)
@@ -144,8 +147,7 @@ def simulate_batch(structures, ticks: int, placements_per_structure=None,
     """Run many machines together in one batched kernel call per step of
     the run loop; results in input order."""
     structures = list(structures)
-    if ticks < 0:
-        raise VoxgenError(f"ticks must be >= 0, got {ticks}")
+    check_tick(ticks, "ticks")
     if placements_per_structure is None:
         placements_per_structure = [()] * len(structures)
     plans = [_placements(p) for p in placements_per_structure]

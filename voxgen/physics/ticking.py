@@ -13,8 +13,9 @@ from numba import njit, prange
 
 from voxgen.physics.cells import (
     DX, DY, DZ, EH, ET, EV_CAP, FAST, HANDLING, HIX, LOG_CAP, LOG_OBS_OFF, LOG_OBS_ON, LOGN,
-    LEVER, LOX, MALIVE, MARGIN, MOVING, MPN, MPO, MPR, MLAST, MMOVED, MX, MY, MZ, NEED_GROW, OBSERVER,
-    OX, PH, PLACING, PN, SCHED_CAP, SH, ST, STATUS, TIME,
+    LEVER, LOX, MALIVE, MARGIN, MOVING, MPN, MPO, MPR, MLAST, MMOVED, MX, MY, MZ, NEED_GROW, NEED_ROOM,
+    OBSERVER,
+    OX, OY, OZ, PH, PLACING, PN, SCHED_CAP, SH, ST, STATUS, TIME,
 )
 from voxgen.physics.kernels import (
     SCRATCH, SCRATCH_WIDTH, from_neighbour_shapes, lever_updates, log_event, neighbor_changed,
@@ -205,6 +206,15 @@ def _edge_pass(g, m, sq, eq, mp, lg, sc, init, n):
                     inside = here
 
 
+@njit(cache=True, _nrt=False)
+def has_room(g, m, x, y, z):
+    """Whether (x, y, z) lies MARGIN cells inside the box, so a block placed
+    there and its neighbour updates stay in it."""
+    i, j, k = x - m[OX], y - m[OY], z - m[OZ]
+    return (MARGIN <= i < g.shape[0] - MARGIN and MARGIN <= j < g.shape[1] - MARGIN
+            and MARGIN <= k < g.shape[2] - MARGIN)
+
+
 @njit(cache=True)
 def run_machine(g, m, sq, eq, mp, lg, pl, target):
     """Advance one machine to game tick `target` (or until its log needs
@@ -215,6 +225,9 @@ def run_machine(g, m, sq, eq, mp, lg, pl, target):
     while m[TIME] < target and m[STATUS] == 0:
         while m[PH] < m[PN] and pl[m[PH], 0] <= m[TIME]:
             r = m[PH]
+            if not has_room(g, m, pl[r, 1], pl[r, 2], pl[r, 3]):
+                m[STATUS] = NEED_ROOM     # the engine grows the boxes, then runs on
+                break
             set_block(g, m, sq, eq, mp, lg, sc, pl[r, 1], pl[r, 2], pl[r, 3], pl[r, 4], 3)
             m[PH] += 1
             nhist = 0

@@ -21,6 +21,8 @@ from voxgen.errors import VoxgenError
 
 AIR = "minecraft:air"
 WINDOW_MARGIN = 4  # the capture window is [-4, size + 4] on each axis (README §2.4)
+MAX_TICKS = 10_000             # ticks a trace or case may cover (real captures: tens); ~1 ms each
+MAX_FILE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -64,41 +66,80 @@ def _pos(value, where, path) -> tuple[int, int, int]:
     return tuple(value)
 
 
+def _tick(value, where, path) -> int:
+    """An integer tick in 0..MAX_TICKS-1 (not a bool, float or string)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_TICKS:
+        raise VoxgenError(f"{where} must be an integer tick in 0..{MAX_TICKS - 1}, "
+                          f"got {value!r:.40}", path)
+    return value
+
+
+def _state(value, where, path) -> str:
+    if not isinstance(value, str):
+        raise VoxgenError(f"{where} must be a block state string, got {value!r:.40}", path)
+    try:
+        return canonical(value)
+    except ValueError as err:
+        raise VoxgenError(f"{where}: {err}", path) from None
+
+
+def _not_json(name):
+    raise ValueError(f"{name} is not JSON")
+
+
 def _read_json(path) -> dict:
     try:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
+        with open(path, "rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
     except OSError as err:
         raise VoxgenError(f"cannot read ({err.strerror})", path) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+    if len(raw) > MAX_FILE_BYTES:
+        raise VoxgenError(f"larger than {MAX_FILE_BYTES >> 20} MiB; not a trace or case file", path)
+    try:
+        doc = json.loads(raw.decode("utf-8"), parse_constant=_not_json)
+    except ValueError as err:       # JSONDecodeError, UnicodeDecodeError, NaN / Infinity
         raise VoxgenError(f"not valid JSON ({err})", path) from None
+    except RecursionError:
+        raise VoxgenError("not valid JSON (nested too deeply)", path) from None
     if not isinstance(doc, dict):
         raise VoxgenError("top level is not a JSON object", path)
     return doc
 
 
 def load_trace(path) -> Trace:
-    """Read a trace JSON (README §2.1). Raises VoxgenError on malformed files."""
+    """Read a trace JSON (README §2.1), checking every field it uses; it may
+    cover at most MAX_TICKS ticks. Raises VoxgenError on malformed files."""
     doc = _read_json(path)
     if "ticks" not in doc or not isinstance(doc["ticks"], list):
         raise VoxgenError("trace has no 'ticks' list", path)
     ticks = {}
-    for entry in doc["ticks"]:
-        try:
-            t = int(entry["tick"])
-            changes = {}
-            for ev in entry["events"]:
-                if ev.get("kind", "block_changed") != "block_changed":
-                    continue
-                pos = _pos(ev["pos"], f"tick {t}", path)
-                changes[pos] = (canonical(ev["from"]), canonical(ev["to"]))
-        except (KeyError, TypeError, ValueError) as err:
-            raise VoxgenError(f"malformed trace tick entry ({type(err).__name__}: {err})", path) from None
+    for n, entry in enumerate(doc["ticks"]):
+        where = f"ticks[{n}]"
+        if not isinstance(entry, dict):
+            raise VoxgenError(f"{where} is not an object", path)
+        t = _tick(entry.get("tick"), f"{where}.tick", path)
+        if not isinstance(entry.get("events"), list):
+            raise VoxgenError(f"{where}.events is not a list", path)
+        changes = {}
+        for i, ev in enumerate(entry["events"]):
+            if not isinstance(ev, dict):
+                raise VoxgenError(f"{where}.events[{i}] is not an object", path)
+            if ev.get("kind", "block_changed") != "block_changed":
+                continue
+            pos = _pos(ev.get("pos"), f"{where}.events[{i}]", path)
+            changes[pos] = (_state(ev.get("from"), f"{where}.events[{i}].from", path),
+                            _state(ev.get("to"), f"{where}.events[{i}].to", path))
         ticks[t] = changes
-    last = max(ticks, default=-1)
-    n_ticks = max(last + 1, len(doc.get("queues") or []))
-    name = str(doc.get("structure", "")).rpartition(":")[2]
-    return Trace(structure=name, ticks=ticks, n_ticks=n_ticks)
+    queues = doc.get("queues")
+    if queues is not None and not isinstance(queues, list):
+        raise VoxgenError("'queues' is not a list", path)
+    n_ticks = max(max(ticks, default=-1) + 1, len(queues or []))
+    if n_ticks > MAX_TICKS:
+        raise VoxgenError(f"'queues' covers {n_ticks} ticks; at most {MAX_TICKS} are replayed", path)
+    name = doc.get("structure", "")
+    if not isinstance(name, str):
+        raise VoxgenError(f"'structure' must be a string, got {name!r:.40}", path)
+    return Trace(structure=name.rpartition(":")[2], ticks=ticks, n_ticks=n_ticks)
 
 
 def parse_actions(entries, path=None) -> list[Action]:
@@ -222,14 +263,18 @@ def load_case(path, structures_dir=None) -> Case:
     for key in ("structure", "checks"):
         if key not in doc:
             raise VoxgenError(f"case has no '{key}'", path)
+    if not isinstance(doc["structure"], str):
+        raise VoxgenError("'structure' must be a file name", path)
     settle = doc.get("settle", "placement")
     placement = {"placement": "loud", "quiet": "quiet"}.get(settle)
     if placement is None:
         raise VoxgenError(f"settle mode {settle!r} is not supported (placement or quiet)", path)
     structures_dir = Path(structures_dir) if structures_dir else path.parent.parent / "structures"
     checks = doc["checks"]
-    if not isinstance(checks, list) or not all(isinstance(c, dict) and isinstance(c.get("tick"), int) for c in checks):
+    if not isinstance(checks, list) or not all(isinstance(c, dict) for c in checks):
         raise VoxgenError("'checks' must be a list of objects with an integer 'tick'", path)
+    for n, check in enumerate(checks):
+        _tick(check.get("tick"), f"checks[{n}].tick", path)
     return Case(str(doc.get("name", path.stem)), structures_dir / Path(doc["structure"]).name,
                 placement, parse_actions(doc.get("actions"), path), checks)
 
