@@ -163,7 +163,7 @@ def test_train_keys_lists_every_spec_key_with_its_default(tmp_path):
     assert all(line.startswith("    ") and len(line) <= 82 for line in result.output.splitlines()
                if line not in settings)
     spec = tmp_path / "all.toml"
-    spec.write_text('blueprint = "b.toml"\n' + "\n".join(settings) + "\n")
+    spec.write_text('blueprint = "flying_machine"\n' + "\n".join(settings) + "\n")
     assert parse_spec(spec).config == NCAConfig()
 
 

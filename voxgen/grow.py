@@ -14,6 +14,8 @@ margin counts as wrong.
 
 from __future__ import annotations
 
+import math
+import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +70,7 @@ def resolve_weights(name_or_path) -> Path:
     if path.suffix != ".safetensors" and path.is_file() and (path.suffix == ".toml" or formats.is_blueprint(path)):
         weights = path.with_suffix(".safetensors")
         if weights.exists():
-            raise VoxgenError(f"is not trained weights; grow {weights}", path)
+            raise VoxgenError(f"is not trained weights; its trained weights are {weights}", path)
         kind = "spec" if path.suffix == ".toml" and "blueprint" in _toml_keys(path) else "blueprint"
         raise VoxgenError(f"is a {kind}, not trained weights; train it first: voxgen train {path}", path)
     if path.suffix == ".safetensors" or path.is_file() or "/" in text:
@@ -82,6 +84,22 @@ def resolve_weights(name_or_path) -> Path:
     return path
 
 
+def check_output_file(path) -> Path:
+    """Refuse, before the work that makes it, an output file that could not
+    be written: a folder, or in a folder that is missing, not a folder or
+    read-only. Returns the path."""
+    path = Path(path)
+    if path.is_dir():
+        raise VoxgenError("is a folder, not a file", path)
+    folder = path.parent
+    if not folder.is_dir():
+        raise VoxgenError(f"folder {folder} does not exist" if not folder.exists()
+                          else f"{folder} is not a folder", path)
+    if not os.access(folder, os.W_OK | os.X_OK) or path.exists() and not os.access(path, os.W_OK):
+        raise VoxgenError(f"cannot write into {folder} (permission denied)", path)
+    return path
+
+
 def _toml_keys(path: Path) -> set:
     """Top-level keys of a TOML file (none if it does not parse)."""
     try:
@@ -91,7 +109,8 @@ def _toml_keys(path: Path) -> set:
 
 
 def load_trained(name_or_path, device="cpu") -> Trained:
-    """Load weights (safetensors only, never unpickled) and their metadata."""
+    """Load weights (safetensors only, never unpickled) and their metadata;
+    `read_weights` checks the whole file before the model is built."""
     path = resolve_weights(name_or_path)
     tensors, meta = read_weights(path)
     model = build_model(tensors, meta, pick_device(device))
@@ -101,6 +120,35 @@ def load_trained(name_or_path, device="cpu") -> Trained:
     return Trained(name=meta["name"], model=model, palette=palette, target=target,
                    seed_pos=tuple(meta["seed_pos"]), config=model.config,
                    record=meta.get("record", {}), path=path)
+
+
+def memory_available(device: torch.device) -> int | None:
+    """Bytes of memory on `device` (physical RAM for the CPU), None if unknown."""
+    try:
+        if device.type == "cuda":
+            return torch.cuda.mem_get_info(device)[1]
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def sample_bytes(trained: Trained) -> int:
+    """Bytes one sample of a rollout without gradients holds at most (4-byte
+    floats per cell, every cell living and firing): the state and the next,
+    the perception rows, the MLP's activations and the masks."""
+    c, p = trained.model.channels.total, trained.model.kernel.shape[1]
+    hidden = trained.config.mlp_width * trained.config.mlp_layers
+    return 4 * math.prod(trained.grid_shape) * (4 * c + p * c + hidden)
+
+
+def check_memory(trained: Trained, need: int, what: str) -> None:
+    """Refuse, before allocating, work needing `need` bytes that the device
+    running `trained` does not have."""
+    have = memory_available(trained.device)
+    if have is not None and need > have:
+        gb = 1024 ** 3
+        raise VoxgenError(f"{what} on the {' x '.join(map(str, trained.grid_shape))} grid needs about "
+                          f"{need / gb:.1f} GiB but the {trained.device.type} has {have / gb:.0f} GiB", trained.path)
 
 
 def seed_state(trained: Trained, batch: int = 1, device=None) -> torch.Tensor:
@@ -147,6 +195,7 @@ def grow(trained: Trained, steps: int | None = None, seed: int = 0, device="auto
     if steps < 0:
         raise VoxgenError(f"steps must be >= 0, got {steps}")
     frames = [] if keep_frames else None
+    check_memory(trained, sample_bytes(trained), "growing")
 
     def on_step(i, state):                # i counts from 0
         structure = decode(trained, state)[0]

@@ -15,13 +15,14 @@ regrown machines fly in one physics batch.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from voxgen.errors import VoxgenError
-from voxgen.grow import Trained, decode, run, seed_state
+from voxgen.grow import Trained, check_memory, decode, run, sample_bytes, seed_state
 from voxgen.metrics import compare
 from voxgen.nca.target import decode_classes
 from voxgen.regen_flight import (blueprint_of, default_ticks, fly, machine_dict, machine_of,
@@ -147,7 +148,9 @@ class RegenFrames:
 
 
 def _generators(seeds, device) -> list[torch.Generator]:
-    return [torch.Generator(device=device).manual_seed(int(s)) for s in seeds]
+    """One generator per seed; seeds past 64 bits (SEED + i, a part's
+    SEED * 1009 + ...) wrap round."""
+    return [torch.Generator(device=device).manual_seed(int(s) % 2 ** 64) for s in seeds]
 
 
 @torch.no_grad()
@@ -172,6 +175,8 @@ def regenerate(trained: Trained, *, damage: str = "cut", axis=None, at="half", t
     steps = 2 * trained.steps if steps is None else int(steps)
     if steps < 0 or check_every < 1:
         raise VoxgenError("steps must be >= 0 and check_every >= 1")
+    check_memory(trained, regen_bytes(trained, trials, 2 if damage == "cut" else 1, steps // check_every + 2,
+                                      keep_frames), f"{trials} regeneration trials")
     device = trained.device
     margin = trained.config.margin
     if window is None:          # a shift past the margin pushes blueprint cells off the grid
@@ -253,6 +258,16 @@ def regenerate(trained: Trained, *, damage: str = "cut", axis=None, at="half", t
             grown=grown[0], damaged=damaged[:n0], steps=seen,
             regrowing=[[decode_one(trained, h[p]) for p in range(n0)] for h in history])
     return report
+
+
+def regen_bytes(trained: Trained, trials: int, parts: int, checks: int, keep_frames: bool) -> int:
+    """Bytes `regenerate` holds at most: the grown trials and their parts as
+    rollout samples, each part's classes at every check (int16), the
+    decoded structures (int32), and trial 0's pictures if kept."""
+    cells = math.prod(trained.grid_shape)
+    n = trials * parts
+    need = (trials + n) * sample_bytes(trained) + n * cells * 2 * checks + (2 * trials + 2 * n) * cells * 4
+    return need + (checks * parts * cells * 4 if keep_frames else 0)
 
 
 def decode_one(trained: Trained, classes: np.ndarray):

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import platform
 import sys
 import time
@@ -36,6 +35,7 @@ import torch.nn.functional as F
 
 from voxgen import formats
 from voxgen.errors import VoxgenError, make_dir
+from voxgen.grow import check_output_file, memory_available
 from voxgen.nca.active import rollout
 from voxgen.nca.average import WeightMean
 from voxgen.nca.config import NCAConfig
@@ -45,35 +45,29 @@ from voxgen.nca.evaluate import check_growth, check_regrowth
 from voxgen.nca.model import NCA, set_threads
 from voxgen.nca.spec import parse_spec
 from voxgen.nca.target import argmax_class, class_grid, decode_classes, encode, seed_state
-from voxgen.nca.weights import model_state, read_weights, save_weights
+from voxgen.nca.weights import model_state, parameter_shapes, read_weights, save_weights
 from voxgen.nca.widen import fit_checkpoint, fit_parameters
 
 
 def memory_needed(config, classes: int, grid) -> int:
-    """Bytes a training run holds at most: the pool, and a batch's rollout of
-    the longest length kept for the backward pass with every cell living.
-    Per cell and step (4-byte floats): the MLP's rows at the firing cells,
-    the state learned perception keeps for its backward, the states and
-    masks; 1.1-1.4x the peak measured on this machine with every cell of a
-    23 x 22 x 23 grid living (fire_rate 0.5 and 1, both perceptions), so it
-    errs high."""
+    """Bytes a training run holds at most: the pool, a batch's rollout of
+    the longest length kept for the backward pass with every cell living,
+    and the parameters. Per cell and step (4-byte floats): the MLP's rows at
+    the firing cells, the state learned perception keeps for its backward,
+    the states and masks; 1.1-1.4x the peak measured on this machine with
+    every cell of a 23 x 22 x 23 grid living (fire_rate 0.5 and 1, both
+    perceptions), so it errs high. The parameters count 8 times: the
+    weights, their gradients, Adam's two moments, the weight average, and
+    the copies the CPU's kernels and widening lay out."""
     c = classes + 1 + config.hidden_channels
     p = config.perception_filters if config.perception == "learned" else 4
     hidden = config.mlp_width * config.mlp_layers
     per_cell_step = 4 * (config.fire_rate * (p * c + hidden + c)
                          + (c if config.perception == "learned" else 0) + 2 * c)
     cells = math.prod(grid)
-    return int(4 * config.pool_size * c * cells + config.batch * config.steps[1] * cells * per_cell_step)
-
-
-def memory_available(device: torch.device) -> int | None:
-    """Bytes of memory on `device` (physical RAM for the CPU), None if unknown."""
-    try:
-        if device.type == "cuda":
-            return torch.cuda.mem_get_info(device)[1]
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
+    parameters = sum(math.prod(shape) for shape in parameter_shapes(classes, config).values())
+    return int(4 * config.pool_size * c * cells + config.batch * config.steps[1] * cells * per_cell_step
+               + 8 * 4 * parameters)
 
 
 def check_memory(spec, config, classes: int, grid, device: torch.device) -> None:
@@ -84,7 +78,8 @@ def check_memory(spec, config, classes: int, grid, device: torch.device) -> None
         shape = " x ".join(map(str, grid))
         raise VoxgenError(f"training on a {shape} grid needs about {need / gb:.0f} GiB (pool {config.pool_size}, "
                           f"batch {config.batch}, {config.steps[1]} steps) but the {device.type} has "
-                          f"{have / gb:.0f} GiB: choose a smaller blueprint or lower margin, pool_size, batch or steps",
+                          f"{have / gb:.0f} GiB: choose a smaller blueprint or lower margin, pool_size, batch, steps "
+                          f"or the model's hidden_channels, mlp_width or mlp_layers",
                           spec.path)
 
 
@@ -228,20 +223,26 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     cfg = spec.config
     if iterations is not None:
         cfg.iterations = int(iterations)
+    weights_path = Path(weights_path or spec.path.with_suffix(".safetensors"))
+    if weights_path.suffix != ".safetensors":
+        raise VoxgenError("weights are written as .safetensors: give a path ending in .safetensors", weights_path)
+    check_output_file(weights_path)         # before training, not after
     if threads:
         set_threads(threads)
-    blueprint = formats.load(spec.blueprint)
     dev = pick_device(device)
-    classes_palette = class_grid(blueprint)
+    blueprint = formats.load(spec.blueprint)
     padded = tuple(n + 2 * cfg.margin for n in blueprint.shape)
+    check_memory(spec, cfg, 2, padded, dev)          # air and one block at least: before the class grid
+    classes_palette = class_grid(blueprint)
+    if len(classes_palette[1]) < 2:
+        raise VoxgenError("blueprint has no blocks to grow (it is all air)", spec.blueprint)
     check_memory(spec, cfg, len(classes_palette[1]), padded, dev)       # before the padded grid is made
     try:
         target = encode(blueprint, cfg.margin, cfg.seed_position, classes_palette)
-    except VoxgenError as err:       # a seed_position outside the box, no blocks: the spec's to fix
+    except VoxgenError as err:       # a seed_position outside the box: the spec's to fix
         raise VoxgenError(err.message, err.path or spec.path) from None
     out = Path(out) if out else Path("runs") / spec.name
     make_dir(out)
-    weights_path = Path(weights_path) if weights_path else spec.path.with_suffix(".safetensors")
     ckpt_path = out / "checkpoint.safetensors"
 
     # --- model, target tensors, pool ------------------------------------------------
@@ -267,14 +268,24 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     if resume and not ckpt_path.exists() and progress:
         print(f"no checkpoint at {ckpt_path}: nothing to resume, training from the start", file=sys.stderr)
     if resume and ckpt_path.exists():
-        tensors, meta = read_weights(ckpt_path)
+        tensors, meta = read_weights(ckpt_path, checkpoint=True)
+        if list(meta["palette"]) != list(target.palette) or tuple(tensors["target.classes"].shape) != classes.shape:
+            raise VoxgenError(f"this checkpoint is for another structure ({meta['name']}: palette or grid differ "
+                              f"from the spec's blueprint and margin); give another --out", ckpt_path)
         saved = NCAConfig.from_dict(meta["config"])                            # the checkpoint's config
+        if len(tensors["pool"]) != cfg.pool_size:
+            raise VoxgenError(f"the checkpoint's pool holds {len(tensors['pool'])} states but the spec's pool_size "
+                              f"is {cfg.pool_size}: resume with the same pool_size", ckpt_path)
         tensors = fit_checkpoint(tensors, saved, model, ckpt_path)
         model.load_state_dict(model_state(tensors))
-        _load_optimizer(opt, tensors)
+        try:
+            _load_optimizer(opt, tensors)
+            sampler.set_state(tensors["rng.sampler"])
+            firing.set_state(tensors["rng.firing"])
+        except (RuntimeError, ValueError, KeyError, IndexError, TypeError) as err:
+            raise VoxgenError(f"corrupt checkpoint (optimizer or random state: {str(err).splitlines()[0]})",
+                              ckpt_path) from None
         pool, pool_loss = tensors["pool"].to(dev), tensors["pool_loss"]
-        sampler.set_state(tensors["rng.sampler"])
-        firing.set_state(tensors["rng.firing"])
         start, elapsed, streak = meta["iteration"], meta["elapsed_s"], meta["streak"]
         mean.load(tensors, meta.get("averaged", 0), saved.average_decay)
         if cfg.iterations < start:

@@ -12,7 +12,8 @@ import click
 @click.argument("weights")
 @click.option("--steps", type=click.IntRange(min=0), default=None,
               help="Growth steps (default: the training horizon).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Firing-mask random seed.")
+@click.option("--seed", type=click.IntRange(0, 2 ** 63 - 1), default=0, show_default=True,
+              help="Firing-mask random seed.")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="Write the grown structure (.toml, .schem, .nbt, .litematic): the whole grid it "
                    "grew in, the blueprint's box and the margin of air around it.")
@@ -25,10 +26,11 @@ def grow(weights, steps, seed, out, as_json, frames, device):
     (per block state too: the states not all right are listed, worst first)."""
     from voxgen import formats
     from voxgen.errors import VoxgenError, make_dir
-    from voxgen.grow import grow as grow_structure, load_trained
+    from voxgen.grow import check_output_file, grow as grow_structure, load_trained
 
-    if out is not None:
-        formats.format_for_output(out)            # refuse a bad extension before growing
+    if out is not None:                           # refuse a bad --out before growing and writing frames
+        formats.format_for_output(out)
+        check_output_file(out)
     if frames is not None and Path(frames).exists() and not Path(frames).is_dir():
         raise VoxgenError("--frames must name a directory", frames)
     trained = load_trained(weights)

@@ -158,7 +158,7 @@ def table(report) -> str:
               help="Regrowth steps after the damage (default: 2 x the training horizon).")
 @click.option("--ticks", type=click.IntRange(min=0), default=None,
               help="Game ticks of flight for machines (default: 10 blocks' worth).")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(0, 2 ** 63 - 1), default=0, show_default=True,
               help="Trial i grows with firing seed SEED + i; also seeds --at random.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--render", "render_dir", type=click.Path(file_okay=False), default=None,
@@ -189,9 +189,16 @@ def regen(name, damage, axis, at, jitter, trials, steps, ticks, seed, as_json, r
     frames = report.pop("frames", None)
     click.echo(json.dumps(report, indent=1) if as_json else table(report))
     if render_dir is not None:
-        out = Path(render_dir)
         report["frames"] = frames
-        render_montage(report, out / f"{trained.name}_regen.png")
-        n = render_story(report, trained, out / f"{trained.name}_regen.gif")
-        click.echo(f"wrote {out / f'{trained.name}_regen.png'} and "
-                   f"{out / f'{trained.name}_regen.gif'} ({n} frames)", err=as_json)
+        png, gif = (Path(render_dir) / f"{file_stem(trained.name)}_regen.{ext}" for ext in ("png", "gif"))
+        render_montage(report, png)
+        n = render_story(report, trained, gif)
+        click.echo(f"wrote {png} and {gif} ({n} frames)", err=as_json)
+
+
+def file_stem(name: str) -> str:
+    """A structure name as a file name inside the output folder: its last
+    path part, control characters and separators dropped (`read_weights`
+    refuses such names already; this keeps the folder whatever the name)."""
+    stem = "".join(c for c in name.replace("\\", "/").rsplit("/", 1)[-1] if c.isprintable())
+    return stem.strip(".") or "structure"

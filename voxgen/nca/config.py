@@ -12,6 +12,10 @@ from dataclasses import asdict, dataclass, field, fields
 PERCEPTIONS = ("fixed", "learned")
 DAMAGE_KINDS = ("sphere", "halfcut", "dropout")
 LR_SCHEDULES = ("constant", "cosine", "step")
+MAX_STEPS = 10_000
+"""The longest rollout a config may ask for (`steps`' hi, the growth horizon):
+the shipped structures grow in 20 to 64 steps, and a horizon read from a
+file is what `grow` runs by default."""
 
 
 @dataclass

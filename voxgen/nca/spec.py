@@ -14,6 +14,7 @@ the shipped structure's spec, `structures/NAME.toml`.
 from __future__ import annotations
 
 import difflib
+import math
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -21,7 +22,7 @@ from pathlib import Path
 from voxgen import formats
 from voxgen.bundled import bundled_blueprint, bundled_spec
 from voxgen.errors import VoxgenError
-from voxgen.nca.config import DAMAGE_KINDS, LR_SCHEDULES, PERCEPTIONS, NCAConfig
+from voxgen.nca.config import DAMAGE_KINDS, LR_SCHEDULES, MAX_STEPS, PERCEPTIONS, NCAConfig
 
 # A spec is a few lines; a larger file is read only as a blueprint.
 _MAX_SPEC_BYTES = 1 << 20
@@ -32,6 +33,15 @@ _CHOICES = {"perception": PERCEPTIONS, "lr_schedule": LR_SCHEDULES,
 # integer fields that must be at least 1
 _POSITIVE = ("mlp_width", "mlp_layers", "perception_filters", "checkpoint_every", "verify_seeds",
              "stop_streak", "average_every")
+# number fields -> (lowest, highest) allowed, both inclusive
+_BOUNDS = {"fire_rate": (0.0, 1.0), "alive_threshold": (0.0, 0.99), "lr": (0.0, 1.0),
+           "lr_final": (0.0, 1.0), "dropout_rate": (0.0, 1.0), "class_weight_power": (0.0, 4.0),
+           "focal_gamma": (0.0, 100.0), "hard_weight": (0.0, 1e6), "alive_weight": (0.0, 1e6),
+           "skin_weight": (0.0, 1e6), "average_decay": (0.0, 0.999999),
+           "halfcut_range": (0.0, 1.0), "sphere_radius": (0.0, 1.0),
+           "steps": (1, MAX_STEPS), "torch_seed": (0, 2 ** 63 - 1)}
+# the largest integer any key takes (torch and numpy take 64-bit integers)
+_MAX_INT = 2 ** 63 - 1
 # list fields -> (element type, length or None)
 _LISTS = {"steps": (int, 2), "halfcut_range": (float, 2), "sphere_radius": (float, 2),
           "damage_kinds": (str, None), "halfcut_axes": (str, None)}
@@ -46,18 +56,30 @@ class Spec:
     config: NCAConfig
 
 
-def _check(path, key, value, default):
-    """Raise VoxgenError unless `value` fits field `key` (default shows the type)."""
+def _check(path, key, value, default, label="key"):
+    """Raise VoxgenError unless `value` fits field `key` (default shows the
+    type) and its bounds; returns the value as the field holds it."""
     def bad(want):
-        raise VoxgenError(f"key '{key}' must be {want}, got {value!r}", path)
+        raise VoxgenError(f"{label} '{key}' must be {want}, got {value!r}", path)
+
+    def number(v, kind):
+        ok = isinstance(v, (int, float)) if kind is float else isinstance(v, int)
+        if not ok or isinstance(v, bool) or kind is float and not math.isfinite(v):
+            return None
+        lo, hi = _BOUNDS.get(key, (None, None) if kind is float else (-_MAX_INT, _MAX_INT))
+        if lo is not None and not lo <= v <= hi:
+            what = "a number in" if kind is float else "an integer in"
+            bad(f"{'a list of ' + ('numbers' if kind is float else 'integers') + ' each in' if key in _LISTS else what} [{lo}, {hi}]")
+        return kind(v)
 
     if key == "seed_position":
         if isinstance(value, str):
             if value not in _CHOICES[key]:
                 bad(f"one of {', '.join(_CHOICES[key])} or [x, y, z]")
         elif not (isinstance(value, list) and len(value) == 3
-                  and all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
-            bad("a string or [x, y, z] integers")
+                  and all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= _MAX_INT
+                          for v in value)):
+            bad("a string or [x, y, z] non-negative integers")
         return value
     if key in _LISTS:
         kind, length = _LISTS[key]
@@ -65,31 +87,38 @@ def _check(path, key, value, default):
             bad(f"a list of {length or 'any number of'} {kind.__name__}s")
         out = []
         for v in value:
-            ok = isinstance(v, (int, float)) if kind is float else isinstance(v, kind)
-            if not ok or isinstance(v, bool):
-                bad(f"a list of {kind.__name__}s")
-            if key in _CHOICES and v not in _CHOICES[key]:
-                bad(f"a list drawn from {', '.join(_CHOICES[key])}")
-            out.append(kind(v))
-        if key == "steps" and not 1 <= out[0] <= out[1]:
-            bad("[lo, hi] with 1 <= lo <= hi")
+            if kind is str:
+                if not isinstance(v, str):
+                    bad("a list of strings")
+                if v not in _CHOICES[key]:
+                    bad(f"a list drawn from {', '.join(_CHOICES[key])}")
+                out.append(v)
+            else:
+                v = number(v, kind)
+                if v is None:
+                    bad(f"a list of {'finite numbers' if kind is float else 'integers'}")
+                out.append(v)
+        if kind is not str and out[0] > out[1]:
+            bad("[lo, hi] with lo <= hi")
         return out
     if isinstance(default, bool):
         if not isinstance(value, bool):
             bad("true or false")
         return value
     if isinstance(default, int):
-        if not isinstance(value, int) or isinstance(value, bool):
+        checked = number(value, int)
+        if checked is None:
             bad("an integer")
-        if key in _POSITIVE and value < 1:
+        if key in _POSITIVE and checked < 1:
             bad("a positive integer")
-        if value < 0:
+        if checked < 0:
             bad("a non-negative integer")
-        return value
+        return checked
     if isinstance(default, float):
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            bad("a number")
-        return float(value)
+        checked = number(value, float)
+        if checked is None:
+            bad("a finite number")
+        return checked
     if isinstance(default, str):
         if not isinstance(value, str):
             bad("a string")
@@ -97,6 +126,46 @@ def _check(path, key, value, default):
             bad(f"one of {', '.join(_CHOICES[key])}")
         return value
     raise AssertionError(f"no type rule for {key}")
+
+
+def check_config(values: dict, path, label: str = "key", unknown: bool = False) -> NCAConfig:
+    """The NCAConfig of `values` (key -> value, the rest defaults), every key
+    and the keys together checked: a VoxgenError naming `path` and the key
+    (`label` "key" for a spec, "config key" for a weights file's config)
+    otherwise. `unknown`: keys that are no field are left out (a weights
+    file written by another version) instead of refused."""
+    defaults = NCAConfig()
+    known = {f.name for f in fields(NCAConfig)}
+    checked = {}
+    for key, value in values.items():
+        if key not in known:
+            if unknown:
+                continue
+            near = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f"did you mean '{near[0]}'?" if near else "`voxgen train --keys` lists them"
+            raise VoxgenError(f"unknown {label} '{key}' ({hint})", path)
+        checked[key] = _check(path, key, value, getattr(defaults, key), label)
+    config = NCAConfig(**{**defaults.to_dict(), **checked})
+
+    def refuse(message):
+        raise VoxgenError(f"{label} {message}", path)
+    if not config.fire_rate > 0:
+        refuse(f"'fire_rate' must be in (0, 1], got {config.fire_rate}")
+    if not config.lr > 0:
+        refuse(f"'lr' must be > 0, got {config.lr}")
+    if config.verify_needed < 1:
+        refuse("'verify_needed' must be at least 1: with 0 training stops early on any growth")
+    if config.verify_needed > config.verify_seeds:
+        refuse(f"'verify_needed' ({config.verify_needed}) is more than 'verify_seeds' "
+               f"({config.verify_seeds}): training could never stop early")
+    if config.batch < 1 or config.pool_size < config.batch:
+        raise VoxgenError(f"{label}s 'batch' and 'pool_size' need 1 <= batch <= pool_size", path)
+    if "halfcut" in config.damage_kinds and not config.halfcut_axes:
+        refuse("'halfcut_axes' is empty but 'damage_kinds' has halfcut")
+    for key in ("reseed", "damage_count"):
+        if getattr(config, key) > config.batch:
+            refuse(f"'{key}' ({getattr(config, key)}) is more than 'batch' ({config.batch})")
+    return config
 
 
 def parse_spec(path) -> Spec:
@@ -124,30 +193,7 @@ def parse_spec(path) -> Spec:
     blueprint = doc.pop("blueprint")
     if not isinstance(blueprint, str):
         raise VoxgenError(f"key 'blueprint' must be a path string, got {blueprint!r}", path)
-    defaults = NCAConfig()
-    known = {f.name for f in fields(NCAConfig)}
-    values = {}
-    for key, value in doc.items():
-        if key not in known:
-            near = difflib.get_close_matches(key, sorted(known), n=1)
-            hint = f"did you mean '{near[0]}'?" if near else "`voxgen train --keys` lists them"
-            raise VoxgenError(f"unknown key '{key}' ({hint})", path)
-        values[key] = _check(path, key, value, getattr(defaults, key))
-    config = NCAConfig(**{**defaults.to_dict(), **values})
-    if not 0 < config.fire_rate <= 1:
-        raise VoxgenError(f"key 'fire_rate' must be in (0, 1], got {config.fire_rate}", path)
-    if not config.lr > 0:
-        raise VoxgenError(f"key 'lr' must be > 0, got {config.lr}", path)
-    if config.verify_needed > config.verify_seeds:
-        raise VoxgenError(f"key 'verify_needed' ({config.verify_needed}) is more than "
-                          f"'verify_seeds' ({config.verify_seeds}): training could never stop early", path)
-    for key in ("focal_gamma", "hard_weight", "skin_weight", "alive_weight"):
-        if getattr(config, key) < 0:
-            raise VoxgenError(f"key '{key}' must be >= 0, got {getattr(config, key)}", path)
-    if not 0 <= config.average_decay < 1:
-        raise VoxgenError(f"key 'average_decay' must be in [0, 1), got {config.average_decay}", path)
-    if config.batch < 1 or config.pool_size < config.batch:
-        raise VoxgenError("keys 'batch' and 'pool_size' need 1 <= batch <= pool_size", path)
+    config = check_config(doc, path)
     beside = path.parent / blueprint
     if not beside.exists():
         beside = bundled_blueprint(blueprint)

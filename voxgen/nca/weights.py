@@ -17,6 +17,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
+from voxgen.blocks import AIR, canonical
 from voxgen.errors import VoxgenError
 from voxgen.nca.config import NCAConfig
 from voxgen.nca.model import NCA
@@ -24,9 +25,19 @@ from voxgen.nca.model import NCA
 FORMAT = "voxgen-nca/1"
 
 
+def parameter_shapes(classes: int, config: NCAConfig) -> dict[str, tuple]:
+    """name -> shape of every tensor in the state dict of `NCA(classes,
+    config)`, found by building it on the meta device: no memory, however
+    large the config."""
+    with torch.device("meta"):
+        model = NCA(classes, config)
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
 def save_weights(path, model: NCA, classes, name: str, palette, seed, record: dict,
                  extra_tensors: dict | None = None, extra_meta: dict | None = None) -> Path:
-    """Write atomically (temporary name, then rename). `classes`: (X, Y, Z) ints."""
+    """Write atomically (temporary name, then rename); a failure is a
+    VoxgenError naming `path`. `classes`: (X, Y, Z) ints."""
     path = Path(path)
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     tensors["target.classes"] = torch.as_tensor(classes).to(torch.int32).cpu().contiguous()
@@ -34,19 +45,26 @@ def save_weights(path, model: NCA, classes, name: str, palette, seed, record: di
     meta = {"format": FORMAT, "name": name, "palette": list(palette),
             "grid_shape": list(tensors["target.classes"].shape), "seed_pos": list(seed),
             "config": model.config.to_dict(), "record": record, **(extra_meta or {})}
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{os.getpid()}.tmp")     # short: any name that fits the folder fits
     try:
         save_file(tensors, str(tmp), metadata={k: json.dumps(v) for k, v in meta.items()})
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
+    except (SafetensorError, OSError) as err:
+        reason = getattr(err, "strerror", None) or str(err).replace(str(tmp), str(path))
+        raise VoxgenError(f"cannot write weights ({reason})", path) from None
     finally:
-        if tmp.exists():
+        try:
             tmp.unlink()
+        except OSError:
+            pass
     return path
 
 
-def read_weights(path) -> tuple[dict, dict]:
-    """(tensors, metadata with JSON decoded). Raises VoxgenError on bad files."""
+def read_weights(path, checkpoint: bool = False) -> tuple[dict, dict]:
+    """(tensors, metadata with JSON decoded), the whole file checked
+    (`check_weights`; `checkpoint`: a training checkpoint's extra tensors
+    and metadata too). Raises VoxgenError on bad files."""
     path = Path(path)
     if not path.is_file():
         raise VoxgenError("no such weights file", path)
@@ -55,11 +73,119 @@ def read_weights(path) -> tuple[dict, dict]:
         with safe_open(str(path), framework="pt") as f:
             raw = f.metadata() or {}
         meta = {k: json.loads(v) for k, v in raw.items()}
-    except (SafetensorError, OSError, ValueError) as err:
+    except (SafetensorError, OSError, ValueError, RecursionError) as err:
         raise VoxgenError(f"not a voxgen weights file ({err})", path) from None
     if meta.get("format") != FORMAT:
         raise VoxgenError(f"not a voxgen weights file (format {meta.get('format')!r})", path)
+    check_weights(tensors, meta, path, checkpoint)
     return tensors, meta
+
+
+def check_weights(tensors: dict, meta: dict, path, checkpoint: bool = False) -> None:
+    """Check a weights file as a whole, before anything is built from it: its
+    keys and their types, the name (a file name), the palette (canonical
+    block states, air first), the config (the checks a spec's config gets),
+    the target grid (3-D, classes within the palette, wider than the
+    margins), the seed inside it, and every model tensor of the shape the
+    config and palette give (finite). A VoxgenError naming `path` otherwise."""
+    from voxgen.nca.spec import check_config
+
+    def bad(message):
+        raise VoxgenError(f"bad weights file: {message}", path)
+
+    for key in ("name", "palette", "seed_pos", "config"):
+        if key not in meta:
+            bad(f"no '{key}' in the metadata")
+    check_name(meta["name"], path)
+    palette = meta["palette"]
+    if not isinstance(palette, list) or not all(isinstance(p, str) for p in palette):
+        bad("'palette' must be a list of block states")
+    if not palette or palette[0] != AIR:
+        bad(f"the palette must start with {AIR}")
+    for state in palette:
+        try:
+            ok = canonical(state) == state
+        except ValueError:
+            ok = False
+        if not ok:
+            bad(f"palette entry {state[:80]!r} is not a canonical block state")
+    if len(set(palette)) != len(palette):
+        bad("the palette repeats a block state")
+    if not isinstance(meta["config"], dict):
+        bad("'config' must be a table of settings")
+    config = check_config(meta["config"], path, label="config key", unknown=True)
+
+    classes = tensors.get("target.classes")
+    if classes is None:
+        bad("no 'target.classes' tensor")
+    if classes.dtype not in (torch.int32, torch.int64) or classes.ndim != 3:
+        bad(f"'target.classes' must be 3-D integers, got {classes.dtype} {list(classes.shape)}")
+    grid = tuple(classes.shape)
+    if min(grid) <= 2 * config.margin:
+        bad(f"the grid {list(grid)} is no wider than its margins ({config.margin} cells a side)")
+    if int(classes.min()) < 0 or int(classes.max()) >= len(palette):
+        bad(f"'target.classes' holds classes outside the palette's 0..{len(palette) - 1}")
+    if "grid_shape" in meta and meta["grid_shape"] != list(grid):
+        bad(f"'grid_shape' {meta['grid_shape']!r} is not the target's {list(grid)}")
+    seed = meta["seed_pos"]
+    if not (isinstance(seed, list) and len(seed) == 3
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in seed)):
+        bad(f"'seed_pos' must be [x, y, z] integers, got {seed!r}")
+    if not all(0 <= v < n for v, n in zip(seed, grid)):
+        bad(f"'seed_pos' {seed} is outside the grid {list(grid)}")
+    if not isinstance(meta.get("record", {}), dict):
+        bad("'record' must be a table")
+
+    want = parameter_shapes(len(palette), config)
+    have = model_state(tensors)
+    for name in sorted(set(want) | set(have)):
+        if name not in have:
+            bad(f"no 'model.{name}' tensor")
+        if name not in want:
+            bad(f"unexpected tensor 'model.{name}' for this config")
+        if tuple(have[name].shape) != want[name] or not have[name].is_floating_point():
+            bad(f"'model.{name}' is {have[name].dtype} {list(have[name].shape)}, the config and palette "
+                f"give float {list(want[name])}")
+        if not bool(torch.isfinite(have[name]).all()):
+            bad(f"'model.{name}' holds values that are not finite")
+    others = set(tensors) - {f"model.{n}" for n in want} - {"target.classes"}
+    if checkpoint or "iteration" in meta:          # a checkpoint grows as weights do
+        _check_checkpoint(tensors, meta, len(palette) + 1 + config.hidden_channels, grid, bad)
+        others -= {"pool", "pool_loss", "rng.sampler", "rng.firing"}
+        others = {k for k in others if not k.startswith(("opt.", "mean."))}
+    if others:
+        bad(f"unexpected tensor {sorted(others)[0]!r}")
+
+
+def _check_checkpoint(tensors: dict, meta: dict, channels: int, grid: tuple, bad) -> None:
+    """A training checkpoint's own metadata and pool; the optimizer's and the
+    weight average's tensors ("opt.*", "mean.*") are checked as they are
+    loaded."""
+    for key in ("iteration", "streak", "averaged"):
+        value = meta.get(key, 0)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            bad(f"'{key}' must be a non-negative integer, got {value!r}")
+    elapsed = meta.get("elapsed_s")
+    if not isinstance(elapsed, (int, float)) or isinstance(elapsed, bool) or not 0 <= elapsed < float("inf"):
+        bad(f"'elapsed_s' must be a number of seconds, got {elapsed!r}")
+    for key in ("pool", "pool_loss", "rng.sampler", "rng.firing"):
+        if key not in tensors:
+            bad(f"no '{key}' tensor: not a training checkpoint")
+    pool, loss = tensors["pool"], tensors["pool_loss"]
+    if pool.ndim != 5 or tuple(pool.shape[1:]) != (channels, *grid) or not pool.is_floating_point():
+        bad(f"'pool' is {list(pool.shape)}, not (N, {channels}, {', '.join(map(str, grid))})")
+    if tuple(loss.shape) != (pool.shape[0],) or not loss.is_floating_point():
+        bad(f"'pool_loss' is {list(loss.shape)}, not ({pool.shape[0]},)")
+
+
+def check_name(name, path) -> str:
+    """A structure name from a file, refused unless it can name output files
+    as it is: a string of 1 to 100 characters, no path separators or control
+    characters, not "." or ".."."""
+    if not isinstance(name, str) or not 1 <= len(name) <= 100 or name in (".", "..") \
+            or any(c in "/\\" or ord(c) < 32 or ord(c) == 127 for c in name):
+        raise VoxgenError(f"bad weights file: 'name' {repr(name)[:40]} is not a plain structure name", path)
+    return name
 
 
 def model_state(tensors: dict) -> dict:
@@ -69,7 +195,8 @@ def model_state(tensors: dict) -> dict:
 
 
 def build_model(tensors: dict, meta: dict, device="cpu") -> NCA:
-    """An NCA with the stored config and parameters."""
+    """An NCA with the stored config and parameters (`read_weights` checked
+    that they fit)."""
     config = NCAConfig.from_dict(meta["config"])
     model = NCA(len(meta["palette"]), config)
     model.load_state_dict(model_state(tensors))

@@ -1,0 +1,266 @@
+"""Hostile weights files, specs and options: each is one VoxgenError line
+naming the file, raised before any large allocation or any work is done.
+
+Bad weights are a shipped file (the flying machine) with one thing changed,
+written to tmp_path with the safetensors API."""
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
+from voxgen.cli import main
+from voxgen.errors import VoxgenError
+from voxgen.grow import load_trained
+from voxgen.nca.spec import parse_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+FLYING = ROOT / "structures" / "flying_machine.safetensors"
+
+
+def shipped():
+    """(tensors, metadata with JSON decoded) of the flying machine."""
+    with safe_open(str(FLYING), framework="pt") as f:
+        meta = {k: json.loads(v) for k, v in f.metadata().items()}
+    return load_file(str(FLYING)), meta
+
+
+def write(tmp_path, tensors, meta, name="bad.safetensors") -> Path:
+    path = tmp_path / name
+    save_file(tensors, str(path), metadata={k: json.dumps(v) for k, v in meta.items()})
+    return path
+
+
+def refused(path, message):
+    with pytest.raises(VoxgenError) as err:
+        load_trained(path)
+    assert err.value.path == str(path) and message in str(err.value), str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def edit_meta(**changes):
+    def change(tensors, meta):
+        meta.update(changes)
+    return change
+
+
+def edit_config(**changes):
+    def change(tensors, meta):
+        meta["config"].update(changes)
+    return change
+
+
+def drop_meta(key):
+    return lambda tensors, meta: meta.pop(key)
+
+
+def drop_tensor(key):
+    return lambda tensors, meta: tensors.pop(key)
+
+
+def set_tensor(key, value):
+    return lambda tensors, meta: tensors.__setitem__(key, value)
+
+
+def nan_kernel(tensors, meta):
+    tensors["model.fc_in"][0, 0, 0] = math.nan
+
+
+@pytest.mark.parametrize("change, message", [
+    (drop_meta("config"), "no 'config'"),
+    (drop_meta("palette"), "no 'palette'"),
+    (drop_meta("name"), "no 'name'"),
+    (drop_meta("seed_pos"), "no 'seed_pos'"),
+    (drop_tensor("target.classes"), "no 'target.classes'"),
+    (drop_tensor("model.kernel"), "no 'model.kernel'"),
+    (set_tensor("model.extra", torch.zeros(5)), "unexpected tensor 'model.extra'"),
+    (set_tensor("stray", torch.zeros(5)), "unexpected tensor 'stray'"),
+    (set_tensor("model.kernel", torch.zeros(5, 5)), "'model.kernel' is"),
+    (nan_kernel, "not finite"),
+    (edit_meta(palette="abc"), "'palette' must be a list"),
+    (edit_meta(palette=math.nan), "'palette' must be a list"),
+    (edit_meta(palette=["minecraft:air", 'Bad State"\n[x', "c", "d", "e", "f"]), "not a canonical block state"),
+    (edit_meta(palette=["minecraft:stone"] * 6), "start with minecraft:air"),
+    (edit_meta(seed_pos=[100, 100, 100]), "outside the grid"),
+    (edit_meta(seed_pos=[-1, 0, 0]), "outside the grid"),
+    (edit_meta(seed_pos="abc"), "'seed_pos' must be"),
+    (edit_meta(config="abc"), "'config' must be a table"),
+    (edit_meta(name=5), "not a plain structure name"),
+    (edit_meta(name="../escaped/evil"), "not a plain structure name"),
+    (edit_meta(name="/tmp/abs"), "not a plain structure name"),
+    (edit_meta(name="a\x1b[31mb"), "not a plain structure name"),
+    (edit_config(steps="x"), "config key 'steps'"),
+    (edit_config(steps=[1, 10 ** 9]), "config key 'steps'"),
+    (edit_config(alive_threshold="x"), "config key 'alive_threshold'"),
+    (edit_config(fire_rate=0), "config key 'fire_rate'"),
+    (edit_config(margin=-5), "config key 'margin'"),
+    (edit_config(perception="bogus"), "config key 'perception'"),
+    (edit_config(hidden_channels=10 ** 6), "the config and palette give"),
+    (edit_config(mlp_width=10 ** 6), "the config and palette give"),
+    (edit_config(margin=3), "no wider than its margins"),
+])
+def test_a_bad_weights_file_is_one_line_naming_it(tmp_path, change, message):
+    tensors, meta = shipped()
+    change(tensors, meta)
+    refused(write(tmp_path, tensors, meta), message)
+
+
+@pytest.mark.parametrize("classes, message", [
+    (torch.full((4, 3, 6), 99, dtype=torch.int32), "outside the palette"),
+    (torch.full((4, 3, 6), -1, dtype=torch.int32), "outside the palette"),
+    (torch.zeros(4, 3, dtype=torch.int32), "3-D integers"),
+    (torch.zeros(4, 3, 6), "3-D integers"),
+    (torch.zeros(0, 3, 6, dtype=torch.int32), "no wider than its margins"),
+])
+def test_target_classes_must_be_a_grid_in_the_palette(tmp_path, classes, message):
+    tensors, meta = shipped()
+    tensors["target.classes"] = classes
+    meta.pop("grid_shape")
+    refused(write(tmp_path, tensors, meta), message)
+
+
+def test_unknown_config_keys_in_weights_are_left_out(tmp_path):
+    tensors, meta = shipped()
+    meta["config"]["retired_setting"] = 3
+    assert load_trained(write(tmp_path, tensors, meta)).name == "flying_machine"
+
+
+def test_grow_and_regen_of_bad_weights_print_one_line(tmp_path):
+    tensors, meta = shipped()
+    meta["seed_pos"] = [100, 100, 100]
+    path = write(tmp_path, tensors, meta)
+    for command in (["grow", str(path)], ["regen", str(path), "--trials", "1"]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 2 and "Traceback" not in result.output
+        assert result.output.count("\n") == 1 and str(path) in result.output
+
+
+def test_train_init_with_bad_weights_names_them(tmp_path):
+    tensors, meta = shipped()
+    del meta["config"]
+    path = write(tmp_path, tensors, meta)
+    result = CliRunner().invoke(main, ["train", "flying_machine", "--init", str(path), "--out",
+                                       str(tmp_path / "run"), "--weights", str(tmp_path / "w.safetensors")])
+    assert result.exit_code == 2 and f"{path}: bad weights file: no 'config'" in result.output
+
+
+def test_regen_render_names_files_inside_the_folder():
+    from voxgen.cli.regen import file_stem
+    assert file_stem("../escaped/evil") == "evil"
+    assert file_stem("/tmp/abs") == "abs"
+    assert file_stem("a\nb\x1b") == "ab"
+    assert file_stem("..") == "structure"
+
+
+def test_train_refuses_an_unwritable_weights_path_before_training(tmp_path):
+    (tmp_path / "afile").write_text("")
+    for weights, message in [(tmp_path / "nodir" / "w.safetensors", "does not exist"),
+                             (tmp_path / "afile" / "w.safetensors", "is not a folder"),
+                             (tmp_path / "w.txt", "ending in .safetensors")]:
+        result = CliRunner().invoke(main, ["train", "flying_machine", "--out", str(tmp_path / "run"),
+                                           "--weights", str(weights)])
+        assert result.exit_code == 2 and message in result.output, result.output
+        assert not (tmp_path / "run").exists()          # refused before the run folder, before training
+
+
+def test_a_failed_save_names_the_users_path(tmp_path, monkeypatch):
+    from voxgen.nca import weights
+    trained = load_trained(FLYING)
+    target = tmp_path / "w.safetensors"
+
+    def refuse(tensors, filename, metadata=None):
+        raise weights.SafetensorError(f"Error while serializing: I/O error at path {filename!r}")
+    monkeypatch.setattr(weights, "save_file", refuse)
+    with pytest.raises(VoxgenError) as err:
+        weights.save_weights(target, trained.model, trained.target.blocks, "w", trained.palette,
+                             trained.seed_pos, {})
+    assert err.value.path == str(target) and ".tmp" not in str(err.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("line, message", [
+    ("torch_seed = 99999999999999999999", "'torch_seed' must be an integer in [0, 9223372036854775807]"),
+    ("lr = inf", "'lr' must be a finite number"),
+    ("lr = nan", "'lr' must be a finite number"),
+    ("class_weight_power = 1e308", "'class_weight_power' must be a number in [0.0, 4.0]"),
+    ("alive_threshold = nan", "'alive_threshold' must be a finite number"),
+    ("alive_threshold = -1.0", "'alive_threshold' must be a number in"),
+    ("dropout_rate = 5.0", "'dropout_rate' must be a number in [0.0, 1.0]"),
+    ("halfcut_range = [5.0, -1.0]", "'halfcut_range' must be a list of numbers each in [0.0, 1.0]"),
+    ("halfcut_range = [0.7, 0.3]", "[lo, hi] with lo <= hi"),
+    ("sphere_radius = [-1.0, 100.0]", "'sphere_radius' must be a list of numbers each in"),
+    ("lr_final = -5.0", "'lr_final' must be a number in"),
+    ("reseed = 100", "'reseed' (100) is more than 'batch' (8)"),
+    ("damage_count = 100", "'damage_count' (100) is more than 'batch' (8)"),
+    ("verify_needed = 0", "'verify_needed' must be at least 1"),
+    ("steps = [1, 1000000000]", "'steps' must be a list of integers each in [1, 10000]"),
+    ("halfcut_axes = []", "'halfcut_axes' is empty"),
+    ("hard_weight = 1e300", "'hard_weight' must be a number in"),
+    ("iterations = 99999999999999999999", "'iterations' must be an integer in"),
+])
+def test_spec_values_out_of_bounds_are_refused(tmp_path, line, message):
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'blueprint = "flying_machine"\n{line}\n')
+    with pytest.raises(VoxgenError) as err:
+        parse_spec(spec)
+    assert err.value.path == str(spec) and message in str(err.value), str(err.value)
+
+
+def test_the_memory_check_counts_parameters():
+    from voxgen.nca.config import NCAConfig
+    from voxgen.train import memory_needed
+    wide = NCAConfig(mlp_width=100_000, mlp_layers=3)
+    assert memory_needed(wide, 5, (4, 3, 6)) > 8 * 4 * 2 * 100_000 ** 2
+
+
+def test_train_of_a_blueprint_without_blocks_names_it(tmp_path):
+    blueprint = tmp_path / "air.toml"
+    blueprint.write_text('[palette]\n"." = "minecraft:air"\n[layers]\ny0 = """\n..\n"""\n')
+    spec = tmp_path / "s.toml"
+    spec.write_text('blueprint = "air.toml"\n')
+    result = CliRunner().invoke(main, ["train", str(spec), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2 and f"{blueprint}: blueprint has no blocks to grow" in result.output
+
+
+@pytest.mark.parametrize("args", [
+    ["grow", "flying_machine", "--seed", "99999999999999999999999"],
+    ["grow", "flying_machine", "--seed", "-1"],
+    ["regen", "flying_machine", "--seed", "99999999999999999999999", "--trials", "1"],
+    ["regen", "flying_machine", "--seed", "-1", "--trials", "1"],
+])
+def test_seeds_out_of_range_are_usage_errors(args):
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and "--seed" in result.output and "Traceback" not in result.output
+
+
+def test_regen_refuses_trials_beyond_memory():
+    result = CliRunner().invoke(main, ["regen", "flying_machine", "--trials", "100000000"])
+    assert result.exit_code == 2 and "100000000 regeneration trials" in result.output
+    assert result.output.count("\n") == 1
+
+
+def test_grow_checks_out_before_growing_or_writing_frames(tmp_path):
+    frames = tmp_path / "frames"
+    result = CliRunner().invoke(main, ["grow", "flying_machine", "--frames", str(frames),
+                                       "--out", str(tmp_path / "nodir" / "g.schem")])
+    assert result.exit_code == 2 and "does not exist" in result.output
+    assert not frames.exists()
+    (tmp_path / "afile").write_text("")
+    result = CliRunner().invoke(main, ["grow", "flying_machine", "--out", str(tmp_path / "afile" / "g.schem")])
+    assert result.exit_code == 2 and "is not a folder" in result.output
+
+
+def test_resume_from_another_structures_checkpoint_says_so(tmp_path):
+    run = tmp_path / "run"
+    args = ["--iterations", "1", "--threads", "1", "--device", "cpu", "--out", str(run)]
+    result = CliRunner().invoke(main, ["train", "flying_machine", *args, "--weights", str(tmp_path / "f.safetensors")])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(main, ["train", "caterpillar", "--resume", *args,
+                                       "--weights", str(tmp_path / "c.safetensors")])
+    assert result.exit_code == 2 and "this checkpoint is for another structure (flying_machine" in result.output
+    assert str(run / "checkpoint.safetensors") in result.output and not (tmp_path / "c.safetensors").exists()
