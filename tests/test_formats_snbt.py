@@ -55,7 +55,7 @@ def test_block_entity_nbt_is_kept(tmp_path):
     ('{size: [1, 1, 1], palette: [{Name: "stone"}], blocks: [{pos: [0, 0, 0], state: 3}]}', "palette index"),
     ('{size: [1, 1, 1], palette: [{Nom: "stone"}], blocks: []}', "no 'Name'"),
     ('{size: [1, 1], palette: [], blocks: []}', "3 integers"),
-    ('{size: [-1, 1, 1], palette: [], blocks: []}', "negative"),
+    ('{size: [-1, 1, 1], palette: [], blocks: []}', "not positive"),
     ('{size: [1, 1, 1], palette: [{Name: "Bad Name!"}], blocks: []}', "palette[0]"),
 ])
 def test_bad_input_is_a_one_line_voxgen_error(tmp_path, text, words):

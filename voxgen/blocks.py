@@ -50,6 +50,8 @@ def split_state(state: str) -> tuple[str, dict[str, str]]:
             key, value = key.strip(), value.strip()
             if not eq or not _PROP_RE.match(key) or not _VALUE_RE.match(value):
                 raise ValueError(f"malformed property {part!r} in block state {state!r}")
+            if key in props:
+                raise ValueError(f"property {key!r} given twice in block state {state!r}")
             props[key] = value
     name = text.strip().lower()
     if ":" not in name:

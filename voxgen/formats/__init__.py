@@ -15,6 +15,7 @@ from voxgen.atomic_write import atomic_output
 from voxgen.errors import VoxgenError
 # Imported here, before `def sniff` below: importing the submodule later would
 # rebind the package attribute `sniff` to the module and break `load`.
+from voxgen.formats import nbt_io
 from voxgen.formats.sniff import NBT_FIRST_BYTES, sniff_format as _sniff_format
 from voxgen.structure import Structure
 
@@ -29,8 +30,13 @@ FORMATS = {
     "toml": ("voxgen.formats.text", (".toml",), "voxgen text blueprint"),
 }
 
-# A declared volume above this is refused before anything is allocated.
-MAX_CELLS = 256 * 1024 * 1024
+# A declared volume above this is refused before anything is allocated. A
+# loader needs up to ~20 bytes a cell at its peak (file indices, the palette
+# remap, the void mask): ~1.3 GB here. The largest real sample is 256^3 (16 M).
+MAX_CELLS = 64 * 1024 * 1024
+# Text blueprints (.toml) and structure SNBT larger than this are refused:
+# their parsers build Python objects (16 MB of TOML: ~0.5 GB and ~4 s).
+MAX_TEXT_BYTES = 16 * 1024 * 1024
 
 
 def _module(fmt: str):
@@ -42,11 +48,15 @@ def writable_extensions() -> list[str]:
 
 
 def check_path(path) -> Path:
+    """`path` as a Path if it names a regular file; a VoxgenError otherwise
+    (a pipe or device is refused: loading reads a file twice)."""
     path = Path(path)
     if not path.exists():
         raise VoxgenError("no such file", path)
     if path.is_dir():
         raise VoxgenError("is a directory, not a blueprint file", path)
+    if not path.is_file():
+        raise VoxgenError("not a regular file (a pipe or device); save it to a file first", path)
     return path
 
 
@@ -66,8 +76,11 @@ def is_blueprint(path, damaged: bool = False) -> bool:
     except VoxgenError:
         if not damaged:
             return False
-        with open(path, "rb") as f:
-            return f.read(1) in NBT_FIRST_BYTES
+        try:
+            with nbt_io.open_regular(path) as f:
+                return f.read(1) in NBT_FIRST_BYTES
+        except VoxgenError:
+            return False
 
 
 def load(path, **opts) -> Structure:
@@ -83,13 +96,36 @@ def load(path, **opts) -> Structure:
         raise
     except MemoryError:
         raise VoxgenError("file declares a structure too large to load", path) from None
+    except RecursionError:
+        raise VoxgenError(f"{FORMATS[fmt][2]} file is nested too deeply", path) from None
     except (ValueError, KeyError, IndexError, TypeError, EOFError, OSError,
             UnicodeDecodeError, OverflowError, AttributeError) as err:
         raise VoxgenError(f"corrupt {FORMATS[fmt][2]} file ({type(err).__name__}: {err})", path) from None
+    _check_opaque(structure, path)
     if not structure.name:
         structure.name = path.stem
     structure.metadata.setdefault("format", fmt)
     return structure
+
+
+def _check_opaque(structure: Structure, path) -> None:
+    """Refuse, at load time, what the writers could not write back: a
+    DataVersion that is not an int32, entities or block entities that are
+    not compounds."""
+    import nbtlib
+
+    version = structure.data_version
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)
+                                or not -2**31 <= version < 2**31):
+        raise VoxgenError(f"data version {version!r} is not a 32-bit integer", path)
+    if not isinstance(structure.entities, list):
+        raise VoxgenError("the entities are not a list", path)
+    for n, entity in enumerate(structure.entities):
+        if not isinstance(entity, nbtlib.Compound):
+            raise VoxgenError(f"entity {n} is not a compound", path)
+    for pos, tag in structure.block_entities.items():
+        if not isinstance(tag, nbtlib.Compound):
+            raise VoxgenError(f"the block entity at {list(pos)} is not a compound", path)
 
 
 def format_for_output(path) -> str:
@@ -111,5 +147,8 @@ def save(structure: Structure, path, **opts) -> Path:
     if not path.parent.exists():
         raise VoxgenError("output directory does not exist", path)
     with atomic_output(path) as tmp:
-        _module(fmt).save(structure, tmp, **opts)
+        try:
+            _module(fmt).save(structure, tmp, **opts)
+        except RecursionError:  # opaque NBT nested deeper than a loader allows
+            raise VoxgenError("the structure's NBT data is nested too deeply to write", path) from None
     return path

@@ -8,8 +8,9 @@ every length field fits the data before a parser is allowed to trust it.
 import numba
 import numpy as np
 
-OK, TRUNCATED, BAD_TAG, TOO_DEEP, END_LIST, NEGATIVE = 0, 1, 2, 3, 4, 5
-MAX_DEPTH = 512
+from voxgen.formats.nbt_walk import MAX_DEPTH, MAX_TAGS
+
+OK, TRUNCATED, BAD_TAG, TOO_DEEP, END_LIST, NEGATIVE, TOO_MANY = 0, 1, 2, 3, 4, 5, 6
 
 
 @numba.njit(cache=True, nogil=True)
@@ -45,18 +46,21 @@ def _payload_size(tag):
 
 
 @numba.njit(cache=True, nogil=True)
-def validate(data, little):
-    """A status code (OK, TRUNCATED, ...) for uint8 `data` as one NBT root compound."""
+def validate(data, little, max_depth=MAX_DEPTH, max_tags=MAX_TAGS):
+    """A status code (OK, TRUNCATED, ...) for uint8 `data` as one NBT root
+    compound nested at most `max_depth` deep, holding at most `max_tags` tags
+    (each element of a number list counts, an array counts once)."""
     n = data.shape[0]
     if n < 3:
         return TRUNCATED
     if data[0] != 10:
         return BAD_TAG
     pos = 3 + _u16(data, 1, little)
-    kind = np.zeros(MAX_DEPTH + 1, dtype=np.int8)      # 0 compound, 1 list
-    item = np.zeros(MAX_DEPTH + 1, dtype=np.int8)
-    left = np.zeros(MAX_DEPTH + 1, dtype=np.int64)
+    kind = np.zeros(max_depth + 1, dtype=np.int8)      # 0 compound, 1 list
+    item = np.zeros(max_depth + 1, dtype=np.int8)
+    left = np.zeros(max_depth + 1, dtype=np.int64)
     depth = 0
+    tags = 0
     while depth >= 0:
         if pos > n:
             return TRUNCATED
@@ -79,6 +83,9 @@ def validate(data, little):
             tag = np.int64(item[depth])
         if pos > n:
             return TRUNCATED
+        tags += 1
+        if tags > max_tags:
+            return TOO_MANY
         fixed = _payload_size(tag)
         if fixed:
             pos += fixed
@@ -108,15 +115,18 @@ def validate(data, little):
                     return END_LIST
             elif _payload_size(sub):
                 pos += count * _payload_size(sub)
+                tags += count
+                if tags > max_tags:
+                    return TOO_MANY
             elif count > 0:
-                if depth >= MAX_DEPTH:
+                if depth >= max_depth:
                     return TOO_DEEP
                 depth += 1
                 kind[depth] = 1
                 item[depth] = sub
                 left[depth] = count
         elif tag == 10:
-            if depth >= MAX_DEPTH:
+            if depth >= max_depth:
                 return TOO_DEEP
             depth += 1
             kind[depth] = 0

@@ -60,12 +60,14 @@ def load(path, block_entities: bool = True) -> Structure:
                 entities[tuple(int(p + c - l) for p, c, l in zip(pos, corner, lo))] = tag
     data_version = root.get("MinecraftDataVersion")
     meta = root.get("Metadata")
+    name = ""
+    if isinstance(meta, nbtlib.Compound) and "Name" in meta:
+        name = str(require(meta, "Name", nbtlib.String, path, "Metadata"))
+    version = int(require(root, "Version", nbtlib.Int, path)) if "Version" in root else 0
     structure = build_structure(
         indices, states, path, void=~covered,
         data_version=int(data_version) if isinstance(data_version, nbtlib.Int) else None,
-        name=str(meta.get("Name", "")) if isinstance(meta, nbtlib.Compound) else "",
-        origin=tuple(int(v) for v in lo),
-        metadata={"format_version": int(root.get("Version", 0))})
+        name=name, origin=tuple(int(v) for v in lo), metadata={"format_version": version})
     structure.block_entities = {p: t for p, t in entities.items()
                                 if structure.void is None or not structure.void[p]}
     for region in regions.values():

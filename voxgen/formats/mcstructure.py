@@ -71,13 +71,15 @@ def load(path, block_entities: bool = True) -> Structure:
         states.append(state)
         dropped += lost * n
     indices = inverse.reshape(sx, sy, sz)
-    origin = root.get("structure_world_origin")
-    structure = build_structure(
-        indices, states, path,
-        origin=tuple(int(v) for v in origin) if isinstance(origin, nbtlib.List) and len(origin) == 3
-        else (0, 0, 0),
-        metadata={"format_version": int(root.get("format_version", 0)),
-                  "dropped_layer1_cells": dropped})
+    origin = (0, 0, 0)
+    if "structure_world_origin" in root:
+        tag = require(root, "structure_world_origin", nbtlib.List, path)
+        if len(tag) != 3 or not all(isinstance(v, nbtlib.Int) for v in tag):
+            raise VoxgenError("tag 'structure_world_origin' is not a list of 3 ints", path)
+        origin = tuple(int(v) for v in tag)
+    version = int(require(root, "format_version", nbtlib.Int, path)) if "format_version" in root else 0
+    structure = build_structure(indices, states, path, origin=origin,
+                                metadata={"format_version": version, "dropped_layer1_cells": dropped})
     if block_entities:
         structure.block_entities = _block_entities(default, (sx, sy, sz), structure, path)
     if isinstance(body.get("entities"), nbtlib.List):

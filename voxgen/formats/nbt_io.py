@@ -2,9 +2,11 @@
 
 Every format module reads and writes NBT through these two functions so the
 error handling (truncation, bad gzip, hostile lengths) lives in one place.
-Hostile length fields cannot make us allocate gigabytes: the whole
-decompressed payload is capped before parsing, and nbtlib reads arrays from
-that bounded buffer.
+Hostile length fields cannot make us allocate gigabytes: the file and its
+decompressed payload are capped before parsing (gzip and zlib alike), the
+validator counts the tags nbtlib would build, and nbtlib reads arrays from
+that bounded buffer. Only regular files are read: a pipe or device would be
+read twice (sniff, then load) and may never end.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import stat
 import zlib
 
 import nbtlib
@@ -19,9 +22,12 @@ import numpy as np
 
 from voxgen.errors import VoxgenError
 from voxgen.formats import nbt_walk
+from voxgen.formats.nbt_walk import MAX_DEPTH, MAX_TAGS  # noqa: F401 (re-exported)
 
-# Decompressed NBT larger than this is refused (the 256^3 sample is ~30 MB).
-MAX_NBT_BYTES = 512 * 1024 * 1024
+# Decompressed NBT larger than this is refused (the 256^3 sample is ~30 MB):
+# the payload, plus nbtlib's copy of its arrays, stays under ~0.5 GB.
+MAX_NBT_BYTES = 256 * 1024 * 1024
+_CHUNK = 1 << 24
 
 
 # One decompressed payload is remembered, keyed by (path, mtime, size), so that
@@ -44,30 +50,63 @@ def read_bytes(path) -> tuple[bytes, bool]:
     return value
 
 
+def open_regular(path):
+    """`path` opened for binary reading; a VoxgenError unless it is a regular
+    file. Opened non-blocking, so a FIFO with no writer cannot hang us."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as err:
+        raise VoxgenError(f"cannot read file ({err.strerror})", path) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise VoxgenError("not a regular file (a pipe or device); save it to a file first", path)
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_capped(path, limit: int, what: str = "file") -> bytes:
+    """The bytes of regular file `path`, refused if more than `limit`: at
+    most limit + 1 bytes are read whatever the file's size says."""
+    with open_regular(path) as f:
+        size = os.fstat(f.fileno()).st_size
+        if size > limit:  # (f.read(n) would reserve n bytes up front)
+            raise VoxgenError(f"{what} is larger than voxgen accepts", path)
+        raw = f.read(size + 1)
+        if len(raw) > size:  # the size was wrong (/proc) or the file grew: read on, capped
+            chunks = [raw]
+            while raw and sum(map(len, chunks)) <= limit:
+                raw = f.read(_CHUNK)
+                chunks.append(raw)
+            raw = b"".join(chunks)
+    if len(raw) > limit:
+        raise VoxgenError(f"{what} is larger than voxgen accepts", path)
+    return raw
+
+
 def _read_bytes(path) -> tuple[bytes, bool]:
-    if os.path.getsize(path) > MAX_NBT_BYTES:  # (f.read(n) would reserve n bytes up front)
-        raise VoxgenError("file is larger than voxgen accepts", path)
-    with open(path, "rb") as f:
-        raw = f.read()
-    if len(raw) > MAX_NBT_BYTES:
-        raise VoxgenError("file is larger than voxgen accepts", path)
+    raw = read_capped(path, MAX_NBT_BYTES)
     if raw[:2] == b"\x1f\x8b":
-        try:
-            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            data = d.decompress(raw, MAX_NBT_BYTES + 1)
-            if len(data) > MAX_NBT_BYTES:
-                raise VoxgenError("decompressed data is larger than voxgen accepts", path)
-            if not d.eof:
-                raise VoxgenError("gzip stream is truncated", path)
-        except zlib.error as err:
-            raise VoxgenError(f"corrupt gzip data ({err})", path) from None
-        return data, True
-    if raw[:2] == b"\x78\x9c" or raw[:2] == b"\x78\xda" or raw[:2] == b"\x78\x01":
-        try:
-            return zlib.decompress(raw), True
-        except zlib.error as err:
-            raise VoxgenError(f"corrupt zlib data ({err})", path) from None
+        return _decompress(raw, 16 + zlib.MAX_WBITS, "gzip", path), True
+    if raw[:2] in (b"\x78\x9c", b"\x78\xda", b"\x78\x01"):
+        return _decompress(raw, zlib.MAX_WBITS, "zlib", path), True
     return raw, False
+
+
+def _decompress(raw: bytes, wbits: int, kind: str, path) -> bytes:
+    """gzip or zlib data decompressed, at most MAX_NBT_BYTES of it."""
+    try:
+        d = zlib.decompressobj(wbits)
+        data = d.decompress(raw, MAX_NBT_BYTES + 1)
+    except zlib.error as err:
+        raise VoxgenError(f"corrupt {kind} data ({err})", path) from None
+    if len(data) > MAX_NBT_BYTES:
+        raise VoxgenError("decompressed data is larger than voxgen accepts", path)
+    if not d.eof:
+        raise VoxgenError(f"{kind} stream is truncated", path)
+    return data
 
 
 def parse_nbt(data: bytes, path, byteorder: str = "big") -> nbtlib.File:
@@ -92,6 +131,8 @@ def _validate(data: bytes, path, byteorder: str) -> None:
         nbt_walk.validate(data, byteorder)
     except nbt_walk.Truncated:
         raise VoxgenError("truncated NBT", path) from None
+    except nbt_walk.TooLarge as err:
+        raise VoxgenError(f"{err}, more than voxgen loads", path) from None
     except ValueError as err:
         raise VoxgenError(f"corrupt NBT ({err})", path) from None
 
@@ -100,6 +141,21 @@ def read_nbt(path, byteorder: str = "big") -> nbtlib.File:
     """Read a (possibly gzipped) NBT file. `.root_name` gives the root's name."""
     data, _ = read_bytes(path)
     return parse_nbt(data, path, byteorder)
+
+
+def nesting_depth(value) -> int:
+    """How deep compounds and lists (nbtlib's or plain dicts and lists) nest;
+    without recursion, so any depth can be measured."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            value = value.values()
+        elif not isinstance(value, list):
+            continue
+        deepest = max(deepest, depth + 1)
+        stack.extend((child, depth + 1) for child in value)
+    return deepest
 
 
 def write_nbt(path, root: nbtlib.Compound, root_name: str = "", gzipped: bool = True,

@@ -10,17 +10,31 @@ import struct
 
 _FIXED = {1: 1, 2: 2, 3: 4, 4: 8, 5: 4, 6: 8}  # tag type -> payload bytes
 _ARRAY = {7: 1, 11: 4, 12: 8}                   # array tag type -> element bytes
-_MAX_DEPTH = 512
+# Deeper nesting is refused: nbtlib's SNBT writer and reader recurse and fail
+# near 220 levels (Minecraft allows 512, real files nest a dozen or so).
+MAX_DEPTH = 100
+# More tags than this are refused before nbtlib builds one Python object per
+# tag (~150 bytes and ~2 us each: at most ~0.6 GB and ~8 s). The 256^3 sample
+# has 1.07 M; elements of number lists count one each, arrays count once.
+MAX_TAGS = 4 * 1024 * 1024
 
 
 class Truncated(Exception):
     """The data ends inside a tag."""
 
 
+class TooLarge(ValueError):
+    """Well-formed, but nested deeper or holding more tags than voxgen loads."""
+
+
 # Payloads at least this large are checked by the compiled kernel.
 COMPILED_MIN_BYTES = 1 << 16
-_PROBLEMS = {2: "an unknown tag type", 3: "NBT nested too deeply",
-             4: "a non-empty list of End tags", 5: "a negative length"}
+_PROBLEMS = {2: "an unknown tag type", 4: "a non-empty list of End tags", 5: "a negative length"}
+
+
+def _too_deep() -> TooLarge:
+    return TooLarge(f"NBT nested more than {MAX_DEPTH} deep")
+
 
 
 def validate(data: bytes, byteorder: str = "big") -> None:
@@ -31,12 +45,17 @@ def validate(data: bytes, byteorder: str = "big") -> None:
 
         from voxgen.formats._nbt_kernel import validate as compiled
 
-        status = compiled(np.frombuffer(data, dtype=np.uint8), byteorder == "little")
+        status = compiled(np.frombuffer(data, dtype=np.uint8), byteorder == "little", MAX_DEPTH, MAX_TAGS)
         if status == 1:
             raise Truncated()
+        if status == 3:
+            raise _too_deep()
+        if status == 6:
+            raise TooLarge(f"NBT holds more than {MAX_TAGS} tags")
         if status:
             raise ValueError(_PROBLEMS[status])
         return
+    # (smaller payloads cannot hold MAX_TAGS tags: each takes at least a byte)
     order = ">" if byteorder == "big" else "<"
     if byte(data, 0) != 10:
         raise ValueError("the root tag is not a compound")
@@ -45,8 +64,8 @@ def validate(data: bytes, byteorder: str = "big") -> None:
 
 def skip(data, pos: int, tag: int, order: str, depth: int) -> int:
     """The position just after a payload of type `tag` starting at `pos`."""
-    if depth > _MAX_DEPTH:
-        raise ValueError("NBT nested too deeply")
+    if depth > MAX_DEPTH:
+        raise _too_deep()
     if tag in _FIXED:
         end = pos + _FIXED[tag]
     elif tag in _ARRAY:

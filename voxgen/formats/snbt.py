@@ -17,18 +17,15 @@ import numpy as np
 
 from voxgen.blocks import canonical, join_state
 from voxgen.errors import VoxgenError
-from voxgen.formats import MAX_CELLS
+from voxgen.formats import MAX_TEXT_BYTES, nbt_io
+from voxgen.formats.file_palette import check_size
+from voxgen.formats.text import is_int32
 from voxgen.structure import Structure
-
-MAX_TEXT_BYTES = 64 * 1024 * 1024
 
 
 def load(path, **_opts) -> Structure:
     """Read a structure SNBT file into a Structure. Raises VoxgenError."""
-    with open(path, "rb") as f:
-        raw = f.read(MAX_TEXT_BYTES + 1)
-    if len(raw) > MAX_TEXT_BYTES:
-        raise VoxgenError("SNBT file is larger than voxgen accepts", path)
+    raw = nbt_io.read_capped(path, MAX_TEXT_BYTES, "SNBT file")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -42,19 +39,19 @@ def from_snbt(text: str, path=None) -> Structure:
 
     try:
         root = nbtlib.parse_nbt(text)
+    except RecursionError:
+        raise VoxgenError("SNBT nested too deeply", path) from None
     except Exception as err:  # nbtlib raises its own InvalidLiteral and friends
         raise VoxgenError(f"not valid SNBT ({type(err).__name__}: {err})", path) from None
     if not isinstance(root, dict):
         raise VoxgenError("SNBT root is not a compound", path)
+    if nbt_io.nesting_depth(root) > nbt_io.MAX_DEPTH + 1:
+        raise VoxgenError(f"SNBT nested more than {nbt_io.MAX_DEPTH} deep", path)
     for key in ("size", "palette", "blocks"):
         if key not in root:
             raise VoxgenError(f"structure SNBT has no '{key}'", path)
 
-    size = _int_triple(root["size"], "size", path)
-    if min(size) < 0:
-        raise VoxgenError(f"negative size {list(size)}", path)
-    if size[0] * size[1] * size[2] > MAX_CELLS:
-        raise VoxgenError(f"size {list(size)} is larger than voxgen accepts", path)
+    size = check_size(_int_triple(root["size"], "size", path), path)  # like the binary formats: > 0
 
     palette = _list(root["palette"], "palette", path)
     states = ["minecraft:air"] + [_palette_state(entry, i, path) for i, entry in enumerate(palette)]
@@ -72,12 +69,19 @@ def from_snbt(text: str, path=None) -> Structure:
         blocks[pos] = state + 1
         block_entities.pop(pos, None)  # last entry wins, block entity included
         if "nbt" in entry:
+            if not isinstance(entry["nbt"], nbtlib.Compound):
+                raise VoxgenError(f"blocks[{n}].nbt is not a compound", path)
             block_entities[pos] = entry["nbt"]
 
-    entities = list(root.get("entities", []))
+    entities = _list(root.get("entities", []), "entities", path)
+    for n, entity in enumerate(entities):
+        if not isinstance(entity, nbtlib.Compound):
+            raise VoxgenError(f"entities[{n}] is not a compound", path)
     data_version = root.get("DataVersion")
+    if data_version is not None and not (isinstance(data_version, nbtlib.Int) and is_int32(int(data_version))):
+        raise VoxgenError(f"DataVersion {data_version.snbt()} is not an Int", path)
     return Structure.from_indices(
-        blocks, states, block_entities=block_entities, entities=entities,
+        blocks, states, block_entities=block_entities, entities=list(entities),
         data_version=None if data_version is None else int(data_version))
 
 

@@ -18,7 +18,7 @@ loader.
 from __future__ import annotations
 
 from voxgen.errors import VoxgenError
-from voxgen.formats import nbt_io
+from voxgen.formats import nbt_io, nbt_walk
 from voxgen.formats.nbt_walk import Truncated as _Truncated, byte as _byte, skip as _skip, u16 as _u16
 
 NOT_READABLE = "not a blueprint file voxgen can read"
@@ -27,7 +27,7 @@ NBT_FIRST_BYTES = (b"\x0a", b"\x1f", b"\x78")
 
 
 def sniff_format(path) -> str:
-    with open(path, "rb") as f:
+    with nbt_io.open_regular(path) as f:
         head = f.read(4096)
     if not head:
         raise VoxgenError("file is empty", path)
@@ -44,13 +44,18 @@ def sniff_format(path) -> str:
     errors = []
     for order, rules in ((">", _java_format), ("<", _bedrock_format)):
         try:
+            if len(data) >= nbt_walk.COMPILED_MIN_BYTES:  # a hostile payload is refused fast
+                nbt_walk.validate(data, "big" if order == ">" else "little")
             fmt = _classify(data, order, rules)
         except (_Truncated, ValueError) as err:
-            errors.append(str(err) or "truncated")
+            errors.append(err)
             continue
         if fmt:
             return fmt
-    if errors and len(errors) == 2:
+    too_large = [e for e in errors if isinstance(e, nbt_walk.TooLarge)]
+    if too_large:  # (read in the other byte order, such data can look valid)
+        raise VoxgenError(f"{too_large[0]}, more than voxgen loads", path)
+    if len(errors) == 2:
         raise VoxgenError("corrupt or truncated NBT", path)
     raise VoxgenError(NOT_READABLE, path)
 
@@ -94,6 +99,9 @@ def _classify(data: bytes, order: str, rules) -> str | None:
         name = data[pos + 3:pos + 3 + name_len].decode("utf-8", "replace")
         pos += 3 + name_len
         keys[name] = tag
+        fmt = rules(keys, inner)  # before skipping the value: it may be a long list
+        if fmt:
+            return fmt
         if name == "Schematic" and tag == 10 and inner is None:
             inner = {}
             pos = _walk_names(data, pos, order, inner, rules, keys)

@@ -27,6 +27,8 @@ import numpy as np
 
 from voxgen.blocks import AIR, STRUCTURE_VOID, canonical
 from voxgen.errors import VoxgenError
+from voxgen.formats import MAX_TEXT_BYTES, nbt_io
+from voxgen.formats.file_palette import check_size
 from voxgen.structure import Structure
 
 _TOP_KEYS = {"name", "data_version", "palette", "layers", "meta", "block_entities", "entities"}
@@ -41,6 +43,8 @@ def parse(text: str, source="<text>") -> Structure:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise VoxgenError(f"not valid TOML ({err})", source) from None
+    except RecursionError:
+        raise VoxgenError("TOML nested too deeply", source) from None
     unknown = set(doc) - _TOP_KEYS
     if unknown:
         raise VoxgenError(f"unknown key(s) {', '.join(sorted(unknown))}", source)
@@ -50,8 +54,41 @@ def parse(text: str, source="<text>") -> Structure:
         raise VoxgenError("missing [palette] table", source)
     if not isinstance(layers, dict) or not layers:
         raise VoxgenError("missing [layers] table", source)
+    name, data_version, meta = doc.get("name", ""), doc.get("data_version"), doc.get("meta", {})
+    if not isinstance(name, str):
+        raise VoxgenError("name must be a string", source)
+    if data_version is not None and not is_int32(data_version):
+        raise VoxgenError(f"data_version {data_version!r} is not a 32-bit integer", source)
+    if not isinstance(meta, dict):
+        raise VoxgenError("meta must be a table", source)
+    if nbt_io.nesting_depth(meta) > nbt_io.MAX_DEPTH:
+        raise VoxgenError(f"[meta] is nested more than {nbt_io.MAX_DEPTH} deep", source)
 
-    states: dict[str, str | None] = {}
+    keys, states = _palette(palette, source)
+    cells = _layers(layers, keys, source)                       # (Y, Z, X) into keys
+    used = np.zeros(len(keys), dtype=bool)
+    used[cells] = True
+    # air first, then the used states sorted: the order Structure.from_states gives
+    names = [AIR] + sorted({s for s, u in zip(states, used) if u and s not in (None, AIR)})
+    index = {s: i for i, s in enumerate(names)}
+    remap = np.array([index.get(s, 0) for s in states], dtype=np.int32)
+    is_void = np.array([s is None for s in states])
+    structure = Structure(remap[cells].transpose(2, 0, 1), tuple(names),
+                          void=is_void[cells].transpose(2, 0, 1) if is_void[used].any() else None,
+                          name=name, data_version=data_version, metadata=dict(meta))
+    structure.block_entities = _parse_block_entities(doc.get("block_entities", []), structure.shape, source)
+    structure.entities = [_compound(entry, f"entities[{n}]", source)
+                          for n, entry in enumerate(_tables(doc.get("entities", []), "entities", source))]
+    return structure
+
+
+def is_int32(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and -2**31 <= value < 2**31
+
+
+def _palette(palette: dict, source) -> tuple[list[str], list[str | None]]:
+    """(one-character keys, their canonical states; None for void)."""
+    keys, states = [], []
     for key, state in palette.items():
         if len(key) != 1 or key.isspace():
             raise VoxgenError(f"palette key {key!r} must be one visible character", source)
@@ -61,53 +98,79 @@ def parse(text: str, source="<text>") -> Structure:
             state = canonical(state)
         except ValueError as err:
             raise VoxgenError(f"palette entry {key!r}: {err}", source) from None
-        states[key] = None if state == STRUCTURE_VOID else state
+        keys.append(key)
+        states.append(None if state == STRUCTURE_VOID else state)
+    return keys, states
 
+
+def _layers(layers: dict, keys: list[str], source) -> np.ndarray:
+    """int32 (Y, Z, X): each cell's index into `keys`."""
     ys = {}
     for key, body in layers.items():
         if not (key.startswith("y") and key[1:].isdigit()) or not isinstance(body, str):
             raise VoxgenError(f"layer {key!r}: want keys y0, y1, ... holding strings", source)
-        ys[int(key[1:])] = [row.strip() for row in body.strip("\n").splitlines() if row.strip()]
+        y = int(key[1:])
+        if y in ys:
+            raise VoxgenError(f"layers {ys[y][0]!r} and {key!r} are both layer {y}", source)
+        ys[y] = (key, [row.strip() for row in body.strip("\n").splitlines() if row.strip()])
     if sorted(ys) != list(range(len(ys))):
         raise VoxgenError(f"layers must be y0..y{len(ys) - 1} with no gaps", source)
-    size_z = len(ys[0])
-    size_x = len(ys[0][0]) if size_z else 0
+    size_z = len(ys[0][1])
+    size_x = len(ys[0][1][0]) if size_z else 0
     if size_x == 0:
         raise VoxgenError("layer y0 is empty", source)
-    grid = np.empty((size_x, len(ys), size_z), dtype=object)
-    for y, rows in ys.items():
+    check_size((size_x, len(ys), size_z), source)
+    codes = np.array([ord(k) for k in keys], dtype=np.uint32)
+    order = np.argsort(codes)
+    known = codes[order]
+    cells = np.empty((len(ys), size_z, size_x), dtype=np.int32)
+    for y, (_, rows) in ys.items():
         if len(rows) != size_z or any(len(r) != size_x for r in rows):
             raise VoxgenError(f"layer y{y} is not {size_z} rows of {size_x} characters", source)
-        for z, row in enumerate(rows):
-            for x, ch in enumerate(row):
-                if ch not in states:
-                    raise VoxgenError(f"layer y{y} row {z}: character {ch!r} is not in the palette", source)
-                grid[x, y, z] = states[ch]
-
-    structure = Structure.from_states(grid, name=str(doc.get("name", "")),
-                                      data_version=doc.get("data_version"),
-                                      metadata=dict(doc.get("meta", {})))
-    structure.block_entities = _parse_block_entities(doc.get("block_entities", []), structure.shape, source)
-    structure.entities = [_snbt(e.get("snbt", ""), source) for e in doc.get("entities", [])]
-    return structure
+        chars = np.frombuffer("".join(rows).encode("utf-32-le"), dtype=np.uint32).reshape(size_z, size_x)
+        at = np.minimum(np.searchsorted(known, chars), len(known) - 1)
+        bad = np.argwhere(known[at] != chars)
+        if len(bad):
+            z, x = bad[0]
+            raise VoxgenError(f"layer y{y} row {z}: character {rows[z][x]!r} is not in the palette", source)
+        cells[y] = order[at]
+    return cells
 
 
-def _snbt(text: str, source):
+def _tables(entries, what: str, source) -> list[dict]:
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise VoxgenError(f"{what} must be an array of tables", source)
+    return entries
+
+
+def _compound(entry: dict, what: str, source):
+    """The compound in `entry`'s `snbt` string (default `{}`)."""
     import nbtlib
+
+    text = entry.get("snbt", "{}")
+    if not isinstance(text, str):
+        raise VoxgenError(f"{what}.snbt must be a string", source)
     try:
-        return nbtlib.parse_nbt(text)
+        tag = nbtlib.parse_nbt(text)
+    except RecursionError:
+        raise VoxgenError(f"{what}.snbt is nested too deeply", source) from None
     except Exception as err:  # nbtlib raises its own InvalidLiteral
-        raise VoxgenError(f"bad SNBT in blueprint ({err})", source) from None
+        raise VoxgenError(f"bad SNBT in {what} ({err})", source) from None
+    if not isinstance(tag, nbtlib.Compound):
+        raise VoxgenError(f"{what}.snbt is not a compound", source)
+    if nbt_io.nesting_depth(tag) > nbt_io.MAX_DEPTH:
+        raise VoxgenError(f"{what}.snbt is nested more than {nbt_io.MAX_DEPTH} deep", source)
+    return tag
 
 
 def _parse_block_entities(entries, shape, source) -> dict:
     result = {}
-    for entry in entries:
+    for i, entry in enumerate(_tables(entries, "block_entities", source)):
         pos = entry.get("pos")
-        if (not isinstance(pos, list) or len(pos) != 3 or not all(isinstance(p, int) for p in pos)
+        if (not isinstance(pos, list) or len(pos) != 3 or not all(is_int32(p) for p in pos)
                 or not all(0 <= p < n for p, n in zip(pos, shape))):
             raise VoxgenError(f"block entity position {pos!r} is outside the structure", source)
-        result[tuple(pos)] = _snbt(entry.get("snbt", "{}"), source)
+        result[tuple(pos)] = _compound(entry, f"block_entities[{i}]", source)
     return result
 
 
@@ -155,8 +218,9 @@ def format_text(structure: Structure) -> str:
 
 
 def load(path) -> Structure:
+    raw = nbt_io.read_capped(path, MAX_TEXT_BYTES, "text blueprint")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise VoxgenError("text blueprint is not UTF-8", path) from None
     return parse(text, path)
