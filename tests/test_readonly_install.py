@@ -75,8 +75,11 @@ def install(tmp_path):
 def _info(prefix, env, schem, before_import="", cwd=None):
     code = (before_import + "import sys, runpy, voxgen; print(voxgen.__file__); "
             f"sys.argv = ['voxgen', 'info', {str(schem)!r}]; runpy.run_module('voxgen', run_name='__main__')")
-    return subprocess.run(prefix + [sys.executable, "-c", code], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=600)
+    ran = subprocess.run(prefix + [sys.executable, "-c", code], env=env, cwd=cwd or schem.parent,
+                         capture_output=True, text=True, timeout=600)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.startswith(env["PYTHONPATH"]), ran.stdout     # the read-only copy ran
+    return ran
 
 
 def test_read_only_install_caches_in_a_private_temp_folder(install, tmp_path):
@@ -86,8 +89,6 @@ def test_read_only_install_caches_in_a_private_temp_folder(install, tmp_path):
     os.chmod(temp, 0o1777)
     env["TMPDIR"] = str(temp)
     ran = _info(prefix, env, schem, cwd=temp)
-    assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.startswith(str(site / "voxgen")), ran.stdout
     assert "minecraft:stone" in ran.stdout
     (cache,) = temp.glob("voxgen-numba-*")
     assert stat.S_IMODE(cache.stat().st_mode) == 0o700
@@ -99,7 +100,6 @@ def test_read_only_install_with_nowhere_to_write_compiles_without_cache(install,
     nowhere = tmp_path / "home"  # read-only; tempfile trusts a set tempdir
     ran = _info(prefix, env, schem, before_import=f"import tempfile; tempfile.tempdir = {str(nowhere)!r}; ",
                 cwd=nowhere)
-    assert ran.returncode == 0, ran.stderr
     assert "minecraft:stone" in ran.stdout
     assert not list(nowhere.rglob("*"))
 
@@ -112,3 +112,13 @@ def test_a_temp_folder_others_can_write_is_not_trusted(tmp_path, monkeypatch):
     assert voxgen._private_temp_folder() is None
     os.chmod(planted, 0o700)
     assert voxgen._private_temp_folder() == str(planted)
+
+
+def test_read_only_install_caches_in_the_users_cache_folder(install, tmp_path):
+    prefix, env, schem, site = install
+    cache_home = tmp_path / "xdg"
+    cache_home.mkdir()
+    os.chmod(cache_home, 0o777)
+    env["XDG_CACHE_HOME"] = str(cache_home)
+    ran = _info(prefix, env, schem)
+    assert list((cache_home / "voxgen" / "numba").rglob("*.nbi")), "numba cached nothing"
