@@ -264,3 +264,12 @@ def test_resume_from_another_structures_checkpoint_says_so(tmp_path):
                                        "--weights", str(tmp_path / "c.safetensors")])
     assert result.exit_code == 2 and "this checkpoint is for another structure (flying_machine" in result.output
     assert str(run / "checkpoint.safetensors") in result.output and not (tmp_path / "c.safetensors").exists()
+
+
+def test_saving_into_a_missing_folder_names_the_users_path(tmp_path):
+    from voxgen.nca.weights import save_weights
+    trained = load_trained(FLYING)
+    target = tmp_path / "nodir" / "w.safetensors"
+    with pytest.raises(VoxgenError) as err:
+        save_weights(target, trained.model, trained.target.blocks, "w", trained.palette, trained.seed_pos, {})
+    assert err.value.path == str(target)

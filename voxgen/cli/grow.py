@@ -7,12 +7,14 @@ from pathlib import Path
 
 import click
 
+from voxgen.cli import SEED
+
 
 @click.command()
 @click.argument("weights")
 @click.option("--steps", type=click.IntRange(min=0), default=None,
               help="Growth steps (default: the training horizon).")
-@click.option("--seed", type=click.IntRange(0, 2 ** 63 - 1), default=0, show_default=True,
+@click.option("--seed", type=SEED, default=0, show_default=True,
               help="Firing-mask random seed.")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="Write the grown structure (.toml, .schem, .nbt, .litematic): the whole grid it "

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import click
 
+from voxgen.cli import SEED
+
 GAP = 3           # air cells between the two parts in the GIF
 HOLD = 6          # GIF frames showing the grown whole, then the cut parts
 
@@ -158,7 +160,7 @@ def table(report) -> str:
               help="Regrowth steps after the damage (default: 2 x the training horizon).")
 @click.option("--ticks", type=click.IntRange(min=0), default=None,
               help="Game ticks of flight for machines (default: 10 blocks' worth).")
-@click.option("--seed", type=click.IntRange(0, 2 ** 63 - 1), default=0, show_default=True,
+@click.option("--seed", type=SEED, default=0, show_default=True,
               help="Trial i grows with firing seed SEED + i; also seeds --at random.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--render", "render_dir", type=click.Path(file_okay=False), default=None,

@@ -17,6 +17,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
+from voxgen.atomic_write import atomic_output
 from voxgen.blocks import AIR, canonical
 from voxgen.errors import VoxgenError
 from voxgen.nca.config import NCAConfig
@@ -45,19 +46,15 @@ def save_weights(path, model: NCA, classes, name: str, palette, seed, record: di
     meta = {"format": FORMAT, "name": name, "palette": list(palette),
             "grid_shape": list(tensors["target.classes"].shape), "seed_pos": list(seed),
             "config": model.config.to_dict(), "record": record, **(extra_meta or {})}
-    tmp = path.with_name(f".{os.getpid()}.tmp")     # short: any name that fits the folder fits
+    temps = []
     try:
-        save_file(tensors, str(tmp), metadata={k: json.dumps(v) for k, v in meta.items()})
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except (SafetensorError, OSError) as err:
-        reason = getattr(err, "strerror", None) or str(err).replace(str(tmp), str(path))
+        with atomic_output(path) as tmp:      # short temporary name; OSErrors name `path`
+            temps.append(str(tmp))
+            save_file(tensors, str(tmp), metadata={k: json.dumps(v) for k, v in meta.items()})
+            os.chmod(tmp, 0o644)
+    except SafetensorError as err:
+        reason = str(err).replace(temps[0], str(path)) if temps else str(err)
         raise VoxgenError(f"cannot write weights ({reason})", path) from None
-    finally:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
     return path
 
 
