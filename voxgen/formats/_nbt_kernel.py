@@ -8,8 +8,6 @@ every length field fits the data before a parser is allowed to trust it.
 import numba
 import numpy as np
 
-from voxgen.formats.nbt_walk import MAX_DEPTH, MAX_TAGS
-
 OK, TRUNCATED, BAD_TAG, TOO_DEEP, END_LIST, NEGATIVE, TOO_MANY = 0, 1, 2, 3, 4, 5, 6
 
 
@@ -45,8 +43,16 @@ def _payload_size(tag):
     return 0
 
 
+def validate(data, little, max_depth=None, max_tags=None):
+    """`_validate` with nbt_walk's limits (read at call time) unless given."""
+    from voxgen.formats import nbt_walk
+
+    return _validate(data, little, nbt_walk.MAX_DEPTH if max_depth is None else max_depth,
+                     nbt_walk.MAX_TAGS if max_tags is None else max_tags)
+
+
 @numba.njit(cache=True, nogil=True)
-def validate(data, little, max_depth=MAX_DEPTH, max_tags=MAX_TAGS):
+def _validate(data, little, max_depth, max_tags):
     """A status code (OK, TRUNCATED, ...) for uint8 `data` as one NBT root
     compound nested at most `max_depth` deep, holding at most `max_tags` tags
     (each element of a number list counts, an array counts once)."""
