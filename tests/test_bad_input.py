@@ -82,7 +82,7 @@ def test_absurd_declared_sizes_are_refused_before_allocating(tmp_path):
     big = schem_root()
     big.update(Width=nbtlib.Short(-1), Height=nbtlib.Short(-1), Length=nbtlib.Short(-1))  # 65535^3
     fits = schem_root()
-    fits.update(Width=nbtlib.Short(1000), Height=nbtlib.Short(1000), Length=nbtlib.Short(200))
+    fits.update(Width=nbtlib.Short(1000), Height=nbtlib.Short(1000), Length=nbtlib.Short(60))
     region = nbtlib.Compound({
         "Position": nbtlib.Compound({a: nbtlib.Int(0) for a in "xyz"}),
         "Size": nbtlib.Compound({"x": nbtlib.Int(-60000), "y": nbtlib.Int(60000), "z": nbtlib.Int(3)}),

@@ -32,7 +32,7 @@ def bundled_spec(name) -> Path | None:
 def resolve_blueprint(file_or_name) -> Path:
     """A file path as it is; a bare NAME -> blueprints/NAME.toml."""
     path = Path(file_or_name)
-    if path.is_file() or "/" in str(file_or_name):
+    if (path.exists() and not path.is_dir()) or "/" in str(file_or_name):   # a pipe too, for formats to refuse
         return path
     bundled = bundled_blueprint(file_or_name)
     if bundled is None:
