@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from voxgen.nca.config import NCAConfig
 from voxgen.nca.device import pick_device
 from voxgen.nca.model import NCA
 from voxgen.nca.weights import build_model, read_weights
+from voxgen.safe_read import MAX_TOML_BYTES, NOT_REGULAR, BadToml, read_toml
 from voxgen.structure import Structure
 
 
@@ -67,6 +67,8 @@ def resolve_weights(name_or_path) -> Path:
     folder named like a structure in the working directory does not hide it)."""
     text = str(name_or_path)
     path = Path(text)
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise VoxgenError(NOT_REGULAR, path)       # a FIFO would block the reader
     if path.suffix != ".safetensors" and path.is_file() and (path.suffix == ".toml" or formats.is_blueprint(path)):
         weights = path.with_suffix(".safetensors")
         if weights.exists():
@@ -101,10 +103,13 @@ def check_output_file(path) -> Path:
 
 
 def _toml_keys(path: Path) -> set:
-    """Top-level keys of a TOML file (none if it does not parse)."""
+    """Top-level keys of a TOML file (none if it is not TOML or is larger
+    than a spec; a pipe or TOML nested too deeply is refused, naming it)."""
+    if path.stat().st_size > MAX_TOML_BYTES:     # a big text blueprint, not a spec
+        return set()
     try:
-        return set(tomllib.loads(path.read_text()))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return set(read_toml(path, MAX_TOML_BYTES))
+    except BadToml:
         return set()
 
 

@@ -66,8 +66,13 @@ class OneLineUsageError(click.ClickException):
 
 
 class Terminated(SystemExit):
-    """SIGTERM arrived (a timeout, kill): raised to unwind like Ctrl-C does,
-    so `finally` blocks remove temporary files."""
+    """SIGTERM or SIGHUP arrived (a timeout, kill, the terminal closed):
+    raised to unwind like Ctrl-C does, so `finally` blocks remove temporary
+    files."""
+
+
+# Signals that end a command the way Ctrl-C does (SIGHUP: the terminal closed).
+_ENDING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 def _terminate(signum, frame):
@@ -98,11 +103,38 @@ class LazyGroup(click.Group):
         except click.UsageError as err:
             raise OneLineUsageError.from_usage_error(err) from None
 
-    def invoke(self, ctx):
+    def resolve_command(self, ctx, args):
+        name, cmd, rest = super().resolve_command(ctx, args)
+        self._invoked = (name, cmd, list(rest))
+        return name, cmd, rest
+
+    def _invocation(self) -> str:
+        """The command and its positional (file) arguments, for a message
+        that has no file of its own: "export bigtoml.toml"."""
+        name, cmd, args = getattr(self, "_invoked", (None, None, []))
+        if name is None:
+            return ""
+        words = [name]
         try:
-            previous = signal.signal(signal.SIGTERM, _terminate)
-        except ValueError:                   # not the main thread: leave signals alone
-            previous = None
+            sub = cmd.make_context(name, list(args), resilient_parsing=True)
+            for param in cmd.params:
+                if isinstance(param, click.Argument):
+                    value = sub.params.get(param.name)
+                    values = value if isinstance(value, (list, tuple)) else [value]
+                    words += [str(v) for v in values if v is not None]
+        except Exception:                    # a best effort: the command's name alone
+            pass
+        return " ".join(words)
+
+    def invoke(self, ctx):
+        previous = {}
+        for signum in _ENDING_SIGNALS:
+            try:
+                if signal.getsignal(signum) is signal.SIG_IGN:
+                    continue                 # `nohup voxgen ...`: keep ignoring it
+                previous[signum] = signal.signal(signum, _terminate)
+            except (ValueError, OSError):    # not the main thread: leave signals alone
+                break
         try:
             return super().invoke(ctx)
         except click.exceptions.NoArgsIsHelpError:
@@ -128,7 +160,8 @@ class LazyGroup(click.Group):
             sys.exit(2)
         except MemoryError:
             # a last resort: the commands check sizes before they allocate
-            click.echo("voxgen: error: out of memory", err=True)
+            where = self._invocation()
+            click.echo(f"voxgen: error: {where + ': ' if where else ''}out of memory", err=True)
             sys.exit(2)
         except KeyboardInterrupt:
             click.echo("voxgen: interrupted", err=True)
@@ -137,8 +170,8 @@ class LazyGroup(click.Group):
             click.echo("voxgen: terminated", err=True)
             sys.exit(err.code)
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
 
 
 def load_blueprint(path, **opts):
@@ -160,15 +193,16 @@ def load_blueprint(path, **opts):
 def spec_blueprint(path) -> str | None:
     """The blueprint a structure spec (`structures/NAME.toml`) names, as a
     path from here or a bundled NAME; None if `path` is not a spec."""
-    import tomllib
     from pathlib import Path
 
+    from voxgen.safe_read import read_toml
+
     path = Path(path)
-    try:
-        if path.suffix != ".toml" or path.stat().st_size > 1 << 20:
-            return None
-        blueprint = tomllib.loads(path.read_text()).get("blueprint")
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+    if path.suffix != ".toml":
+        return None
+    try:   # a pipe, a file too large or nested too deep: not a spec (the loader said why)
+        blueprint = read_toml(path, 1 << 20, "spec").get("blueprint")
+    except VoxgenError:
         return None
     if not isinstance(blueprint, str):
         return None

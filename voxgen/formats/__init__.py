@@ -13,6 +13,7 @@ from pathlib import Path
 
 from voxgen.atomic_write import atomic_output
 from voxgen.errors import VoxgenError
+from voxgen.safe_read import NOT_REGULAR
 # Imported here, before `def sniff` below: importing the submodule later would
 # rebind the package attribute `sniff` to the module and break `load`.
 from voxgen.formats import nbt_io
@@ -56,7 +57,7 @@ def check_path(path) -> Path:
     if path.is_dir():
         raise VoxgenError("is a directory, not a blueprint file", path)
     if not path.is_file():
-        raise VoxgenError("not a regular file (a pipe or device); save it to a file first", path)
+        raise VoxgenError(NOT_REGULAR, path)
     return path
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import gzip
 import io
 import os
-import stat
 import zlib
 
 import nbtlib
@@ -23,11 +22,11 @@ import numpy as np
 from voxgen.errors import VoxgenError
 from voxgen.formats import nbt_walk
 from voxgen.formats.nbt_walk import MAX_DEPTH, MAX_TAGS  # noqa: F401 (re-exported)
+from voxgen.safe_read import open_regular, read_capped  # noqa: F401 (re-exported)
 
 # Decompressed NBT larger than this is refused (the 256^3 sample is ~30 MB):
 # the payload, plus nbtlib's copy of its arrays, stays under ~0.5 GB.
 MAX_NBT_BYTES = 256 * 1024 * 1024
-_CHUNK = 1 << 24
 
 
 # One decompressed payload is remembered, keyed by (path, mtime, size), so that
@@ -48,42 +47,6 @@ def read_bytes(path) -> tuple[bytes, bool]:
     _LAST_READ.clear()
     _LAST_READ.update(key=key, value=value)
     return value
-
-
-def open_regular(path):
-    """`path` opened for binary reading; a VoxgenError unless it is a regular
-    file. Opened non-blocking, so a FIFO with no writer cannot hang us."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError as err:
-        raise VoxgenError(f"cannot read file ({err.strerror})", path) from None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise VoxgenError("not a regular file (a pipe or device); save it to a file first", path)
-        os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-
-
-def read_capped(path, limit: int, what: str = "file") -> bytes:
-    """The bytes of regular file `path`, refused if more than `limit`: at
-    most limit + 1 bytes are read whatever the file's size says."""
-    with open_regular(path) as f:
-        size = os.fstat(f.fileno()).st_size
-        if size > limit:  # (f.read(n) would reserve n bytes up front)
-            raise VoxgenError(f"{what} is larger than voxgen accepts", path)
-        raw = f.read(size + 1)
-        if len(raw) > size:  # the size was wrong (/proc) or the file grew: read on, capped
-            chunks = [raw]
-            while raw and sum(map(len, chunks)) <= limit:
-                raw = f.read(_CHUNK)
-                chunks.append(raw)
-            raw = b"".join(chunks)
-    if len(raw) > limit:
-        raise VoxgenError(f"{what} is larger than voxgen accepts", path)
-    return raw
 
 
 def _read_bytes(path) -> tuple[bytes, bool]:

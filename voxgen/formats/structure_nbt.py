@@ -161,6 +161,7 @@ def save(structure: Structure, path) -> None:
         root["palette"] = _palette_tag(palettes[0])
     if structure.metadata.get("author"):
         root["author"] = nbtlib.String(str(structure.metadata["author"]))
+    _check_readable(root, indices, len(states), structure.block_entities, path)
     buf = io.BytesIO()
     nbtlib.File(root, root_name="").write(buf, byteorder="big")
     # The root compound ends with TAG_End; the blocks list goes just before it.
@@ -170,6 +171,35 @@ def save(structure: Structure, path) -> None:
         for chunk in _blocks_tag(indices, len(states), structure.block_entities):
             out.write(chunk)
         out.write(b"\x00")
+
+
+# Tags of one listed block without block entity: its compound, the pos list,
+# its 3 Ints, the state Int (nbt_walk counts each element of a number list).
+_TAGS_PER_BLOCK = 6
+
+
+def _check_readable(root, indices, void_index: int, block_entities, path) -> None:
+    """Refuse, before anything is written, a structure whose file voxgen's
+    reader would refuse (more than nbt_walk.MAX_TAGS tags: ~700 k blocks)."""
+    from voxgen.formats import nbt_walk
+
+    blocks = int(np.count_nonzero(indices != void_index))
+    tags = (sum(_count_tags(tag) for tag in root.values()) + 1 + _TAGS_PER_BLOCK * blocks
+            + sum(_count_tags(tag) for tag in (block_entities or {}).values()))
+    if tags > nbt_walk.MAX_TAGS:
+        raise VoxgenError(f"too large for a structure .nbt ({blocks} listed cells make {tags} NBT tags; "
+                          f"voxgen reads at most {nbt_walk.MAX_TAGS}); save it as .schem or "
+                          ".litematic instead", path)
+
+
+def _count_tags(tag) -> int:
+    """The tags nbt_walk counts for `tag` (an array or string counts once,
+    each element of a number list once)."""
+    if isinstance(tag, nbtlib.Compound):
+        return 1 + sum(_count_tags(v) for v in tag.values())
+    if isinstance(tag, nbtlib.List):
+        return 1 + sum(_count_tags(v) for v in tag)
+    return 1
 
 
 # One listed block without block entity, big-endian NBT compound payload:

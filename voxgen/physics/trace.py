@@ -12,12 +12,12 @@ world runs its tick T+1; a case check "at tick T" sees the world with
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from voxgen.blocks import canonical, split_state
 from voxgen.errors import VoxgenError
+from voxgen.safe_read import open_regular, read_toml
 
 AIR = "minecraft:air"
 WINDOW_MARGIN = 4  # the capture window is [-4, size + 4] on each axis (README §2.4)
@@ -89,7 +89,7 @@ def _not_json(name):
 
 def _read_json(path) -> dict:
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:       # a FIFO is refused, never read (it would block)
             raw = f.read(MAX_FILE_BYTES + 1)
     except OSError as err:
         raise VoxgenError(f"cannot read ({err.strerror})", path) from None
@@ -164,13 +164,7 @@ def load_trace_actions(path) -> dict[str, dict]:
     """The per-trace replay recipe (README §4) from a TOML table:
     `[name] placement = "loud" | "quiet"`, `actions = [{tick, place, state} | {tick, use}]`.
     Returns {name: {"placement": str, "actions": [Action]}}."""
-    try:
-        with open(path, "rb") as f:
-            doc = tomllib.load(f)
-    except OSError as err:
-        raise VoxgenError(f"cannot read ({err.strerror})", path) from None
-    except tomllib.TOMLDecodeError as err:
-        raise VoxgenError(f"not valid TOML ({err})", path) from None
+    doc = read_toml(path, MAX_FILE_BYTES, "trace recipe file")   # regular files only, nesting checked
     recipes = {}
     for name, table in doc.items():
         placement = table.get("placement", "loud")
