@@ -209,6 +209,6 @@ class Structure:
     def masked(self, keep: np.ndarray) -> "Structure":
         """Keep cells where `keep` is True; the rest become air (void stays)."""
         keep = np.asarray(keep, dtype=bool)
-        blocks = np.where(keep, self.blocks, 0).astype(np.int32)
+        blocks = np.where(keep, self.blocks, np.int32(0)).astype(np.int32, copy=False)
         bes = {p: v for p, v in self.block_entities.items() if keep[p]}
         return replace(self, blocks=blocks, block_entities=bes)

@@ -9,6 +9,12 @@ import click
 
 from voxgen.cli import SEED, load_blueprint
 
+# The most cells `cut` takes on. Both parts keep the whole box, and writing
+# them (e.g. .schem) peaks near 100 bytes a cell: a 256^3 sample (16.7 M
+# cells, exactly this limit) peaks at about 1.7 GB; the 64 M cells a blueprint
+# may hold would need over 4 GB.
+MAX_CUT_CELLS = 1 << 24
+
 
 def part_stem(path: Path) -> str:
     """The parts' name: the input file's own stem with anything that is not
@@ -52,6 +58,11 @@ def cut(blueprint, axis, at, seed, out, fmt):
         raise VoxgenError(f"--format is a file extension such as schem or toml, not {fmt!r}")
     path = resolve_blueprint(blueprint)
     structure = load_blueprint(path)
+    cells = int(np.prod(structure.shape))
+    if cells > MAX_CUT_CELLS:                            # before the parts are made
+        size = "x".join(str(e) for e in structure.shape)
+        raise VoxgenError(f"too large to cut: {size} = {cells:,} cells "
+                          f"(limit {MAX_CUT_CELLS:,})", path)
     a = axis_index(axis, structure.shape)
     try:
         pos = cut_position(at, structure.shape[a], np.random.default_rng(seed))

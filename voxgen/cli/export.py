@@ -17,5 +17,6 @@ def export(file, output):
     from voxgen.cli import load_blueprint
     from voxgen.render.export import export_mesh
 
-    mesh = export_mesh(load_blueprint(resolve_blueprint(file)), output)
+    path = resolve_blueprint(file)
+    mesh = export_mesh(load_blueprint(path), output, source=path)
     click.echo(f"wrote {output} ({mesh.n_faces} block faces)")

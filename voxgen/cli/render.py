@@ -54,7 +54,13 @@ def render(file, output, growth, steps, seed, device, compare, side_by_side, azi
 
     from voxgen.bundled import resolve_blueprint
 
-    other = load_blueprint(resolve_blueprint(compare)) if compare is not None else None
+    from voxgen.render.mesh import check_faces
+
+    other = None
+    if compare is not None:
+        compare_path = resolve_blueprint(compare)
+        other = load_blueprint(compare_path)
+        check_faces(other, compare_path)        # refuse before any mesh is built
     view = dict(size=size, azimuth=azimuth, elevation=elevation)
     if growth is not None:
         from voxgen.render.growth import grow_frames
@@ -83,6 +89,7 @@ def render(file, output, growth, steps, seed, device, compare, side_by_side, azi
     else:
         file = resolve_blueprint(file)
         structure = load_blueprint(file)
+        check_faces(structure, file)
         if other is not None:        # two files, two frames: line their blocks up, same scale
             structure, other = structure.trimmed(), other.trimmed()
         if suffix == ".png":

@@ -69,7 +69,7 @@ def simulate(file, ticks, places, placement, version, out, as_json, show_trace, 
     from voxgen.errors import VoxgenError
     from voxgen.physics import machine_spec
     from voxgen.physics import simulate as run
-    from voxgen.physics.engine import check_tick
+    from voxgen.physics.engine import check_box, check_tick
     from voxgen.physics.simulate import MAX_RECORDED_TICKS
 
     from voxgen.bundled import resolve_blueprint
@@ -79,6 +79,7 @@ def simulate(file, ticks, places, placement, version, out, as_json, show_trace, 
     if show_trace and ticks > MAX_RECORDED_TICKS:
         raise VoxgenError(f"--trace records at most {MAX_RECORDED_TICKS} ticks, got --ticks {ticks}")
     structure = formats.load(file)
+    check_box(structure.shape, file)          # before converting it for the engine
     if check_trace:
         sys.exit(_check(structure, check_trace, places, placement or "loud", as_json))
     placements = [parse_place(p, version, ticks) for p in places]

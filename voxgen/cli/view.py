@@ -53,7 +53,10 @@ def view(target, steps, seed, reveal, size):
     else:
         from voxgen.cli import load_blueprint
 
+        from voxgen.render.mesh import check_faces
+
         structure = load_blueprint(path)
+        check_faces(structure, path)            # refuse before any mesh is built
         if reveal:
             from voxgen.render.reveal import reveal_frames
 

@@ -47,6 +47,21 @@ def _check_options(placement, version):
         raise VoxgenError(f"version must be one of {', '.join(VERSIONS)}, got {version!r}")
 
 
+def check_box(shape, path=None) -> int:
+    """The cells of the engine's dense box around a blueprint of `shape`
+    (its extent plus PAD on every side); a VoxgenError naming `path` if that
+    passes MAX_BOX_CELLS, which the engine could never run. Call it before
+    converting a blueprint: the conversion alone costs tens of bytes a cell."""
+    box = 1
+    for e in shape:
+        box *= max(1, int(e)) + 2 * PAD
+    if box > MAX_BOX_CELLS:
+        size = "x".join(str(int(e)) for e in shape)
+        raise VoxgenError(f"too large to simulate: a {size} blueprint needs an engine box of "
+                          f"{box:,} cells (limit {MAX_BOX_CELLS:,})", path)
+    return box
+
+
 def check_tick(tick, what: str = "tick") -> int:
     """`tick` as an int in 0..MAX_TICKS, or a VoxgenError."""
     if not 0 <= tick <= MAX_TICKS:
@@ -89,6 +104,8 @@ class Machines:
         self.version = version
         structures = list(structures)
         B = len(structures)
+        for s in structures:              # before converting any of them
+            check_box(s.shape, s.name or None)
         encoded, seen = [], {}
         for s in structures:
             if id(s) not in seen:      # a batch often repeats one Structure object

@@ -76,9 +76,11 @@ def _save_obj(mesh: VoxelMesh, path: Path) -> None:
 EXPORTERS = {".glb": _save_glb, ".obj": _save_obj, ".ply": _save_ply}
 
 
-def export_mesh(structure: Structure, path) -> VoxelMesh:
+def export_mesh(structure: Structure, path, source=None) -> VoxelMesh:
     """Write the visible faces of `structure` to `path` (format by extension);
-    returns the mesh written (its `n_faces` quads)."""
+    returns the mesh written (its `n_faces` quads). More than
+    `mesh.MAX_FACES` faces is a VoxgenError naming `source` (the input file),
+    raised before any mesh is built."""
     path = Path(path)
     save = EXPORTERS.get(path.suffix.lower())
     if save is None:
@@ -86,7 +88,7 @@ def export_mesh(structure: Structure, path) -> VoxelMesh:
                           path)
     for target in [path, path.with_suffix(".mtl")] if save is _save_obj else [path]:
         check_output(target)             # before the work of building the mesh
-    mesh = build_mesh(structure)
+    mesh = build_mesh(structure, source=source)
     if mesh.n_faces == 0:
         raise VoxgenError("nothing to export: the structure has no blocks", path)
     save(mesh, path)

@@ -18,7 +18,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from voxgen.blocks import compile_palette
+from voxgen.errors import VoxgenError
 from voxgen.structure import Structure
+
+# The most visible faces one mesh may have. A mesh costs about 150 bytes a
+# face to build, and exporting (trimesh) or drawing (VTK) it about 550 bytes a
+# face at the peak, so 2 M faces stay near 1.1 GB. The largest real sample and
+# bundled blueprint have far fewer (tens of thousands); a checkerboard has up
+# to 3 faces a cell, so 100^3 of one (3 M faces) is refused.
+MAX_FACES = 2_000_000
+
+# Cells counted per slab by `count_faces` (bounds its temporaries).
+_SLAB_CELLS = 1 << 22
 
 # Face directions, defined once: name, outward normal, brightness. Brightness
 # follows Minecraft's own flat shading (top 1.0, north/south 0.8,
@@ -104,6 +115,43 @@ def visible_faces(filled: np.ndarray) -> list[np.ndarray]:
     return out
 
 
+def count_faces(filled: np.ndarray) -> int:
+    """How many faces `visible_faces(filled)` would return, without building
+    any index array: two bool temporaries the size of `filled` at most."""
+    total = 0
+    for axis in range(3):
+        f = np.moveaxis(filled, axis, 0)
+        if f.shape[0] == 0:
+            return 0
+        # Faces on the box's two outer layers, then between neighbours each way.
+        total += int(np.count_nonzero(f[0])) + int(np.count_nonzero(f[-1]))
+        buffer = np.empty(f[1:].shape, dtype=bool)
+        np.logical_not(f[1:], out=buffer)
+        np.logical_and(f[:-1], buffer, out=buffer)             # filled, empty ahead
+        total += int(np.count_nonzero(buffer))
+        np.logical_not(f[:-1], out=buffer)
+        np.logical_and(f[1:], buffer, out=buffer)              # filled, empty behind
+        total += int(np.count_nonzero(buffer))
+        del buffer
+    return total
+
+
+def check_faces(structure: Structure, path=None, keep: np.ndarray | None = None,
+                hidden: np.ndarray | None = None) -> int:
+    """The number of visible faces of `structure`; a VoxgenError naming `path`
+    (default: the structure's name) if above MAX_FACES. Builds no mesh."""
+    n = count_faces(filled_mask(structure, keep, hidden))
+    _refuse_above_limit(n, structure, path)
+    return n
+
+
+def _refuse_above_limit(n: int, structure: Structure, path) -> None:
+    if n > MAX_FACES:
+        raise VoxgenError(f"too many visible block faces to build a mesh: {n:,} "
+                          f"(limit {MAX_FACES:,})",
+                          path if path is not None else (structure.name or None))
+
+
 def facing_eye(flat: np.ndarray, d: int, shape, eye) -> np.ndarray:
     """bool mask over faces of direction `d` (cells `flat`): True where the
     point `eye` (block units) is in front of the face's plane, i.e. where a
@@ -116,13 +164,17 @@ def facing_eye(flat: np.ndarray, d: int, shape, eye) -> np.ndarray:
 
 
 def build_mesh(structure: Structure, keep: np.ndarray | None = None,
-               hidden: np.ndarray | None = None, eye=None) -> VoxelMesh:
+               hidden: np.ndarray | None = None, eye=None, source=None) -> VoxelMesh:
     """The merged mesh of `structure`'s visible faces (see `filled_mask` for
     `keep` and `hidden`). Does not apply `structure.origin`.
 
     eye: optional camera position (block units); faces turned away from it
-    are left out (about half of them), for a camera that will not move."""
+    are left out (about half of them), for a camera that will not move.
+
+    More than MAX_FACES visible faces is a VoxgenError naming `source` (the
+    input file; default the structure's name), before any mesh array exists."""
     filled = filled_mask(structure, keep, hidden)
+    _refuse_above_limit(count_faces(filled), structure, source)
     per_direction = visible_faces(filled)
     if eye is not None:
         per_direction = [flat[facing_eye(flat, d, filled.shape, eye)]
