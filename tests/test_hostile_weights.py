@@ -100,8 +100,9 @@ def nan_kernel(tensors, meta):
     (edit_config(fire_rate=0), "config key 'fire_rate'"),
     (edit_config(margin=-5), "config key 'margin'"),
     (edit_config(perception="bogus"), "config key 'perception'"),
-    (edit_config(hidden_channels=10 ** 6), "the config and palette give"),
-    (edit_config(mlp_width=10 ** 6), "the config and palette give"),
+    (edit_config(hidden_channels=10 ** 6), "'hidden_channels' must be an integer in [0, 1024]"),
+    (edit_config(mlp_width=10 ** 6), "'mlp_width' must be an integer in [1, 4096]"),
+    (edit_config(hidden_channels=20), "the config and palette give"),
     (edit_config(margin=3), "no wider than its margins"),
 ])
 def test_a_bad_weights_file_is_one_line_naming_it(tmp_path, change, message):

@@ -58,7 +58,9 @@ def memory_needed(config, classes: int, grid) -> int:
     every cell of a 23 x 22 x 23 grid living (fire_rate 0.5 and 1, both
     perceptions), so it errs high. The parameters count 8 times: the
     weights, their gradients, Adam's two moments, the weight average, and
-    the copies the CPU's kernels and widening lay out."""
+    the copies the CPU's kernels and widening lay out. The fresh-seed
+    verification (verify_seeds samples grown together, no gradients) runs
+    between rollouts, so the larger of the two counts."""
     c = classes + 1 + config.hidden_channels
     p = config.perception_filters if config.perception == "learned" else 4
     hidden = config.mlp_width * config.mlp_layers
@@ -66,8 +68,13 @@ def memory_needed(config, classes: int, grid) -> int:
                          + (c if config.perception == "learned" else 0) + 2 * c)
     cells = math.prod(grid)
     parameters = sum(math.prod(shape) for shape in parameter_shapes(classes, config).values())
-    return int(4 * config.pool_size * c * cells + config.batch * config.steps[1] * cells * per_cell_step
-               + 8 * 4 * parameters)
+    rollout = config.batch * config.steps[1] * cells * per_cell_step
+    # the fresh-seed checks grow verify_seeds samples at once, no gradients, to
+    # 4x the horizon (and keep the grown states while halves regrow): per
+    # sample the state and the next, the perception rows, the MLP's
+    # activations and the masks, and the kept copy
+    verify = config.verify_seeds * cells * 4 * (5 * c + p * c + hidden)
+    return int(4 * config.pool_size * c * cells + max(rollout, verify) + 8 * 4 * parameters)
 
 
 def check_memory(spec, config, classes: int, grid, device: torch.device) -> None:
@@ -77,9 +84,9 @@ def check_memory(spec, config, classes: int, grid, device: torch.device) -> None
         gb = 1024 ** 3
         shape = " x ".join(map(str, grid))
         raise VoxgenError(f"training on a {shape} grid needs about {need / gb:.0f} GiB (pool {config.pool_size}, "
-                          f"batch {config.batch}, {config.steps[1]} steps) but the {device.type} has "
-                          f"{have / gb:.0f} GiB: choose a smaller blueprint or lower margin, pool_size, batch, steps "
-                          f"or the model's hidden_channels, mlp_width or mlp_layers",
+                          f"batch {config.batch}, {config.steps[1]} steps, verify_seeds {config.verify_seeds}) but the {device.type} has "
+                          f"{have / gb:.0f} GiB: choose a smaller blueprint or lower margin, pool_size, batch, steps, "
+                          f"verify_seeds or the model's hidden_channels, mlp_width or mlp_layers",
                           spec.path)
 
 
@@ -298,7 +305,20 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     for row in kept:
         log.write(json.dumps(row) + "\n")
 
+    def diverged(it: int, what: str):
+        kept_file = f"the last good checkpoint, {ckpt_path}, is kept" if ckpt_path.exists() else "no weights written"
+        raise VoxgenError(f"training diverged at iteration {it} ({what}): lower lr (or lr_final) or the "
+                          f"loss weights (hard_weight, alive_weight, skin_weight, focal_gamma); {kept_file}",
+                          spec.path)
+
+    def finite_model(it: int) -> None:
+        """Refuse to save weights (or a weight average) that are not finite."""
+        tensors = [*model.state_dict().values(), *mean.tensors().values()]
+        if not all(bool(torch.isfinite(t).all()) for t in tensors):
+            diverged(it, "weights not finite")
+
     def checkpoint(it: int) -> None:
+        finite_model(it)
         extra = {"pool": pool, "pool_loss": pool_loss, "rng.sampler": sampler.get_state(),
                  "rng.firing": firing.get_state(), **_optimizer_tensors(opt), **mean.tensors()}
         save_weights(ckpt_path, model, classes, spec.name, target.palette, target.seed,
@@ -335,9 +355,19 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
         x, loss_per = grown[back], run_loss[back]                             # (B, ...), (B,)
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        norms = []
         for p in model.parameters():
             if p.grad is not None:
-                p.grad /= p.grad.norm() + 1e-8
+                norm = p.grad.norm()
+                norms.append(norm)
+                p.grad /= norm + 1e-8
+        # one check (one sync) per iteration: a loss or gradient that is not
+        # finite stops the run before the step spoils the weights
+        if not bool(torch.isfinite(torch.stack([loss.detach(), *norms])).all()):
+            bar.close()
+            log.close()
+            value = float(loss.detach())
+            diverged(it, f"loss {value:g}" + ("" if not math.isfinite(value) else ", gradients not finite"))
         opt.step()
         mean.after_iteration(model, it + 1)
 

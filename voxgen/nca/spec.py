@@ -33,13 +33,28 @@ _CHOICES = {"perception": PERCEPTIONS, "lr_schedule": LR_SCHEDULES,
 # integer fields that must be at least 1
 _POSITIVE = ("mlp_width", "mlp_layers", "perception_filters", "checkpoint_every", "verify_seeds",
              "stop_streak", "average_every")
+MAX_MLP_LAYERS = 64
+MAX_VERIFY_SEEDS = 10_000
+MAX_COUNT = 100_000_000
+"""The most iterations (and iteration counts: checkpoint_every, damage_after,
+...) a config may give: years of training at the fastest iteration rate."""
 # number fields -> (lowest, highest) allowed, both inclusive
 _BOUNDS = {"fire_rate": (0.0, 1.0), "alive_threshold": (0.0, 0.99), "lr": (0.0, 1.0),
            "lr_final": (0.0, 1.0), "dropout_rate": (0.0, 1.0), "class_weight_power": (0.0, 4.0),
            "focal_gamma": (0.0, 100.0), "hard_weight": (0.0, 1e6), "alive_weight": (0.0, 1e6),
            "skin_weight": (0.0, 1e6), "average_decay": (0.0, 0.999999),
            "halfcut_range": (0.0, 1.0), "sphere_radius": (0.0, 1.0),
-           "steps": (1, MAX_STEPS), "torch_seed": (0, 2 ** 63 - 1)}
+           "steps": (1, MAX_STEPS), "torch_seed": (0, 2 ** 63 - 1),
+           # size and count keys: far above any sensible use, low enough that
+           # nothing built from them (parameter shapes, the memory estimate,
+           # a loop over them) costs unbounded time before the memory check
+           "hidden_channels": (0, 1024), "mlp_width": (1, 4096), "mlp_layers": (1, MAX_MLP_LAYERS),
+           "perception_filters": (1, 64), "margin": (0, 1024), "pool_size": (1, 100_000),
+           "batch": (1, 10_000), "reseed": (0, 10_000), "damage_count": (0, 10_000),
+           "verify_seeds": (1, MAX_VERIFY_SEEDS), "verify_needed": (0, MAX_VERIFY_SEEDS),
+           "iterations": (0, MAX_COUNT), "checkpoint_every": (1, MAX_COUNT),
+           "damage_after": (0, MAX_COUNT), "average_from": (0, MAX_COUNT),
+           "average_every": (1, MAX_COUNT), "stop_streak": (1, MAX_COUNT), "verify_gap": (0, MAX_COUNT)}
 # the largest integer any key takes (torch and numpy take 64-bit integers)
 _MAX_INT = 2 ** 63 - 1
 # list fields -> (element type, length or None)
@@ -67,6 +82,8 @@ def _check(path, key, value, default, label="key"):
         if not ok or isinstance(v, bool) or kind is float and not math.isfinite(v):
             return None
         lo, hi = _BOUNDS.get(key, (None, None) if kind is float else (-_MAX_INT, _MAX_INT))
+        if kind is int and lo in (0, 1) and v < lo:
+            return v            # below 0 or 1: the positive / non-negative checks below say so
         if lo is not None and not lo <= v <= hi:
             what = "a number in" if kind is float else "an integer in"
             bad(f"{'a list of ' + ('numbers' if kind is float else 'integers') + ' each in' if key in _LISTS else what} [{lo}, {hi}]")
@@ -181,6 +198,8 @@ def parse_spec(path) -> Spec:
         doc, bad_toml = (tomllib.loads(path.read_text()) if size <= _MAX_SPEC_BYTES else {}), None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         doc, bad_toml = {}, err
+    except RecursionError:          # tomllib recurses once per level of nesting
+        raise VoxgenError("TOML nested too deeply (not a spec voxgen reads)", path) from None
     if "blueprint" not in doc and formats.is_blueprint(path, damaged=True):
         return Spec(path=path, name=path.stem, blueprint=path.resolve(), config=NCAConfig())
     if size > _MAX_SPEC_BYTES:

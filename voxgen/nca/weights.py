@@ -10,6 +10,7 @@ unpickles. Training checkpoints use the same layout with extra tensors
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -26,13 +27,15 @@ from voxgen.nca.model import NCA
 FORMAT = "voxgen-nca/1"
 
 
-def parameter_shapes(classes: int, config: NCAConfig) -> dict[str, tuple]:
+def parameter_shapes(classes: int, config: NCAConfig, trainable: bool = False) -> dict[str, tuple]:
     """name -> shape of every tensor in the state dict of `NCA(classes,
-    config)`, found by building it on the meta device: no memory, however
-    large the config."""
+    config)` (`trainable`: of its parameters only, in the order the optimizer
+    numbers them), found by building it on the meta device: no memory (the
+    config's checks bound the number of layers)."""
     with torch.device("meta"):
         model = NCA(classes, config)
-    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    items = model.named_parameters() if trainable else model.state_dict().items()
+    return {k: tuple(v.shape) for k, v in items}
 
 
 def save_weights(path, model: NCA, classes, name: str, palette, seed, record: dict,
@@ -146,8 +149,12 @@ def check_weights(tensors: dict, meta: dict, path, checkpoint: bool = False) -> 
         if not bool(torch.isfinite(have[name]).all()):
             bad(f"'model.{name}' holds values that are not finite")
     others = set(tensors) - {f"model.{n}" for n in want} - {"target.classes"}
+    if checkpoint and "iteration" not in meta and "pool" not in tensors:
+        raise VoxgenError("a weights file, not a training checkpoint (no iteration, pool or optimizer "
+                          "state): give another --out to train anew", path)
     if checkpoint or "iteration" in meta:          # a checkpoint grows as weights do
         _check_checkpoint(tensors, meta, len(palette) + 1 + config.hidden_channels, grid, bad)
+        _check_training_state(tensors, meta, parameter_shapes(len(palette), config, trainable=True), want, bad)
         others -= {"pool", "pool_loss", "rng.sampler", "rng.firing"}
         others = {k for k in others if not k.startswith(("opt.", "mean."))}
     if others:
@@ -173,6 +180,56 @@ def _check_checkpoint(tensors: dict, meta: dict, channels: int, grid: tuple, bad
         bad(f"'pool' is {list(pool.shape)}, not (N, {channels}, {', '.join(map(str, grid))})")
     if tuple(loss.shape) != (pool.shape[0],) or not loss.is_floating_point():
         bad(f"'pool_loss' is {list(loss.shape)}, not ({pool.shape[0]},)")
+    if not bool(torch.isfinite(pool).all()):
+        bad("'pool' holds values that are not finite")
+    if bool((loss.isnan() | (loss < 0)).any()):         # +inf: a state not yet scored
+        bad("'pool_loss' holds NaN or negative losses")
+
+
+def _check_training_state(tensors: dict, meta: dict, params: dict, shapes: dict, bad) -> None:
+    """A checkpoint's optimizer state ("opt.I.step", "opt.I.exp_avg",
+    "opt.I.exp_avg_sq" for parameter I of `params`, name -> shape in the
+    optimizer's order): present for every parameter once an iteration has run,
+    of the parameter's shape, finite, exp_avg_sq >= 0 and step a finite
+    non-negative count; and the weight average's sums ("mean.NAME") finite."""
+    names = list(params)
+    seen = {}
+    for key in tensors:
+        if not key.startswith("opt."):
+            continue
+        parts = key.split(".")
+        if len(parts) != 3 or not parts[1].isdigit() or int(parts[1]) >= len(names) \
+                or parts[2] not in ("step", "exp_avg", "exp_avg_sq"):
+            bad(f"unexpected optimizer tensor {key!r}")
+        seen.setdefault(int(parts[1]), set()).add(parts[2])
+    if not seen and meta.get("iteration", 0) > 0:
+        bad(f"no optimizer state ('opt.*' tensors) at iteration {meta['iteration']}: not a whole training checkpoint")
+    for i in range(len(names)) if seen else ():
+        if seen.get(i) != {"step", "exp_avg", "exp_avg_sq"}:
+            missing = sorted({"step", "exp_avg", "exp_avg_sq"} - seen.get(i, set()))
+            bad(f"no 'opt.{i}.{missing[0]}' tensor: the optimizer state is incomplete")
+        step = tensors[f"opt.{i}.step"]
+        if step.numel() != 1 or step.ndim > 1 or not step.is_floating_point() and step.dtype not in (
+                torch.int32, torch.int64):
+            bad(f"'opt.{i}.step' must be one number, got {step.dtype} {list(step.shape)}")
+        if not (math.isfinite(float(step)) and float(step) >= 0):
+            bad(f"'opt.{i}.step' must be a finite non-negative count, got {float(step)}")
+        for moment in ("exp_avg", "exp_avg_sq"):
+            t = tensors[f"opt.{i}.{moment}"]
+            if tuple(t.shape) != params[names[i]] or not t.is_floating_point():
+                bad(f"'opt.{i}.{moment}' is {t.dtype} {list(t.shape)}, the parameter '{names[i]}' is "
+                    f"float {list(params[names[i]])}")
+            if not bool(torch.isfinite(t).all()):
+                bad(f"'opt.{i}.{moment}' holds values that are not finite")
+        if bool((tensors[f"opt.{i}.exp_avg_sq"] < 0).any()):
+            bad(f"'opt.{i}.exp_avg_sq' holds negative values (squared gradients are >= 0)")
+    for key, t in tensors.items():
+        if key.startswith("mean."):
+            name = key[len("mean."):]
+            if name not in shapes or not t.is_floating_point():
+                bad(f"unexpected tensor {key!r}")
+            if not bool(torch.isfinite(t).all()):
+                bad(f"'{key}' holds values that are not finite")
 
 
 def check_name(name, path) -> str:

@@ -1,0 +1,122 @@
+"""Re-audit items N4, N5, N6, N10: hostile checkpoints, divergence, size bounds."""
+
+import time
+
+import pytest
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from conftest import write_tiny
+from voxgen.errors import VoxgenError
+from voxgen.nca.config import NCAConfig
+from voxgen.nca.spec import check_config, parse_spec
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A tiny spec trained 3 iterations, with its checkpoint and weights."""
+    root = tmp_path_factory.mktemp("reaudit")
+    write_tiny(root, "grow")
+    from voxgen.train import train
+    train(root / "tiny.toml", device="cpu", out=root / "run", iterations=3, progress=False)
+    return root
+
+
+def _load(path):
+    with safe_open(str(path), "pt") as f:
+        return {k: f.get_tensor(k) for k in f.keys()}, dict(f.metadata())
+
+
+def _resume(root, tensors, meta, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    save_file(tensors, str(out / "checkpoint.safetensors"), metadata=meta)
+    from voxgen.train import train
+    with pytest.raises(VoxgenError) as err:
+        train(root / "tiny.toml", device="cpu", out=out, resume=True, iterations=5,
+              weights_path=tmp_path / "w.safetensors", progress=False)
+    assert "\n" not in str(err.value) and "checkpoint.safetensors" in str(err.value)
+    assert not (tmp_path / "w.safetensors").exists()
+    return str(err.value)
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda t: t.update({"opt.0.exp_avg": torch.zeros(3, 3)}), "'opt.0.exp_avg' is"),
+    (lambda t: t.update({"opt.1.exp_avg_sq": -torch.ones_like(t["opt.1.exp_avg_sq"])}), "negative"),
+    (lambda t: t.update({"opt.0.exp_avg": torch.full_like(t["opt.0.exp_avg"], float("nan"))}), "not finite"),
+    (lambda t: t.update({"opt.0.step": torch.tensor(float("inf"))}), "finite non-negative count"),
+    (lambda t: t.update({"opt.0.step": torch.tensor(-1.0)}), "finite non-negative count"),
+    (lambda t: [t.pop(k) for k in [k for k in t if k.startswith("opt.")]], "no optimizer state"),
+    (lambda t: t.pop("opt.0.exp_avg_sq"), "incomplete"),
+    (lambda t: t.update({"opt.99.step": torch.tensor(1.0)}), "unexpected optimizer tensor"),
+    (lambda t: t.update({"pool": torch.full_like(t["pool"], float("nan"))}), "'pool' holds"),
+    (lambda t: t.update({"pool_loss": torch.full_like(t["pool_loss"], float("nan"))}), "'pool_loss' holds"),
+])
+def test_bad_checkpoints_are_one_line_errors(run, tmp_path, change, words):
+    tensors, meta = _load(run / "run" / "checkpoint.safetensors")
+    change(tensors)
+    assert words in _resume(run, tensors, meta, tmp_path)
+
+
+def test_weights_file_as_checkpoint_says_so(run, tmp_path):
+    tensors, meta = _load(run / "tiny.safetensors")
+    assert "a weights file, not a training checkpoint" in _resume(run, tensors, meta, tmp_path)
+
+
+def test_divergence_stops_with_one_line_and_writes_no_weights(run, tmp_path, monkeypatch):
+    import voxgen.train as training
+    real = training.growth_loss
+    calls = []
+
+    def nan_after_two(*args):
+        calls.append(1)
+        loss = real(*args)
+        return loss * float("nan") if len(calls) > 2 else loss
+    monkeypatch.setattr(training, "growth_loss", nan_after_two)
+    spec = run / "tiny.toml"
+    spec.with_name("ck.toml").write_text(spec.read_text().replace("checkpoint_every = 50", "checkpoint_every = 1"))
+    with pytest.raises(VoxgenError) as err:
+        training.train(run / "ck.toml", device="cpu", out=tmp_path / "run", iterations=6,
+                       weights_path=tmp_path / "w.safetensors", progress=False)
+    message = str(err.value)
+    assert "training diverged at iteration 2 (loss nan)" in message and "ck.toml" in message
+    assert "\n" not in message
+    assert not (tmp_path / "w.safetensors").exists()
+    from voxgen.nca.weights import read_weights
+    _, meta = read_weights(tmp_path / "run" / "checkpoint.safetensors", checkpoint=True)
+    assert meta["iteration"] == 2          # the last good checkpoint stays
+
+
+@pytest.mark.parametrize("key, value", [
+    ("mlp_layers", 10 ** 8), ("mlp_width", 10 ** 6), ("hidden_channels", 10 ** 6),
+    ("perception_filters", 10 ** 8), ("pool_size", 2 ** 62), ("batch", 10 ** 6), ("margin", 2 ** 62),
+    ("verify_seeds", 10 ** 9), ("iterations", 2 ** 62), ("checkpoint_every", 2 ** 62),
+    ("stop_streak", 2 ** 63 - 1), ("average_every", 2 ** 63 - 1)])
+def test_size_keys_are_bounded_before_anything_is_built(tmp_path, key, value):
+    start = time.perf_counter()
+    with pytest.raises(VoxgenError, match=f"'{key}' must be an integer in"):
+        check_config({key: value}, tmp_path / "w.safetensors", label="config key", unknown=True)
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'blueprint = "tree"\n{key} = {value}\n')
+    with pytest.raises(VoxgenError, match=f"key '{key}' must be an integer in"):
+        parse_spec(spec)
+    assert time.perf_counter() - start < 1
+
+
+def test_shipped_defaults_are_within_the_bounds(tmp_path):
+    check_config(NCAConfig().to_dict(), tmp_path / "x")
+
+
+def test_memory_check_counts_the_verification():
+    from voxgen.train import memory_needed
+    few, many = NCAConfig(verify_seeds=10), NCAConfig(verify_seeds=10_000)
+    grid = (40, 40, 40)
+    assert memory_needed(many, 5, grid) > 10 * memory_needed(few, 5, grid)
+
+
+def test_deeply_nested_spec_is_one_line(tmp_path):
+    spec = tmp_path / "deep.toml"
+    spec.write_text("a = " + "[" * 50_000 + "]" * 50_000 + "\n")
+    with pytest.raises(VoxgenError, match="nested too deeply"):
+        parse_spec(spec)
