@@ -120,3 +120,11 @@ def test_deeply_nested_spec_is_one_line(tmp_path):
     spec.write_text("a = " + "[" * 50_000 + "]" * 50_000 + "\n")
     with pytest.raises(VoxgenError, match="nested too deeply"):
         parse_spec(spec)
+
+
+def test_a_spec_that_is_a_pipe_is_refused_without_opening_it(tmp_path):
+    import os
+    fifo = tmp_path / "ff.toml"
+    os.mkfifo(fifo)
+    with pytest.raises(VoxgenError, match="ff.toml: not a regular file"):
+        parse_spec(fifo)

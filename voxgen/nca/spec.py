@@ -22,6 +22,7 @@ from pathlib import Path
 from voxgen import formats
 from voxgen.bundled import bundled_blueprint, bundled_spec
 from voxgen.errors import VoxgenError
+from voxgen.safe_read import NOT_REGULAR
 from voxgen.nca.config import DAMAGE_KINDS, LR_SCHEDULES, MAX_STEPS, PERCEPTIONS, NCAConfig
 
 # A spec is a few lines; a larger file is read only as a blueprint.
@@ -191,6 +192,8 @@ def parse_spec(path) -> Spec:
     path = Path(path)
     if not path.is_file():
         path = bundled_spec(path) or path
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise VoxgenError(NOT_REGULAR, path)                   # a pipe: never opened, it could block
     if not path.is_file():
         raise VoxgenError("no such spec file, blueprint file or shipped structure", path)
     size = path.stat().st_size
