@@ -86,8 +86,9 @@ def _check(path, key, value, default, label="key"):
         if kind is int and lo in (0, 1) and v < lo:
             return v            # below 0 or 1: the positive / non-negative checks below say so
         if lo is not None and not lo <= v <= hi:
-            what = "a number in" if kind is float else "an integer in"
-            bad(f"{'a list of ' + ('numbers' if kind is float else 'integers') + ' each in' if key in _LISTS else what} [{lo}, {hi}]")
+            numbers = "numbers" if kind is float else "integers"
+            what = f"a list of {numbers} each in" if key in _LISTS else f"{'a number' if kind is float else 'an integer'} in"
+            bad(f"{what} [{lo}, {hi}]")
         return kind(v)
 
     if key == "seed_position":
