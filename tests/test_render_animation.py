@@ -256,3 +256,19 @@ def test_cli_growth_side_by_side_mp4(tmp_path):
     assert reader.count_frames() in (3, 4)          # steps 1..3, led by the seed if it shows
     assert reader.get_data(0).shape == (64, 128, 3)
     reader.close()
+
+
+def test_a_gif_too_large_to_hold_is_refused_before_or_while_rendering(tmp_path, monkeypatch):
+    """A GIF's frames stay in memory until it is written: past GIF_MAX_BYTES
+    it is refused, before rendering when the frame count is known, at the
+    frame that passes it otherwise; no file is left either way."""
+    from voxgen.render import animate
+    from voxgen.render.animate import write_animation
+    monkeypatch.setattr(animate, "GIF_MAX_BYTES", 3 * 64 * 64)       # three 64 x 64 frames
+    s, out = l_shape(), tmp_path / "x.gif"
+    with pytest.raises(VoxgenError, match=r"x.gif: a GIF of 4 frames of 64 x 64 pixels holds more than"):
+        write_animation(reveal_frames(s, 4), out, final=s, total=4, size=64, progress=False)
+    with pytest.raises(VoxgenError, match=r"x.gif: a GIF of 4 frames of 64 x 64 pixels"):
+        write_animation(reveal_frames(s, 6), out, final=s, size=64, progress=False)   # count unknown
+    assert write_animation(reveal_frames(s, 3), out, final=s, total=3, size=64, progress=False) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.gif"]

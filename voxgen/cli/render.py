@@ -26,7 +26,7 @@ SUFFIXES = (".png", ".gif", ".mp4")
               help="Output .png, .gif or .mp4.")
 @click.option("--growth", metavar="NAME|WEIGHTS",
               help="Grow from trained weights (structures/NAME.safetensors or a path).")
-@click.option("--steps", type=click.IntRange(min=1), help="NCA steps (default: the trained count).")
+@click.option("--steps", type=click.IntRange(1, 10_000), help="NCA steps (default: the trained count).")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Growth seed.")
 @click.option("--device", default="auto", show_default=True, help="Growth device: auto, cpu, cuda.")
 @click.option("--compare", type=click.Path(dir_okay=False, path_type=Path),
@@ -39,7 +39,7 @@ SUFFIXES = (".png", ".gif", ".mp4")
 @click.option("--size", type=click.IntRange(16, 4096), default=512, show_default=True,
               help="Pixels per panel side.")
 @click.option("--fps", type=FiniteFloat(min=0.5, max=120), default=12.0, show_default=True)
-@click.option("--frames", "n_frames", type=click.IntRange(min=1), default=60, show_default=True,
+@click.option("--frames", "n_frames", type=click.IntRange(1, 10_000), default=60, show_default=True,
               help="Frames of a blueprint's build-up animation.")
 def render(file, output, growth, steps, seed, device, compare, side_by_side, azimuth, elevation,
            size, fps, n_frames):

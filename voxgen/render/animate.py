@@ -22,6 +22,9 @@ from voxgen.render.scene import DEFAULT_AZIMUTH, DEFAULT_ELEVATION, Scene, joint
 from voxgen.structure import Structure
 
 ANIMATION_SUFFIXES = (".gif", ".mp4")
+GIF_MAX_BYTES = 1 << 30
+"""A GIF's frames stay in memory until Pillow writes the file (a byte a
+pixel): at most this much of them (an MP4 streams its frames to ffmpeg)."""
 
 
 class _GifWriter:
@@ -33,6 +36,8 @@ class _GifWriter:
     def append(self, image: np.ndarray) -> None:
         from PIL import Image
 
+        if (len(self.frames) + 1) * image.shape[0] * image.shape[1] > GIF_MAX_BYTES:
+            raise VoxgenError(_too_long_gif(len(self.frames) + 1, image.shape[1], image.shape[0]), self.path)
         self.frames.append(Image.fromarray(image).quantize(256, method=Image.Quantize.FASTOCTREE))
 
     def abort(self) -> None:
@@ -66,6 +71,12 @@ class _Mp4Writer:
         self._gen.close()               # waits for ffmpeg, so the file can then be removed
 
 
+def _too_long_gif(frames: int, width: int, height: int) -> str:
+    return (f"a GIF of {frames} frames of {width} x {height} pixels holds more than "
+            f"{GIF_MAX_BYTES >> 20} MB in memory while it is made: give fewer --frames or --steps, "
+            "a smaller --size, or write .mp4")
+
+
 def check_animation_path(path) -> Path:
     path = Path(path)
     if path.suffix.lower() not in ANIMATION_SUFFIXES:
@@ -96,6 +107,8 @@ def write_animation(frames: Iterable[Structure], path, *, final: Structure | Non
         total = len(frames)
     size += size % 2
     panels = 1 if compare is None else 2
+    if path.suffix.lower() == ".gif" and total and total * size * size * panels > GIF_MAX_BYTES:
+        raise VoxgenError(_too_long_gif(total, size * panels, size), path)      # before any rendering
     framed = frames if final is None else [final]
     lo, hi = joint_bounds([*framed, *([] if compare is None else [compare])])
 
