@@ -52,6 +52,7 @@ def _resume(root, tensors, meta, tmp_path):
     (lambda t: t.update({"opt.99.step": torch.tensor(1.0)}), "unexpected optimizer tensor"),
     (lambda t: t.update({"pool": torch.full_like(t["pool"], float("nan"))}), "'pool' holds"),
     (lambda t: t.update({"pool_loss": torch.full_like(t["pool_loss"], float("nan"))}), "'pool_loss' holds"),
+    (lambda t: t.update({"pool": t["pool"].double()}), "'pool' is torch.float64"),
 ])
 def test_bad_checkpoints_are_one_line_errors(run, tmp_path, change, words):
     tensors, meta = _load(run / "run" / "checkpoint.safetensors")

@@ -180,6 +180,8 @@ def _check_checkpoint(tensors: dict, meta: dict, channels: int, grid: tuple, bad
         bad(f"'pool' is {list(pool.shape)}, not (N, {channels}, {', '.join(map(str, grid))})")
     if tuple(loss.shape) != (pool.shape[0],) or not loss.is_floating_point():
         bad(f"'pool_loss' is {list(loss.shape)}, not ({pool.shape[0]},)")
+    if pool.dtype != torch.float32 or loss.dtype != torch.float32:      # what training writes, and indexes into
+        bad(f"'pool' is {pool.dtype} and 'pool_loss' {loss.dtype}, not torch.float32")
     if not bool(torch.isfinite(pool).all()):
         bad("'pool' holds values that are not finite")
     if bool((loss.isnan() | (loss < 0)).any()):         # +inf: a state not yet scored
