@@ -49,6 +49,11 @@ class FiniteFloat(click.FloatRange):
             self.fail(f"{value!r} is not a finite number", param, ctx)
         return number
 
+    def _describe_range(self) -> str:
+        if self.min is None and self.max is None:      # click would print "x<=None"
+            return "finite"
+        return super()._describe_range()
+
 
 class OneLineUsageError(click.ClickException):
     """A click usage error shown as one line, "voxgen: error: ...", exit 2."""
