@@ -129,3 +129,14 @@ def test_a_spec_that_is_a_pipe_is_refused_without_opening_it(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(VoxgenError, match="ff.toml: not a regular file"):
         parse_spec(fifo)
+
+
+def test_memory_available_honours_the_address_space_limit(monkeypatch):
+    """`ulimit -v` (or a container's cgroup limit) below the machine's RAM is
+    what a run may use: the memory checks compare against it."""
+    import resource
+    from voxgen.grow import memory_available
+    ram = memory_available(torch.device("cpu"))
+    assert ram and ram > 1 << 20
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (1 << 20, resource.RLIM_INFINITY))
+    assert memory_available(torch.device("cpu")) == 1 << 20

@@ -128,13 +128,28 @@ def load_trained(name_or_path, device="cpu") -> Trained:
 
 
 def memory_available(device: torch.device) -> int | None:
-    """Bytes of memory on `device` (physical RAM for the CPU), None if unknown."""
+    """Bytes of memory on `device`, None if unknown: for the CPU physical RAM,
+    or less where this process is held to less (its address-space limit,
+    `ulimit -v`, or its container's cgroup limit)."""
     try:
         if device.type == "cuda":
             return torch.cuda.mem_get_info(device)[1]
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        limits = [os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")]
     except (ValueError, OSError, AttributeError):
         return None
+    import resource
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY:
+        limits.append(soft)
+    for cgroup in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = open(cgroup).read().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            limits.append(int(text))
+        break
+    return min(limits)
 
 
 def sample_bytes(trained: Trained) -> int:

@@ -85,8 +85,7 @@ def check_memory(spec, config, classes: int, grid, device: torch.device) -> None
         shape = " x ".join(map(str, grid))
         raise VoxgenError(f"training on a {shape} grid needs about {need / gb:.0f} GiB (pool {config.pool_size}, "
                           f"batch {config.batch}, {config.steps[1]} steps, verify_seeds {config.verify_seeds}) "
-                          f"but the {device.type} has "
-                          f"{have / gb:.0f} GiB: choose a smaller blueprint or lower margin, pool_size, batch, steps, "
+                          f"but {have / gb:.0f} GiB are there for it ({device.type}): choose a smaller blueprint or lower margin, pool_size, batch, steps, "
                           f"verify_seeds or the model's hidden_channels, mlp_width or mlp_layers",
                           spec.path)
 
