@@ -284,3 +284,15 @@ def test_render_compare_takes_a_bundled_name(tmp_path):
                  "--size", "16")
     assert result.exit_code == 0, result.output
     assert [p.name for p in tmp_path.iterdir()] == ["c.png"]
+
+
+def test_writing_to_a_symlink_writes_its_target(tmp_path):
+    """The link stays a link; the file it points to gets the new contents."""
+    real, link = tmp_path / "real.schem", tmp_path / "link.schem"
+    assert CliRunner().invoke(main, ["convert", "flying_machine", str(real)]).exit_code == 0
+    os.symlink("real.schem", link)
+    result = CliRunner().invoke(main, ["convert", "tree", str(link)])
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and os.readlink(link) == "real.schem"
+    from voxgen import formats
+    assert formats.load(real).shape == formats.load(ROOT / "blueprints" / "tree.toml").shape

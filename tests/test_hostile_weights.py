@@ -92,6 +92,8 @@ def nan_kernel(tensors, meta):
     (edit_meta(config="abc"), "'config' must be a table"),
     (edit_meta(name=5), "not a plain structure name"),
     (edit_meta(name="../escaped/evil"), "not a plain structure name"),
+    (edit_meta(name="evil\u202egpj.png"), "not a plain structure name"),      # a bidi override
+    (edit_meta(name="evil\x9bname"), "not a plain structure name"),           # a C1 control
     (edit_meta(name="/tmp/abs"), "not a plain structure name"),
     (edit_meta(name="a\x1b[31mb"), "not a plain structure name"),
     (edit_config(steps="x"), "config key 'steps'"),

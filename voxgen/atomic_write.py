@@ -50,7 +50,8 @@ def atomic_outputs(paths):
     work is done; writers replace them. If anything fails, no target is left
     half-written and none of this call's targets is left alone (the ones
     already renamed are removed again)."""
-    paths = [Path(p) for p in paths]
+    # a symlink's target is written, not the link replaced by a file
+    paths = [Path(os.path.realpath(p)) if Path(p).is_symlink() else Path(p) for p in paths]
     for path in paths:
         check_output(path)
     temps = [temp_path(path) for path in paths]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import unicodedata
 from pathlib import Path
 
 import torch
@@ -237,9 +238,10 @@ def _check_training_state(tensors: dict, meta: dict, params: dict, shapes: dict,
 def check_name(name, path) -> str:
     """A structure name from a file, refused unless it can name output files
     as it is: a string of 1 to 100 characters, no path separators or control
-    characters, not "." or ".."."""
+    characters (C0, C1, or format characters such as bidi overrides), not
+    "." or ".."."""
     if not isinstance(name, str) or not 1 <= len(name) <= 100 or name in (".", "..") \
-            or any(c in "/\\" or ord(c) < 32 or ord(c) == 127 for c in name):
+            or any(c in "/\\" or unicodedata.category(c) in ("Cc", "Cf") for c in name):
         raise VoxgenError(f"bad weights file: 'name' {repr(name)[:40]} is not a plain structure name", path)
     return name
 
