@@ -87,6 +87,8 @@ def test_a_far_placement_names_the_placement():
     ('{"ticks": [{"tick": Infinity, "events": []}]}', "Infinity is not JSON"),
     ('{"ticks": [{"tick": 1e300, "events": []}]}', "integer tick"),
     ('{"ticks": [{"tick": true, "events": []}]}', "integer tick"),
+    ('{"ticks": [{"tick": 1, "events": [{"pos": [true,0,0], "from": "minecraft:air", "to": "minecraft:stone"}]}]}',
+     "ticks[0].events[0]"),
     ('{"ticks": [{"tick": 1000000000, "events": []}]}', f"0..{MAX_TRACE_TICKS - 1}"),
     ('{"ticks": [{"tick": 1, "events": 3}]}', "events is not a list"),
     ('{"ticks": [7]}', "ticks[0] is not an object"),

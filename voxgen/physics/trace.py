@@ -61,7 +61,8 @@ class TraceReport:
 
 
 def _pos(value, where, path) -> tuple[int, int, int]:
-    if not isinstance(value, (list, tuple)) or len(value) != 3 or not all(isinstance(v, int) for v in value):
+    if not isinstance(value, (list, tuple)) or len(value) != 3 or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value):      # true is an int to Python
         raise VoxgenError(f"{where}: position must be 3 integers, got {value!r}", path)
     return tuple(value)
 
@@ -147,7 +148,7 @@ def parse_actions(entries, path=None) -> list[Action]:
     actions = []
     for n, a in enumerate(entries or []):
         where = f"action {n}"
-        if not isinstance(a, dict) or not isinstance(a.get("tick"), int):
+        if not isinstance(a, dict) or not isinstance(a.get("tick"), int) or isinstance(a.get("tick"), bool):
             raise VoxgenError(f"{where}: needs an integer 'tick'", path)
         if "place" in a:
             if not isinstance(a.get("state"), str):
