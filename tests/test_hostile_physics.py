@@ -122,3 +122,13 @@ def test_a_case_with_a_huge_check_tick_is_refused(tmp_path):
     path.write_text(json.dumps({"structure": "x.snbt", "checks": [{"tick": 10 ** 9}]}))
     with pytest.raises(VoxgenError, match=r"checks\[0\].tick must be an integer tick"):
         load_case(path)
+
+
+def test_an_unknown_key_in_the_machine_table_is_refused():
+    from voxgen import formats
+    from voxgen.bundled import bundled_blueprint
+    from voxgen.physics.simulate import machine_spec
+    structure = formats.load(bundled_blueprint("flying_machine"))
+    structure.metadata["machine"]["blocks_per_tik"] = 0.1
+    with pytest.raises(VoxgenError, match=r"unknown key\(s\) blocks_per_tik"):
+        machine_spec(structure)

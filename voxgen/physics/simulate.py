@@ -59,6 +59,12 @@ def machine_spec(structure: Structure) -> MachineSpec | None:
     if table is None:
         return None
     name = structure.name or "blueprint"
+    if not isinstance(table, dict):
+        raise VoxgenError("[meta.machine] is not a table", name)
+    unknown = set(table) - {"start", "direction", "blocks_per_tick"}
+    if unknown:                  # a misspelt key would otherwise be ignored without a word
+        raise VoxgenError(f"[meta.machine] has unknown key(s) {', '.join(sorted(unknown))} "
+                          "(it takes start, direction, blocks_per_tick)", name)
     try:
         start = [(int(p["tick"]), tuple(int(v) for v in p["pos"]), canonical(str(p["state"])))
                  for p in table.get("start", [])]
