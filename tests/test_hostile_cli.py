@@ -296,3 +296,9 @@ def test_writing_to_a_symlink_writes_its_target(tmp_path):
     assert link.is_symlink() and os.readlink(link) == "real.schem"
     from voxgen import formats
     assert formats.load(real).shape == formats.load(ROOT / "blueprints" / "tree.toml").shape
+
+
+def test_an_output_path_ending_in_a_slash_is_refused(tmp_path):
+    result = CliRunner().invoke(main, ["convert", "flying_machine", str(tmp_path / "x.schem") + "/"])
+    assert result.exit_code == 2 and "names a folder (it ends in '/')" in result.output
+    assert list(tmp_path.iterdir()) == []

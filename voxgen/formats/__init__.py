@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 from pathlib import Path
 
 from voxgen.atomic_write import atomic_output
@@ -141,6 +142,8 @@ def format_for_output(path) -> str:
 def save(structure: Structure, path, **opts) -> Path:
     """Write a Structure; the format follows the extension. The file appears
     whole or not at all (written to a temporary name, then renamed)."""
+    if str(path).endswith(("/", os.sep)):         # Path() would drop the slash and write a file
+        raise VoxgenError("names a folder (it ends in '/'), not a file", path)
     path = Path(path)
     fmt = format_for_output(path)
     if path.is_dir():
