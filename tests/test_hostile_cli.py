@@ -302,3 +302,17 @@ def test_an_output_path_ending_in_a_slash_is_refused(tmp_path):
     result = CliRunner().invoke(main, ["convert", "flying_machine", str(tmp_path / "x.schem") + "/"])
     assert result.exit_code == 2 and "names a folder (it ends in '/')" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_signal_raised_inside_numba_code_still_ends_as_terminated(monkeypatch):
+    """A SIGTERM's exception raised while a numba kernel runs comes back as a
+    SystemError ("returned a result with an exception set") caused by it."""
+    from voxgen import formats
+    from voxgen.cli import Terminated
+
+    def killed(*args, **kwargs):
+        raise SystemError("CPUDispatcher(...) returned a result with an exception set") from Terminated(143)
+
+    monkeypatch.setattr(formats, "load", killed)
+    result = CliRunner().invoke(main, ["info", "flying_machine"])
+    assert result.exit_code == 143 and "voxgen: terminated" in result.output

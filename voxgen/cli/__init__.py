@@ -174,6 +174,17 @@ class LazyGroup(click.Group):
         except Terminated as err:
             click.echo("voxgen: terminated", err=True)
             sys.exit(err.code)
+        except SystemError as err:
+            # a signal's exception raised while numba ran compiled code comes
+            # back wrapped: "returned a result with an exception set"
+            cause = err.__cause__ or err.__context__
+            if isinstance(cause, Terminated):
+                click.echo("voxgen: terminated", err=True)
+                sys.exit(cause.code)
+            if isinstance(cause, KeyboardInterrupt):
+                click.echo("voxgen: interrupted", err=True)
+                sys.exit(130)
+            raise
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
