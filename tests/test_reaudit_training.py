@@ -140,3 +140,9 @@ def test_memory_available_honours_the_address_space_limit(monkeypatch):
     assert ram and ram > 1 << 20
     monkeypatch.setattr(resource, "getrlimit", lambda which: (1 << 20, resource.RLIM_INFINITY))
     assert memory_available(torch.device("cpu")) == 1 << 20
+
+
+def test_a_checkpoint_iteration_beyond_any_run_is_refused(run, tmp_path):
+    tensors, meta = _load(run / "run" / "checkpoint.safetensors")
+    meta["iteration"] = str(2 ** 62)
+    assert "'iteration' must be an integer in [0, 100000000]" in _resume(run, tensors, meta, tmp_path)

@@ -166,10 +166,11 @@ def _check_checkpoint(tensors: dict, meta: dict, channels: int, grid: tuple, bad
     """A training checkpoint's own metadata and pool; the optimizer's and the
     weight average's tensors ("opt.*", "mean.*") are checked as they are
     loaded."""
+    from voxgen.nca.spec import MAX_COUNT
     for key in ("iteration", "streak", "averaged"):
         value = meta.get(key, 0)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            bad(f"'{key}' must be a non-negative integer, got {value!r}")
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_COUNT:
+            bad(f"'{key}' must be an integer in [0, {MAX_COUNT}] (a spec's iterations at most), got {value!r}")
     elapsed = meta.get("elapsed_s")
     if not isinstance(elapsed, (int, float)) or isinstance(elapsed, bool) or not 0 <= elapsed < float("inf"):
         bad(f"'elapsed_s' must be a number of seconds, got {elapsed!r}")
