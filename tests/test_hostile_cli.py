@@ -316,3 +316,26 @@ def test_a_signal_raised_inside_numba_code_still_ends_as_terminated(monkeypatch)
     monkeypatch.setattr(formats, "load", killed)
     result = CliRunner().invoke(main, ["info", "flying_machine"])
     assert result.exit_code == 143 and "voxgen: terminated" in result.output
+
+
+def test_a_failed_second_rename_puts_back_the_files_the_user_had(tmp_path, monkeypatch):
+    """Two files written together: if the second cannot be renamed into
+    place, the first is put back as it was, and no temporary file stays."""
+    from voxgen import atomic_write
+    first, second = tmp_path / "m.obj", tmp_path / "m.mtl"
+    first.write_text("old obj")
+    second.write_text("old mtl")
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if os.fspath(dst) == os.fspath(second):
+            raise OSError(28, "No space left on device", os.fspath(dst))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(atomic_write.os, "replace", replace)
+    with pytest.raises(VoxgenError, match="m.mtl: cannot write"):
+        with atomic_write.atomic_outputs([first, second]) as (a, b):
+            a.write_text("new obj")
+            b.write_text("new mtl")
+    assert first.read_text() == "old obj" and second.read_text() == "old mtl"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.mtl", "m.obj"]

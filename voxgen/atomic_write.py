@@ -48,25 +48,31 @@ def atomic_outputs(paths):
     rename each onto its target. The temporary files exist (empty) when the
     block starts, so a folder that cannot be written is found before any
     work is done; writers replace them. If anything fails, no target is left
-    half-written and none of this call's targets is left alone (the ones
-    already renamed are removed again)."""
+    half-written and none of this call's targets is left alone: the ones
+    already renamed are put back as they were (a file the user had, kept by
+    a hard link until all are renamed) or removed."""
     # a symlink's target is written, not the link replaced by a file
     paths = [Path(os.path.realpath(p)) if Path(p).is_symlink() else Path(p) for p in paths]
     for path in paths:
         check_output(path)
     temps = [temp_path(path) for path in paths]
-    renamed = []
+    renamed, kept = [], {}
     try:
         try:
             for tmp in temps:        # an unwritable folder fails here, before the work
                 os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
             yield temps
+            if len(paths) > 1:       # several files: keep the old ones until all are in place
+                kept = {path: _keep(path) for path in paths if path.is_file()}
             for tmp, path in zip(temps, paths):
                 os.replace(tmp, path)
                 renamed.append(path)
         except BaseException:
             for path in renamed:
-                path.unlink(missing_ok=True)
+                if kept.get(path) is not None:
+                    os.replace(kept.pop(path), path)
+                else:
+                    path.unlink(missing_ok=True)
             raise
     except OSError as err:
         target = _target_of(err.filename, temps, paths)
@@ -79,9 +85,20 @@ def atomic_outputs(paths):
             raise
         raise VoxgenError(err.message, target) from None
     finally:
-        for tmp in temps:
+        for tmp in [*temps, *(k for k in kept.values() if k is not None)]:
             if tmp.is_file() or tmp.is_symlink():
                 tmp.unlink()
+
+
+def _keep(path: Path) -> Path | None:
+    """A hard link to the file at `path` under a temporary name (its old
+    contents, should a later rename fail), or None where links cannot be made."""
+    link = temp_path(path)
+    try:
+        os.link(path, link)
+    except OSError:
+        return None
+    return link
 
 
 @contextmanager
