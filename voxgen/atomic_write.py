@@ -34,12 +34,20 @@ def temp_path(path: Path) -> Path:
     return path.with_name(f"{TEMP_PREFIX}{secrets.token_hex(4)}.tmp{suffix}")
 
 
-def check_output(path: Path) -> None:
-    """Refuse a target that is a folder or whose folder does not exist."""
+def check_output(path) -> Path:
+    """Refuse, before the work that makes it, an output file that could not
+    be written: a folder, or in a folder that is missing, not a folder or
+    read-only. Returns the path."""
+    path = Path(path)
     if path.is_dir():
         raise VoxgenError("is a directory", path)
-    if not path.parent.is_dir():
-        raise VoxgenError("output folder does not exist", path)
+    folder = path.parent
+    if not folder.is_dir():
+        raise VoxgenError(f"output folder {folder} does not exist" if not folder.exists()
+                          else f"{folder} is not a folder", path)
+    if not os.access(folder, os.W_OK | os.X_OK) or path.exists() and not os.access(path, os.W_OK):
+        raise VoxgenError(f"cannot write into {folder} (permission denied)", path)
+    return path
 
 
 @contextmanager

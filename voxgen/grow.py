@@ -86,22 +86,6 @@ def resolve_weights(name_or_path) -> Path:
     return path
 
 
-def check_output_file(path) -> Path:
-    """Refuse, before the work that makes it, an output file that could not
-    be written: a folder, or in a folder that is missing, not a folder or
-    read-only. Returns the path."""
-    path = Path(path)
-    if path.is_dir():
-        raise VoxgenError("is a folder, not a file", path)
-    folder = path.parent
-    if not folder.is_dir():
-        raise VoxgenError(f"folder {folder} does not exist" if not folder.exists()
-                          else f"{folder} is not a folder", path)
-    if not os.access(folder, os.W_OK | os.X_OK) or path.exists() and not os.access(path, os.W_OK):
-        raise VoxgenError(f"cannot write into {folder} (permission denied)", path)
-    return path
-
-
 def _toml_keys(path: Path) -> set:
     """Top-level keys of a TOML file (none if it is not TOML or is larger
     than a spec; a pipe or TOML nested too deeply is refused, naming it)."""

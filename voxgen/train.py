@@ -34,8 +34,9 @@ import torch
 import torch.nn.functional as F
 
 from voxgen import formats
+from voxgen.atomic_write import check_output
 from voxgen.errors import VoxgenError, make_dir
-from voxgen.grow import check_output_file, memory_available
+from voxgen.grow import memory_available
 from voxgen.nca.active import rollout
 from voxgen.nca.average import WeightMean
 from voxgen.nca.config import NCAConfig
@@ -233,7 +234,7 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     weights_path = Path(weights_path or spec.path.with_suffix(".safetensors"))
     if weights_path.suffix != ".safetensors":
         raise VoxgenError("weights are written as .safetensors: give a path ending in .safetensors", weights_path)
-    check_output_file(weights_path)         # before training, not after
+    check_output(weights_path)              # before training, not after
     if threads:
         set_threads(threads)
     dev = pick_device(device)

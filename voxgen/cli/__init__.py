@@ -217,7 +217,7 @@ def spec_blueprint(path) -> str | None:
     if path.suffix != ".toml":
         return None
     try:   # a pipe, a file too large or nested too deep: not a spec (the loader said why)
-        blueprint = read_toml(path, 1 << 20, "spec").get("blueprint")
+        blueprint = read_toml(path, what="spec").get("blueprint")
     except VoxgenError:
         return None
     if not isinstance(blueprint, str):

@@ -28,11 +28,12 @@ def grow(weights, steps, seed, out, as_json, frames, device):
     (per block state too: the states not all right are listed, worst first)."""
     from voxgen import formats
     from voxgen.errors import VoxgenError, make_dir
-    from voxgen.grow import check_output_file, grow as grow_structure, load_trained
+    from voxgen.atomic_write import check_output
+    from voxgen.grow import grow as grow_structure, load_trained
 
     if out is not None:                           # refuse a bad --out before growing and writing frames
         formats.format_for_output(out)
-        check_output_file(out)
+        check_output(out)
     if frames is not None and Path(frames).exists() and not Path(frames).is_dir():
         raise VoxgenError("--frames must name a directory", frames)
     trained = load_trained(weights)

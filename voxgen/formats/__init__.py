@@ -146,11 +146,7 @@ def save(structure: Structure, path, **opts) -> Path:
         raise VoxgenError("names a folder (it ends in '/'), not a file", path)
     path = Path(path)
     fmt = format_for_output(path)
-    if path.is_dir():
-        raise VoxgenError("is a directory", path)
-    if not path.parent.exists():
-        raise VoxgenError("output directory does not exist", path)
-    with atomic_output(path) as tmp:
+    with atomic_output(path) as tmp:            # checks the path first
         try:
             _module(fmt).save(structure, tmp, **opts)
         except RecursionError:  # opaque NBT nested deeper than a loader allows

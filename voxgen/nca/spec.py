@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import difflib
 import math
-import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 from voxgen import formats
 from voxgen.bundled import bundled_blueprint, bundled_spec
 from voxgen.errors import VoxgenError
-from voxgen.safe_read import NOT_REGULAR
 from voxgen.nca.config import DAMAGE_KINDS, LR_SCHEDULES, MAX_STEPS, PERCEPTIONS, NCAConfig
+from voxgen.safe_read import BadToml, check_regular, read_toml
 
 # A spec is a few lines; a larger file is read only as a blueprint.
 _MAX_SPEC_BYTES = 1 << 20
@@ -86,9 +85,8 @@ def _check(path, key, value, default, label="key"):
         if kind is int and lo in (0, 1) and v < lo:
             return v            # below 0 or 1: the positive / non-negative checks below say so
         if lo is not None and not lo <= v <= hi:
-            numbers = "numbers" if kind is float else "integers"
-            what = f"a list of {numbers} each in" if key in _LISTS else f"{'a number' if kind is float else 'an integer'} in"
-            bad(f"{what} [{lo}, {hi}]")
+            one, many = ("a number", "numbers") if kind is float else ("an integer", "integers")
+            bad(f"{f'a list of {many} each' if key in _LISTS else one} in [{lo}, {hi}]")
         return kind(v)
 
     if key == "seed_position":
@@ -193,24 +191,21 @@ def parse_spec(path) -> Spec:
     path = Path(path)
     if not path.is_file():
         path = bundled_spec(path) or path
-    if path.exists() and not path.is_file() and not path.is_dir():
-        raise VoxgenError(NOT_REGULAR, path)                   # a pipe: never opened, it could block
-    if not path.is_file():
+    if not path.exists():
         raise VoxgenError("no such spec file, blueprint file or shipped structure", path)
+    check_regular(path, "spec file")            # a folder, or a pipe (never opened: it could block)
     size = path.stat().st_size
     try:
-        doc, bad_toml = (tomllib.loads(path.read_text()) if size <= _MAX_SPEC_BYTES else {}), None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        doc, bad_toml = (read_toml(path, _MAX_SPEC_BYTES, "spec file") if size <= _MAX_SPEC_BYTES else {}), None
+    except BadToml as err:                      # not TOML: perhaps a blueprint file
         doc, bad_toml = {}, err
-    except RecursionError:          # tomllib recurses once per level of nesting
-        raise VoxgenError("TOML nested too deeply (not a spec voxgen reads)", path) from None
     if "blueprint" not in doc and formats.is_blueprint(path, damaged=True):
         return Spec(path=path, name=path.stem, blueprint=path.resolve(), config=NCAConfig())
     if size > _MAX_SPEC_BYTES:
         raise VoxgenError(f"neither a spec ({size} bytes: a spec is a few lines of TOML) "
                           "nor a blueprint voxgen reads", path)
     if bad_toml is not None:
-        raise VoxgenError(f"not valid TOML ({bad_toml})", path)
+        raise bad_toml
     if "blueprint" not in doc:
         raise VoxgenError("missing key 'blueprint'", path)
     blueprint = doc.pop("blueprint")
