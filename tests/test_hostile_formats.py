@@ -10,7 +10,7 @@ import nbtlib
 import numpy as np
 import pytest
 
-from voxgen import formats
+from voxgen import formats, safe_read
 from voxgen.errors import VoxgenError
 from voxgen.formats import file_palette, nbt_io, nbt_walk, text
 from voxgen.formats.bitpack import pack
@@ -121,14 +121,14 @@ def test_a_pipe_holding_a_valid_file_is_refused_not_misread(tmp_path):
 
 def test_a_device_is_refused(tmp_path):
     with pytest.raises(VoxgenError, match="not a regular file"):
-        nbt_io.read_capped("/dev/zero", 100)
+        safe_read.read_capped("/dev/zero", 100)
 
 
 def test_reads_stop_one_byte_past_the_limit(tmp_path):
     path = write(tmp_path, "big.toml", TOML_HEAD + "[layers]\ny0 = '#'\n" + "#" * 5000)
     with pytest.raises(VoxgenError, match="larger than voxgen accepts"):
-        nbt_io.read_capped(path, 1000)
-    assert len(nbt_io.read_capped(path, 10_000)) == path.stat().st_size
+        safe_read.read_capped(path, 1000)
+    assert len(safe_read.read_capped(path, 10_000)) == path.stat().st_size
 
 
 # --- A7: small files that declare huge structures --------------------------------------

@@ -136,13 +136,18 @@ def memory_available(device: torch.device) -> int | None:
     return min(limits)
 
 
-def sample_bytes(trained: Trained) -> int:
+def rollout_sample_bytes(cells: int, channels: int, filters: int, hidden: int) -> int:
     """Bytes one sample of a rollout without gradients holds at most (4-byte
     floats per cell, every cell living and firing): the state and the next,
-    the perception rows, the MLP's activations and the masks."""
-    c, p = trained.model.channels.total, trained.model.kernel.shape[1]
-    hidden = trained.config.mlp_width * trained.config.mlp_layers
-    return 4 * math.prod(trained.grid_shape) * (4 * c + p * c + hidden)
+    the perception rows (`filters` a channel), the MLP's activations
+    (`hidden` a cell, all layers) and the masks."""
+    return 4 * cells * (4 * channels + filters * channels + hidden)
+
+
+def sample_bytes(trained: Trained) -> int:
+    """`rollout_sample_bytes` for `trained`'s grid and model."""
+    return rollout_sample_bytes(math.prod(trained.grid_shape), trained.model.channels.total,
+                                trained.model.kernel.shape[1], trained.config.mlp_width * trained.config.mlp_layers)
 
 
 def check_memory(trained: Trained, need: int, what: str) -> None:

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from voxgen import formats
 from voxgen.atomic_write import check_output
 from voxgen.errors import VoxgenError, make_dir
-from voxgen.grow import memory_available
+from voxgen.grow import memory_available, rollout_sample_bytes
 from voxgen.nca.active import rollout
 from voxgen.nca.average import WeightMean
 from voxgen.nca.config import NCAConfig
@@ -71,10 +71,8 @@ def memory_needed(config, classes: int, grid) -> int:
     parameters = sum(math.prod(shape) for shape in parameter_shapes(classes, config).values())
     rollout = config.batch * config.steps[1] * cells * per_cell_step
     # the fresh-seed checks grow verify_seeds samples at once, no gradients, to
-    # 4x the horizon (and keep the grown states while halves regrow): per
-    # sample the state and the next, the perception rows, the MLP's
-    # activations and the masks, and the kept copy
-    verify = config.verify_seeds * cells * 4 * (5 * c + p * c + hidden)
+    # 4x the horizon, and keep a copy of the grown states while halves regrow
+    verify = config.verify_seeds * (rollout_sample_bytes(cells, c, p, hidden) + 4 * cells * c)
     return int(4 * config.pool_size * c * cells + max(rollout, verify) + 8 * 4 * parameters)
 
 

@@ -14,10 +14,9 @@ from pathlib import Path
 
 from voxgen.atomic_write import atomic_output
 from voxgen.errors import VoxgenError
-from voxgen.safe_read import NOT_REGULAR
+from voxgen.safe_read import NOT_REGULAR, open_regular
 # Imported here, before `def sniff` below: importing the submodule later would
 # rebind the package attribute `sniff` to the module and break `load`.
-from voxgen.formats import nbt_io
 from voxgen.formats.sniff import NBT_FIRST_BYTES, sniff_format as _sniff_format
 from voxgen.structure import Structure
 
@@ -79,7 +78,7 @@ def is_blueprint(path, damaged: bool = False) -> bool:
         if not damaged:
             return False
         try:
-            with nbt_io.open_regular(path) as f:
+            with open_regular(path) as f:
                 return f.read(1) in NBT_FIRST_BYTES
         except VoxgenError:
             return False

@@ -22,7 +22,7 @@ import numpy as np
 from voxgen.errors import VoxgenError
 from voxgen.formats import nbt_walk
 from voxgen.formats.nbt_walk import MAX_DEPTH, MAX_TAGS  # noqa: F401 (re-exported)
-from voxgen.safe_read import open_regular, read_capped  # noqa: F401 (re-exported)
+from voxgen.safe_read import read_capped
 
 # Decompressed NBT larger than this is refused (the 256^3 sample is ~30 MB):
 # the payload, plus nbtlib's copy of its arrays, stays under ~0.5 GB.

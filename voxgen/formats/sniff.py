@@ -20,6 +20,7 @@ from __future__ import annotations
 from voxgen.errors import VoxgenError
 from voxgen.formats import nbt_io, nbt_walk
 from voxgen.formats.nbt_walk import Truncated as _Truncated, byte as _byte, skip as _skip, u16 as _u16
+from voxgen.safe_read import open_regular
 
 NOT_READABLE = "not a blueprint file voxgen can read"
 # the first byte of NBT: a raw compound tag, gzip, zlib
@@ -27,7 +28,7 @@ NBT_FIRST_BYTES = (b"\x0a", b"\x1f", b"\x78")
 
 
 def sniff_format(path) -> str:
-    with nbt_io.open_regular(path) as f:
+    with open_regular(path) as f:
         head = f.read(4096)
     if not head:
         raise VoxgenError("file is empty", path)
