@@ -85,6 +85,31 @@ def test_zlib_bomb_is_capped_like_gzip(tmp_path, monkeypatch):
     refused(bomb, "decompressed data is larger than voxgen accepts")
 
 
+def test_bomb_is_refused_with_about_the_cap_in_memory(tmp_path, monkeypatch):
+    """Decompressed a chunk at a time: a bomb stops a chunk past the cap
+    (one call with the cap as its limit grew its buffer to twice the cap)."""
+    monkeypatch.setattr(nbt_io, "MAX_NBT_BYTES", 4 * 2**20)
+    monkeypatch.setattr(nbt_io, "_CHUNK", 2**20)
+    bomb = write(tmp_path, "bomb.nbt", zlib.compress(b"\x0a\x00\x00" + bytes(64 * 2**20), 9))
+    small_peak(lambda: refused(bomb, "decompressed data is larger than voxgen accepts"), 7 * 2**20)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1000, 2**24])
+def test_decompressed_in_chunks_is_the_whole_payload(tmp_path, monkeypatch, chunk):
+    monkeypatch.setattr(nbt_io, "_CHUNK", chunk)
+    payload = nbt_io_bytes(structure_nbt((3, 2, 4)))
+    for name, data in (("a.nbt", zlib.compress(payload)), ("b.nbt", gzip_bytes(payload))):
+        nbt_io._LAST_READ.clear()
+        assert nbt_io.read_bytes(write(tmp_path, name, data)) == (payload, True)
+        nbt_io._LAST_READ.clear()
+        refused(write(tmp_path, "cut_" + name, data[:len(data) - 9]), "stream is truncated")
+
+
+def gzip_bytes(payload):
+    import gzip
+    return gzip.compress(payload)
+
+
 def test_truncated_zlib_is_named(tmp_path):
     data = zlib.compress(nbt_io_bytes(structure_nbt((1, 1, 1))))
     refused(write(tmp_path, "cut.nbt", data[:len(data) // 2]), "zlib stream is truncated")

@@ -27,6 +27,7 @@ from voxgen.safe_read import read_capped
 # Decompressed NBT larger than this is refused (the 256^3 sample is ~30 MB):
 # the payload, plus nbtlib's copy of its arrays, stays under ~0.5 GB.
 MAX_NBT_BYTES = 256 * 1024 * 1024
+_CHUNK = 16 * 1024 * 1024                       # decompressed at a time
 
 
 # One decompressed payload is remembered, keyed by (path, mtime, size), so that
@@ -59,17 +60,26 @@ def _read_bytes(path) -> tuple[bytes, bool]:
 
 
 def _decompress(raw: bytes, wbits: int, kind: str, path) -> bytes:
-    """gzip or zlib data decompressed, at most MAX_NBT_BYTES of it."""
+    """gzip or zlib data decompressed, at most MAX_NBT_BYTES of it. Taken in
+    chunks, so that a bomb is refused once the cap is passed with about the
+    cap in memory (one call with the cap as its limit grew its buffer to
+    twice that: 0.56 GB at the peak for a 1 GB bomb)."""
+    d, chunks, total = zlib.decompressobj(wbits), [], 0
     try:
-        d = zlib.decompressobj(wbits)
-        data = d.decompress(raw, MAX_NBT_BYTES + 1)
+        while not d.eof and total <= MAX_NBT_BYTES:
+            chunk = d.decompress(d.unconsumed_tail or raw, _CHUNK)
+            raw = b""
+            if not chunk:
+                break                           # no more comes out, and the stream has not ended
+            chunks.append(chunk)
+            total += len(chunk)
     except zlib.error as err:
         raise VoxgenError(f"corrupt {kind} data ({err})", path) from None
-    if len(data) > MAX_NBT_BYTES:
+    if total > MAX_NBT_BYTES:
         raise VoxgenError("decompressed data is larger than voxgen accepts", path)
     if not d.eof:
         raise VoxgenError(f"{kind} stream is truncated", path)
-    return data
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def parse_nbt(data: bytes, path, byteorder: str = "big") -> nbtlib.File:
