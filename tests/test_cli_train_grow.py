@@ -98,16 +98,18 @@ def test_train_then_grow(tmp_path):
     result = runner.invoke(main, ["train", str(tmp_path / "pair.toml"), "--iterations", "400",
                                   "--device", "cpu", "--out", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
-    record = json.loads(result.output[result.output.index("{"):])
+    record = json.loads(result.stdout)
     assert record["iterations"] <= 400 and record["device"] == "cpu"
     from voxgen.nca.model import DEFAULT_THREADS
     assert record["threads"] == DEFAULT_THREADS >= 1       # no --threads: torch's own count
-    weights = tmp_path / "pair.safetensors"
+    weights, told = tmp_path / "pair.safetensors", result.stderr
     assert weights.exists()
     result = runner.invoke(main, ["grow", str(weights), "--json", "--seed", "2"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert record["stopped_early"] and report["exact"] is True
+    assert told.splitlines()[-1].startswith(f"voxgen: wrote {weights}: 10 of 10 seeds grow ")
+    assert "to train on" not in told
 
 
 def test_train_a_blueprint_file_with_every_default(tmp_path):
@@ -123,8 +125,13 @@ def test_train_a_blueprint_file_with_every_default(tmp_path):
     result = runner.invoke(main, ["train", str(tmp_path / "pair.nbt"), "--iterations", "2", "--device", "cpu",
                                   "--threads", "1", "--out", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
-    record = json.loads(result.output[result.output.index("{"):])
+    record = json.loads(result.stdout)
     assert record["iterations"] == 2 and record["blueprint"] == "pair.nbt"
+    assert record["weights"] == str(tmp_path / "pair.safetensors") and record["run"] == str(tmp_path / "run")
+    verdict = result.stderr.splitlines()[-1]        # not exact after 2 iterations: how to go on
+    assert verdict.startswith(f"voxgen: wrote {tmp_path / 'pair.safetensors'}: 0 of 10 seeds grow pair.nbt exactly")
+    assert verdict.endswith(f"after 2 iterations; to train on: voxgen train {tmp_path / 'pair.nbt'} --resume "
+                            f"--iterations 4 --out {tmp_path / 'run'} --threads 1")
     trained = load_trained(tmp_path / "pair.safetensors")
     assert trained.name == "pair" and trained.config == NCAConfig(iterations=2)
     result = runner.invoke(main, ["grow", str(tmp_path / "pair.safetensors"), "--steps", "2"])

@@ -435,4 +435,4 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     save_weights(weights_path, model, classes, spec.name, target.palette, target.seed, record)
     if history:
         plot_curve(history, out / "curve.png")
-    return record
+    return {**record, "weights": str(weights_path), "run": str(out)}     # where they went (not in the metadata)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 
 import click
 
@@ -56,3 +57,20 @@ def train(spec, device, resume, init, iterations, out, weights, threads):
     record = run_training(spec, device=device, resume=resume, iterations=iterations, out=out,
                           weights_path=weights, threads=threads or DEFAULT_THREADS, init=init)
     click.echo(json.dumps(record, indent=2))
+    click.echo(verdict(spec, record, out, weights, threads), err=True)
+
+
+def verdict(spec: str, record: dict, out, weights, threads) -> str:
+    """One line for the person at the terminal: what the weights grow, and,
+    when they do not grow the structure exactly from every seed checked,
+    the command that trains on (the run's own folder, weights and threads)."""
+    final, done = record["final"], record["iterations"]
+    line = (f"voxgen: wrote {record['weights']}: {final['exact']} of {final['n']} seeds grow "
+            f"{record['blueprint']} exactly ({final['accuracy']:.2%} of cells right) after {done} iterations")
+    if record["stopped_early"] or final["exact"] == final["n"]:
+        return line
+    more = [f"--out {shlex.quote(out)}"] if out else []
+    more += [f"--weights {shlex.quote(weights)}"] if weights else []
+    more += [f"--threads {threads}"] if threads else []
+    return (f"{line}; to train on: voxgen train {shlex.quote(spec)} --resume --iterations {2 * done}"
+            + "".join(" " + m for m in more))
