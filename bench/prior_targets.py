@@ -5,9 +5,9 @@ fresh seeds, next to what the prior work reported for the same files.
     .venv/bin/python bench/prior_targets.py NAME --from-stage K --init WEIGHTS [...]
 
 NAME is one of TARGETS (default: house, 2-4 minutes; blacksmith takes about
-11, jungle_temple about 22 minutes on 2 threads, dark_oak_tree about 6.3
-hours in five stages: IoU 0.993 on fresh seeds, where the prior work
-reached 0.71-0.76). The files are the prior work's structure-block files in
+11, jungle_temple about 22 and mini_castle about 90 minutes on 2 threads,
+dark_oak_tree about 6.3 hours in five stages: IoU 0.993 on fresh seeds,
+where the prior work reached 0.71-0.76). The files are the prior work's structure-block files in
 ../shared/samples/anchor-nca/ (1.12 names, read through the flattening),
 with every block state kept: door halves and hinges, stair shapes, facings
 of furnaces, chests, vines and torches (the prior work drops them all and
