@@ -220,7 +220,9 @@ def start_from(model: NCA, path, palette, classes: torch.Tensor) -> None:
 def train(spec_path, device: str = "auto", resume: bool = False, iterations: int | None = None,
           out=None, weights_path=None, progress: bool = True, threads: int | None = 1,
           init=None) -> dict:
-    """Train the NCA of a structure spec; returns the training record. `init`:
+    """Train the NCA of a structure spec; returns the training record (as
+    saved in the weights' metadata) and where the weights and the run
+    folder were written ("weights", "run"). `init`:
     trained weights to start from (a new run, fresh optimizer and pool)."""
     spec = parse_spec(spec_path)
     if init is not None and resume:
