@@ -7,8 +7,9 @@ fresh seeds, next to what the prior work reported for the same files.
 NAME is one of TARGETS (default: house, 2-4 minutes; blacksmith takes about
 11, jungle_temple about 22 and mini_castle about 90 minutes on 2 threads,
 dark_oak_tree about 6.3 hours in five stages: IoU 0.993 on fresh seeds,
-where the prior work reached 0.71-0.76). The files are the prior work's structure-block files in
-../shared/samples/anchor-nca/ (1.12 names, read through the flattening),
+where the prior work reached 0.71-0.76). The files are the prior work's
+structure-block files in ../shared/samples/anchor-nca/ (1.12 names, read
+through the flattening),
 with every block state kept: door halves and hinges, stair shapes, facings
 of furnaces, chests, vines and torches (the prior work drops them all and
 re-imposes a fixed orientation per block type). For each NAME this trains
@@ -51,6 +52,10 @@ STOCHASTIC = OAK + "fire_rate = 0.75\n"
 FINE = 'lr_schedule = "constant"\naverage_every = 100\n'
 EVERY_CELL = 'perception = "learned"\nfire_rate = 1.0\n'    # as for voxgen's temple
 LEARNED = OAK + FINE + EVERY_CELL
+# the wider model, growth only, then learned perception with every cell firing at
+# every step from those weights (the jungle temple's recipe; the mini castle's too)
+TWO_STAGES = [WIDE + "iterations = 1500\n",
+              WIDE + EVERY_CELL + 'lr_schedule = "constant"\nlr = 2e-4\niterations = 1500\n']
 
 # name: (file under SAMPLES, spec lines beyond the blueprint (a list: one
 # per stage, each from the stage before's weights), the prior work's result)
@@ -64,16 +69,10 @@ TARGETS = {
     # grows the same temple, so where a block goes can be read off the growth exactly):
     # 37/100 fresh seeds exact after 3000 iterations of the first stage alone, 100/100
     # (IoU 1.0) after 1500 of it and 204 of the second
-    "jungle_temple": ("temples/jungle_temple.nbt",
-                      [WIDE + "iterations = 1500\n",
-                       WIDE + EVERY_CELL + 'lr_schedule = "constant"\nlr = 2e-4\niterations = 1500\n'],
-                      "IoU 0.93"),
+    "jungle_temple": ("temples/jungle_temple.nbt", TWO_STAGES, "IoU 0.93"),
     # 16x18x16, 1273 blocks of 81 block states (the prior work kept 35 classes, every
     # orientation dropped): the jungle temple's recipe
-    "mini_castle": ("mini_castle.nbt",
-                    [WIDE + "iterations = 1500\n",
-                     WIDE + EVERY_CELL + 'lr_schedule = "constant"\nlr = 2e-4\niterations = 1500\n'],
-                    "no accuracy published; 15.1 s per CPU training iteration"),
+    "mini_castle": ("mini_castle.nbt", TWO_STAGES, "no accuracy published; 15.1 s per CPU training iteration"),
     # its largest: the same model, growth from the trunk's middle, 3 in 4 cells firing,
     # air weighed nearer the blocks (class_weight_power 0.25: at the default 0.5 the
     # leaves overgrew, ~620 blocks too many against ~135 missing); then two stages at a

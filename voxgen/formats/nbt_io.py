@@ -67,8 +67,8 @@ def _decompress(raw: bytes, wbits: int, kind: str, path) -> bytes:
     d, chunks, total = zlib.decompressobj(wbits), [], 0
     try:
         while not d.eof and total <= MAX_NBT_BYTES:
-            chunk = d.decompress(d.unconsumed_tail or raw, _CHUNK)
-            raw = b""
+            chunk = d.decompress(raw, _CHUNK)
+            raw = d.unconsumed_tail               # the input this chunk left (b"": zlib holds the rest)
             if not chunk:
                 break                           # no more comes out, and the stream has not ended
             chunks.append(chunk)
