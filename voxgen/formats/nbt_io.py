@@ -79,7 +79,7 @@ def _decompress(raw: bytes, wbits: int, kind: str, path) -> bytes:
         raise VoxgenError("decompressed data is larger than voxgen accepts", path)
     if not d.eof:
         raise VoxgenError(f"{kind} stream is truncated", path)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    return b"".join(chunks)                     # one chunk: that chunk itself, not a copy
 
 
 def parse_nbt(data: bytes, path, byteorder: str = "big") -> nbtlib.File:
