@@ -34,9 +34,12 @@ grid's 6,480 cells a GPU is bound by kernel launches, not arithmetic.
 
 --training-run N times voxgen's own training loop (`voxgen train`) at the
 prior work's configuration on caterpillar_short.nbt, the prior work's own
-task: seconds per iteration over the second half of N iterations, when the
-pool holds grown states with air around the blocks (fewer living cells than
-the worst case above) and fresh seeds.
+task, on the same 8 x 6 x 27 grid: seconds per iteration over the second half of N iterations, when the
+pool holds grown states with air around the blocks and fresh seeds, and the
+dense reference's iterations at that configuration just before and just
+after, for the spell of the machine. Early in training fewer cells live
+than in the worst case above; past the first 500 or so iterations about as
+many do (N = 400 timed 0.119-0.128 s an iteration, N = 2000 0.16 s).
 
 --time-to-exact trains on caterpillar_short.nbt and reports the wall time
 until the first check that grows it exactly in >= 9 of 10 fresh seeds (and
@@ -353,12 +356,30 @@ margin = 0
 """
 
 
+def dense_reference_s(device: torch.device, iters: int = 5) -> float:
+    """The dense reference's median seconds per training iteration at the
+    prior work's configuration (as `speed` times it), on the threads set."""
+    setting = SETTINGS["prior"]
+    classes_np, _ = caterpillar_classes()
+    target = torch.as_tensor(classes_np % setting.classes, dtype=torch.int64).to(device)
+    channels = setting.classes + 1 + setting.hidden
+    torch.manual_seed(1)
+    ref = DenseReference(channels, setting.classes, setting.width).to(device)
+    x0 = grown_state(channels, setting.classes, target.shape, setting.batch).to(device)
+    run = train_iteration(stepwise(ref.step, setting.fire), ref.parameters(), x0, target, setting.classes,
+                          setting.steps)
+    run()                          # warms up allocators
+    return float(np.median([run() for _ in range(iters)]))
+
+
 def training_run(iterations: int, threads: int, device: torch.device) -> None:
     """voxgen's own training loop at the prior work's configuration (learned
-    perception) on its caterpillar (the grid of the blueprint, no margin;
-    voxgen's default pool, reseeding and damage): seconds per iteration over
-    the second half of the run, and how much of the grid lived in the pool
-    then (the worst case above has every cell alive)."""
+    perception) on its caterpillar (the blueprint's blocks' box, 8 x 6 x 27
+    as in `speed`, with no margin; voxgen's default pool, reseeding and
+    damage): seconds per iteration over the second half of the run, how
+    much of the grid lived in the pool then (the worst case above has every
+    cell alive), and the dense reference timed just before and after."""
+    from voxgen import formats
     from voxgen.grow import load_trained
     from voxgen.nca.weights import read_weights
     from voxgen.train import train
@@ -367,14 +388,18 @@ def training_run(iterations: int, threads: int, device: torch.device) -> None:
         raise SystemExit(f"{SAMPLE} is absent")
     if iterations < 4:
         raise SystemExit("--training-run needs at least 4 iterations")
+    before = dense_reference_s(device)
     with tempfile.TemporaryDirectory() as tmp:
+        trimmed = Path(tmp) / "caterpillar_short.nbt"      # its 8 x 6 x 27 box, the grid of `speed` (the file's is 8 x 8 x 27)
+        formats.save(formats.load(SAMPLE).trimmed(), trimmed)
         spec = Path(tmp) / "caterpillar_short.toml"
-        spec.write_text(f'blueprint = "{SAMPLE}"\n{PRIOR_CONFIG}iterations = {iterations}\n')
+        spec.write_text(f'blueprint = "{trimmed}"\n{PRIOR_CONFIG}iterations = {iterations}\n')
         train(spec, device=str(device), out=Path(tmp) / "run", weights_path=Path(tmp) / "w.safetensors",
               progress=False, threads=threads)
         rows = [json.loads(line) for line in (Path(tmp) / "run" / "metrics.jsonl").read_text().splitlines()]
         pool = read_weights(Path(tmp) / "run" / "checkpoint.safetensors")[0]["pool"]
         living = float(load_trained(Path(tmp) / "w.safetensors").model.life(pool.cpu()).float().mean())
+    after = dense_reference_s(device)
     times = {r["it"]: r["time_s"] for r in rows if "loss" in r}
     half, last = iterations // 2, max(times)
     if last <= half:
@@ -383,6 +408,8 @@ def training_run(iterations: int, threads: int, device: torch.device) -> None:
     print(f"voxgen train at the prior work's configuration on {SAMPLE.name}: {per:.3f} s/iteration "
           f"over iterations {half}-{last} ({device.type}, {threads} CPU threads), {1.2 / per:.1f}-"
           f"{1.4 / per:.1f}x the prior work's 1.2-1.4 s; {living:.0%} of the pool's cells living at the end")
+    print(f"dense reference at that configuration, every cell computed: {before:.3f} s/iteration before, "
+          f"{after:.3f} s after ({min(before, after) / per:.2f}-{max(before, after) / per:.2f}x voxgen's)")
     if living < 0.05:
         print("nothing grew: this run does not time real training")
 
