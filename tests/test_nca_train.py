@@ -177,7 +177,7 @@ def test_skin_weight_pulls_air_next_to_blocks_alive():
     import torch
     from voxgen.nca.config import NCAConfig
     from voxgen.nca.model import NCA
-    from voxgen.train import growth_loss
+    from voxgen.nca.loss import growth_loss
 
     classes = torch.zeros(5, 5, 5, dtype=torch.long)
     classes[2, 2, 2] = 1                                    # one block, its 26 neighbours are skin
@@ -203,7 +203,7 @@ def test_focal_gamma_weighs_cells_by_how_wrong_they_are():
     import torch.nn.functional as F
     from voxgen.nca.config import NCAConfig
     from voxgen.nca.model import NCA
-    from voxgen.train import growth_loss
+    from voxgen.nca.loss import growth_loss
 
     classes = torch.ones(3, 3, 3, dtype=torch.long)          # all blocks: no alive-channel loss when alive = 1
     far_air = torch.zeros(3, 3, 3)
@@ -265,7 +265,7 @@ def test_hard_weight_weighs_only_the_wrong_cells():
     import torch
     from voxgen.nca.config import NCAConfig
     from voxgen.nca.model import NCA
-    from voxgen.train import growth_loss
+    from voxgen.nca.loss import growth_loss
 
     classes = torch.ones(3, 3, 3, dtype=torch.long)
     far_air, weights = torch.zeros(3, 3, 3), torch.ones(3, 3, 3)

@@ -5,16 +5,16 @@
 Each iteration: sample a batch from the pool of grown states, replace the
 worst (by last loss) with fresh seeds, damage the best few, run a random
 number of steps, score the end state (class cross-entropy weighted so rare
-blocks count, plus the alive channel), step Adam on normalised gradients and
-put the states back in the pool (with fire_rate 1 growth is deterministic,
-so the fresh seeds of a batch are grown once: `distinct_runs`). Stops early
-once whole batches grow exactly (with fire_rate 1: the fresh seed does) and
-fresh seeds confirm it. With `average_from` set, what is checked and saved
-is the mean of the weights every `average_every` iterations from then on,
-with `average_decay` their exponential moving average (`average.py`).
-Writes to `out` (default runs/NAME/): metrics.jsonl, curve.png,
-checkpoint.safetensors; and the weights to
-structures/NAME.safetensors. Resuming with a spec that adds
+blocks count, plus the alive channel: `nca/loss.py`), step Adam on
+normalised gradients and put the states back in the pool (with fire_rate 1
+growth is deterministic, so the fresh seeds of a batch are grown once:
+`distinct_runs`). Stops early once whole batches grow exactly (with
+fire_rate 1: the fresh seed does) and fresh seeds confirm it. With
+`average_from` set, what is checked and saved is the mean of the weights
+every `average_every` iterations from then on, with `average_decay` their
+exponential moving average (`average.py`). Writes to `out` (default
+runs/NAME/): metrics.jsonl, curve.png, checkpoint.safetensors; and the
+weights to structures/NAME.safetensors. Resuming with a spec that adds
 capacity (hidden channels, MLP width or layers, perception filters, fixed ->
 learned perception) widens the checkpoint's model without changing what it
 does (`widen.py`). Resuming with `iterations` at the checkpoint's own count
@@ -43,9 +43,10 @@ from voxgen.nca.config import NCAConfig
 from voxgen.nca.device import pick_device
 from voxgen.nca.damage import apply_damage
 from voxgen.nca.evaluate import check_growth, check_regrowth
+from voxgen.nca.loss import class_weights, growth_loss
 from voxgen.nca.model import NCA, set_threads
 from voxgen.nca.spec import parse_spec
-from voxgen.nca.target import argmax_class, class_grid, decode_classes, encode, seed_state
+from voxgen.nca.target import class_grid, decode_classes, encode, seed_state
 from voxgen.nca.weights import model_state, parameter_shapes, read_weights, save_weights
 from voxgen.nca.widen import fit_checkpoint, fit_parameters
 
@@ -113,43 +114,6 @@ def distinct_runs(order: torch.Tensor, reseed: int, deterministic: bool):
     back[runs] = torch.arange(len(runs))
     back[order[1:reseed]] = 0
     return runs, back
-
-
-def class_weights(classes: torch.Tensor, k: int, power: float) -> torch.Tensor:
-    """(X, Y, Z) per-cell loss weight ~ frequency(class) ** -power, mean 1."""
-    counts = torch.bincount(classes.flatten(), minlength=k).clamp(min=1).float()
-    per_cell = (counts.sum() / counts)[classes] ** power
-    return per_cell / per_cell.mean()
-
-
-def growth_loss(model: NCA, state, classes, weights, far_air) -> torch.Tensor:
-    """(B,) loss of end states (B, C, X, Y, Z) against `classes` (X, Y, Z).
-
-    Cross-entropy over block classes where cells live (a dead cell counts as
-    air: zero if the target is air, log K if it is a block; with
-    `focal_gamma`, a living cell's cross-entropy is times (1 - p) ** gamma,
-    p its right class's probability; with `hard_weight`, a living cell whose
-    most likely class is wrong counts 1 + hard_weight times), plus the alive
-    channel pulled to 1 on blocks and to <= 0 on air more than a cell away
-    from any block (air next to blocks may stay alive, to bridge gaps; with
-    `skin_weight` it is pulled to 1 there too)."""
-    ch = model.channels
-    b = state.shape[0]
-    target = classes.expand(b, *classes.shape)
-    ce = F.cross_entropy(state[:, ch.logits], target, reduction="none")       # (B, X, Y, Z)
-    if model.config.focal_gamma:
-        ce = ce * (1 - torch.exp(-ce)).pow(model.config.focal_gamma)
-    if model.config.hard_weight:
-        wrong = argmax_class(state[:, ch.logits].detach()) != target
-        ce = ce * (1 + model.config.hard_weight * wrong)
-    dead_ce = (target > 0).float() * math.log(ch.classes)
-    ce = torch.where(model.life(state)[:, 0], ce, dead_ce)
-    alive = state[:, ch.alive]
-    alive_err = (alive - 1).square() * (target > 0) + alive.clamp(min=0).square() * far_air
-    if model.config.skin_weight:
-        skin = (target == 0) & (far_air == 0)
-        alive_err = alive_err + model.config.skin_weight * (alive - 1).square() * skin
-    return (ce * weights).mean((1, 2, 3)) + model.config.alive_weight * alive_err.mean((1, 2, 3))
 
 
 def _optimizer_tensors(opt) -> dict:
