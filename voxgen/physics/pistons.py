@@ -10,9 +10,9 @@ from voxgen.physics.cells import (
     LOG_RETRACT, MDIR, MEXT, MOVING, MPO, MPR, MALIVE, MSRC, MX, MY, MZ, MMOVED, STICKY,
 )
 from voxgen.physics.kernels import (
-    add_moving, find_moving, from_neighbour_shapes, log_event, neighbor_changed, set_block,
-    shape_updates_around, update_neighbors_at,
+    from_neighbour_shapes, neighbor_changed, set_block, shape_updates_around, update_neighbors_at,
 )
+from voxgen.physics.queues import add_moving, find_moving, log_event
 from voxgen.physics.resolver import facing, getc, is_pushable, kind, piston_powered, resolve
 
 

@@ -18,11 +18,12 @@ from voxgen.physics.cells import (
     OX, OY, OZ, PH, PLACING, PN, SCHED_CAP, SH, ST, STATUS, TIME,
 )
 from voxgen.physics.kernels import (
-    SCRATCH, SCRATCH_WIDTH, from_neighbour_shapes, lever_updates, log_event, neighbor_changed,
-    observer_update_front, set_block, start_signal, update_neighbors_at, update_shape,
+    SCRATCH, SCRATCH_WIDTH, from_neighbour_shapes, lever_updates, neighbor_changed, observer_update_front,
+    set_block, update_neighbors_at, update_shape,
 )
 from voxgen.physics.pistons import trigger_event
 from voxgen.physics.periodic import HIST, fast_forward
+from voxgen.physics.queues import log_event, start_signal
 from voxgen.physics.resolver import facing, flag, getc, kind
 
 LOG_HEADROOM = 128
