@@ -292,6 +292,19 @@ def test_output_folder_that_cannot_be_made(tmp_path, args):
     assert result.output.count("\n") == 1
 
 
+def test_options_that_would_fill_the_disk_or_memory_are_refused(tmp_path):
+    """grow --frames writes a file a step and view --reveal holds every frame
+    at once: a mistyped count is one line and exit 2, before anything is
+    written (the frames folder is not made)."""
+    frames = tmp_path / "frames"
+    result = CliRunner().invoke(main, ["grow", "flying_machine", "--steps", "10001", "--frames", str(frames)])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"voxgen: error: {frames}: --frames writes a file a step: at most 10,000")
+    assert result.output.count("\n") == 1 and not frames.exists()
+    result = CliRunner().invoke(main, ["view", "blueprints/tree.toml", "--reveal", "1001"])
+    assert result.exit_code == 2 and "1001 is not in the range 2<=x<=1000" in result.output
+
+
 def test_os_errors_are_one_line(tmp_path, monkeypatch):
     """The machine's trouble (here a refused write) is reported, not a traceback."""
     def refuse(structure, path, **kwargs):

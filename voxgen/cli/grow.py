@@ -9,6 +9,8 @@ import click
 
 from voxgen.cli import SEED
 
+MAX_FRAME_FILES = 10_000     # --frames writes a file a step: a mistyped --steps must not fill the disk
+
 
 @click.command()
 @click.argument("weights")
@@ -21,7 +23,8 @@ from voxgen.cli import SEED
                    "grew in, the blueprint's box and the margin of air around it.")
 @click.option("--json", "as_json", is_flag=True, help="Print metrics as JSON.")
 @click.option("--frames", type=click.Path(file_okay=False), default=None,
-              help="Write every step's structure as DIR/step_NNNN.toml.")
+              help=f"Write every step's structure as DIR/step_NNNN.toml (a file a step: at most "
+                   f"{MAX_FRAME_FILES:,} steps).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 def grow(weights, steps, seed, out, as_json, frames, device):
     """Grow WEIGHTS (a structure name or a .safetensors file) and compare with its blueprint
@@ -38,6 +41,10 @@ def grow(weights, steps, seed, out, as_json, frames, device):
         raise VoxgenError("--frames must name a directory", frames)
     trained = load_trained(weights)
     save_frame = None
+    if frames is not None and (trained.steps if steps is None else steps) > MAX_FRAME_FILES:
+        raise VoxgenError(f"--frames writes a file a step: at most {MAX_FRAME_FILES:,} steps with it, not "
+                          f"{trained.steps if steps is None else steps:,} (grow fewer steps, or render "
+                          f"the growth: voxgen render --growth)", frames)
     if frames is not None:                        # made before growing; frames written as they come
         make_dir(frames)
         digits = max(4, len(str(trained.steps if steps is None else steps)))   # names sort in step order

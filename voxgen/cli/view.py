@@ -32,8 +32,9 @@ def resolve(target: str) -> tuple[str, Path]:
 @click.argument("target", metavar="FILE|NAME")
 @click.option("--steps", type=click.IntRange(min=1), help="NCA steps when growing NAME.")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Growth seed.")
-@click.option("--reveal", type=click.IntRange(min=2),
-              help="For a blueprint: scrub through its block-by-block build-up in N steps.")
+@click.option("--reveal", type=click.IntRange(2, 1000),
+              help="For a blueprint: scrub through its block-by-block build-up in N steps "
+                   "(at most 1000, as a growth shows: the frames are all held at once).")
 @click.option("--size", type=click.IntRange(200, 4096), default=900, show_default=True)
 def view(target, steps, seed, reveal, size):
     """Open FILE (a blueprint) or NAME (trained weights, else a bundled
