@@ -258,3 +258,29 @@ def test_regen_render_writes_a_montage_and_a_gif(tmp_path):
     assert montage.size[0] == 5 * montage.size[1]           # grown, 2 cut parts, 2 regrown
     gif = Image.open(tmp_path / "flying_machine_regen.gif")
     assert gif.n_frames > 10
+
+
+def test_story_samples_long_regrowth_and_flight():
+    from voxgen.cli.regen import STORY, sampled
+    assert sampled(0, 2) == [] and sampled(1, 2) == [0]
+    assert sampled(5, 2) == [0, 2, 4] and sampled(6, 2) == [0, 2, 4, 5]     # the end always shows
+    long = sampled(10**8 + 1, 2)
+    assert len(long) <= STORY + 1 and long[0] == 0 and long[-1] == 10**8
+    assert all(a < b for a, b in zip(long, long[1:]))
+
+
+@needs_flying
+def test_story_of_a_long_flight_shows_its_start_only():
+    """--ticks in the millions is judged whole, but the GIF shows the first
+    FLIGHT_SHOWN ticks (its box would span the whole flight), every other tick."""
+    from voxgen.cli.regen import FLIGHT_SHOWN, HOLD, sampled, story_frames
+    trained = load_trained(FLYING)
+    report = regenerate(trained, axis="z", at="half", trials=1, seed=0, steps=10, ticks=10**8,
+                        keep_frames=True)
+    assert report["ticks"] == 10**8
+    frames, labels = story_frames(report, trained)
+    flight = [label for label in labels if label.startswith("fly tick")]
+    assert len(flight) == FLIGHT_SHOWN // 2 + 1 and flight[-1] == f"fly tick {FLIGHT_SHOWN}"
+    regrowth = sampled(len(report["frames"].steps), 2)
+    assert len(frames) == len(labels) == 2 * HOLD + len(regrowth) + len(flight)
+    assert max(frames[-1].shape) < 2 * FLIGHT_SHOWN

@@ -122,12 +122,12 @@ def fly(parts: list[Structure], offsets: list, machine: MachineSpec, margin: int
 
 
 def flight_frames(parts: list[Structure], offsets: list, machine: MachineSpec, margin: int,
-                  ticks: int, every: int = 2) -> list[list]:
+                  ticks: list[int]) -> list[list]:
     """[frame][part] -> (origin (x, y, z), Structure) of each part's world
-    every `every` ticks from 0 to `ticks` (for pictures)."""
+    after each game tick count in `ticks` (for pictures)."""
     plans = [placements_for(machine, margin, o) for o in offsets]
     frames = []
-    for t in range(0, ticks + 1, every):
+    for t in ticks:
         results = simulate_batch(parts, t, plans)
         frames.append([(r.origin, r.final) for r in results])
     return frames

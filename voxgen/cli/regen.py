@@ -16,6 +16,19 @@ from voxgen.cli import SEED
 
 GAP = 3           # air cells between the two parts in the GIF
 HOLD = 6          # GIF frames showing the grown whole, then the cut parts
+STORY = 250       # at most this many GIF frames of regrowth, and as many of flight
+FLIGHT_SHOWN = 400  # game ticks of flight the GIF shows at most (40 blocks at 0.1 a tick): the
+                    # picture spans the whole flight, and --ticks may ask for millions
+
+
+def sampled(n: int, every: int) -> list[int]:
+    """0, every, 2 every, ... below n, and n - 1 (the end) always: at most
+    STORY + 1 of them, `every` made larger for a long n, so that a long
+    --steps or --ticks is sampled into the GIF, not held whole."""
+    if n <= 0:
+        return []
+    picks = list(range(0, n, max(every, -(-n // STORY))))
+    return picks if picks[-1] == n - 1 else picks + [n - 1]
 
 
 def compose(placed, palette_hint=()) :
@@ -75,7 +88,8 @@ def render_montage(report, path, size: int = 320) -> None:
 
 def story_frames(report, trained, every_step: int = 2, every_tick: int = 2):
     """(frames, labels) of trial 0: the grown whole, the cut parts, the parts
-    regrowing side by side, then (machines) flying from where they stand."""
+    regrowing side by side, then (machines) flying from where they stand,
+    for the first FLIGHT_SHOWN ticks at most."""
     import numpy as np
 
     from voxgen.regen_flight import flight_frames, machine_of, blueprint_of
@@ -90,17 +104,17 @@ def story_frames(report, trained, every_step: int = 2, every_tick: int = 2):
     scenes += [[(shifts[i], s) for i, s in enumerate(f.damaged)]] * HOLD
     labels += [f"cut at {trial['axis']}={trial['at']}" if trial["damage"] == "cut"
                else trial["damage"]] * HOLD
-    for k in range(0, len(f.steps), every_step):
+    for k in sampled(len(f.steps), every_step):
         scenes.append([(shifts[i], s) for i, s in enumerate(f.regrowing[k])])
         labels.append(f"regrow step {f.steps[k]}")
     machine = machine_of(blueprint_of(trained))
     if machine is not None and report["ticks"]:
         offsets = [p["offset"] for p in trial["parts"]]
-        flights = flight_frames(f.regrowing[-1], offsets, machine, trained.config.margin,
-                                report["ticks"], every_tick)
-        for t, frame in enumerate(flights):
+        ticks = sampled(min(report["ticks"], FLIGHT_SHOWN) + 1, every_tick)
+        flights = flight_frames(f.regrowing[-1], offsets, machine, trained.config.margin, ticks)
+        for t, frame in zip(ticks, flights):
             scenes.append([(shifts[i] + np.asarray(origin), s) for i, (origin, s) in enumerate(frame)])
-            labels.append(f"fly tick {t * every_tick}")
+            labels.append(f"fly tick {t}")
     lo = np.min([np.asarray(o) for sc in scenes for o, _ in sc], axis=0)
     hi = np.max([np.asarray(o) + s.shape for sc in scenes for o, s in sc], axis=0)
     frames = [_in_box(sc, lo, hi - lo) for sc in scenes]
@@ -164,7 +178,8 @@ def table(report) -> str:
               help="Trial i grows with firing seed SEED + i; also seeds --at random.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--render", "render_dir", type=click.Path(file_okay=False), default=None,
-              help="Write DIR/NAME_regen.png (montage) and DIR/NAME_regen.gif (trial 0).")
+              help="Write DIR/NAME_regen.png (montage) and DIR/NAME_regen.gif (trial 0; at most "
+                   f"{STORY} frames of regrowth and the first {FLIGHT_SHOWN} ticks of flight).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 def regen(name, damage, axis, at, jitter, trials, steps, ticks, seed, as_json, render_dir, device):
     """Grow NAME, damage it, regrow every part alone and judge each one."""
