@@ -34,10 +34,10 @@ grid's 6,480 cells a GPU is bound by kernel launches, not arithmetic.
 
 --training-run N times voxgen's own training loop (`voxgen train`) at the
 prior work's configuration on caterpillar_short.nbt, the prior work's own
-task, on the same 8 x 6 x 27 grid: seconds per iteration over the second half of N iterations, when the
-pool holds grown states with air around the blocks and fresh seeds, and the
-dense reference's iterations at that configuration just before and just
-after, for the spell of the machine. Early in training fewer cells live
+task, on the same 8 x 6 x 27 grid: seconds per iteration over the second
+half of N iterations, when the pool holds grown states with air around the
+blocks and fresh seeds, and the dense reference's iterations at that
+configuration just before and just after, for the spell of the machine. Early in training fewer cells live
 than in the worst case above; past the first 500 or so iterations about as
 many do (N = 400 timed 0.119-0.128 s an iteration, N = 2000 0.16 s).
 
@@ -390,7 +390,7 @@ def training_run(iterations: int, threads: int, device: torch.device) -> None:
         raise SystemExit("--training-run needs at least 4 iterations")
     before = dense_reference_s(device)
     with tempfile.TemporaryDirectory() as tmp:
-        trimmed = Path(tmp) / "caterpillar_short.nbt"      # its 8 x 6 x 27 box, the grid of `speed` (the file's is 8 x 8 x 27)
+        trimmed = Path(tmp) / "caterpillar_short.nbt"    # its blocks' 8 x 6 x 27 box (the file's: 8 x 8 x 27)
         formats.save(formats.load(SAMPLE).trimmed(), trimmed)
         spec = Path(tmp) / "caterpillar_short.toml"
         spec.write_text(f'blueprint = "{trimmed}"\n{PRIOR_CONFIG}iterations = {iterations}\n')

@@ -40,14 +40,14 @@ def grow(weights, steps, seed, out, as_json, frames, device):
     if frames is not None and Path(frames).exists() and not Path(frames).is_dir():
         raise VoxgenError("--frames must name a directory", frames)
     trained = load_trained(weights)
+    total = trained.steps if steps is None else steps
     save_frame = None
-    if frames is not None and (trained.steps if steps is None else steps) > MAX_FRAME_FILES:
+    if frames is not None and total > MAX_FRAME_FILES:
         raise VoxgenError(f"--frames writes a file a step: at most {MAX_FRAME_FILES:,} steps with it, not "
-                          f"{trained.steps if steps is None else steps:,} (grow fewer steps, or render "
-                          f"the growth: voxgen render --growth)", frames)
+                          f"{total:,} (grow fewer steps, or render the growth: voxgen render --growth)", frames)
     if frames is not None:                        # made before growing; frames written as they come
         make_dir(frames)
-        digits = max(4, len(str(trained.steps if steps is None else steps)))   # names sort in step order
+        digits = max(4, len(str(total)))          # names sort in step order
 
         def save_frame(i, structure):
             formats.save(structure, Path(frames) / f"step_{i:0{digits}d}.toml")
