@@ -37,9 +37,10 @@ prior work's configuration on caterpillar_short.nbt, the prior work's own
 task, on the same 8 x 6 x 27 grid: seconds per iteration over the second
 half of N iterations, when the pool holds grown states with air around the
 blocks and fresh seeds, and the dense reference's iterations at that
-configuration just before and just after, for the spell of the machine. Early in training fewer cells live
-than in the worst case above; past the first 500 or so iterations about as
-many do (N = 400 timed 0.119-0.128 s an iteration, N = 2000 0.16 s).
+configuration just before and just after, for the spell of the machine.
+Early in training fewer cells live than in the worst case above; past the
+first 500 or so iterations about as many do (N = 400 timed 0.119-0.128 s
+an iteration, N = 2000 0.16 s).
 
 --time-to-exact trains on caterpillar_short.nbt and reports the wall time
 until the first check that grows it exactly in >= 9 of 10 fresh seeds (and
@@ -252,11 +253,10 @@ def mlp_alone(rows: int, features: int, channels: int, width: int, steps, device
     return run
 
 
-def speed(iters: int, device: torch.device, setting: Setting) -> None:
-    from voxgen.nca.active import rollout
-    from voxgen.nca.config import NCAConfig
-    from voxgen.nca.model import NCA
-
+def reference_setup(setting: Setting, device: torch.device):
+    """(target classes (X, Y, Z), the grown batch x0 (B, C, X, Y, Z), the dense
+    reference with its weights drawn from torch seed 1, where the blocks
+    came from) for `setting`: what `speed` and `dense_reference_s` time."""
     k = setting.classes
     if setting.grid is None:
         classes_np, source = caterpillar_classes()
@@ -265,13 +265,23 @@ def speed(iters: int, device: torch.device, setting: Setting) -> None:
     target = torch.as_tensor(classes_np % k, dtype=torch.int64).to(device)
     channels = k + 1 + setting.hidden
     x0 = grown_state(channels, k, target.shape, setting.batch).to(device)
+    torch.manual_seed(1)
+    return target, x0, DenseReference(channels, k, setting.width).to(device), source
+
+
+def speed(iters: int, device: torch.device, setting: Setting) -> None:
+    from voxgen.nca.active import rollout
+    from voxgen.nca.config import NCAConfig
+    from voxgen.nca.model import NCA
+
+    k = setting.classes
+    target, x0, ref, source = reference_setup(setting, device)
+    channels = x0.shape[1]
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"threads {torch.get_num_threads()}"
     steps, width = setting.steps, setting.width
     print(f"grid {tuple(target.shape)} from {source}; batch {setting.batch}, steps {steps[0]}-{steps[1]}, "
           f"{channels} channels, MLP {width}-{width}, fire rate {setting.fire}, {device.type}, {where}")
 
-    torch.manual_seed(1)
-    ref = DenseReference(channels, k, width).to(device)
     reference = "dense reference (depthwise conv, 1x1 convs)"
     models = {reference: (stepwise(ref.step, setting.fire), ref.parameters())}
     for perception in ("learned", "fixed"):
@@ -360,12 +370,7 @@ def dense_reference_s(device: torch.device, iters: int = 5) -> float:
     """The dense reference's median seconds per training iteration at the
     prior work's configuration (as `speed` times it), on the threads set."""
     setting = SETTINGS["prior"]
-    classes_np, _ = caterpillar_classes()
-    target = torch.as_tensor(classes_np % setting.classes, dtype=torch.int64).to(device)
-    channels = setting.classes + 1 + setting.hidden
-    torch.manual_seed(1)
-    ref = DenseReference(channels, setting.classes, setting.width).to(device)
-    x0 = grown_state(channels, setting.classes, target.shape, setting.batch).to(device)
+    target, x0, ref, _ = reference_setup(setting, device)
     run = train_iteration(stepwise(ref.step, setting.fire), ref.parameters(), x0, target, setting.classes,
                           setting.steps)
     run()                          # warms up allocators
@@ -398,7 +403,7 @@ def training_run(iterations: int, threads: int, device: torch.device) -> None:
               progress=False, threads=threads)
         rows = [json.loads(line) for line in (Path(tmp) / "run" / "metrics.jsonl").read_text().splitlines()]
         pool = read_weights(Path(tmp) / "run" / "checkpoint.safetensors")[0]["pool"]
-        living = float(load_trained(Path(tmp) / "w.safetensors").model.life(pool.cpu()).float().mean())
+        lived = float(load_trained(Path(tmp) / "w.safetensors").model.life(pool.cpu()).float().mean())
     after = dense_reference_s(device)
     times = {r["it"]: r["time_s"] for r in rows if "loss" in r}
     half, last = iterations // 2, max(times)
@@ -407,10 +412,10 @@ def training_run(iterations: int, threads: int, device: torch.device) -> None:
     per = (times[last] - times[half]) / (last - half)
     print(f"voxgen train at the prior work's configuration on {SAMPLE.name}: {per:.3f} s/iteration "
           f"over iterations {half}-{last} ({device.type}, {threads} CPU threads), {1.2 / per:.1f}-"
-          f"{1.4 / per:.1f}x the prior work's 1.2-1.4 s; {living:.0%} of the pool's cells living at the end")
+          f"{1.4 / per:.1f}x the prior work's 1.2-1.4 s; {lived:.0%} of the pool's cells living at the end")
     print(f"dense reference at that configuration, every cell computed: {before:.3f} s/iteration before, "
           f"{after:.3f} s after ({min(before, after) / per:.2f}-{max(before, after) / per:.2f}x voxgen's)")
-    if living < 0.05:
+    if lived < 0.05:
         print("nothing grew: this run does not time real training")
 
 
