@@ -96,11 +96,14 @@ def shift(pos, offset, sign=1):
 
 
 class Run:
-    """A backend world driven in page coordinates."""
+    """A backend world driven in page coordinates; `world`, if given, is where
+    the page's (0, 0, 0) lies in the game's world (else the backend's default
+    place for the structure's corner)."""
 
-    def __init__(self, factory, cells: dict, placement="quiet", version="modern"):
+    def __init__(self, factory, cells: dict, placement="quiet", version="modern", world=None):
         structure, self.lo = structure_of(cells)
-        self.world = factory(structure, placement=placement, version=version)
+        where = {} if world is None else {"origin": shift(self.lo, world)}
+        self.world = factory(structure, placement=placement, version=version, **where)
 
     def place(self, pos, state):
         self.world.place(shift(pos, self.lo, -1), state)

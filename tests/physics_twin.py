@@ -44,12 +44,17 @@ class MovingBlock:
 
 
 class TwinWorld:
-    def __init__(self, structure, *, placement: str = "quiet", version: str = "modern"):
+    """Positions are the structure's; `origin` is where its (0, 0, 0) lies in
+    the game's world, whose border and build height stop pushes."""
+
+    def __init__(self, structure, *, placement: str = "quiet", version: str = "modern",
+                 origin=(0, 64, 0)):
         if placement not in ("quiet", "loud"):
             raise VoxgenError(f"placement must be quiet or loud, got {placement!r}")
         if version not in ("modern", "1.12"):
             raise VoxgenError(f"version must be modern or 1.12, got {version!r}")
         self.version = version
+        self.origin = tuple(origin)
         self.cells: dict = {}
         self.time = 0
         self.events: list = []
@@ -73,6 +78,10 @@ class TwinWorld:
             if m.pos == pos and not m.removed:
                 return m
         return None
+
+    def pushable(self, state: str, pos, move_dir: str, allow_destroy: bool, piston_facing: str) -> bool:
+        at = tuple(p + o for p, o in zip(pos, self.origin))
+        return is_pushable(state, move_dir, allow_destroy, piston_facing, at, self.version)
 
     # --- placement (README §2.3) --------------------------------------------
 
@@ -360,7 +369,7 @@ class TwinWorld:
         powered = self.piston_powered(pos, facing)
         extended = prop(state, "extended") == "true"
         if powered and not extended:
-            if resolve(self.get, pos, facing, True) is not None:
+            if resolve(self.get, self.pushable, pos, facing, True) is not None:
                 self.queue_block_event(pos, block_id(state), 0, facing)
         elif not powered and extended:
             event_type = 1
@@ -409,7 +418,8 @@ class TwinWorld:
             if m is not None and m.direction == facing and m.extending:
                 self._final_tick(m)  # the spit: the pushed block lands now, nothing is pulled
                 return
-        if (event_type != 1 or is_air(pulled) or not is_pushable(pulled, OPPOSITE[facing], False, facing)
+        if (event_type != 1 or is_air(pulled)
+                or not self.pushable(pulled, two_ahead, OPPOSITE[facing], False, facing)
                 or (push_reaction(pulled) != "normal" and not is_piston_base(pulled))):
             self.destroy_block(head_pos)
         else:
@@ -419,7 +429,7 @@ class TwinWorld:
         head_pos = step(pos, facing)
         if not extending and kind(self.get(head_pos)) == "piston_head":
             self.set_block(head_pos, AIR, UPDATE_INVISIBLE | UPDATE_KNOWN_SHAPE)
-        resolved = resolve(self.get, pos, facing, extending)
+        resolved = resolve(self.get, self.pushable, pos, facing, extending)
         if resolved is None:
             return False
         to_push, to_destroy = resolved

@@ -1,21 +1,23 @@
 """PistonStructureResolver, written line by line as PHYSICS.md §2.7 reads.
 
-`resolve(get, piston_pos, facing, extending)` returns (to_push, to_destroy)
-lists of positions in the game's order, or None when the move is impossible.
-`get(pos)` returns the block state at a cell.
+`resolve(get, pushable, piston_pos, facing, extending)` returns (to_push,
+to_destroy) lists of positions in the game's order, or None when the move is
+impossible. `get(pos)` returns the block state at a cell, `pushable(state,
+pos, move_dir, allow_destroy, piston_facing)` is isPushable at a cell.
 """
 
 from __future__ import annotations
 
 from physics_twin_rules import (
-    ALL_DIRECTIONS, AXIS, OPPOSITE, PUSH_LIMIT, can_stick, is_air, is_pushable, is_sticky,
+    ALL_DIRECTIONS, AXIS, OPPOSITE, PUSH_LIMIT, can_stick, is_air, is_sticky,
     push_reaction, step,
 )
 
 
 class Resolver:
-    def __init__(self, get, piston_pos, facing: str, extending: bool):
+    def __init__(self, get, pushable, piston_pos, facing: str, extending: bool):
         self.get = get
+        self.pushable = pushable
         self.piston_pos = piston_pos
         self.piston_direction = facing
         self.extending = extending
@@ -30,7 +32,7 @@ class Resolver:
 
     def resolve(self) -> bool:
         state = self.get(self.start)
-        if not is_pushable(state, self.push_direction, False, self.piston_direction):
+        if not self.pushable(state, self.start, self.push_direction, False, self.piston_direction):
             if self.extending and push_reaction(state) == "destroy":
                 self.to_destroy.append(self.start)
                 return True
@@ -50,7 +52,7 @@ class Resolver:
         state = self.get(origin)
         if is_air(state):
             return True
-        if not is_pushable(state, self.push_direction, False, line_direction):
+        if not self.pushable(state, origin, self.push_direction, False, line_direction):
             return True
         if origin == self.piston_pos or origin in self.to_push:
             return True
@@ -62,7 +64,7 @@ class Resolver:
             behind = step(origin, back, count)
             previous, state = state, self.get(behind)
             if (is_air(state) or not can_stick(previous, state)
-                    or not is_pushable(state, self.push_direction, False, back)
+                    or not self.pushable(state, behind, self.push_direction, False, back)
                     or behind == self.piston_pos):
                 break
             count += 1
@@ -87,7 +89,8 @@ class Resolver:
             state = self.get(ahead)
             if is_air(state):
                 return True
-            if not is_pushable(state, self.push_direction, True, self.push_direction) or ahead == self.piston_pos:
+            if (not self.pushable(state, ahead, self.push_direction, True, self.push_direction)
+                    or ahead == self.piston_pos):
                 return False
             if push_reaction(state) == "destroy":
                 self.to_destroy.append(ahead)
@@ -117,8 +120,8 @@ class Resolver:
         return True
 
 
-def resolve(get, piston_pos, facing: str, extending: bool):
-    r = Resolver(get, piston_pos, facing, extending)
+def resolve(get, pushable, piston_pos, facing: str, extending: bool):
+    r = Resolver(get, pushable, piston_pos, facing, extending)
     if not r.resolve():
         return None
     return r.to_push, r.to_destroy

@@ -91,8 +91,24 @@ def push_reaction(state: str) -> str:
     return "normal"
 
 
-def is_pushable(state: str, move_dir: str, allow_destroy: bool, piston_facing: str) -> bool:
-    """PistonBaseBlock.isPushable for an unbounded world."""
+WORLD_BORDER = (-29_999_984, 29_999_983)        # x and z: WorldBorder.isWithinBounds, default size
+BUILD_HEIGHT = {"modern": (-64, 319), "1.12": (0, 255)}
+
+
+def is_pushable(state: str, move_dir: str, allow_destroy: bool, piston_facing: str,
+                at=None, version: str = "modern") -> bool:
+    """PistonBaseBlock.isPushable (1.12: BlockPistonBase.canPush) of `state`
+    at `at`, its position in the game's world (None: far from every limit)."""
+    if at is not None:
+        x, y, z = at
+        low, high = BUILD_HEIGHT[version]
+        if not (WORLD_BORDER[0] <= x <= WORLD_BORDER[1] and WORLD_BORDER[0] <= z <= WORLD_BORDER[1]
+                and low <= y <= high):
+            return False
+        if version == "modern" and kind(state) == "air":
+            return True              # modern looks at air before the edges; 1.12 after
+        if (move_dir == "down" and y == low) or (move_dir == "up" and y == high):
+            return False
     k = kind(state)
     if k == "air":
         return True

@@ -76,3 +76,72 @@ def test_check_trace_agrees_and_reports_a_difference(samples, tmp_path):
     assert wrong.exit_code == 1
     report = json.loads(wrong.output)
     assert report["agree"] is False and report["first_tick"] == 6
+
+
+def test_displacement_counts_the_machine_not_the_players_blocks():
+    """After tick 1 the kick stone is still there (the start breaks it after
+    tick 1); a placed observer counts as the player's in any spelling."""
+    assert json.loads(_run(FLYING, "--ticks", "1", "--json").output)["displacement"] == [0.0, 0.0, 0.0]
+    for state in ("minecraft:observer[facing=up]", "minecraft:observer[facing=up,powered=false]"):
+        report = json.loads(_run(FLYING, "--ticks", "100", "--json",
+                                 "--place", f"0,0,-1={state}@0").output)
+        assert report["displacement"] == [10.0, 0.0, 0.0], state
+
+
+@pytest.mark.parametrize("place, message", [
+    ("0,0,-1=minecraft:stone@-1", "the tick after @ must be a whole number"),
+    ("0,0,-1=minecraft:stone@1.5", "got '1.5'"),
+    ("0,400,0=minecraft:stone@0", "outside the world"),
+    ("0,0,30000000=minecraft:stone@0", "outside the world"),
+])
+def test_bad_placements_say_what_is_wrong(place, message):
+    result = _run(FLYING, "--place", place)
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_placements_may_have_spaces_around_their_parts():
+    report = json.loads(_run(FLYING, "--json", "--place", " 0 , 0 , -1 = minecraft:stone @ 0 ",
+                             "--place", "0,0,-1=minecraft:air@1").output)
+    assert report["displacement"] == [10.0, 0.0, 0.0]
+
+
+def test_origin_places_the_machine_against_the_world_border():
+    """From 100 blocks before the border the machine flies 100 blocks and
+    stops there for good; the report stays in the blueprint's coordinates."""
+    report = json.loads(_run(FLYING, "--ticks", "100000", "--json",
+                             "--origin", "29999883,64,0").output)
+    assert report["displacement"] == [100.0, 0.0, 0.0]
+    assert report["origin"] == [100, 0, 0]      # its east column at x = 29,999,984
+    for origin, message in (("1,2", "three whole numbers"), ("0,320,0", "does not fit"),
+                            ("29999983,64,0", "does not fit")):
+        result = _run(FLYING, "--origin", origin)
+        assert result.exit_code == 2 and message in result.output, result.output
+
+
+@pytest.mark.parametrize("extra", [["--ticks", "5"], ["--version", "1.12"], ["--out", "x.schem"],
+                                   ["--trace"], ["--origin", "0,0,0"], ["--no-start"]])
+def test_check_trace_refuses_options_it_would_ignore(extra, tmp_path):
+    trace = tmp_path / "t.json"
+    trace.write_text(json.dumps({"format_version": 1, "ticks": [], "queues": [[], []]}))
+    result = _run(FLYING, "--check-trace", str(trace), *extra)
+    assert result.exit_code == 2 and "--check-trace" in result.output and extra[0] in result.output
+    assert not (tmp_path / "x.schem").exists()
+
+
+def test_use_flips_a_lever(samples):
+    """slime_extender: a lever on a sticky piston, flipped by the player
+    after tick 5 (its real-game trace, replayed with the same use, agrees)."""
+    physics = samples / "physics"
+    structure = str(physics / "structures" / "slime_extender.snbt")
+    used = json.loads(_run(structure, "--ticks", "8", "--placement", "loud", "--json",
+                           "--place", "1,2,1=use@5").output)
+    still = json.loads(_run(structure, "--ticks", "8", "--placement", "loud", "--json",
+                            "--no-start").output)
+    assert used["moved"] and not still["moved"]
+    assert {"tick": 6, "pos": [1, 1, 1], "kind": "extend"} in used["events"]
+    checked = _run(structure, "--check-trace", str(physics / "traces" / "slime_extender.json"),
+                   "--place", "1,2,1=use@5")
+    assert checked.exit_code == 0 and "agree" in checked.output, checked.output
+    wrong = _run(structure, "--placement", "loud", "--place", "0,0,0=use@1")
+    assert wrong.exit_code == 2 and "nothing to use" in wrong.output

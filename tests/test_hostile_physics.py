@@ -46,7 +46,9 @@ def test_a_placement_outside_the_box_grows_it_along_one_axis(stone):
 
 
 def test_a_placement_too_far_for_the_dense_box_says_so(stone):
-    with pytest.raises(VoxgenError, match=r"placement at \(0, 29000000, 0\) .* too far"):
+    with pytest.raises(VoxgenError, match=r"placement at \(29000000, 0, 0\) .* too far"):
+        simulate(stone, 3, [(1, (29_000_000, 0, 0), STONE)])
+    with pytest.raises(VoxgenError, match=r"placement at \(0, 29000000, 0\) is outside the world"):
         simulate(stone, 3, [(1, (0, 29_000_000, 0), STONE)])
     with pytest.raises(VoxgenError, match="outside the world"):
         World(stone).place((MAX_COORD + 1, 0, 0), STONE)

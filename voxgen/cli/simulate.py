@@ -9,26 +9,36 @@ import sys
 
 import click
 
-_PLACE = re.compile(r"^\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*(-?\d+)\s*=(.+?)(?:@(\d+))?\s*$")
+_PLACE = re.compile(r"^\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*(-?\d+)\s*=\s*([^@]+?)\s*(?:@\s*(.*?)\s*)?$")
+_ORIGIN = re.compile(r"^\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*(-?\d+)\s*$")
 
 
-def parse_place(text: str, version: str = "modern", ticks: int | None = None):
-    """'X,Y,Z=STATE@TICK' -> (tick, (x, y, z), state); @TICK defaults to 0.
-    The position must lie in the world, the state be one the engine models,
-    and TICK come before the last of `ticks` (a later one would never apply)."""
+def parse_place(text: str, version: str = "modern", ticks: int | None = None,
+                origin=None):
+    """'X,Y,Z=STATE@TICK' -> (tick, (x, y, z), state); @TICK defaults to 0,
+    and STATE `use` is a right-click. The position must lie in the world
+    (the blueprint's (0, 0, 0) at `origin`), the state be one the engine
+    models, and TICK come before the last of `ticks` (a later one would
+    never apply)."""
     from voxgen.blocks import canonical
     from voxgen.errors import VoxgenError
-    from voxgen.physics.engine import check_pos
+    from voxgen.physics.engine import DEFAULT_ORIGIN, check_in_world
+    from voxgen.physics.simulate import USE
     from voxgen.physics.state import Materials, encode
 
     match = _PLACE.match(text)
     if not match:
         raise VoxgenError(f"--place wants X,Y,Z=STATE@TICK, got {text!r}")
     x, y, z, state, tick = match.groups()
+    if tick is not None and not tick.isdigit():
+        raise VoxgenError(f"--place {text!r}: the tick after @ must be a whole number of game "
+                          f"ticks, 0 or more, got {tick!r}")
     try:
-        state = canonical(state.strip())
-        pos = check_pos((int(x), int(y), int(z)), "position")
-        encode(state, Materials(), version)
+        pos = check_in_world((int(x), int(y), int(z)), origin or DEFAULT_ORIGIN, version,
+                             "position")
+        if state != USE:
+            state = canonical(state)
+            encode(state, Materials(), version)
     except ValueError as err:
         raise VoxgenError(f"--place {text!r}: {err}") from None
     except VoxgenError as err:
@@ -38,6 +48,20 @@ def parse_place(text: str, version: str = "modern", ticks: int | None = None):
         raise VoxgenError(f"--place {text!r}: tick {tick} is not below {ticks}, the number of "
                           "ticks run, so it would never be applied")
     return tick, pos, state
+
+
+def parse_origin(text: str) -> tuple[int, int, int]:
+    """'X,Y,Z' -> (x, y, z)."""
+    from voxgen.errors import VoxgenError
+
+    match = _ORIGIN.match(text)
+    if not match:
+        raise VoxgenError(f"--origin wants X,Y,Z (three whole numbers), got {text!r}")
+    return tuple(int(v) for v in match.groups())
+
+
+_NOT_WITH_TRACE = {"ticks": "--ticks", "version": "--version", "out": "--out",
+                   "show_trace": "--trace", "no_start": "--no-start", "origin": "--origin"}
 
 
 @click.command()
@@ -58,13 +82,18 @@ def parse_place(text: str, version: str = "modern", ticks: int | None = None):
               help="Replay a real-game trace (samples/physics format) and report the first "
                    "difference; exit 0 only if every tick agrees.")
 @click.option("--no-start", is_flag=True, help="Ignore the blueprint's [meta.machine] start.")
-def simulate(file, ticks, places, placement, version, out, as_json, show_trace, check_trace,
-             no_start):
+@click.option("--origin", default="0,64,0", show_default=True, metavar="X,Y,Z",
+              help="Where the blueprint's corner (its 0,0,0) lies in the world, whose border "
+                   "and build height stop pushes; positions in and out stay the blueprint's.")
+@click.pass_context
+def simulate(ctx, file, ticks, places, placement, version, out, as_json, show_trace, check_trace,
+             no_start, origin):
     """Run the machine of FILE (or bundled blueprint NAME) for --ticks game
     ticks and report how it moved.
 
     Without --place or --no-start, a blueprint with a [meta.machine] table is
-    started the way that table says."""
+    started the way that table says. `--place X,Y,Z=use@TICK` right-clicks
+    (flips a lever)."""
     from voxgen import formats
     from voxgen.errors import VoxgenError
     from voxgen.physics import machine_spec
@@ -75,6 +104,13 @@ def simulate(file, ticks, places, placement, version, out, as_json, show_trace, 
     from voxgen.bundled import resolve_blueprint
 
     file = resolve_blueprint(file)
+    origin = parse_origin(origin)
+    if check_trace:
+        given = [option for name, option in _NOT_WITH_TRACE.items()
+                 if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
+        if given:           # the trace sets the ticks and the game; nothing is written
+            raise VoxgenError("--check-trace replays a trace of the modern game as it was "
+                              f"captured, so it takes no {', '.join(given)}")
     check_tick(ticks, "--ticks")
     if show_trace and ticks > MAX_RECORDED_TICKS:
         raise VoxgenError(f"--trace records at most {MAX_RECORDED_TICKS} ticks, got --ticks {ticks}")
@@ -82,7 +118,7 @@ def simulate(file, ticks, places, placement, version, out, as_json, show_trace, 
     check_box(structure.shape, file)          # before converting it for the engine
     if check_trace:
         sys.exit(_check(structure, check_trace, places, placement or "loud", as_json))
-    placements = [parse_place(p, version, ticks) for p in places]
+    placements = [parse_place(p, version, ticks, origin) for p in places]
     if out:
         formats.format_for_output(out)
     spec = machine_spec(structure)
@@ -90,7 +126,7 @@ def simulate(file, ticks, places, placement, version, out, as_json, show_trace, 
         placements = spec.start
     try:
         result = run(structure, ticks, placements, placement=placement or "quiet",
-                     version=version, record_changes=show_trace)
+                     version=version, record_changes=show_trace, origin=origin)
     except VoxgenError as err:
         raise VoxgenError(err.message, err.path or file) from None
     if out:
@@ -123,10 +159,12 @@ def simulate(file, ticks, places, placement, version, out, as_json, show_trace, 
 
 def _check(structure, trace_path, places, placement, as_json) -> int:
     from voxgen.physics import World
+    from voxgen.physics.simulate import USE
     from voxgen.physics.trace import Action, load_trace, replay_trace
 
     trace = load_trace(trace_path)
-    actions = [Action(t, p, s) for t, p, s in (parse_place(p, ticks=trace.n_ticks) for p in places)]
+    actions = [Action(t, p, None if s == USE else s)
+               for t, p, s in (parse_place(p, ticks=trace.n_ticks) for p in places)]
     report = replay_trace(World, structure, trace, actions, placement)
     if as_json:
         click.echo(json.dumps({

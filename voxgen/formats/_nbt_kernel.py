@@ -5,8 +5,9 @@ One pass over the bytes with an explicit stack, building nothing: it proves
 every length field fits the data before a parser is allowed to trust it.
 """
 
-import numba
 import numpy as np
+
+from voxgen.kernel_cache import numba
 
 OK, TRUNCATED, BAD_TAG, TOO_DEEP, END_LIST, NEGATIVE, TOO_MANY = 0, 1, 2, 3, 4, 5, 6
 

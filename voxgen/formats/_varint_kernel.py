@@ -1,7 +1,7 @@
 """The compiled varint decoder behind `voxgen.formats.varint.decode_varints`
 (private; numba is imported only when a Sponge file is read)."""
 
-import numba
+from voxgen.kernel_cache import numba
 
 
 @numba.njit(cache=True, nogil=True)

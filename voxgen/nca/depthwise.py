@@ -49,7 +49,8 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from numba import njit, prange
+
+from voxgen.kernel_cache import njit, prange
 
 
 def learned_rows(state, rows, kernel, taps=None):

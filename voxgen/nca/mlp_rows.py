@@ -19,7 +19,8 @@ thread count. `tests/test_nca_model.py` checks them against those torch ops.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+
+from voxgen.kernel_cache import njit, prange
 
 _CHUNK = 256
 

@@ -34,8 +34,8 @@ against the torch code.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
 
+from voxgen.kernel_cache import njit, prange
 from voxgen.nca.mlp_rows import typed
 
 

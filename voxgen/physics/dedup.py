@@ -14,8 +14,8 @@ logs (B, LOG_CAP, 5), places (B, P, NPL), all int64 but the grid.
 """
 
 import numpy as np
-from numba import njit, prange
 
+from voxgen.kernel_cache import njit, prange
 from voxgen.physics.cells import EH, ET, EV_CAP, HIX, LOGN, LOX, MPN, OX, PN, SCHED_CAP, SH, ST
 
 _PRIME = np.uint64(1099511628211)

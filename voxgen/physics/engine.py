@@ -4,8 +4,10 @@ one machine (`World`), `simulate` and `simulate_batch`.
 Arrays (B machines): grid int32 (B, X, Y, Z); meta int64 (B, NMETA);
 sched int64 (B, SCHED_CAP, 4); events int64 (B, EV_CAP, NEV); moving int64
 (B, MP_CAP, NMP); logs int64 (B, LOG_CAP, 5); places int64 (B, P, NPL).
-The world is unbounded: each machine's box re-centres on its blocks, and all
-boxes grow when a machine no longer fits.
+Each machine's box re-centres on its blocks, and all boxes grow when a
+machine no longer fits. Positions are the blueprint's coordinates; `origin`
+says where its (0, 0, 0) lies in the game's world, whose border and build
+height stop pushes (`world_limits`; PHYSICS.md §2.2).
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import mmap
 
 import numpy as np
 
-from voxgen.blocks import canonical
 from voxgen.errors import VoxgenError
 from voxgen.physics import cells as C
 from voxgen.physics.state import Materials, decode, encode, is_full_block
@@ -27,6 +28,7 @@ MAX_BOX_CELLS = 1 << 22
 MAX_TOTAL_CELLS = 1 << 28
 MAX_TICKS = 10 ** 12        # game ticks a run may reach: 1.6 million years of game time
 MAX_COORD = 30_000_000      # the game's world border; keeps positions far from int64 limits
+DEFAULT_ORIGIN = (0, 64, 0)  # where a blueprint's (0, 0, 0) lies in the world: just above sea level
 
 
 def _zeros(shape, dtype) -> np.ndarray:
@@ -78,6 +80,42 @@ def check_pos(pos, what: str = "position") -> tuple[int, int, int]:
     return pos
 
 
+def world_limits(version: str) -> tuple[tuple[int, int], ...]:
+    """((x lo, x hi), (y lo, y hi), (z lo, z hi)): the blocks of the game's
+    world, inside its border and build height, for `version`."""
+    border = (C.BORDER_LO, C.BORDER_HI)
+    return border, (C.HEIGHT_112 if version == "1.12" else C.HEIGHT_MODERN), border
+
+
+def check_in_world(pos, origin, version: str, what: str = "position") -> tuple[int, int, int]:
+    """`pos` (the blueprint's coordinates) as 3 ints, or a VoxgenError if it
+    lies outside the game's world with the blueprint's (0, 0, 0) at `origin`."""
+    pos = check_pos(pos, what)
+    if any(not lo <= p + o <= hi for p, o, (lo, hi) in zip(pos, origin, world_limits(version))):
+        world = tuple(p + o for p, o in zip(pos, origin))
+        raise VoxgenError(f"{what} {pos} is outside the world (at {world}, with the blueprint's "
+                          f"corner at {tuple(origin)}): {describe_world(version)}")
+    return pos
+
+
+def describe_world(version: str) -> str:
+    (xlo, xhi), (ylo, yhi), _ = world_limits(version)
+    return f"x and z in {xlo:,}..{xhi:,}, y in {ylo}..{yhi} ({version})"
+
+
+def check_origin(origin, shapes, version: str) -> tuple[int, int, int]:
+    """`origin` as 3 ints, or a VoxgenError unless every blueprint of
+    `shapes` lies in the world with its (0, 0, 0) there."""
+    origin = check_pos(origin, "origin")
+    for shape in shapes:
+        for o, e, (lo, hi) in zip(origin, shape, world_limits(version)):
+            if not lo <= o <= o + max(1, int(e)) - 1 <= hi:
+                size = "x".join(str(int(v)) for v in shape)
+                raise VoxgenError(f"a {size} blueprint with its corner at {origin} does not fit "
+                                  f"in the world: {describe_world(version)}")
+    return origin
+
+
 def placement_order(structure, cells: np.ndarray) -> np.ndarray:
     """(N, 4) x, y, z, cell of the non-air cells in the game's placement order:
     full blocks, then the others, then blocks with block-entity data; each
@@ -96,7 +134,7 @@ class Machines:
     """B independent machines advanced together by the batched kernel."""
 
     def __init__(self, structures, placements=None, *, placement="quiet", version="modern",
-                 fast_forward=True, share_identical=True):
+                 origin=DEFAULT_ORIGIN, fast_forward=True, share_identical=True):
         _check_options(placement, version)
         from voxgen.physics import ticking
         self._k = ticking
@@ -106,6 +144,7 @@ class Machines:
         B = len(structures)
         for s in structures:              # before converting any of them
             check_box(s.shape, s.name or None)
+        self.origin = check_origin(origin, [s.shape for s in structures], version)
         encoded, seen = [], {}
         for s in structures:
             if id(s) not in seen:      # a batch often repeats one Structure object
@@ -127,6 +166,7 @@ class Machines:
         self.meta[:, C.LOX:C.LOZ + 1] = 1 << 40
         self.meta[:, C.HIX:C.HIZ + 1] = -(1 << 40)
         self.meta[:, C.V112] = 1 if version == "1.12" else 0
+        self.meta[:, C.WOX:C.WOZ + 1] = self.origin
         self.meta[:, C.FAST] = 1 if fast_forward else 0   # see periodic.py
         self.share_identical = share_identical             # see dedup.py
         self.sched = _zeros((B, C.SCHED_CAP, 4), dtype=np.int64)
@@ -135,7 +175,7 @@ class Machines:
         self.logs = _zeros((B, C.LOG_CAP, 5), dtype=np.int64)
         self._raw_events = [[] for _ in range(B)]     # chunks of (n, 5) log rows
         self._events = [[] for _ in range(B)]
-        self.applied = [[] for _ in range(B)]
+        self._played = [[] for _ in range(B)]    # (tick, 0 now | 1 planned, pos, state): see placed
         self._set_placements(placements or [[] for _ in range(B)])
         n = max(1, max(len(o) for o in encoded) if encoded else 1)
         init = np.zeros((B, n, 4), dtype=np.int64)
@@ -153,11 +193,11 @@ class Machines:
             mine = []
             for tick, pos, state in plist:
                 tick = check_tick(int(tick), "placement tick")
-                pos = check_pos(pos, "placement at")
+                pos = check_in_world(pos, self.origin, self.version, "placement at")
                 cell = encode(state, self.materials, self.version)
                 mine.append((tick, *pos, cell))
-                self.applied[b].append((tick, pos, canonical(state)))
             mine.sort(key=lambda r: r[0])
+            self._played[b] += [(r[0], 1, tuple(r[1:4]), decode(r[4], self.materials)) for r in mine]
             rows.append(mine)
         p = max([1] + [len(r) for r in rows])
         self.places = np.zeros((len(rows), p, C.NPL), dtype=np.int64)
@@ -266,6 +306,17 @@ class Machines:
 
     # --- reading the worlds ------------------------------------------------
 
+    def placed(self, b: int) -> list:
+        """[(tick, (x, y, z), state)]: the player's placements machine b has
+        seen so far, in the order they happened, each state as the engine
+        holds it. A placement planned after tick t happens once the run
+        passes t; one made between runs at once (so before any planned
+        for that same tick)."""
+        done = int(self.meta[b, C.PH])        # the planned ones applied, in order
+        planned = [p for p in self._played[b] if p[1] == 1][:done]
+        now = [p for p in self._played[b] if p[1] == 0]
+        return [(t, pos, state) for t, _, pos, state in sorted(now + planned, key=lambda p: p[:2])]
+
     def machine_events(self, b: int) -> list:
         """[(tick, (x, y, z), kind)] of machine b so far, in order."""
         self._events[b], _, _ = self._expand_events(b, None)
@@ -333,12 +384,13 @@ class Machines:
 
     def player_place(self, b: int, pos, state: str) -> None:
         cell = encode(state, self.materials, self.version)
-        pos = check_pos(pos, "placement at")
+        pos = check_in_world(pos, self.origin, self.version, "placement at")
         self._make_room(b, pos)
         m = self.meta[b]
         self._k.player_place(self.grid[b], m, self.sched[b], self.events_q[b], self.moving[b],
                              self.logs[b], int(pos[0]), int(pos[1]), int(pos[2]), cell)
-        self.applied[b].append((int(m[C.TIME]), tuple(int(v) for v in pos), canonical(state)))
+        self._played[b].append((int(m[C.TIME]), 0, tuple(int(v) for v in pos),
+                                decode(cell, self.materials)))
         self._after_run()
         self._k.keep_in_box(self.grid[b], m)
         self._after_run()
@@ -346,7 +398,7 @@ class Machines:
 
     def use(self, b: int, pos) -> None:
         """A player right-clicks `pos` of machine b between ticks (a lever flips)."""
-        pos = check_pos(pos, "use at")
+        pos = check_in_world(pos, self.origin, self.version, "use at")
         m = self.meta[b]
         if not self._k.player_use(self.grid[b], m, self.sched[b], self.events_q[b],
                                   self.moving[b], self.logs[b], int(pos[0]), int(pos[1]),
@@ -361,8 +413,9 @@ class Machines:
 class World:
     """One machine with the shared physics interface (notes/physics_api.md)."""
 
-    def __init__(self, structure, *, placement: str = "quiet", version: str = "modern"):
-        self._m = Machines([structure], placement=placement, version=version)
+    def __init__(self, structure, *, placement: str = "quiet", version: str = "modern",
+                 origin=DEFAULT_ORIGIN):
+        self._m = Machines([structure], placement=placement, version=version, origin=origin)
 
     @property
     def time(self) -> int:

@@ -11,8 +11,8 @@ rows 0-319 for the resolver and moveBlocks, rows STACK0.. for world_op's frames.
 """
 
 import numpy as np
-from numba import njit
 
+from voxgen.kernel_cache import njit
 from voxgen.physics.cells import (
     BLOCK_UPDATE_ORDER, DESTROY, DOOR, DOOR_ID, DOOR_OPEN, DOOR_POWERED, DOWN, DX, DY, DZ,
     ERR_OVERFLOW, GLAZED, HANDLING, HEAD, HONEY, IMMOVABLE, LEVER, MALIVE, MEXT, MLAST, MOVING, MPO,

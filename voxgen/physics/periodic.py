@@ -9,16 +9,24 @@ due, then the next P ticks repeat the last P ticks shifted by D, forever.
 `fast_forward` then jumps whole periods: blocks, tables and time move by
 n * (D, P) and the log gets one compressed repeat record (cells.LOG_REPEAT).
 
+Translation invariance ends at the world's border and build height (a block
+there cannot be pushed). Along an axis the machine moves on, a jump must
+start, end and have had its last period at least `_margin(d)` blocks from
+that axis's limits, where no check of the game reaches them; the machine
+then runs tick by tick into the border, and stopped there repeats in place
+(D = 0), which holds anywhere.
+
 hist: int64 (HIST, 6) ring of quiet points (hash, time, lox, loy, loz, log rows).
 """
 
 import numpy as np
-from numba import njit
 
+from voxgen.kernel_cache import njit
 from voxgen.physics.cells import (
-    EH, ET, HIX, LOG_CAP, LOG_REPEAT, LOG_SHIFT, LOGN, LOX, MPN, OX, PH, PN, SCHED_CAP, SH,
-    ST, TIME,
+    BORDER_HI, BORDER_LO, EH, ET, HIX, LOG_CAP, LOG_REPEAT, LOG_SHIFT, LOGN, LOX, MPN, OX, PH, PN,
+    SCHED_CAP, SH, ST, TIME, WOX,
 )
+from voxgen.physics.resolver import PUSH_LIMIT, build_height
 
 HIST = 8
 _PRIME = np.uint64(1099511628211)
@@ -30,11 +38,11 @@ def _mix(h, v):
 
 
 @njit(cache=True)
-def quiet_state_hash(g, m, sq, lo):
-    """Hash of the whole state relative to the exact bounding box `lo` (filled
-    in) and the time. Returns 0 when there are no blocks."""
+def quiet_state_hash(g, m, sq, lo, hi):
+    """Hash of the whole state relative to the exact bounding box [lo, hi]
+    (both filled in) and the time. Returns 0 when there are no blocks."""
     lo[0], lo[1], lo[2] = 1 << 40, 1 << 40, 1 << 40
-    hi = np.full(3, -(1 << 40), dtype=np.int64)
+    hi[0], hi[1], hi[2] = -(1 << 40), -(1 << 40), -(1 << 40)
     a0 = np.empty(3, dtype=np.int64)
     a1 = np.empty(3, dtype=np.int64)
     for a in range(3):
@@ -58,6 +66,7 @@ def quiet_state_hash(g, m, sq, lo):
                 h = _mix(h, g[i, j, k])
     for a in range(3):
         lo[a] += m[OX + a]                     # world coordinates from here on
+        hi[a] += m[OX + a]
     for q in range(m[SH], m[ST]):
         s = q % SCHED_CAP
         h = _mix(h, sq[s, 0] - m[TIME] + 8)
@@ -69,6 +78,36 @@ def quiet_state_hash(g, m, sq, lo):
 
 
 @njit(cache=True)
+def _margin(d):
+    """Blocks between a machine moving d a period and the world's limits
+    that no check of the game within a period reaches: its blocks move at
+    most |d| + 1 away from its box, and a push looks one block past them."""
+    return 2 * abs(d) + PUSH_LIMIT + 4
+
+
+@njit(cache=True)
+def _periods_within_limits(m, a, low, high, d):
+    """How many periods a machine moving d a period along axis a (0 x, 1 y,
+    2 z) may jump so that it keeps _margin(d) from the world's limits on that
+    axis all the while: [low, high] spans its boxes now and a period back,
+    in the machine's coordinates. Any number when it does not move along
+    the axis (d = 0): there it repeats in place, limits and all."""
+    if d == 0:
+        return 1 << 62
+    if a == 1:
+        wlo, whi = build_height(m)
+    else:
+        wlo, whi = BORDER_LO, BORDER_HI
+    wlo += _margin(d) - m[WOX + a]              # the limits, less the margin, in the
+    whi -= _margin(d) + m[WOX + a]              # machine's own coordinates
+    if low < wlo or high > whi:
+        return 0
+    if d > 0:
+        return (whi - high) // d
+    return (low - wlo) // (-d)
+
+
+@njit(cache=True)
 def fast_forward(g, m, sq, eq, lg, pl, hist, nhist, target):
     """At a quiet point, record it; if it repeats an earlier one, jump whole
     periods towards `target` (stopping before the next placement). Returns
@@ -76,7 +115,8 @@ def fast_forward(g, m, sq, eq, lg, pl, hist, nhist, target):
     if m[EH] != m[ET] or m[MPN] != 0:
         return nhist
     lo = np.empty(3, dtype=np.int64)
-    h = np.int64(quiet_state_hash(g, m, sq, lo))
+    hi = np.empty(3, dtype=np.int64)
+    h = np.int64(quiet_state_hash(g, m, sq, lo, hi))
     for back in range(min(nhist, HIST)):
         e = (nhist - 1 - back) % HIST
         if hist[e, 0] != h:
@@ -86,12 +126,16 @@ def fast_forward(g, m, sq, eq, lg, pl, hist, nhist, target):
         limit = target
         if m[PH] < m[PN]:
             limit = min(limit, pl[m[PH], 0])
-        n = (limit - m[TIME]) // period
-        if period <= 0 or rows < 0 or n < 1 or m[LOGN] + 2 > LOG_CAP:
+        if period <= 0:
             break
+        n = (limit - m[TIME]) // period
         d = np.empty(3, dtype=np.int64)
         for a in range(3):
             d[a] = lo[a] - hist[e, 2 + a]
+            low, high = min(lo[a], lo[a] - d[a]), max(hi[a], hi[a] - d[a])   # now and a period back
+            n = min(n, _periods_within_limits(m, a, low, high, d[a]))
+        if rows < 0 or n < 1 or m[LOGN] + 2 > LOG_CAP:
+            break
         for a in range(3):
             m[OX + a] += n * d[a]
             m[LOX + a] += n * d[a]

@@ -3,8 +3,7 @@ moveBlocks, and force-finishing a moving piston. PHYSICS.md §2.6; array
 arguments as in kernels.py.
 """
 
-from numba import njit
-
+from voxgen.kernel_cache import njit
 from voxgen.physics.cells import (
     AIR, DESTROY, DOOR, DX, DY, DZ, GLAZED, HEAD, IMMOVABLE, LEVER, LOG_DROP, LOG_EXTEND,
     LOG_RETRACT, MDIR, MEXT, MOVING, MPO, MPR, MALIVE, MSRC, MX, MY, MZ, MMOVED, STICKY,
@@ -122,7 +121,7 @@ def trigger_event(g, m, sq, eq, mp, lg, sc, x, y, z, typ, param):
     kt = kind(t)
     normal = (kt != DESTROY and kt != LEVER and kt != DOOR and kt != GLAZED and kt != HEAD
               and kt != MOVING and kt != IMMOVABLE)
-    if typ != 1 or kt == AIR or not is_pushable(t, f ^ 1, False, f) or not normal:
+    if typ != 1 or kt == AIR or not is_pushable(m, t, tx, ty, tz, f ^ 1, False, f) or not normal:
         set_block(g, m, sq, eq, mp, lg, sc, hx, hy, hz, 0, 3)
     else:
         move_blocks(g, m, sq, eq, mp, lg, sc, x, y, z, f, False)

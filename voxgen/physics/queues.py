@@ -5,8 +5,7 @@ sq scheduled ticks, eq block events, mp moving pistons, lg event log). Each
 full queue sets ERR_OVERFLOW and drops what did not fit.
 """
 
-from numba import njit
-
+from voxgen.kernel_cache import njit
 from voxgen.physics.cells import (
     EH, ERR_OVERFLOW, ERR_UNMODELLED, ET, EV_CAP, LOG_CAP, LOGN, MALIVE, MEXT, MLAST, MP_CAP, MPN,
     MPO, MSRC, MX, MY, MZ, MMOVED, MDIR, MPR, SCHED_CAP, SH, ST, STATUS, SX, SY, SZ, TIME,

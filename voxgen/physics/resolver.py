@@ -4,12 +4,11 @@ All functions take one machine's views: g int32 (X, Y, Z) grid, m int64
 (NMETA,) meta. Positions are world coordinates; cells outside the box are air.
 """
 
-from numba import njit
-
+from voxgen.kernel_cache import njit
 from voxgen.physics.cells import (
-    AIR, DESTROY, DOOR, DOWN, DX, DY, DZ, ERR_BOX, GLAZED, HEAD, HIX, HIY, HIZ, HONEY, IMMOVABLE,
-    LEVER, LOX, LOY, LOZ, MOVING, OBSERVER, OX, OY, OZ, PISTON, REDSTONE, SLIME, SOLID, STATUS,
-    STICKY,
+    AIR, BORDER_HI, BORDER_LO, DESTROY, DOOR, DOWN, DX, DY, DZ, ERR_BOX, GLAZED, HEAD,
+    HEIGHT_112, HEIGHT_MODERN, HIX, HIY, HIZ, HONEY, IMMOVABLE, LEVER, LOX, LOY, LOZ, MOVING,
+    OBSERVER, OX, OY, OZ, PISTON, REDSTONE, SLIME, SOLID, STATUS, STICKY, UP, V112, WOX, WOY, WOZ,
 )
 
 PUSH_LIMIT = 12
@@ -85,10 +84,28 @@ def is_conductor(c):
     return False
 
 
+@njit(cache=True, inline="always", _nrt=False)
+def build_height(m):
+    """(lowest, highest) y of the game's world for the machine's version."""
+    return HEIGHT_112 if m[V112] == 1 else HEIGHT_MODERN
+
+
 @njit(cache=True, _nrt=False)
-def is_pushable(c, move_dir, allow_destroy, piston_facing):
-    """PistonBaseBlock.isPushable for a cell (no world height limits)."""
+def is_pushable(m, c, x, y, z, move_dir, allow_destroy, piston_facing):
+    """PistonBaseBlock.isPushable (1.12: BlockPistonBase.canPush) for cell c
+    at (x, y, z). Outside the world border or the build height nothing is;
+    at the top nothing moves up and at the bottom nothing down. Air is
+    pushable inside the world, but in 1.12 not up off the top or down off
+    the bottom either: its check of air comes after the edges'."""
+    wx, wy, wz = x + m[WOX], y + m[WOY], z + m[WOZ]
+    lo, hi = build_height(m)
+    if not (BORDER_LO <= wx <= BORDER_HI and BORDER_LO <= wz <= BORDER_HI and lo <= wy <= hi):
+        return False
     k = c & 15
+    if k == AIR and m[V112] == 0:
+        return True
+    if (move_dir == DOWN and wy == lo) or (move_dir == UP and wy == hi):
+        return False
     if k == AIR:
         return True
     if k == IMMOVABLE or k == HEAD or k == MOVING:
@@ -182,7 +199,7 @@ def _add_line(g, m, px, py, pz, pdir, x, y, z, ldir, lst, dst, cnt, tmp):
     c = getc(g, m, x, y, z)
     if (c & 15) == AIR:
         return 1
-    if not is_pushable(c, pdir, False, ldir):
+    if not is_pushable(m, c, x, y, z, pdir, False, ldir):
         return 1
     if x == px and y == py and z == pz:
         return 1
@@ -196,7 +213,7 @@ def _add_line(g, m, px, py, pz, pdir, x, y, z, ldir, lst, dst, cnt, tmp):
         bx, by, bz = x + DX[back] * i, y + DY[back] * i, z + DZ[back] * i
         prev = c
         c = getc(g, m, bx, by, bz)
-        if ((c & 15) == AIR or not can_stick(prev, c) or not is_pushable(c, pdir, False, back)
+        if ((c & 15) == AIR or not can_stick(prev, c) or not is_pushable(m, c, bx, by, bz, pdir, False, back)
                 or (bx == px and by == py and bz == pz)):
             break
         i += 1
@@ -221,7 +238,7 @@ def _add_line(g, m, px, py, pz, pdir, x, y, z, ldir, lst, dst, cnt, tmp):
         c = getc(g, m, fx, fy, fz)
         if (c & 15) == AIR:
             return 1
-        if not is_pushable(c, pdir, True, pdir) or (fx == px and fy == py and fz == pz):
+        if not is_pushable(m, c, fx, fy, fz, pdir, True, pdir) or (fx == px and fy == py and fz == pz):
             return 0
         if breaks_when_pushed(c):
             n = cnt[1]
@@ -290,7 +307,7 @@ def resolve(g, m, px, py, pz, f, extending, lst, dst, cnt, tmp, stack):
         pdir = f ^ 1
         sx, sy, sz = px + 2 * DX[f], py + 2 * DY[f], pz + 2 * DZ[f]
     c = getc(g, m, sx, sy, sz)
-    if not is_pushable(c, pdir, False, f):
+    if not is_pushable(m, c, sx, sy, sz, pdir, False, f):
         if extending and breaks_when_pushed(c):
             dst[0, 0], dst[0, 1], dst[0, 2] = sx, sy, sz
             cnt[1] = 1

@@ -2,7 +2,9 @@
 start recipe (`machine_spec`).
 
 A placement is (tick, (x, y, z), state): a player-style setBlock applied
-after game tick `tick` and before tick `tick + 1` (tick 0: before the first).
+after game tick `tick` and before tick `tick + 1` (tick 0: before the first);
+with the state USE, a right-click there instead (a lever flips), made before
+the setBlocks of the same tick.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ import numpy as np
 
 from voxgen.blocks import canonical
 from voxgen.errors import VoxgenError
-from voxgen.physics.engine import Machines, check_tick
+from voxgen.physics.engine import DEFAULT_ORIGIN, Machines, check_tick
 from voxgen.physics.state import decode
 from voxgen.structure import Structure
 
+USE = "use"                  # the "state" of a placement that right-clicks
 EVENTS_LISTED = 100_000      # events a SimResult lists; it counts them all
 MAX_RECORDED_TICKS = 100_000  # ticks `record_changes` may run: it snapshots every tick
 
@@ -93,7 +96,7 @@ def _result(machines: Machines, b: int, structure: Structure, ticks: int) -> Sim
     pos, cells = machines.cells(b)
     states = [decode(int(c), machines.materials) for c in cells]
     left_by_player = {}
-    for _, p, state in machines.applied[b]:
+    for _, p, state in machines.placed(b):
         left_by_player[p] = state            # the last placement at a cell wins
     own = np.array([left_by_player.get(tuple(int(v) for v in p)) != s
                     for p, s in zip(pos, states)], dtype=bool)
@@ -120,23 +123,33 @@ def _result(machines: Machines, b: int, structure: Structure, ticks: int) -> Sim
 
 
 def simulate(structure: Structure, ticks: int, placements=(), placement: str = "quiet",
-             version: str = "modern", record_changes: bool = False) -> SimResult:
-    """Place `structure` (quietly or loudly), apply `placements`, run game
-    ticks 1..ticks. With `record_changes`, also list every block change per
-    tick (slower: one kernel call per tick). Raises VoxgenError for blocks the
-    engine cannot model."""
-    if not record_changes:
+             version: str = "modern", record_changes: bool = False,
+             origin=DEFAULT_ORIGIN) -> SimResult:
+    """Place `structure` (quietly or loudly) with its (0, 0, 0) at `origin` in
+    the game's world, apply `placements` (right-clicks too), run game ticks
+    1..ticks. With `record_changes`, also list every block change per tick
+    (slower: one kernel call per tick). Raises VoxgenError for blocks the
+    engine cannot model. Positions in and out are the blueprint's."""
+    placements = _placements(placements)
+    uses = sorted((t, pos) for t, pos, state in placements if state == USE and t < ticks)
+    if not record_changes and not uses:
         return simulate_batch([structure], ticks, [placements], placement=placement,
-                              version=version)[0]
+                              version=version, origin=origin)[0]
     check_tick(ticks, "ticks")
-    if ticks > MAX_RECORDED_TICKS:
+    if record_changes and ticks > MAX_RECORDED_TICKS:
         raise VoxgenError(f"recording every change is limited to {MAX_RECORDED_TICKS} ticks, "
                           f"got {ticks}")
-    machines = Machines([structure], [_placements(placements)], placement=placement,
-                        version=version)
-    changes, before = [], machines.snapshot(0)
-    for t in range(1, int(ticks) + 1):
+    machines = Machines([structure], [[p for p in placements if p[2] != USE]],
+                        placement=placement, version=version, origin=origin)
+    changes, before = [], machines.snapshot(0) if record_changes else None
+    for t in range(1, int(ticks) + 1) if record_changes else [int(ticks)]:
+        while uses and uses[0][0] < t:          # a right-click after tick uses[0][0]
+            tick, pos = uses.pop(0)
+            machines.run(tick)
+            machines.use(0, pos)
         machines.run(t)
+        if not record_changes:
+            continue
         after = machines.snapshot(0)
         for pos in sorted(set(before) | set(after), key=lambda p: (p[1], p[2], p[0])):
             a, b = before.get(pos, "minecraft:air"), after.get(pos, "minecraft:air")
@@ -144,14 +157,16 @@ def simulate(structure: Structure, ticks: int, placements=(), placement: str = "
                 changes.append((t, pos, a, b))
         before = after
     result = _result(machines, 0, structure, int(ticks))
-    result.changes = changes
+    result.changes = changes if record_changes else None
     return result
 
 
 def simulate_batch(structures, ticks: int, placements_per_structure=None,
-                   placement: str = "quiet", version: str = "modern") -> list[SimResult]:
+                   placement: str = "quiet", version: str = "modern",
+                   origin=DEFAULT_ORIGIN) -> list[SimResult]:
     """Run many machines together in one batched kernel call per step of
-    the run loop; results in input order."""
+    the run loop, each with its (0, 0, 0) at `origin`; results in input
+    order."""
     structures = list(structures)
     check_tick(ticks, "ticks")
     if placements_per_structure is None:
@@ -161,6 +176,6 @@ def simulate_batch(structures, ticks: int, placements_per_structure=None,
         raise VoxgenError("simulate_batch needs one placement list per structure")
     if not structures:
         return []
-    machines = Machines(structures, plans, placement=placement, version=version)
+    machines = Machines(structures, plans, placement=placement, version=version, origin=origin)
     machines.run(int(ticks))
     return [_result(machines, b, s, int(ticks)) for b, s in enumerate(structures)]

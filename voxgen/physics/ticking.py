@@ -9,8 +9,8 @@ placement or the target tick.
 """
 
 import numpy as np
-from numba import njit, prange
 
+from voxgen.kernel_cache import njit, prange
 from voxgen.physics.cells import (
     DX, DY, DZ, EH, ET, EV_CAP, FAST, HANDLING, HIX, LOG_CAP, LOG_OBS_OFF, LOG_OBS_ON, LOGN,
     LEVER, LOX, MALIVE, MARGIN, MOVING, MPN, MPO, MPR, MLAST, MMOVED, MX, MY, MZ, NEED_GROW, NEED_ROOM,

@@ -17,12 +17,14 @@ from pathlib import Path
 
 from voxgen.blocks import canonical, split_state
 from voxgen.errors import VoxgenError
+from voxgen.physics.engine import MAX_COORD
 from voxgen.safe_read import open_regular, read_toml
 
 AIR = "minecraft:air"
 WINDOW_MARGIN = 4  # the capture window is [-4, size + 4] on each axis (README §2.4)
 MAX_TICKS = 10_000             # ticks a trace or case may cover (real captures: tens); ~1 ms each
 MAX_FILE_BYTES = 64 * 1024 * 1024
+FORMAT_VERSIONS = (1,)         # the trace schema versions this reader knows (README §2.1)
 
 
 @dataclass(frozen=True)
@@ -61,9 +63,13 @@ class TraceReport:
 
 
 def _pos(value, where, path) -> tuple[int, int, int]:
+    """3 integers, each inside the world border (±MAX_COORD)."""
     if not isinstance(value, (list, tuple)) or len(value) != 3 or not all(
             isinstance(v, int) and not isinstance(v, bool) for v in value):      # true is an int to Python
-        raise VoxgenError(f"{where}: position must be 3 integers, got {value!r}", path)
+        raise VoxgenError(f"{where}: position must be 3 integers, got {value!r:.80}", path)
+    if any(abs(v) > MAX_COORD for v in value):
+        raise VoxgenError(f"{where}: position {list(value)!r:.80} is outside the world "
+                          f"(each coordinate within ±{MAX_COORD:,})", path)
     return tuple(value)
 
 
@@ -107,39 +113,72 @@ def _read_json(path) -> dict:
     return doc
 
 
+def _format_version(doc, path) -> None:
+    """A missing version is taken as 1 (hand-written traces); another one is
+    a schema this reader does not know, so its ticks could mean anything."""
+    version = doc.get("format_version", 1)
+    if type(version) is not int or version not in FORMAT_VERSIONS:       # not 1.0, not true
+        known = ", ".join(map(str, FORMAT_VERSIONS))
+        raise VoxgenError(f"format_version {version!r:.40} is not supported (known: {known})", path)
+
+
+def _tick_changes(entry, where, path) -> dict:
+    """{pos: (from, to)} of one `ticks[]` entry; a cell listed twice is refused
+    (each event is the cell's net change over the tick, README §2.2)."""
+    if not isinstance(entry.get("events"), list):
+        raise VoxgenError(f"{where}.events is not a list", path)
+    changes = {}
+    for i, ev in enumerate(entry["events"]):
+        if not isinstance(ev, dict):
+            raise VoxgenError(f"{where}.events[{i}] is not an object", path)
+        if ev.get("kind", "block_changed") != "block_changed":
+            continue
+        pos = _pos(ev.get("pos"), f"{where}.events[{i}]", path)
+        if pos in changes:
+            raise VoxgenError(f"{where}.events[{i}]: cell {list(pos)} changes twice in one tick",
+                              path)
+        changes[pos] = (_state(ev.get("from"), f"{where}.events[{i}].from", path),
+                        _state(ev.get("to"), f"{where}.events[{i}].to", path))
+    return changes
+
+
 def load_trace(path) -> Trace:
     """Read a trace JSON (README §2.1), checking every field it uses; it may
-    cover at most MAX_TICKS ticks. Raises VoxgenError on malformed files."""
+    cover at most MAX_TICKS ticks. Raises VoxgenError on malformed files,
+    including ticks out of order or repeated, and a trace with nothing to
+    check (no ticks and no `queues` to say how many were captured)."""
     doc = _read_json(path)
     if "ticks" not in doc or not isinstance(doc["ticks"], list):
         raise VoxgenError("trace has no 'ticks' list", path)
+    _format_version(doc, path)
     ticks = {}
     for n, entry in enumerate(doc["ticks"]):
         where = f"ticks[{n}]"
         if not isinstance(entry, dict):
             raise VoxgenError(f"{where} is not an object", path)
         t = _tick(entry.get("tick"), f"{where}.tick", path)
-        if not isinstance(entry.get("events"), list):
-            raise VoxgenError(f"{where}.events is not a list", path)
-        changes = {}
-        for i, ev in enumerate(entry["events"]):
-            if not isinstance(ev, dict):
-                raise VoxgenError(f"{where}.events[{i}] is not an object", path)
-            if ev.get("kind", "block_changed") != "block_changed":
-                continue
-            pos = _pos(ev.get("pos"), f"{where}.events[{i}]", path)
-            changes[pos] = (_state(ev.get("from"), f"{where}.events[{i}].from", path),
-                            _state(ev.get("to"), f"{where}.events[{i}].to", path))
-        ticks[t] = changes
+        if t in ticks:                      # else the last copy would silently win
+            raise VoxgenError(f"{where}: tick {t} is listed twice (each tick once, ascending)",
+                              path)
+        if ticks and t < max(ticks):
+            raise VoxgenError(f"{where}: tick {t} comes after tick {max(ticks)} (ticks must "
+                              "ascend)", path)
+        ticks[t] = _tick_changes(entry, where, path)
     queues = doc.get("queues")
     if queues is not None and not isinstance(queues, list):
         raise VoxgenError("'queues' is not a list", path)
+    if queues is not None and ticks and max(ticks) >= len(queues):
+        raise VoxgenError(f"tick {max(ticks)} has changes, but 'queues' records only "
+                          f"{len(queues)} captured ticks", path)
     n_ticks = max(max(ticks, default=-1) + 1, len(queues or []))
     if n_ticks > MAX_TICKS:
         raise VoxgenError(f"'queues' covers {n_ticks} ticks; at most {MAX_TICKS} are replayed", path)
     name = doc.get("structure", "")
     if not isinstance(name, str):
         raise VoxgenError(f"'structure' must be a string, got {name!r:.40}", path)
+    if n_ticks == 0:    # only ticks with changes are listed; without 'queues' the length is unknown
+        raise VoxgenError("nothing to check: no ticks listed and no 'queues' to say how many "
+                          "ticks were captured", path)
     return Trace(structure=name.rpartition(":")[2], ticks=ticks, n_ticks=n_ticks)
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Iterator
 
 import numpy as np
-from numba import njit
 
+from voxgen.kernel_cache import njit
 from voxgen.structure import Structure
 
 

@@ -1,0 +1,57 @@
+"""numba for voxgen's kernels, its cache kept true to their sources (private).
+
+    from voxgen.kernel_cache import njit, prange, numba
+
+numba keys each cached kernel by its own source file alone. A kernel that
+calls one in another file, or reads another file's constants, kept running
+its old machine code after that file changed: after an edit, and after an
+upgrade that changed one file of a folder and not another. Here the key of a
+voxgen kernel also holds a digest of every .py file in the kernel's folder
+(kernels use nothing compiled from another folder: tests/test_kernel_cache.py
+checks it), so a change anywhere in a folder compiles its kernels afresh.
+Import njit from here, not from numba, in any module that defines a kernel:
+the key is made when a kernel is defined.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import numba
+from numba import njit, prange
+from numba.core import caching
+
+__all__ = ["njit", "prange", "numba", "folder_digest"]
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+_digests: dict[str, str] = {}
+
+
+def folder_digest(folder: str) -> str:
+    """sha256 of the names and contents of the .py files in `folder`, in
+    name order (once a process)."""
+    if folder not in _digests:
+        digest = hashlib.sha256()
+        for name in sorted(os.listdir(folder)):
+            if name.endswith(".py"):
+                with open(os.path.join(folder, name), "rb") as f:
+                    digest.update(name.encode() + b"\0" + f.read() + b"\0")
+        _digests[folder] = digest.hexdigest()
+    return _digests[folder]
+
+
+_numba_stamp = caching._SourceFileBackedLocatorMixin.get_source_stamp
+
+
+def _stamp(locator):
+    """numba's stamp of a kernel's source file, with its folder's digest
+    when the file is voxgen's."""
+    stamp = _numba_stamp(locator)
+    folder = os.path.dirname(os.path.abspath(locator._py_file))
+    if os.path.commonpath([folder, _PACKAGE]) != _PACKAGE:
+        return stamp
+    return stamp, folder_digest(folder)
+
+
+caching._SourceFileBackedLocatorMixin.get_source_stamp = _stamp
