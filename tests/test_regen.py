@@ -3,6 +3,7 @@ report's numbers against an independent step-by-step recomputation, a
 regrown flying machine flying, and the cut/regen commands."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -258,6 +259,15 @@ def test_regen_render_writes_a_montage_and_a_gif(tmp_path):
     assert montage.size[0] == 5 * montage.size[1]           # grown, 2 cut parts, 2 regrown
     gif = Image.open(tmp_path / "flying_machine_regen.gif")
     assert gif.n_frames > 10
+    # The count printed is the GIF's own (held frames are stored once), and
+    # the frames' delays add up to the length printed.
+    frames, seconds = re.search(r"\((\d+) frames, ([\d.]+) s\)", result.output).groups()
+    assert int(frames) == gif.n_frames
+    delays = []
+    for i in range(gif.n_frames):
+        gif.seek(i)
+        delays.append(gif.info["duration"])
+    assert sum(delays) == round(float(seconds) * 1000)
 
 
 def test_story_samples_long_regrowth_and_flight():
@@ -284,3 +294,58 @@ def test_story_of_a_long_flight_shows_its_start_only():
     regrowth = sampled(len(report["frames"].steps), 2)
     assert len(frames) == len(labels) == 2 * HOLD + len(regrowth) + len(flight)
     assert max(frames[-1].shape) < 2 * FLIGHT_SHOWN
+
+
+# --- pictures of a machine in flight -------------------------------------------------
+
+MOVING = "minecraft:moving_piston"
+
+
+def cells_of(origin, structure) -> dict:
+    return {tuple(int(v) for v in np.add(p, origin)): structure.palette[structure.blocks[tuple(p)]]
+            for p in np.argwhere(~structure.air_mask())}
+
+
+def test_a_pushed_block_is_pictured_as_itself():
+    """A piston pushing stone: for two ticks the physics holds moving_piston
+    placeholders; the picture shows the head and the stone in their place."""
+    from voxgen.physics import simulate_batch
+    from voxgen.render.motion import flight_frames
+
+    blocks = np.zeros((3, 2, 1), np.int32)
+    blocks[0, 0, 0], blocks[1, 0, 0] = 1, 2
+    pusher = Structure(blocks, ("minecraft:air", "minecraft:piston[extended=false,facing=east]",
+                                "minecraft:stone"))
+    plan = [(1, (0, 1, 0), "minecraft:redstone_block")]
+    final = simulate_batch([pusher], 2, [plan])[0]
+    assert cells_of(final.origin, final.final)[(2, 0, 0)].startswith(MOVING)   # the placeholder
+    (origin, picture), = flight_frames([pusher], [plan], [2])[0]
+    shown = cells_of(origin, picture)
+    assert shown[(2, 0, 0)] == "minecraft:stone"
+    assert shown[(1, 0, 0)] == "minecraft:piston_head[facing=east,short=false,type=normal]"
+    assert shown[(0, 0, 0)] == "minecraft:piston[extended=true,facing=east]"
+
+
+def test_flight_pictures_match_the_physics_but_for_moving_cells():
+    """The caterpillar crawling, tick by tick: the picture (one run stopped at
+    each tick) has the very cells of `simulate_batch` (a fresh run for each
+    tick), except that every moving_piston shows a real block."""
+    from voxgen.physics import machine_spec, simulate_batch
+    from voxgen.render.motion import flight_frames
+
+    caterpillar = formats.load(ROOT / "blueprints" / "caterpillar.toml")
+    plan = list(machine_spec(caterpillar).start)
+    ticks = list(range(0, 31, 3))
+    frames = flight_frames([caterpillar], [plan], ticks)
+    moving_seen = 0
+    for t, [(origin, picture)] in zip(ticks, frames):
+        result = simulate_batch([caterpillar], t, [plan])[0]
+        physics, shown = cells_of(result.origin, result.final), cells_of(origin, picture)
+        assert shown.keys() == physics.keys(), t
+        for pos, state in physics.items():
+            if state.startswith(MOVING):
+                moving_seen += 1
+                assert not shown[pos].startswith(MOVING), (t, pos)
+            else:
+                assert shown[pos] == state, (t, pos)
+    assert moving_seen > 10                        # the test saw the machine move

@@ -272,3 +272,61 @@ def test_a_gif_too_large_to_hold_is_refused_before_or_while_rendering(tmp_path, 
         write_animation(reveal_frames(s, 6), out, final=s, size=64, progress=False)   # count unknown
     assert write_animation(reveal_frames(s, 3), out, final=s, total=3, size=64, progress=False) == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.gif"]
+
+
+def gif_durations(path) -> list[int]:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        durations = []
+        for i in range(im.n_frames):
+            im.seek(i)
+            durations.append(im.info["duration"])
+    return durations
+
+
+def test_gif_writer_holds_a_repeated_frame_as_one_longer_frame(tmp_path):
+    """Identical consecutive frames become one frame shown for their summed
+    time, and the writer counts what the file holds (Pillow would merge them
+    silently), so a printed frame count is true."""
+    from voxgen.render.animate import _GifWriter
+
+    red, blue = np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8, 3), np.uint8)
+    red[..., 0], blue[..., 2] = 200, 200
+    out = tmp_path / "held.gif"
+    writer = _GifWriter(out, fps=10)
+    for image in (red, red, red, blue, red):
+        writer.append(image)
+    writer.close()
+    assert writer.written == 3
+    assert len(gif_frames(out)) == 3
+    assert gif_durations(out) == [300, 100, 100]
+
+
+@pytest.mark.parametrize("fps, n", [(12, 6), (7, 10), (30, 31)])
+def test_gif_length_is_frames_over_fps_whatever_the_rounding(tmp_path, fps, n):
+    """GIF delays are whole centiseconds: 1000/12 ms a frame cannot be kept
+    exactly, but the delays round on a running clock, so the GIF lasts n/fps."""
+    from voxgen.render.animate import _GifWriter
+
+    out = tmp_path / "clock.gif"
+    writer = _GifWriter(out, fps=fps)
+    for i in range(n):
+        writer.append(np.full((4, 4, 3), 5 * i, np.uint8))
+    writer.close()
+    durations = gif_durations(out)
+    assert len(durations) == n and all(d % 10 == 0 for d in durations)
+    assert sum(durations) == round(n * 100 / fps) * 10
+    assert max(durations) - min(durations) <= 10
+
+
+@needs_gl
+def test_write_animation_returns_the_frames_in_the_file(tmp_path):
+    from voxgen.render.animate import write_animation
+
+    s = l_shape()
+    out = tmp_path / "held.gif"
+    n = write_animation([s, s, s, s.masked(np.zeros(s.shape, bool))], out, size=64, fps=10,
+                        labels=["held"] * 3 + ["gone"], progress=False)
+    assert n == len(gif_frames(out)) == 2
+    assert gif_durations(out) == [300, 100]

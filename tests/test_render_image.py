@@ -1,6 +1,7 @@
 """Off-screen stills: the expected block colours in the expected places."""
 
 import ctypes.util
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ needs_gl = pytest.mark.skipif(offscreen.opengl_problem() is not None,
 PALETTE = ["minecraft:air", "minecraft:red_wool", "minecraft:blue_wool",
            "minecraft:gold_block", "minecraft:emerald_block"]
 COLOURS = compile_palette(PALETTE).colour.astype(int)
+ROOT = Path(__file__).resolve().parent.parent
 BACKGROUND = np.rint(np.array((0.88, 0.91, 0.95)) * 255)
 
 
@@ -181,3 +183,77 @@ def test_display_without_libgl_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
     with pytest.raises(VoxgenError, match="libGL is not installed"):
         offscreen.require_opengl()
+
+
+def one_line_error(result) -> str:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and result.output.count("\n") == 1, result.output
+    return result.output
+
+
+@pytest.mark.parametrize("suffix", [".png", ".gif", ".mp4"])
+def test_cli_render_refuses_an_empty_blueprint_and_writes_nothing(tmp_path, suffix):
+    from voxgen.cli import main
+    from voxgen.formats.text import save
+
+    empty = tmp_path / "empty.toml"
+    save(Structure(np.zeros((3, 2, 2), np.int32), PALETTE), empty)
+    out = tmp_path / f"out{suffix}"
+    output = one_line_error(CliRunner().invoke(main, ["render", str(empty), "-o", str(out)]))
+    assert "empty.toml: nothing to render: the structure has no blocks" in output
+    # Both sides of a comparison empty: still nothing to draw.
+    output = one_line_error(CliRunner().invoke(main, ["render", str(empty), "--compare", str(empty),
+                                                      "-o", str(out)]))
+    assert "nothing to render" in output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.toml"]
+
+
+def test_marked_titles_name_the_empty_side():
+    from voxgen.cli.render import _marked
+
+    full = Structure(np.ones((1, 1, 1), np.int32), PALETTE)
+    empty = Structure(np.zeros((1, 1, 1), np.int32), PALETTE)
+    assert _marked(("a", "b"), full, empty) == ("a", "b (no blocks)")
+    assert _marked(("a", "b"), empty, None) == ("a (no blocks)", "b")
+
+
+@needs_gl
+def test_cli_compare_with_an_empty_side_draws_the_other_and_labels_the_empty_one(tmp_path):
+    """An NCA that grew nothing is a result: compared with its blueprint, it
+    shows as an empty panel whose title says "(no blocks)"."""
+    from PIL import Image
+
+    from voxgen.cli import main
+    from voxgen.formats.text import save
+
+    blocks = np.zeros((3, 2, 2), np.int32)
+    blocks[:, 0] = 3
+    save(Structure(blocks, PALETTE), tmp_path / "a.toml")
+    save(Structure(np.zeros((2, 2, 2), np.int32), PALETTE), tmp_path / "b.toml")
+    out = tmp_path / "ab.png"
+    result = CliRunner().invoke(main, ["render", str(tmp_path / "a.toml"), "--compare",
+                                       str(tmp_path / "b.toml"), "-o", str(out), "--size", "128"])
+    assert result.exit_code == 0, result.output
+    image = np.asarray(Image.open(out).convert("RGB")).astype(int)
+    drawn = np.abs(image - BACKGROUND).max(axis=2) > 10
+    left, right = drawn[:, :128], drawn[:, 128:]
+    assert left[24:].sum() > 500 and not right[24:].any()      # below the titles
+    # Its title is "b (no blocks)", far wider than "b" alone (6 pixels at this size).
+    columns = right.any(axis=0).nonzero()[0]
+    assert columns.max() - columns.min() > 40
+
+
+@pytest.mark.parametrize("output, words", [
+    ("x.png/", "ends in a path separator"),
+    ("", "-o is empty"),
+    ("x", "not 'no extension'"),
+])
+def test_cli_render_refuses_odd_output_paths_in_one_line(tmp_path, monkeypatch, output, words):
+    from voxgen.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["render", str(ROOT / "blueprints" / "flying_machine.toml"),
+                                       "-o", output])
+    assert words in one_line_error(result)
+    assert "'none'" not in result.output and ".:" not in result.output
+    assert list(tmp_path.iterdir()) == []

@@ -1,5 +1,6 @@
 """The viewer driven through its widgets and keys on an off-screen plotter."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +11,8 @@ from voxgen.render import offscreen
 from voxgen.render.mesh import DIRECTIONS
 from voxgen.structure import Structure
 
-pytestmark = pytest.mark.skipif(offscreen.opengl_problem() is not None,
-                                reason=f"no OpenGL: {offscreen.opengl_problem()}")
+needs_gl = pytest.mark.skipif(offscreen.opengl_problem() is not None,
+                              reason=f"no OpenGL: {offscreen.opengl_problem()}")
 
 PALETTE = ["minecraft:air", "minecraft:stone", "minecraft:gold_block",
            "minecraft:observer[facing=up,powered=false]",
@@ -54,6 +55,7 @@ def blocks_drawn(viewer):
     return set(viewer.scene.meshes[0].face_block.tolist())
 
 
+@needs_gl
 def test_opens_on_the_last_step_with_a_checkbox_per_block_type(viewer):
     assert viewer.step == 4
     assert viewer.types == ["minecraft:stone", "minecraft:observer", "minecraft:gold_block"]
@@ -62,6 +64,7 @@ def test_opens_on_the_last_step_with_a_checkbox_per_block_type(viewer):
     assert viewer.scene.polydata[0].n_cells == viewer.scene.meshes[0].n_faces
 
 
+@needs_gl
 def test_slider_scrubs_growth_steps(viewer):
     from vtkmodules.vtkCommonCore import vtkCommand
 
@@ -74,6 +77,7 @@ def test_slider_scrubs_growth_steps(viewer):
     assert viewer.step == 3
 
 
+@needs_gl
 def test_keys_step_and_play(viewer):
     press(viewer.plotter, "Home")
     assert viewer.step == 0
@@ -92,6 +96,7 @@ def test_keys_step_and_play(viewer):
     assert viewer.playing and viewer.step == 0
 
 
+@needs_gl
 def test_checkbox_hides_a_block_type_and_shows_what_was_behind(viewer):
     from vtkmodules.vtkCommonCore import vtkCommand
 
@@ -107,6 +112,7 @@ def test_checkbox_hides_a_block_type_and_shows_what_was_behind(viewer):
     assert blocks_drawn(viewer) == {1, 3, 4}
 
 
+@needs_gl
 def test_plane_cut_happens_in_voxel_space(viewer):
     from vtkmodules.vtkCommonCore import vtkCommand
 
@@ -161,3 +167,48 @@ def test_view_resolves_files_weights_and_bundled_names(tmp_path, monkeypatch):
     assert resolve("bug")[0] == "weights"                 # trained weights win
     with pytest.raises(VoxgenError, match="no such file"):
         resolve("nothing")
+
+
+def no_display(monkeypatch):
+    monkeypatch.setattr(offscreen.sys, "platform", "linux")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+
+
+def one_line_error(result) -> str:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and result.output.count("\n") == 1, result.output
+    return result.output
+
+
+def test_view_reads_the_input_before_asking_for_a_display(tmp_path, monkeypatch):
+    """A bad input is named for what it is, with or without a display."""
+    from voxgen.cli import main
+    from voxgen.formats.text import save
+
+    no_display(monkeypatch)
+    garbage = tmp_path / "g.nbt"
+    garbage.write_bytes(bytes(range(256)) * 2)
+    empty = tmp_path / "empty.toml"
+    save(Structure(np.zeros((2, 2, 2), np.int32), PALETTE), empty)
+    weights = tmp_path / "w.safetensors"
+    weights.write_text("not weights")
+    for target, words in [(tmp_path, "is a directory"), (garbage, "g.nbt: not a blueprint"),
+                          (empty, "empty.toml: nothing to view: the structure has no blocks"),
+                          (weights, "w.safetensors: not a voxgen weights file")]:
+        output = one_line_error(CliRunner().invoke(main, ["view", str(target)]))
+        assert words in output and "no display" not in output, (target, output)
+    # A good file gets as far as the display.
+    output = one_line_error(CliRunner().invoke(main, ["view", "blueprints/flying_machine.toml"]))
+    assert "no display" in output
+
+
+def test_a_directory_is_not_mistaken_for_a_missing_file(tmp_path):
+    from voxgen.cli.view import resolve
+    from voxgen.errors import VoxgenError
+
+    with pytest.raises(VoxgenError, match="is a directory"):
+        resolve(str(tmp_path))
+    fifo = tmp_path / "pipe.toml"
+    os.mkfifo(fifo)
+    assert resolve(str(fifo)) == ("file", fifo)          # its reader refuses it, by name

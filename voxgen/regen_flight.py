@@ -119,15 +119,3 @@ def fly(parts: list[Structure], offsets: list, machine: MachineSpec, margin: int
         else:
             out.append(_judge(part, r, plan, machine, ticks))
     return out
-
-
-def flight_frames(parts: list[Structure], offsets: list, machine: MachineSpec, margin: int,
-                  ticks: list[int]) -> list[list]:
-    """[frame][part] -> (origin (x, y, z), Structure) of each part's world
-    after each game tick count in `ticks` (for pictures)."""
-    plans = [placements_for(machine, margin, o) for o in offsets]
-    frames = []
-    for t in ticks:
-        results = simulate_batch(parts, t, plans)
-        frames.append([(r.origin, r.final) for r in results])
-    return frames

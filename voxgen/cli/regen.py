@@ -92,7 +92,8 @@ def story_frames(report, trained, every_step: int = 2, every_tick: int = 2):
     for the first FLIGHT_SHOWN ticks at most."""
     import numpy as np
 
-    from voxgen.regen_flight import flight_frames, machine_of, blueprint_of
+    from voxgen.regen_flight import blueprint_of, machine_of, placements_for
+    from voxgen.render.motion import flight_frames
 
     f = report["frames"]
     trial = report["trials"][0]
@@ -111,7 +112,8 @@ def story_frames(report, trained, every_step: int = 2, every_tick: int = 2):
     if machine is not None and report["ticks"]:
         offsets = [p["offset"] for p in trial["parts"]]
         ticks = sampled(min(report["ticks"], FLIGHT_SHOWN) + 1, every_tick)
-        flights = flight_frames(f.regrowing[-1], offsets, machine, trained.config.margin, ticks)
+        plans = [placements_for(machine, trained.config.margin, o) for o in offsets]
+        flights = flight_frames(f.regrowing[-1], plans, ticks)      # moving blocks as themselves
         for t, frame in zip(ticks, flights):
             scenes.append([(shifts[i] + np.asarray(origin), s) for i, (origin, s) in enumerate(frame)])
             labels.append(f"fly tick {t}")
@@ -121,13 +123,16 @@ def story_frames(report, trained, every_step: int = 2, every_tick: int = 2):
     return frames, labels
 
 
-def render_story(report, trained, path, size: int = 384, fps: float = 10.0) -> int:
-    """The GIF (or MP4) of trial 0 regrowing and flying; returns frame count."""
+def render_story(report, trained, path, size: int = 384, fps: float = 10.0) -> tuple[int, float]:
+    """The GIF (or MP4) of trial 0 regrowing and flying; returns the frames
+    in the file (a GIF shows a held picture as one longer frame) and its
+    length in seconds."""
     from voxgen.render.animate import write_animation
 
     frames, labels = story_frames(report, trained)
     final, _ = compose([((0, 0, 0), frames[0]), ((0, 0, 0), frames[-1])])
-    return write_animation(frames, path, final=final, labels=labels, size=size, fps=fps)
+    written = write_animation(frames, path, final=final, labels=labels, size=size, fps=fps)
+    return written, len(frames) / fps
 
 
 def table(report) -> str:
@@ -209,8 +214,8 @@ def regen(name, damage, axis, at, jitter, trials, steps, ticks, seed, as_json, r
         report["frames"] = frames
         png, gif = (Path(render_dir) / f"{file_stem(trained.name)}_regen.{ext}" for ext in ("png", "gif"))
         render_montage(report, png)
-        n = render_story(report, trained, gif)
-        click.echo(f"wrote {png} and {gif} ({n} frames)", err=as_json)
+        n, seconds = render_story(report, trained, gif)
+        click.echo(f"wrote {png} and {gif} ({n} frames, {seconds:.1f} s)", err=as_json)
 
 
 def file_stem(name: str) -> str:

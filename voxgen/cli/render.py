@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -22,7 +23,7 @@ SUFFIXES = (".png", ".gif", ".mp4")
   voxgen render --growth NAME --side-by-side -o g.gif   blueprint | grown
 """)
 @click.argument("file", required=False, metavar="[FILE|NAME]")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output .png, .gif or .mp4.")
 @click.option("--growth", metavar="NAME|WEIGHTS",
               help="Grow from trained weights (structures/NAME.safetensors or a path).")
@@ -43,19 +44,17 @@ SUFFIXES = (".png", ".gif", ".mp4")
               help="Frames of a blueprint's build-up animation.")
 def render(file, output, growth, steps, seed, device, compare, side_by_side, azimuth, elevation,
            size, fps, n_frames):
+    output = output_file(output)
     suffix = output.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise VoxgenError(f"output must be .png, .gif or .mp4, not {output.suffix or 'none'!r}",
-                          output)
     if (file is None) == (growth is None):
         raise VoxgenError("give either a blueprint FILE or --growth NAME|WEIGHTS")
-    if output.parent and not output.parent.is_dir():
-        raise VoxgenError("output folder does not exist", output.parent)
 
+    from voxgen.atomic_write import check_output
     from voxgen.bundled import resolve_blueprint
 
     from voxgen.render.mesh import check_faces
 
+    check_output(output)                        # a missing or read-only folder, before the work
     other = None
     if compare is not None:
         compare_path = resolve_blueprint(compare)
@@ -79,29 +78,61 @@ def render(file, output, growth, steps, seed, device, compare, side_by_side, azi
             if blueprint is None:
                 save_png(render_still(grown.frames[-1], **view), output)
             else:
-                save_png(render_still(blueprint, compare=grown.frames[-1], labels=labels, **view),
+                save_png(render_still(blueprint, compare=grown.frames[-1],
+                                      labels=_marked(labels, blueprint, grown.frames[-1]), **view),
                          output)
         else:
             from voxgen.render.animate import write_animation
 
             write_animation(grown.frames, output, compare=blueprint, fps=fps,
-                            labels=grown.labels(), **view)
+                            labels=grown.labels(),
+                            panel_titles=_marked(("blueprint", "grown"), blueprint, None), **view)
     else:
+        from voxgen.render.mesh import require_blocks
+
         file = resolve_blueprint(file)
         structure = load_blueprint(file)
         check_faces(structure, file)
+        if other is None or not other.count_non_air():
+            # alone, an empty blueprint is nothing to draw; beside a non-empty one
+            # (a growth that grew nothing, saved) it is a result worth showing
+            require_blocks(structure, file, "render")
         if other is not None:        # two files, two frames: line their blocks up, same scale
             structure, other = structure.trimmed(), other.trimmed()
+        titles = _marked((file.stem, compare.stem if compare else ""), structure, other)
         if suffix == ".png":
             from voxgen.render.scene import render_still, save_png
 
-            labels = (file.stem, compare.stem) if other is not None else None
-            save_png(render_still(structure, compare=other, labels=labels, **view), output)
+            save_png(render_still(structure, compare=other,
+                                  labels=titles if other is not None else None, **view), output)
         else:
             from voxgen.render.animate import write_animation
             from voxgen.render.reveal import reveal_frames
 
             write_animation(reveal_frames(structure, n_frames), output, final=structure,
                             total=n_frames, compare=other, fps=fps,
-                            panel_titles=(compare.stem if compare else "", file.stem), **view)
+                            panel_titles=titles[::-1], **view)
     click.echo(f"wrote {output}")
+
+
+def output_file(text: str) -> Path:
+    """The -o path as typed, refused (one line) when it is empty, ends in a
+    path separator (a folder was meant: Path() would drop the slash) or has
+    a suffix other than SUFFIXES."""
+    if not text:
+        raise VoxgenError("-o is empty: give the output file, e.g. -o picture.png")
+    if text.endswith(("/", os.sep)):
+        raise VoxgenError("-o ends in a path separator, so it names a folder; give a file "
+                          "in it, e.g. -o DIR/picture.png", text)
+    path = Path(text)
+    if path.suffix.lower() not in SUFFIXES:
+        raise VoxgenError(f"output must be .png, .gif or .mp4, not {path.suffix or 'no extension'!r}",
+                          path)
+    return path
+
+
+def _marked(titles, *structures) -> tuple:
+    """Panel titles, each followed by "(no blocks)" where its structure is
+    empty, so an empty panel reads as a result, not as a failed render."""
+    return tuple(title if s is None or s.count_non_air() else f"{title} (no blocks)".strip()
+                 for title, s in zip(titles, structures))

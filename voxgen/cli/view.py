@@ -25,6 +25,11 @@ def resolve(target: str) -> tuple[str, Path]:
     blueprint = bundled.bundled_blueprint(target)
     if blueprint is not None:
         return "file", blueprint
+    if path.is_dir():
+        raise VoxgenError("is a directory; give a blueprint file, or a trained structure or "
+                          "bundled blueprint NAME", target)
+    if path.exists():                 # a FIFO, a device: the reader says what is wrong with it
+        return "file", path
     raise VoxgenError("no such file, and no trained structure or bundled blueprint of that name", target)
 
 
@@ -43,27 +48,33 @@ def view(target, steps, seed, reveal, size):
     space plays/pauses, Left/Right step, u undoes the cut."""
     from voxgen.render.offscreen import require_display
 
-    kind, path = resolve(target)                  # a missing file is the first thing to say
+    # The input is read and checked first: a bad file is named as such with or without a display.
+    kind, path = resolve(target)
+    if kind == "weights":
+        from voxgen.render.growth import load_weights
+
+        trained = load_weights(path)
+    else:
+        from voxgen.cli import load_blueprint
+
+        from voxgen.render.mesh import check_faces, require_blocks
+
+        structure = load_blueprint(path)
+        check_faces(structure, path)            # refuse before any mesh is built
+        require_blocks(structure, path, "view")
     require_display()
     labels = None
     if kind == "weights":
         from voxgen.render.growth import grow_frames
 
-        growth = grow_frames(path, steps=steps, seed=seed)
+        growth = grow_frames(trained, steps=steps, seed=seed)
         frames, labels = growth.frames, growth.labels()
+    elif reveal:
+        from voxgen.render.reveal import reveal_frames
+
+        frames = list(reveal_frames(structure, reveal))
     else:
-        from voxgen.cli import load_blueprint
-
-        from voxgen.render.mesh import check_faces
-
-        structure = load_blueprint(path)
-        check_faces(structure, path)            # refuse before any mesh is built
-        if reveal:
-            from voxgen.render.reveal import reveal_frames
-
-            frames = list(reveal_frames(structure, reveal))
-        else:
-            frames = [structure]
+        frames = [structure]
     from voxgen.render.viewer import open_viewer
 
     open_viewer(frames, size=size, title=f"voxgen: {path.name}", labels=labels)

@@ -5,6 +5,7 @@
     animate   GIF / MP4 of a sequence of Structures (growth frames)
     viewer    the interactive window (slider, block toggles, voxel cut plane)
     export    .glb / .obj / .ply meshes with exact block colours
+    motion    machines in flight, moving-piston cells drawn as the block they carry
 
 Only `mesh` is light (numpy); the others import pyvista, imageio or trimesh,
 so import them where they are needed.

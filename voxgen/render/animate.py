@@ -28,17 +28,42 @@ pixel): at most this much of them (an MP4 streams its frames to ffmpeg)."""
 
 
 class _GifWriter:
-    """Collects paletted frames; Pillow writes the GIF on `close`."""
+    """Collects paletted frames; Pillow writes the GIF on `close`.
+
+    A frame identical to the one before is not stored again: the one before
+    is shown longer instead (Pillow would merge them itself, silently), so
+    `written` is the GIF's true frame count. Delays are whole centiseconds
+    (GIF's unit), rounded on the running clock so the total stays
+    frames / fps however the delays round."""
 
     def __init__(self, path: Path, fps: float):
-        self.path, self.duration, self.frames = path, 1000.0 / fps, []
+        self.path, self.frame_ms = path, 1000.0 / fps
+        self.frames, self.repeats = [], []      # repeats[i]: rendered frames GIF frame i shows
+        self._last = None                       # uint8 (H, W, 3) of the last stored frame
+
+    @property
+    def written(self) -> int:
+        return len(self.frames)
 
     def append(self, image: np.ndarray) -> None:
         from PIL import Image
 
         if (len(self.frames) + 1) * image.shape[0] * image.shape[1] > GIF_MAX_BYTES:
             raise VoxgenError(_too_long_gif(len(self.frames) + 1, image.shape[1], image.shape[0]), self.path)
-        self.frames.append(Image.fromarray(image).quantize(256, method=Image.Quantize.FASTOCTREE))
+        frame = Image.fromarray(image).quantize(256, method=Image.Quantize.FASTOCTREE)
+        pixels = np.asarray(frame.convert("RGB"))        # what a viewer shows, as Pillow compares
+        if self._last is not None and np.array_equal(pixels, self._last):
+            self.repeats[-1] += 1
+            return
+        self.frames.append(frame)
+        self.repeats.append(1)
+        self._last = pixels
+
+    def durations(self) -> list[int]:
+        """Milliseconds each GIF frame shows, multiples of 10."""
+        ends = np.cumsum(self.repeats) * self.frame_ms
+        ticks = np.rint(np.concatenate([[0.0], ends]) / 10).astype(int)
+        return (np.diff(ticks) * 10).tolist()
 
     def abort(self) -> None:
         self.frames = []
@@ -46,7 +71,7 @@ class _GifWriter:
     def close(self) -> None:
         first, *rest = self.frames
         first.save(self.path, format="GIF", save_all=True, append_images=rest,
-                   duration=self.duration, loop=0, disposal=1)
+                   duration=self.durations(), loop=0, disposal=1)
 
 
 class _Mp4Writer:
@@ -60,9 +85,11 @@ class _Mp4Writer:
             pix_fmt_out="yuv420p", ffmpeg_log_level="error", output_params=[
                 "-preset", "veryfast", "-crf", "20", "-f", "mp4"])
         self._gen.send(None)
+        self.written = 0
 
     def append(self, image: np.ndarray) -> None:
         self._gen.send(np.ascontiguousarray(image))
+        self.written += 1
 
     def close(self) -> None:
         self._gen.close()
@@ -91,7 +118,9 @@ def write_animation(frames: Iterable[Structure], path, *, final: Structure | Non
                     total: int | None = None, compare: Structure | None = None,
                     panel_titles: Sequence[str] = ("blueprint", "grown"),
                     progress: bool = True) -> int:
-    """Render `frames` into `path` (.gif or .mp4); returns the frame count.
+    """Render `frames` into `path` (.gif or .mp4); returns the number of
+    frames in the file. A GIF stores identical consecutive frames once,
+    shown for their summed time, so it may hold fewer than were rendered.
 
     final: the structure whose blocks the camera frames (default: the blocks
       of every frame, which needs `frames` to be a sequence).
@@ -145,4 +174,4 @@ def write_animation(frames: Iterable[Structure], path, *, final: Structure | Non
         finally:
             if not done:
                 writer.abort()
-    return count
+    return writer.written

@@ -19,7 +19,7 @@ import numpy as np
 from voxgen.atomic_write import atomic_output, atomic_outputs, check_output
 from voxgen.blocks import block_id
 from voxgen.errors import VoxgenError
-from voxgen.render.mesh import VoxelMesh, build_mesh
+from voxgen.render.mesh import VoxelMesh, build_mesh, require_blocks
 from voxgen.structure import Structure
 
 
@@ -79,17 +79,16 @@ EXPORTERS = {".glb": _save_glb, ".obj": _save_obj, ".ply": _save_ply}
 def export_mesh(structure: Structure, path, source=None) -> VoxelMesh:
     """Write the visible faces of `structure` to `path` (format by extension);
     returns the mesh written (its `n_faces` quads). More than
-    `mesh.MAX_FACES` faces is a VoxgenError naming `source` (the input file),
-    raised before any mesh is built."""
+    `mesh.MAX_FACES` faces, or none at all, is a VoxgenError naming `source`
+    (the input file; else `path`), raised before any mesh is built."""
     path = Path(path)
     save = EXPORTERS.get(path.suffix.lower())
     if save is None:
-        raise VoxgenError(f"mesh export writes .glb, .obj or .ply, not {path.suffix or 'none'!r}",
-                          path)
+        raise VoxgenError("mesh export writes .glb, .obj or .ply, not "
+                          f"{path.suffix or 'no extension'!r}", path)
     for target in [path, path.with_suffix(".mtl")] if save is _save_obj else [path]:
         check_output(target)             # before the work of building the mesh
+    require_blocks(structure, path if source is None else source, "export")
     mesh = build_mesh(structure, source=source)
-    if mesh.n_faces == 0:
-        raise VoxgenError("nothing to export: the structure has no blocks", path)
     save(mesh, path)
     return mesh

@@ -35,15 +35,23 @@ class Growth:
         return [f"step {s}/{self.steps[-1]}" for s in self.steps]
 
 
-def grow_frames(name_or_path, steps: int | None = None, seed: int = 0,
-                device: str = "auto") -> Growth:
-    """Load weights (NAME -> structures/NAME.safetensors, or a path) and grow,
-    keeping every frame (at most MAX_FRAMES of them, evenly spaced)."""
+def load_weights(name_or_path):
+    """The trained NCA (voxgen.grow.Trained) of NAME -> structures/NAME.safetensors
+    or a path; a VoxgenError for a bad file, or when growth is not installed."""
     try:
-        from voxgen.grow import decode, grow, load_trained, seed_state
+        from voxgen.grow import load_trained
     except ImportError as err:
         raise VoxgenError(f"growth is not available in this build ({err})", name_or_path) from err
-    trained = load_trained(name_or_path)
+    return load_trained(name_or_path)
+
+
+def grow_frames(weights, steps: int | None = None, seed: int = 0,
+                device: str = "auto") -> Growth:
+    """Grow from `weights` (NAME, a path, or what `load_weights` returned),
+    keeping every frame (at most MAX_FRAMES of them, evenly spaced)."""
+    trained = load_weights(weights) if isinstance(weights, (str, Path)) else weights
+    from voxgen.grow import decode, grow, seed_state
+
     total = trained.steps if steps is None else int(steps)
     every = max(1, math.ceil(total / MAX_FRAMES))
     frames, shown = [], []
@@ -59,4 +67,4 @@ def grow_frames(name_or_path, steps: int | None = None, seed: int = 0,
     seed_frame = decode(trained, seed_state(trained))[0]
     if result.steps and seed_frame.count_non_air():
         frames, shown = [seed_frame] + frames, [0] + shown
-    return Growth(frames, trained.target, Path(str(name_or_path)).stem, seed, shown)
+    return Growth(frames, trained.target, Path(trained.path).stem, seed, shown)

@@ -145,6 +145,13 @@ def check_faces(structure: Structure, path=None, keep: np.ndarray | None = None,
     return n
 
 
+def require_blocks(structure: Structure, path, doing: str) -> None:
+    """A VoxgenError naming `path` when `structure` has no block to draw
+    ("nothing to {doing}: the structure has no blocks")."""
+    if not filled_mask(structure).any():
+        raise VoxgenError(f"nothing to {doing}: the structure has no blocks", path)
+
+
 def _refuse_above_limit(n: int, structure: Structure, path) -> None:
     if n > MAX_FACES:
         raise VoxgenError(f"too many visible block faces to build a mesh: {n:,} "
