@@ -34,7 +34,7 @@ def test_grow_json_reports_the_metrics(tmp_path):
     assert {"exact", "accuracy", "iou", "steps", "seed", "per_class"} <= set(report)
     assert report["exact"] is True and report["seed"] == 1 and report["accuracy"] == 1.0
     assert out.exists()
-    assert len(list((tmp_path / "frames").glob("step_*.toml"))) == report["steps"]
+    assert len(list((tmp_path / "frames").glob("step_*.toml"))) == report["steps"] + 1    # and the seed
     from voxgen import formats
     last = formats.load(tmp_path / "frames" / f"step_{report['steps']:04d}.toml")
     assert (last.blocks == formats.load(out).blocks).all()          # the last frame is the result
@@ -166,11 +166,12 @@ def test_train_keys_lists_every_spec_key_with_its_default(tmp_path):
     result = CliRunner().invoke(main, ["train", "--keys"])
     assert result.exit_code == 0, result.output
     settings = [line for line in result.output.splitlines() if not line.startswith(" ")]
-    assert [line.split(" = ")[0] for line in settings] == list(NCAConfig().to_dict())
+    assert [line.split(" = ")[0] for line in settings] == ["blueprint", *NCAConfig().to_dict()]
+    assert "Required" in result.output.splitlines()[1]         # the one key without a default
     assert all(line.startswith("    ") and len(line) <= 82 for line in result.output.splitlines()
                if line not in settings)
     spec = tmp_path / "all.toml"
-    spec.write_text('blueprint = "flying_machine"\n' + "\n".join(settings) + "\n")
+    spec.write_text('blueprint = "flying_machine"\n' + "\n".join(settings[1:]) + "\n")
     assert parse_spec(spec).config == NCAConfig()
 
 
@@ -192,3 +193,48 @@ def test_grow_of_a_schematic_says_what_to_do(tmp_path):
     result = CliRunner().invoke(main, ["grow", str(house)])
     assert result.exit_code == 2 and f"is a blueprint, not trained weights; train it first: voxgen train {house}" \
         in result.output
+
+
+def test_train_writes_weights_into_the_run_folder_it_makes(tmp_path):
+    (tmp_path / "pair.toml").write_text(TINY_BLUEPRINT)
+    out, weights = tmp_path / "rx", tmp_path / "rx" / "pair.safetensors"
+    result = CliRunner().invoke(main, ["train", str(tmp_path / "pair.toml"), "--iterations", "1", "--device", "cpu",
+                                       "--threads", "1", "--out", str(out), "--weights", str(weights)])
+    assert result.exit_code == 0, result.output
+    assert weights.is_file() and (out / "checkpoint.safetensors").is_file()
+    deeper = tmp_path / "ry" / "sub" / "pair.safetensors"       # a folder inside it train does not make
+    result = CliRunner().invoke(main, ["train", str(tmp_path / "pair.toml"), "--out", str(tmp_path / "ry"),
+                                       "--weights", str(deeper)])
+    assert result.exit_code == 2 and f"output folder {deeper.parent} does not exist" in result.output
+    assert not (tmp_path / "ry").exists()
+
+
+def test_grow_frames_start_at_the_seed_and_replace_an_earlier_runs(tmp_path):
+    from voxgen import formats
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for name in ("step_0009.toml", "step_00001.toml", "notes.txt", "step_x.toml"):
+        (frames / name).write_text("an earlier file")
+    (frames / "step_0010.toml").mkdir()                     # not a frame file: left alone
+    result = CliRunner().invoke(main, ["grow", "caterpillar", "--steps", "3", "--frames", str(frames)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in frames.iterdir()) == [
+        "notes.txt", "step_0000.toml", "step_0001.toml", "step_0002.toml", "step_0003.toml",
+        "step_0010.toml", "step_x.toml"]
+    from voxgen.grow import decode, load_trained, seed_state
+    trained = load_trained("caterpillar")
+    seed = decode(trained, seed_state(trained))[0]
+    assert (formats.load(frames / "step_0000.toml").blocks == seed.blocks).all()
+    result = CliRunner().invoke(main, ["grow", "caterpillar", "--steps", "0", "--frames", str(tmp_path / "f0")])
+    assert result.exit_code == 0 and [p.name for p in (tmp_path / "f0").iterdir()] == ["step_0000.toml"]
+
+
+def test_the_verdict_of_a_stalled_run_does_not_suggest_resuming():
+    from voxgen.cli.train import verdict
+    record = {"weights": "one.safetensors", "blueprint": "one.toml", "iterations": 60, "stopped_early": False,
+              "final": {"exact": 0, "n": 10, "accuracy": 0.963}, "loss_stalled_at": 10}
+    told = verdict("one.toml", record, "run", None, 1)
+    assert told.startswith("voxgen: wrote one.safetensors: 0 of 10 seeds grow one.toml exactly")
+    assert "the loss has not changed since iteration 10" in told and "--resume --iterations" not in told
+    del record["loss_stalled_at"]
+    assert verdict("one.toml", record, "run", None, 1).endswith("--resume --iterations 120 --out run --threads 1")

@@ -17,7 +17,8 @@ from safetensors.torch import load_file, save_file
 from voxgen.cli import main
 from voxgen.errors import VoxgenError
 from voxgen.grow import load_trained
-from voxgen.nca.spec import parse_spec
+from voxgen.nca.config import NCAConfig
+from voxgen.nca.spec import _BOUNDS, parse_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 FLYING = ROOT / "structures" / "flying_machine.safetensors"
@@ -98,6 +99,9 @@ def nan_kernel(tensors, meta):
     (edit_meta(name="a\x1b[31mb"), "not a plain structure name"),
     (edit_config(steps="x"), "config key 'steps'"),
     (edit_config(steps=[1, 10 ** 9]), "config key 'steps'"),
+    (edit_config(steps=[-5, -3]), "config key 'steps' must be a list of integers each in [1, 10000]"),
+    (edit_config(steps=[0, 0]), "config key 'steps' must be a list of integers each in [1, 10000]"),
+    (edit_config(pool_size=0), "config key 'pool_size' must be a positive integer"),
     (edit_config(alive_threshold="x"), "config key 'alive_threshold'"),
     (edit_config(fire_rate=0), "config key 'fire_rate'"),
     (edit_config(margin=-5), "config key 'margin'"),
@@ -202,6 +206,12 @@ def test_a_failed_save_names_the_users_path(tmp_path, monkeypatch):
     ("damage_count = 100", "'damage_count' (100) is more than 'batch' (8)"),
     ("verify_needed = 0", "'verify_needed' must be at least 1"),
     ("steps = [1, 1000000000]", "'steps' must be a list of integers each in [1, 10000]"),
+    ("steps = [-10, -5]", "'steps' must be a list of integers each in [1, 10000]"),
+    ("steps = [0, 0]", "'steps' must be a list of integers each in [1, 10000]"),
+    ("steps = [-3, 2]", "'steps' must be a list of integers each in [1, 10000]"),
+    ("batch = 0", "'batch' must be a positive integer"),
+    ("pool_size = 0", "'pool_size' must be a positive integer"),
+    ("iterations = 0", "'iterations' must be at least 1"),
     ("halfcut_axes = []", "'halfcut_axes' is empty"),
     ("hard_weight = 1e300", "'hard_weight' must be a number in"),
     ("iterations = 99999999999999999999", "'iterations' must be an integer in"),
@@ -276,3 +286,43 @@ def test_saving_into_a_missing_folder_names_the_users_path(tmp_path):
     with pytest.raises(VoxgenError) as err:
         save_weights(target, trained.model, trained.target.blocks, "w", trained.palette, trained.seed_pos, {})
     assert err.value.path == str(target)
+
+
+INTEGER_KEYS = [k for k, v in NCAConfig().to_dict().items() if isinstance(v, int) and not isinstance(v, bool)]
+
+
+@pytest.mark.parametrize("key", INTEGER_KEYS)
+def test_every_integer_key_refuses_a_value_below_its_range(tmp_path, key):
+    """The lower bound of each integer key holds for specs and weights alike
+    (no value below it left for a later check that might not come)."""
+    low = _BOUNDS[key][0] - 1
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'blueprint = "flying_machine"\n{key} = {low}\n')
+    with pytest.raises(VoxgenError, match=f"key '{key}' must be"):
+        parse_spec(spec)
+    tensors, meta = shipped()
+    meta["config"][key] = low
+    refused(write(tmp_path, tensors, meta), f"config key '{key}' must be")
+
+
+def test_train_of_negative_steps_writes_nothing(tmp_path):
+    spec = tmp_path / "neg.toml"
+    spec.write_text('blueprint = "caterpillar"\nsteps = [-10, -5]\niterations = 3\n')
+    result = CliRunner().invoke(main, ["train", str(spec), "--threads", "1", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert f"{spec}: key 'steps' must be a list of integers each in [1, 10000], got [-10, -5]" in result.output
+    assert not (tmp_path / "neg.safetensors").exists() and not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("dtype", ["float8_e4m3fn", "float8_e5m2", "float16", "bfloat16", "float64"])
+def test_model_tensors_of_another_dtype_are_refused(tmp_path, dtype):
+    tensors, meta = shipped()
+    tensors = {k: v.to(getattr(torch, dtype)) if k.startswith("model.") else v for k, v in tensors.items()}
+    path = write(tmp_path, tensors, meta)
+    refused(path, f"bad weights file: 'model.fc_in' is torch.{dtype}, voxgen writes it as torch.float32")
+    result = CliRunner().invoke(main, ["grow", str(path)])
+    assert result.exit_code == 2 and result.output.count("\n") == 1 and str(path) in result.output
+    result = CliRunner().invoke(main, ["train", "flying_machine", "--init", str(path), "--iterations", "1",
+                                       "--out", str(tmp_path / "run"), "--weights", str(tmp_path / "w.safetensors")])
+    assert result.exit_code == 2 and f"{path}: bad weights file: 'model.fc_in' is torch.{dtype}" in result.output
+    assert not (tmp_path / "w.safetensors").exists()

@@ -13,8 +13,10 @@ fire_rate 1: the fresh seed does) and fresh seeds confirm it. With
 `average_from` set, what is checked and saved is the mean of the weights
 every `average_every` iterations from then on, with `average_decay` their
 exponential moving average (`average.py`). Writes to `out` (default
-runs/NAME/): metrics.jsonl, curve.png, checkpoint.safetensors; and the
-weights to structures/NAME.safetensors. Resuming with a spec that adds
+runs/NAME/): metrics.jsonl, curve.png, checkpoint.safetensors (a fresh run
+sets an earlier run's aside: `nca/train_run.py`); and the weights to
+structures/NAME.safetensors. A run whose loss stops changing (growth dies
+out: no gradient) stops after STALL_ITERATIONS. Resuming with a spec that adds
 capacity (hidden channels, MLP width or layers, perception filters, fixed ->
 learned perception) widens the checkpoint's model without changing what it
 does (`widen.py`). Resuming with `iterations` at the checkpoint's own count
@@ -47,8 +49,16 @@ from voxgen.nca.loss import class_weights, growth_loss
 from voxgen.nca.model import NCA, set_threads
 from voxgen.nca.spec import parse_spec
 from voxgen.nca.target import class_grid, decode_classes, encode, seed_state
+from voxgen.nca.train_run import (CHECKPOINT, METRICS, PREVIOUS_CHECKPOINT, check_weights_path, config_changes,
+                                  logged_rows, origin_path, plot_curve, set_aside_previous_run)
 from voxgen.nca.weights import model_state, parameter_shapes, read_weights, save_weights
 from voxgen.nca.widen import fit_checkpoint, fit_parameters
+
+
+STALL_ITERATIONS = 50
+"""Iterations of one unchanged batch loss after which a run stops: no
+gradient reaches the weights (growth dies out within every rollout, and a
+dead cell is all zeros whatever the weights), so nothing can change."""
 
 
 def memory_needed(config, classes: int, grid) -> int:
@@ -135,40 +145,6 @@ def _load_optimizer(opt, tensors: dict) -> None:
     opt.load_state_dict(sd)
 
 
-def _logged_rows(path: Path) -> list[dict]:
-    """The rows of a run's metrics.jsonl, if there is one; a line that is not
-    a row with an iteration (the last one, cut short where a run was killed
-    while writing it) is left out."""
-    rows = []
-    for line in path.read_text().splitlines() if path.exists() else []:
-        try:
-            row = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(row, dict) and isinstance(row.get("it"), int):
-            rows.append(row)
-    return rows
-
-
-def plot_curve(history: list[dict], path: Path) -> None:
-    """loss (log scale) and batch accuracy per iteration, as a PNG."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    its = [h["it"] for h in history]
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    ax.semilogy(its, [h["loss"] for h in history], color="tab:blue", lw=0.8)
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("loss", color="tab:blue")
-    acc_ax = ax.twinx()
-    acc_ax.plot(its, [h["accuracy"] for h in history], color="tab:orange", lw=0.8)
-    acc_ax.set_ylabel("batch accuracy", color="tab:orange")
-    acc_ax.set_ylim(min(0.9, min((h["accuracy"] for h in history), default=0.9)), 1.0005)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
 def start_from(model: NCA, path, palette, classes: torch.Tensor) -> None:
     """Load the parameters of the trained weights at `path` into `model`
     (`train --init`: fine-tuning), widened when the spec adds capacity. The
@@ -194,11 +170,12 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
                           "run's checkpoint: give one of them")
     cfg = spec.config
     if iterations is not None:
+        if int(iterations) < 1:
+            raise VoxgenError(f"iterations must be at least 1, got {iterations}")
         cfg.iterations = int(iterations)
     weights_path = Path(weights_path or spec.path.with_suffix(".safetensors"))
-    if weights_path.suffix != ".safetensors":
-        raise VoxgenError("weights are written as .safetensors: give a path ending in .safetensors", weights_path)
-    check_output(weights_path)              # before training, not after
+    out = Path(out) if out else Path("runs") / spec.name
+    check_later = check_weights_path(weights_path, out)      # before training, not after
     if threads:
         set_threads(threads)
     dev = pick_device(device)
@@ -213,9 +190,10 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
         target = encode(blueprint, cfg.margin, cfg.seed_position, classes_palette)
     except VoxgenError as err:       # a seed_position outside the box: the spec's to fix
         raise VoxgenError(err.message, err.path or spec.path) from None
-    out = Path(out) if out else Path("runs") / spec.name
     make_dir(out)
-    ckpt_path = out / "checkpoint.safetensors"
+    if check_later:
+        check_output(weights_path)
+    ckpt_path = out / CHECKPOINT
 
     # --- model, target tensors, pool ------------------------------------------------
     torch.manual_seed(cfg.torch_seed)
@@ -235,10 +213,16 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     sampler = torch.Generator().manual_seed(cfg.torch_seed)                  # batches, damage
     firing = torch.Generator(device=dev).manual_seed(cfg.torch_seed + 1)    # firing masks
     start, elapsed, streak, history, kept, last_verify = 0, 0.0, 0, [], [], -10**9
-    verified = None
+    verified, stalled_at = None, None
+    # halves of a cut across an axis one block thick: all of it and nothing (no half regrows that)
+    cut_axes = [a for a in cfg.halfcut_axes if blueprint.shape["xyz".index(a)] > 1]
     mean = WeightMean(model)
+    started_from = origin_path(init) if init is not None else None
     if resume and not ckpt_path.exists() and progress:
-        print(f"no checkpoint at {ckpt_path}: nothing to resume, training from the start", file=sys.stderr)
+        previous = out / PREVIOUS_CHECKPOINT
+        print(f"no checkpoint at {ckpt_path}: nothing to resume, training from the start"
+              + (f" ({previous} is the run before's, set aside when a fresh run began)"
+                 if previous.exists() else ""), file=sys.stderr)
     if resume and ckpt_path.exists():
         tensors, meta = read_weights(ckpt_path, checkpoint=True)
         if list(meta["palette"]) != list(target.palette) or tuple(tensors["target.classes"].shape) != classes.shape:
@@ -259,14 +243,23 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
                               ckpt_path) from None
         pool, pool_loss = tensors["pool"].to(dev), tensors["pool_loss"]
         start, elapsed, streak = meta["iteration"], meta["elapsed_s"], meta["streak"]
+        started_from = meta.get("started_from")
         mean.load(tensors, meta.get("averaged", 0), saved.average_decay)
         if cfg.iterations < start:
             raise VoxgenError(f"{ckpt_path}: the checkpoint is at iteration {start}, past --iterations "
                               f"{cfg.iterations} (give at least {start}; {start} writes its weights as they are)")
-        kept = [r for r in _logged_rows(out / "metrics.jsonl") if r["it"] < start]      # losses and checks
+        changed = config_changes(saved.to_dict(), cfg.to_dict())
+        if changed and progress:            # allowed (a lower lr, wider model, ...), but said
+            print(f"{ckpt_path}: resuming with the spec's settings, changed from the checkpoint's: "
+                  f"{', '.join(changed)}", file=sys.stderr)
+        kept = [r for r in logged_rows(out / METRICS) if r["it"] < start]      # losses and checks
         history = [r for r in kept if "loss" in r]
         last_verify = max((r["it"] for r in kept if "verify" in r), default=last_verify)
-    log = (out / "metrics.jsonl").open("w")
+    else:                   # a fresh run: --resume must not find another run's checkpoint
+        previous = set_aside_previous_run(out)
+        if previous is not None and progress:
+            print(f"a fresh run: the previous run's checkpoint is kept as {previous}", file=sys.stderr)
+    log = (out / METRICS).open("w")
     for row in kept:
         log.write(json.dumps(row) + "\n")
 
@@ -288,7 +281,8 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
                  "rng.firing": firing.get_state(), **_optimizer_tensors(opt), **mean.tensors()}
         save_weights(ckpt_path, model, classes, spec.name, target.palette, target.seed,
                      record={}, extra_tensors=extra,
-                     extra_meta={"iteration": it, "elapsed_s": elapsed, "streak": streak, "averaged": mean.n})
+                     extra_meta={"iteration": it, "elapsed_s": elapsed, "streak": streak, "averaged": mean.n,
+                                 **({"started_from": started_from} if started_from else {})})
 
     from tqdm import tqdm
     bar = tqdm(range(start, cfg.iterations), initial=start, total=cfg.iterations,
@@ -349,6 +343,9 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
         log.write(json.dumps(row) + "\n")
         log.flush()
         bar.set_postfix(loss=f"{row['loss']:.4f}", acc=f"{accuracy:.4f}", exact=f"{exact}/{cfg.batch}", refresh=False)
+        if len(history) >= STALL_ITERATIONS and len({h["loss"] for h in history[-STALL_ITERATIONS:]}) == 1:
+            stalled_at = history[-STALL_ITERATIONS]["it"]
+            break
 
         # early stop: whole batches exact for a while, then fresh seeds confirm
         # (with fire_rate 1 growth from the seed is the same in every seed, so
@@ -365,7 +362,7 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
             if passed and "halfcut" in cfg.damage_kinds:
                 # trained to heal cuts: both halves must regrow too, in >= 90% of tries
                 check["regrowth"] = check_regrowth(judged, classes, target.seed, cfg.horizon,
-                                                   range(cfg.verify_seeds), cfg.halfcut_axes,
+                                                   range(cfg.verify_seeds), cut_axes,
                                                    cfg.halfcut_range, cfg.margin)
                 passed = check["regrowth"]["exact"] >= 0.9 * check["regrowth"]["n"]
             log.write(json.dumps({"it": it, "verify": check}) + "\n")
@@ -384,7 +381,7 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     final = verified or check_growth(model, classes, target.seed, cfg.horizon, range(cfg.verify_seeds))
     if "halfcut" in cfg.damage_kinds and "regrowth" not in final:
         final["regrowth"] = check_regrowth(model, classes, target.seed, cfg.horizon,
-                                           range(cfg.verify_seeds), cfg.halfcut_axes,
+                                           range(cfg.verify_seeds), cut_axes,
                                            cfg.halfcut_range, cfg.margin)
     record = {"iterations": iterations_done, "wall_time_s": round(elapsed, 1), "device": str(dev),
               "cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
@@ -392,8 +389,10 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
               "final": final, "blueprint": spec.blueprint.name}
     if dev.type == "cuda":
         record["gpu"] = torch.cuda.get_device_name(dev)
-    if init is not None:
-        record["started_from"] = Path(init).name
+    if started_from:
+        record["started_from"] = started_from
+    if stalled_at is not None:
+        record["loss_stalled_at"] = stalled_at
     if mean.n:
         record["averaged"] = ({"from": cfg.average_from, "decay": cfg.average_decay, "iterations": mean.n}
                               if cfg.average_decay else

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import click
@@ -10,6 +11,7 @@ import click
 from voxgen.cli import SEED
 
 MAX_FRAME_FILES = 10_000     # --frames writes a file a step: a mistyped --steps must not fill the disk
+FRAME_NAME = re.compile(r"step_\d{4,}\.toml")     # what --frames writes: step_0000.toml (the seed), ...
 
 
 @click.command()
@@ -23,8 +25,9 @@ MAX_FRAME_FILES = 10_000     # --frames writes a file a step: a mistyped --steps
                    "grew in, the blueprint's box and the margin of air around it.")
 @click.option("--json", "as_json", is_flag=True, help="Print metrics as JSON.")
 @click.option("--frames", type=click.Path(file_okay=False), default=None,
-              help=f"Write every step's structure as DIR/step_NNNN.toml (a file a step: at most "
-                   f"{MAX_FRAME_FILES:,} steps).")
+              help=f"Write the seed and every step's structure as DIR/step_NNNN.toml, step_0000 the "
+                   f"seed (a file a step: at most {MAX_FRAME_FILES:,} steps). Frames an earlier run left "
+                   f"in DIR are removed first; other files there are left alone.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 def grow(weights, steps, seed, out, as_json, frames, device):
     """Grow WEIGHTS (a structure name or a .safetensors file) and compare with its blueprint
@@ -32,7 +35,7 @@ def grow(weights, steps, seed, out, as_json, frames, device):
     from voxgen import formats
     from voxgen.errors import VoxgenError, make_dir
     from voxgen.atomic_write import check_output
-    from voxgen.grow import grow as grow_structure, load_trained
+    from voxgen.grow import decode, grow as grow_structure, load_trained, seed_state
 
     if out is not None:                           # refuse a bad --out before growing and writing frames
         formats.format_for_output(out)
@@ -51,6 +54,8 @@ def grow(weights, steps, seed, out, as_json, frames, device):
 
         def save_frame(i, structure):
             formats.save(structure, Path(frames) / f"step_{i:0{digits}d}.toml")
+        remove_old_frames(Path(frames))             # a shorter run must not leave the old run's later steps
+        save_frame(0, decode(trained, seed_state(trained))[0])
     result = grow_structure(trained, steps=steps, seed=seed, device=device, on_frame=save_frame)
     if out is not None:
         formats.save(result.structure, out)
@@ -67,3 +72,16 @@ def grow(weights, steps, seed, out, as_json, frames, device):
         for state, right in sorted(m["per_class"].items(), key=lambda kv: kv[1]):
             if right < 1:                         # the classes it got wrong somewhere, worst first
                 click.echo(f"  {right:.4f} right: {state}")
+
+
+def remove_old_frames(folder: Path) -> None:
+    """Remove the frames (step_NNNN.toml) an earlier `grow --frames` wrote
+    into `folder`; nothing else in it (no folder, no other name) is touched."""
+    from voxgen.errors import VoxgenError
+
+    for path in folder.iterdir():
+        if FRAME_NAME.fullmatch(path.name) and (path.is_symlink() or path.is_file()):
+            try:
+                path.unlink()
+            except OSError as err:
+                raise VoxgenError(f"cannot remove an earlier run's frame ({err.strerror or err})", path) from None

@@ -15,7 +15,9 @@ def _print_keys(ctx, _param, value):
     import textwrap
 
     from voxgen.nca.config import describe_keys
-    for key, default, doc in describe_keys():
+    blueprint = ("blueprint", "my_house.schem", "Required, no default: the blueprint to grow, a file in any "
+                 "format voxgen reads (a path relative to the spec file) or a shipped blueprint's NAME (tree).")
+    for key, default, doc in [blueprint, *describe_keys()]:
         click.echo(f"{key} = {json.dumps(default)}")
         click.echo(textwrap.fill(doc, 78, initial_indent="    ", subsequent_indent="    "))
     ctx.exit()
@@ -28,7 +30,8 @@ def _print_keys(ctx, _param, value):
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--resume", is_flag=True, help="Continue from the run's last checkpoint (a spec with more hidden_channels, "
                    "mlp_width, mlp_layers or perception_filters, or learned perception in place of fixed, "
-                   "widens the model without changing what it does).")
+                   "widens the model without changing what it does). A run without it sets the run folder's "
+                   "earlier checkpoint aside as checkpoint.previous.safetensors.")
 @click.option("--init", type=click.Path(dir_okay=False), default=None,
               help="Start a new run from these trained weights (fine-tuning: the same blueprint, a fresh "
                    "optimizer and pool; a spec with more capacity widens them, as --resume does). Give the "
@@ -63,12 +66,17 @@ def train(spec, device, resume, init, iterations, out, weights, threads):
 def verdict(spec: str, record: dict, out, weights, threads) -> str:
     """One line for the person at the terminal: what the weights grow, and,
     when they do not grow the structure exactly from every seed checked,
-    the command that trains on (the run's own folder, weights and threads)."""
+    the command that trains on (the run's own folder, weights and threads),
+    or, where the run stopped because its loss stalled, what to do instead."""
     final, done = record["final"], record["iterations"]
     line = (f"voxgen: wrote {record['weights']}: {final['exact']} of {final['n']} seeds grow "
             f"{record['blueprint']} exactly ({final['accuracy']:.2%} of cells right) after {done} iterations")
     if record["stopped_early"] or final["exact"] == final["n"]:
         return line
+    if "loss_stalled_at" in record:          # no gradient: more of the same run cannot help
+        return (f"{line}; stopped: the loss has not changed since iteration {record['loss_stalled_at']} (growth "
+                f"dies out within every rollout, leaving nothing to learn from), so --resume cannot help: "
+                f"train afresh with another torch_seed or a lower lr")
     more = [f"--out {shlex.quote(out)}"] if out else []
     more += [f"--weights {shlex.quote(weights)}"] if weights else []
     more += [f"--threads {threads}"] if threads else []

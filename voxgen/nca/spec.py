@@ -30,9 +30,6 @@ _MAX_SPEC_BYTES = 1 << 20
 _CHOICES = {"perception": PERCEPTIONS, "lr_schedule": LR_SCHEDULES,
             "damage_kinds": DAMAGE_KINDS, "halfcut_axes": ("x", "y", "z"),
             "seed_position": ("bottom-centre", "centre")}
-# integer fields that must be at least 1
-_POSITIVE = ("mlp_width", "mlp_layers", "perception_filters", "checkpoint_every", "verify_seeds",
-             "stop_streak", "average_every")
 MAX_MLP_LAYERS = 64
 MAX_VERIFY_SEEDS = 10_000
 MAX_COUNT = 100_000_000
@@ -82,8 +79,8 @@ def _check(path, key, value, default, label="key"):
         if not ok or isinstance(v, bool) or kind is float and not math.isfinite(v):
             return None
         lo, hi = _BOUNDS.get(key, (None, None) if kind is float else (-_MAX_INT, _MAX_INT))
-        if kind is int and lo in (0, 1) and v < lo:
-            return v            # below 0 or 1: the positive / non-negative checks below say so
+        if kind is int and key not in _LISTS and lo in (0, 1) and v < lo:
+            bad("a positive integer" if lo == 1 else "a non-negative integer")   # plainer than the range
         if lo is not None and not lo <= v <= hi:
             one, many = ("a number", "numbers") if kind is float else ("an integer", "integers")
             bad(f"{f'a list of {many} each' if key in _LISTS else one} in [{lo}, {hi}]")
@@ -126,10 +123,6 @@ def _check(path, key, value, default, label="key"):
         checked = number(value, int)
         if checked is None:
             bad("an integer")
-        if key in _POSITIVE and checked < 1:
-            bad("a positive integer")
-        if checked < 0:
-            bad("a non-negative integer")
         return checked
     if isinstance(default, float):
         checked = number(value, float)
@@ -212,6 +205,8 @@ def parse_spec(path) -> Spec:
     if not isinstance(blueprint, str):
         raise VoxgenError(f"key 'blueprint' must be a path string, got {blueprint!r}", path)
     config = check_config(doc, path)
+    if config.iterations < 1:       # a weights file's config may hold 0 (older runs): a spec may not
+        raise VoxgenError("key 'iterations' must be at least 1, got 0 (0 iterations train nothing)", path)
     beside = path.parent / blueprint
     if not beside.exists():
         beside = bundled_blueprint(blueprint)

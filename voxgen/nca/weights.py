@@ -87,8 +87,9 @@ def check_weights(tensors: dict, meta: dict, path, checkpoint: bool = False) -> 
     keys and their types, the name (a file name), the palette (canonical
     block states, air first), the config (the checks a spec's config gets),
     the target grid (3-D, classes within the palette, wider than the
-    margins), the seed inside it, and every model tensor of the shape the
-    config and palette give (finite). A VoxgenError naming `path` otherwise."""
+    margins), the seed inside it, every tensor of the dtype voxgen writes it
+    in (`stored_dtypes`), and every model tensor of the shape the config and
+    palette give (finite). A VoxgenError naming `path` otherwise."""
     from voxgen.nca.spec import check_config
 
     def bad(message):
@@ -137,6 +138,10 @@ def check_weights(tensors: dict, meta: dict, path, checkpoint: bool = False) -> 
     if not isinstance(meta.get("record", {}), dict):
         bad("'record' must be a table")
 
+    for key, t in tensors.items():      # before any arithmetic: torch lacks some for exotic dtypes
+        stored = stored_dtypes(key)
+        if stored and t.dtype not in stored:
+            bad(f"'{key}' is {t.dtype}, voxgen writes it as {' or '.join(map(str, stored))}")
     want = parameter_shapes(len(palette), config)
     have = model_state(tensors)
     for name in sorted(set(want) | set(have)):
@@ -162,6 +167,26 @@ def check_weights(tensors: dict, meta: dict, path, checkpoint: bool = False) -> 
         bad(f"unexpected tensor {sorted(others)[0]!r}")
 
 
+def stored_dtypes(key: str) -> tuple:
+    """The dtypes voxgen writes tensor `key` of a weights file or checkpoint
+    in (and so reads it in): the model, its Adam moments and the pool as
+    float32, the weight average's sums as float64, Adam's step count as
+    float32 (int64 from torch before 1.12), the random states as bytes, the
+    target as int32 (int64 read too). () for a key voxgen never writes
+    (refused by name elsewhere)."""
+    if key.startswith("model.") or key in ("pool", "pool_loss"):
+        return (torch.float32,)
+    if key.startswith("opt."):
+        return (torch.float32, torch.int64) if key.endswith(".step") else (torch.float32,)
+    if key.startswith("mean."):
+        return (torch.float64,)
+    if key.startswith("rng."):
+        return (torch.uint8,)
+    if key == "target.classes":
+        return (torch.int32, torch.int64)
+    return ()
+
+
 def _check_checkpoint(tensors: dict, meta: dict, channels: int, grid: tuple, bad) -> None:
     """A training checkpoint's own metadata and pool; the optimizer's and the
     weight average's tensors ("opt.*", "mean.*") are checked as they are
@@ -171,6 +196,9 @@ def _check_checkpoint(tensors: dict, meta: dict, channels: int, grid: tuple, bad
         value = meta.get(key, 0)
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_COUNT:
             bad(f"'{key}' must be an integer in [0, {MAX_COUNT}] (a spec's iterations at most), got {value!r}")
+    origin = meta.get("started_from")        # the weights a fine-tuning run began from, for its record
+    if origin is not None and not (isinstance(origin, str) and 0 < len(origin) <= 4096 and origin.isprintable()):
+        bad(f"'started_from' must be a path, got {repr(origin)[:40]}")
     elapsed = meta.get("elapsed_s")
     if not isinstance(elapsed, (int, float)) or isinstance(elapsed, bool) or not 0 <= elapsed < float("inf"):
         bad(f"'elapsed_s' must be a number of seconds, got {elapsed!r}")
@@ -182,8 +210,6 @@ def _check_checkpoint(tensors: dict, meta: dict, channels: int, grid: tuple, bad
         bad(f"'pool' is {list(pool.shape)}, not (N, {channels}, {', '.join(map(str, grid))})")
     if tuple(loss.shape) != (pool.shape[0],) or not loss.is_floating_point():
         bad(f"'pool_loss' is {list(loss.shape)}, not ({pool.shape[0]},)")
-    if pool.dtype != torch.float32 or loss.dtype != torch.float32:      # what training writes, and indexes into
-        bad(f"'pool' is {pool.dtype} and 'pool_loss' {loss.dtype}, not torch.float32")
     if not bool(torch.isfinite(pool).all()):
         bad("'pool' holds values that are not finite")
     if bool((loss.isnan() | (loss < 0)).any()):         # +inf: a state not yet scored
@@ -213,8 +239,7 @@ def _check_training_state(tensors: dict, meta: dict, params: dict, shapes: dict,
             missing = sorted({"step", "exp_avg", "exp_avg_sq"} - seen.get(i, set()))
             bad(f"no 'opt.{i}.{missing[0]}' tensor: the optimizer state is incomplete")
         step = tensors[f"opt.{i}.step"]
-        if step.numel() != 1 or step.ndim > 1 or not step.is_floating_point() and step.dtype not in (
-                torch.int32, torch.int64):
+        if step.numel() != 1 or step.ndim > 1:
             bad(f"'opt.{i}.step' must be one number, got {step.dtype} {list(step.shape)}")
         if not (math.isfinite(float(step)) and float(step) >= 0):
             bad(f"'opt.{i}.step' must be a finite non-negative count, got {float(step)}")

@@ -1,0 +1,120 @@
+"""A training run's folder (`train --out`, default runs/NAME/): what is in
+it, and what a fresh run does with an earlier run's files.
+
+    out/metrics.jsonl                   a row an iteration, and the fresh-seed checks
+    out/curve.png                       loss and batch accuracy
+    out/checkpoint.safetensors          the latest checkpoint: what --resume goes on from
+    out/checkpoint.previous.safetensors the run before's, set aside when a fresh run began
+    out/metrics.previous.jsonl          its metrics
+
+A fresh run (no --resume) sets the earlier run's checkpoint and metrics
+aside before its first iteration, so that `--resume` never goes on from
+another run's checkpoint; only the one run before is kept. The weights file
+is written elsewhere and never touched here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from voxgen.atomic_write import check_output
+from voxgen.errors import VoxgenError
+
+CHECKPOINT = "checkpoint.safetensors"
+PREVIOUS_CHECKPOINT = "checkpoint.previous.safetensors"
+METRICS = "metrics.jsonl"
+PREVIOUS_METRICS = "metrics.previous.jsonl"
+
+
+def check_weights_path(weights: Path, out: Path) -> bool:
+    """Refuse, before training, a weights path that is not a .safetensors
+    file, that is one of the run's checkpoints (the weights would overwrite
+    the checkpoint --resume needs), or that cannot be written. A path in the
+    run folder itself, which training creates, is checked once that exists:
+    returns True when the check is still to do (`check_output` then)."""
+    if weights.suffix != ".safetensors":
+        raise VoxgenError("weights are written as .safetensors: give a path ending in .safetensors", weights)
+    for name in (CHECKPOINT, PREVIOUS_CHECKPOINT):
+        if weights.resolve() == (out / name).resolve():
+            raise VoxgenError(f"is the run's {'previous ' if name == PREVIOUS_CHECKPOINT else ''}checkpoint "
+                              f"(--out {out}): give --weights another path", weights)
+    if not out.exists() and weights.parent.resolve() == out.resolve():
+        return True                     # in the run folder training is about to make
+    check_output(weights)
+    return False
+
+
+def set_aside_previous_run(out: Path) -> Path | None:
+    """At the start of a fresh run: rename an earlier run's checkpoint and
+    its metrics in `out` to their .previous names (replacing the ones
+    there), so that --resume cannot mix the runs. Returns where the
+    checkpoint went, None if there was none (then nothing is moved: metrics
+    without a checkpoint resume nothing). Each rename is atomic; a failure
+    is a VoxgenError."""
+    if not (out / CHECKPOINT).is_file():
+        return None
+    try:
+        if (out / METRICS).is_file():
+            os.replace(out / METRICS, out / PREVIOUS_METRICS)
+        else:
+            (out / PREVIOUS_METRICS).unlink(missing_ok=True)       # not the set-aside checkpoint's
+        os.replace(out / CHECKPOINT, out / PREVIOUS_CHECKPOINT)
+    except OSError as err:
+        raise VoxgenError(f"cannot set the previous run's checkpoint aside ({err.strerror or err})",
+                          out / CHECKPOINT) from None
+    return out / PREVIOUS_CHECKPOINT
+
+
+def config_changes(saved: dict, now: dict) -> list[str]:
+    """`key old -> new` for every setting of the config `now` that differs
+    from the checkpoint's `saved` (the iteration budget left out: --resume
+    --iterations changes it by design)."""
+    return [f"{key} {json.dumps(saved.get(key))} -> {json.dumps(value)}" for key, value in now.items()
+            if key != "iterations" and saved.get(key) != value]
+
+
+def origin_path(init) -> str:
+    """How the record names the weights a run started from: the path from
+    the working directory when they lie under it, else the file name alone
+    (a record is shared; it need not show where else files live)."""
+    path = Path(os.path.abspath(init))
+    try:
+        return str(path.relative_to(Path.cwd().absolute()))
+    except ValueError:
+        return path.name
+
+
+def logged_rows(path: Path) -> list[dict]:
+    """The rows of a run's metrics.jsonl, if there is one; a line that is not
+    a row with an iteration (the last one, cut short where a run was killed
+    while writing it) is left out."""
+    rows = []
+    for line in path.read_text().splitlines() if path.exists() else []:
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict) and isinstance(row.get("it"), int):
+            rows.append(row)
+    return rows
+
+
+def plot_curve(history: list[dict], path: Path) -> None:
+    """loss (log scale) and batch accuracy per iteration, as a PNG."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    its = [h["it"] for h in history]
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.semilogy(its, [h["loss"] for h in history], color="tab:blue", lw=0.8)
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("loss", color="tab:blue")
+    acc_ax = ax.twinx()
+    acc_ax.plot(its, [h["accuracy"] for h in history], color="tab:orange", lw=0.8)
+    acc_ax.set_ylabel("batch accuracy", color="tab:orange")
+    acc_ax.set_ylim(min(0.9, min((h["accuracy"] for h in history), default=0.9)), 1.0005)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
