@@ -318,6 +318,28 @@ def test_a_signal_raised_inside_numba_code_still_ends_as_terminated(monkeypatch)
     assert result.exit_code == 143 and "voxgen: terminated" in result.output
 
 
+def test_ctrl_c_inside_numba_code_wrapped_twice_still_ends_as_interrupted(monkeypatch):
+    """Ctrl-C while numba unpickles a kernel's constants comes back wrapped
+    twice: a SystemError from the kernel, caused by one from numba's
+    unpickler, caused by the KeyboardInterrupt (seen in `voxgen train`)."""
+    from voxgen import formats
+
+    def interrupted(*args, **kwargs):
+        try:
+            try:
+                raise KeyboardInterrupt
+            except KeyboardInterrupt as ctrl_c:
+                raise SystemError("_numba_unpickle returned a result with an exception set") from ctrl_c
+        except SystemError as inner:
+            raise SystemError("CPUDispatcher(apply_update) returned a result with an exception "
+                              "set") from inner
+
+    monkeypatch.setattr(formats, "load", interrupted)
+    result = CliRunner().invoke(main, ["info", "flying_machine"])
+    assert result.exit_code == 130 and "voxgen: interrupted" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_a_failed_second_rename_puts_back_the_files_the_user_had(tmp_path, monkeypatch):
     """Two files written together: if the second cannot be renamed into
     place, the first is put back as it was, and no temporary file stays."""

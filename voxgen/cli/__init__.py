@@ -84,6 +84,17 @@ def _terminate(signum, frame):
     raise Terminated(128 + signum)
 
 
+def _signal_cause(err: BaseException):
+    """The Ctrl-C or Terminated at the root of `err`'s chain of causes, or None."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, (KeyboardInterrupt, Terminated)):
+            return err
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return None
+
+
 class LazyGroup(click.Group):
     def list_commands(self, ctx):
         return [name for name, (mod, _) in COMMANDS.items() if importlib.util.find_spec(mod)]
@@ -176,8 +187,9 @@ class LazyGroup(click.Group):
             sys.exit(err.code)
         except SystemError as err:
             # a signal's exception raised while numba ran compiled code comes
-            # back wrapped: "returned a result with an exception set"
-            cause = err.__cause__ or err.__context__
+            # back wrapped, once or more ("returned a result with an exception
+            # set": a kernel, around numba's own unpickling of its constants)
+            cause = _signal_cause(err)
             if isinstance(cause, Terminated):
                 click.echo("voxgen: terminated", err=True)
                 sys.exit(cause.code)
