@@ -55,8 +55,8 @@ def main() -> int:
         return 0
     OUT.mkdir(parents=True, exist_ok=True)
     render_montage(report, OUT / f"{name}_regen.png")
-    n = render_story(report, trained, OUT / f"{name}_regen.gif", size=320)
-    print(f"demo: wrote {OUT / f'{name}_regen.gif'} ({n} frames) and {OUT / f'{name}_regen.png'}")
+    n, seconds = render_story(report, trained, OUT / f"{name}_regen.gif", size=320)
+    print(f"demo: wrote {OUT / f'{name}_regen.gif'} ({n} frames, {seconds:.1f} s) and {OUT / f'{name}_regen.png'}")
     return 0
 
 
