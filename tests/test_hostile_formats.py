@@ -208,7 +208,7 @@ def test_many_listed_blocks_are_refused(tmp_path, monkeypatch):
 def test_text_blueprint_size_is_capped(tmp_path, monkeypatch):
     monkeypatch.setattr(text, "MAX_TEXT_BYTES", 1000)
     path = write(tmp_path, "big.toml", TOML_HEAD + "[layers]\ny0 = '''\n" + ("#" * 60 + "\n") * 60 + "'''\n")
-    refused(path, "text blueprint is larger than voxgen accepts")
+    refused(path, "text blueprint of", "is larger than voxgen accepts (1,000 bytes)")
 
 
 def test_text_blueprint_volume_is_capped(tmp_path, monkeypatch):

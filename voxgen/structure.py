@@ -4,7 +4,16 @@
 `palette[0]` is always `minecraft:air`. `void[x, y, z]` is True where the file
 stores nothing (structure void, or a gap between Litematica regions); growth
 treats void as air, export keeps it. Block entities and entities are opaque:
-voxgen carries them through round trips and never interprets them.
+voxgen carries them through round trips and never interprets them, except
+for their positions.
+
+Entities have one convention in memory, whatever the file: an entity is its
+vanilla NBT compound (`id`, `Pos`, `Rotation`, ...) with `Pos` (3 doubles)
+relative to the structure's (0, 0, 0) corner, and a hanging entity's
+`TileX/TileY/TileZ` (item frames, paintings) relative to the same corner.
+Each reader turns its format's layout into this (`.nbt` {pos, blockPos, nbt},
+Sponge v2's absolute `Pos`, Litematica's region-relative `Pos`) and each
+writer writes its own layout from it.
 """
 
 from __future__ import annotations
@@ -16,6 +25,76 @@ import numpy as np
 from voxgen.blocks import AIR, AIR_IDS, block_id, canonical
 
 AXES = {"x": 0, "y": 1, "z": 2}
+_TILE = ("TileX", "TileY", "TileZ")
+
+
+def entity_pos(entity) -> tuple[float, float, float] | None:
+    """An entity's `Pos` as 3 floats, or None if it has no usable one."""
+    pos = entity.get("Pos") if hasattr(entity, "get") else None
+    try:
+        if pos is not None and len(pos) == 3:
+            return tuple(float(v) for v in pos)
+    except (TypeError, ValueError):
+        pass
+    return None
+
+
+def entity_block(entity) -> tuple[int, int, int] | None:
+    """The cell an entity belongs to: a hanging entity's TileX/Y/Z when they
+    agree with its Pos (within 2 cells: a frame sits at the face of its cell),
+    else the cell holding Pos; None without a Pos."""
+    import math
+
+    pos = entity_pos(entity)
+    if pos is None:
+        return None
+    cell = tuple(math.floor(v) for v in pos)
+    try:
+        tile = tuple(int(entity[k]) for k in _TILE)
+    except (KeyError, TypeError, ValueError):
+        return cell
+    return tile if all(abs(t - c) <= 2 for t, c in zip(tile, cell)) else cell
+
+
+def shifted_entity(entity, offset):
+    """A copy of `entity` with Pos moved by `offset` (3 numbers) and, when the
+    offset is whole cells, TileX/Y/Z too."""
+    import nbtlib
+
+    out = nbtlib.Compound(entity)
+    pos = entity_pos(entity)
+    if pos is not None:
+        out["Pos"] = nbtlib.List[nbtlib.Double]([nbtlib.Double(p + d) for p, d in zip(pos, offset)])
+    if all(float(d).is_integer() for d in offset):
+        for key, d in zip(_TILE, offset):
+            if isinstance(entity.get(key), nbtlib.Int):
+                out[key] = nbtlib.Int(int(entity[key]) + int(d))
+    return out
+
+
+def entities_fitted(entities, shifts, shape) -> list:
+    """`entities` moved by the first of `shifts` (3-tuples) under which every
+    entity's cell lies inside a box of `shape`, or by the first shift if
+    none fits: how a reader settles which position convention a file
+    followed when formats and writers disagree."""
+    def fits(shift):
+        cells = (entity_block(shifted_entity(e, shift)) for e in entities)
+        return all(c is None or all(0 <= v < n for v, n in zip(c, shape)) for c in cells)
+
+    shift = next((s for s in shifts if fits(s)), shifts[0])
+    return [shifted_entity(e, shift) for e in entities] if any(shift) else list(entities)
+
+
+def _entities_moved(entities, offset, shape=None) -> list:
+    """Entities shifted by `offset`; with `shape`, only those whose cell
+    (`entity_block`) then lies inside a box of that shape."""
+    out = []
+    for entity in entities:
+        moved = shifted_entity(entity, offset) if any(offset) else entity
+        cell = entity_block(moved)
+        if shape is None or (cell is not None and all(0 <= c < n for c, n in zip(cell, shape))):
+            out.append(moved)
+    return out
 
 
 @dataclass
@@ -26,7 +105,8 @@ class Structure:
     palette: tuple of canonical block states; palette[0] == "minecraft:air".
     void: bool (X, Y, Z) or None (no void cells).
     block_entities: {(x, y, z): opaque NBT compound without position keys}.
-    entities: list of opaque NBT compounds (positions as stored in the file).
+    entities: list of NBT compounds, vanilla layout, Pos relative to (0, 0, 0)
+        (see the module docstring).
     data_version: Minecraft DataVersion, or None if the file has none.
     name: a human name (file stem or blueprint name).
     origin: where blocks[0, 0, 0] sits in the source's coordinates.
@@ -145,9 +225,11 @@ class Structure:
         bes = {(x - lo[0], y - lo[1], z - lo[2]): v for (x, y, z), v in self.block_entities.items()
                if all(a <= p < b for p, a, b in zip((x, y, z), lo, hi))}
         origin = tuple(o + a for o, a in zip(self.origin, lo))
+        entities = _entities_moved(self.entities, tuple(-a for a in lo),
+                                   tuple(b - a for a, b in zip(lo, hi)))
         return replace(self, blocks=self.blocks[sl].copy(),
                        void=None if self.void is None else self.void[sl].copy(),
-                       block_entities=bes, origin=origin)
+                       block_entities=bes, entities=entities, origin=origin)
 
     def trimmed(self) -> "Structure":
         """Crop to the bounding box of non-air cells (an empty structure stays 1x1x1)."""
@@ -171,7 +253,9 @@ class Structure:
         bes = {(x + width[0][0], y + width[1][0], z + width[2][0]): v
                for (x, y, z), v in self.block_entities.items()}
         origin = tuple(o - w[0] for o, w in zip(self.origin, width))
-        return replace(self, blocks=blocks, void=void, block_entities=bes, origin=origin)
+        entities = _entities_moved(self.entities, tuple(w[0] for w in width))
+        return replace(self, blocks=blocks, void=void, block_entities=bes, entities=entities,
+                       origin=origin)
 
     def translate(self, offset) -> "Structure":
         """Shift the contents by `offset` cells inside the same box; cells
@@ -192,23 +276,35 @@ class Structure:
             new = tuple(p + d for p, d in zip(pos, offset))
             if all(0 <= p < n for p, n in zip(new, self.shape)):
                 bes[new] = v
-        return replace(self, blocks=blocks, void=void, block_entities=bes)
+        entities = _entities_moved(self.entities, offset, self.shape)
+        return replace(self, blocks=blocks, void=void, block_entities=bes, entities=entities)
 
     def cut_along(self, axis, at: int) -> tuple["Structure", "Structure"]:
         """Cut by the plane `axis = at`: cells with coordinate < at go to the
         first part, the rest to the second. Both parts keep the full box (the
-        other part's cells become air), so positions stay comparable."""
+        other part's cells become air), so positions stay comparable. Each
+        entity goes to the part its cell (`entity_block`) falls in."""
         a = AXES[axis] if isinstance(axis, str) else int(axis)
         n = self.shape[a]
         if not 0 <= at <= n:
             raise ValueError(f"cut position {at} outside 0..{n} on axis {'xyz'[a]}")
         coord = np.arange(n).reshape([-1 if i == a else 1 for i in range(3)])
         first = np.broadcast_to(coord < at, self.shape)
-        return self.masked(first), self.masked(~first)
+        cells = [entity_block(e) for e in self.entities]
+        below = [c is None or c[a] < at for c in cells]     # no Pos: the first part
+        return (replace(self.masked(first), entities=[e for e, b in zip(self.entities, below) if b]),
+                replace(self.masked(~first), entities=[e for e, b in zip(self.entities, below) if not b]))
 
     def masked(self, keep: np.ndarray) -> "Structure":
-        """Keep cells where `keep` is True; the rest become air (void stays)."""
+        """Keep cells where `keep` is True; the rest become air (void stays).
+        An entity is kept when its cell (`entity_block`, clamped into the
+        box) is kept, or when it has no Pos."""
         keep = np.asarray(keep, dtype=bool)
         blocks = np.where(keep, self.blocks, np.int32(0)).astype(np.int32, copy=False)
         bes = {p: v for p, v in self.block_entities.items() if keep[p]}
-        return replace(self, blocks=blocks, block_entities=bes)
+        entities = []
+        for entity in self.entities:
+            cell = entity_block(entity)
+            if cell is None or keep[tuple(min(max(c, 0), n - 1) for c, n in zip(cell, self.shape))]:
+                entities.append(entity)
+        return replace(self, blocks=blocks, block_entities=bes, entities=entities)

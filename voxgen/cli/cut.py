@@ -56,10 +56,13 @@ def cut(blueprint, axis, at, seed, out, fmt):
         raise VoxgenError("-o is empty: name the folder for the two parts")
     if not re.fullmatch(r"\.?[A-Za-z0-9]+", fmt):
         raise VoxgenError(f"--format is a file extension such as schem or toml, not {fmt!r}")
+    from voxgen.formats.file_palette import cell_limit
+
     path = resolve_blueprint(blueprint)
-    structure = load_blueprint(path)
+    with cell_limit(MAX_CUT_CELLS, "too large to cut"):  # from the header, before the blocks are decoded
+        structure = load_blueprint(path)
     cells = int(np.prod(structure.shape))
-    if cells > MAX_CUT_CELLS:                            # before the parts are made
+    if cells > MAX_CUT_CELLS:                            # (a format that sums regions: the whole box)
         size = "x".join(str(e) for e in structure.shape)
         raise VoxgenError(f"too large to cut: {size} = {cells:,} cells "
                           f"(limit {MAX_CUT_CELLS:,})", path)

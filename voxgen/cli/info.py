@@ -13,7 +13,9 @@ def describe(path) -> dict:
     Keys: file, format, format_name, version, size [x, y, z], blocks (non-air
     cells; air, cave_air and void_air are air and void is not counted), air,
     void, states (distinct states present), palette (those states), counts
-    {state: cells}, data_version, block_entities, entities.
+    {state: cells}, data_version, source_data_version (a pre-flattening
+    DataVersion the file claims, not believed or its names converted; else
+    null), block_entities, entities.
     """
     from voxgen import formats
     from voxgen.cli import load_blueprint
@@ -37,6 +39,7 @@ def describe(path) -> dict:
         "palette": list(counts),
         "counts": counts,
         "data_version": structure.data_version,
+        "source_data_version": structure.metadata.get("source_data_version"),
         "block_entities": len(structure.block_entities),
         "entities": len(structure.entities),
     }
@@ -60,7 +63,9 @@ def info(file, as_json):
     click.echo(f"  size          {x} x {y} x {z}")
     click.echo(f"  blocks        {facts['blocks']} non-air, {facts['air']} air, {facts['void']} void")
     click.echo(f"  states        {facts['states']}")
-    click.echo(f"  data version  {facts['data_version']}")
+    source = facts["source_data_version"]
+    claimed = "" if source is None else f" (the file says {source}, before the 1.13 flattening)"
+    click.echo(f"  data version  {facts['data_version']}{claimed}")
     click.echo(f"  block entities {facts['block_entities']}, entities {facts['entities']}")
     click.echo("  palette:")
     for state, n in sorted(facts["counts"].items(), key=lambda kv: (-kv[1], kv[0])):

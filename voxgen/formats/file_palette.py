@@ -9,23 +9,71 @@ duplicate-free, holds only used states, and has air at 0;
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+
 import numpy as np
 
 from voxgen.blocks import AIR, STRUCTURE_VOID, canonical
 from voxgen.errors import VoxgenError
 from voxgen.formats import MAX_CELLS
+from voxgen.formats.flattening import FLATTENING_DATA_VERSION
 from voxgen.structure import Structure
+
+# Stamped when a structure has no DataVersion that says its names are
+# flattened (1.20.4, as voxgen's writers always have).
+DEFAULT_DATA_VERSION = 3700
+
+
+def written_data_version(structure: Structure) -> int:
+    """The DataVersion a writer stamps. A Structure always holds modern
+    (flattened) names, so the stamp must say so: the structure's own version
+    if it is at least FLATTENING_DATA_VERSION (1451), else DEFAULT_DATA_VERSION
+    (a reader seeing < 1451 would "flatten" the names a second time)."""
+    version = structure.data_version
+    return int(version) if version is not None and version >= FLATTENING_DATA_VERSION else DEFAULT_DATA_VERSION
+
+
+def flattened_data_version(version, metadata: dict) -> int | None:
+    """For a reader whose format only ever holds flattened names (Sponge,
+    Litematica, the text blueprint): the file's DataVersion, or None when it
+    claims a pre-flattening one (< 1451, a writer quirk seen in real Sponge
+    files); that claim is kept in `metadata["source_data_version"]`."""
+    if version is not None and version < FLATTENING_DATA_VERSION:
+        metadata["source_data_version"] = int(version)
+        return None
+    return version
+
+
+# (limit, what to call a refusal) set by `cell_limit` for the loads inside it.
+_CELL_LIMIT = contextvars.ContextVar("cell_limit", default=(MAX_CELLS, None))
+
+
+@contextlib.contextmanager
+def cell_limit(limit: int, refusal: str):
+    """Within the block, loaders refuse a declared size above `limit` cells
+    from the file's header, before decoding its blocks, with the message
+    "`refusal`: XxYxZ = N cells (limit L)" (e.g. `cut`'s own limit)."""
+    token = _CELL_LIMIT.set((min(int(limit), MAX_CELLS), refusal))
+    try:
+        yield
+    finally:
+        _CELL_LIMIT.reset(token)
 
 
 def check_size(size, path, what: str = "structure") -> tuple[int, int, int]:
     """A declared (X, Y, Z) size, refused if not positive or above MAX_CELLS
-    (before anything that large is allocated)."""
+    (before anything that large is allocated), or above a `cell_limit`."""
     size = tuple(int(n) for n in size)
     if len(size) != 3 or min(size) <= 0:
         raise VoxgenError(f"{what} size {list(size)} is not positive", path)
-    if size[0] * size[1] * size[2] > MAX_CELLS:
+    cells = size[0] * size[1] * size[2]
+    if cells > MAX_CELLS:
         raise VoxgenError(f"{what} size {list(size)} is too large "
                           f"(over {MAX_CELLS} cells)", path)
+    limit, refusal = _CELL_LIMIT.get()
+    if cells > limit:
+        raise VoxgenError(f"{refusal}: {'x'.join(map(str, size))} = {cells:,} cells (limit {limit:,})", path)
     return size
 
 

@@ -12,13 +12,17 @@ each pair sits in the HIGH nibble, as MCEdit and Schematica write it
 bits, so only modded ids are affected).
 
 Numeric `id:data` pairs become modern block states through our flattening
-table (`voxgen.formats.flattening`): each distinct pair is looked up once,
+table (`voxgen.formats.flattening`; bed and banner colours, skull types and
+pot plants from the tile entities, `flattening_block_entities`): each
+distinct pair is looked up once,
 then the whole volume is indexed (numpy). Door halves and double-plant halves
 are completed from their partner cell. `Materials` other than "Alpha"
 (Classic/Indev ids mean different blocks) is refused.
 
 Tile entities become opaque compounds keyed by (x, y, z) without their
-position keys; entities are kept as stored. `WEOffset` becomes
+position keys. Entities keep their NBT with Pos relative to the box (MCEdit
+writes it so; WorldEdit writes world positions, the box's corner at
+`WEOrigin`, and those are moved). `WEOffset` becomes
 `Structure.origin` and, with `WEOrigin`, is kept in `metadata`.
 """
 
@@ -28,10 +32,10 @@ import nbtlib
 import numpy as np
 
 from voxgen.errors import VoxgenError
-from voxgen.formats import flattening, nbt_io
+from voxgen.formats import flattening, flattening_block_entities, nbt_io
 from voxgen.formats.file_palette import build_structure, check_size
 from voxgen.formats.nbt_io import require
-from voxgen.structure import Structure
+from voxgen.structure import Structure, entities_fitted
 
 _POSITION_KEYS = ("x", "y", "z")
 
@@ -51,16 +55,19 @@ def load(path) -> Structure:
     width, height, length = size
     # File order is (y, z, x); Structure order is [x, y, z].
     indices = indices.reshape(height, length, width).transpose(2, 0, 1)
+    we_origin = _int_triple(root, "WEOrigin", path)
+    entities = list(_compound_list(root, "Entities", path))
+    if we_origin is not None:
+        entities = entities_fitted(entities, [(0, 0, 0), tuple(-v for v in we_origin)], size)
     structure = build_structure(indices, states, path,
-                                block_entities=_block_entities(root, size, path),
-                                entities=list(_compound_list(root, "Entities", path)))
+                                block_entities=_block_entities(root, size, path), entities=entities)
     structure.data_version = flattening.MODERN_DATA_VERSION
+    flattening_block_entities.apply(structure)         # bed colours, skull types, pot plants, ...
     structure.metadata["legacy_materials"] = materials
     offset = _int_triple(root, "WEOffset", path)
     if offset is not None:
         structure.origin = offset
         structure.metadata["we_offset"] = list(offset)
-    we_origin = _int_triple(root, "WEOrigin", path)
     if we_origin is not None:
         structure.metadata["we_origin"] = list(we_origin)
     return structure

@@ -10,7 +10,12 @@ x fastest, then z, then y, packed `bits_for(len(palette))` bits each
 (voxgen.formats.bitpack). All regions are placed into one box: cells no
 region covers are void, and where regions overlap, later ones win.
 Tile entities (positions relative to their region's min corner) are kept
-opaque; the writer emits one region.
+opaque. Entities are vanilla NBT whose Pos is relative to their region's
+`Position` (Litematica subtracts the region's first corner, not its minimum):
+they are moved to Structure's convention (relative to the box) and back.
+The writer emits one region at Position (0, 0, 0): a structure's `origin`
+is not written (a region's Position is relative to the placement, and an
+origin taken from a world would put the blocks far from it).
 """
 
 from __future__ import annotations
@@ -24,11 +29,10 @@ from voxgen.blocks import join_state, split_state
 from voxgen.errors import VoxgenError
 from voxgen.formats import MAX_CELLS, nbt_io
 from voxgen.formats.bitpack import bits_for, longs_needed, pack, unpack
-from voxgen.formats.file_palette import build_structure, canonical_state, check_size, file_palette
+from voxgen.formats.file_palette import (build_structure, canonical_state, check_size, file_palette,
+                                         flattened_data_version, written_data_version)
 from voxgen.formats.nbt_io import require
-from voxgen.structure import Structure
-
-DEFAULT_DATA_VERSION = 3700
+from voxgen.structure import Structure, shifted_entity
 _XYZ = ("x", "y", "z")
 
 
@@ -64,15 +68,22 @@ def load(path, block_entities: bool = True) -> Structure:
     if isinstance(meta, nbtlib.Compound) and "Name" in meta:
         name = str(require(meta, "Name", nbtlib.String, path, "Metadata"))
     version = int(require(root, "Version", nbtlib.Int, path)) if "Version" in root else 0
+    metadata = {"format_version": version}
+    data_version = int(data_version) if isinstance(data_version, nbtlib.Int) else None
     structure = build_structure(
-        indices, states, path, void=~covered,
-        data_version=int(data_version) if isinstance(data_version, nbtlib.Int) else None,
-        name=name, origin=tuple(int(v) for v in lo), metadata={"format_version": version})
+        indices, states, path, void=~covered, data_version=flattened_data_version(data_version, metadata),
+        name=name, origin=tuple(int(v) for v in lo), metadata=metadata)
     structure.block_entities = {p: t for p, t in entities.items()
                                 if structure.void is None or not structure.void[p]}
-    for region in regions.values():
-        if isinstance(region.get("Entities"), nbtlib.List):
-            structure.entities += list(region["Entities"])
+    for region_name, region in regions.items():
+        if "Entities" not in region:
+            continue
+        where = f"region {region_name!r}"
+        shift = _vec(region, "Position", path, where) - lo
+        for n, entity in enumerate(require(region, "Entities", nbtlib.List, path, where)):
+            if not isinstance(entity, nbtlib.Compound):
+                raise VoxgenError(f"{where}: entity {n} is not a compound", path)
+            structure.entities.append(shifted_entity(entity, [int(v) for v in shift]))
     return structure
 
 
@@ -156,7 +167,7 @@ def save(structure: Structure, path) -> None:
     region = nbtlib.Compound({
         "Position": _xyz((0, 0, 0)), "Size": size, "BlockStatePalette": palette,
         "BlockStates": nbtlib.LongArray(longs), "TileEntities": tile_entities,
-        "Entities": nbtlib.List[nbtlib.Compound](structure.entities),
+        "Entities": nbtlib.List[nbtlib.Compound](structure.entities),   # Position 0: Pos as held
         "PendingBlockTicks": nbtlib.List([]), "PendingFluidTicks": nbtlib.List([]),
     })
     now = nbtlib.Long(int(time.time() * 1000))
@@ -168,11 +179,11 @@ def save(structure: Structure, path) -> None:
         "TimeCreated": now, "TimeModified": now,
     })
     root = nbtlib.Compound({
-        "MinecraftDataVersion": nbtlib.Int(structure.data_version or DEFAULT_DATA_VERSION),
+        "MinecraftDataVersion": nbtlib.Int(written_data_version(structure)),
         "Version": nbtlib.Int(6), "SubVersion": nbtlib.Int(1), "Metadata": metadata,
         "Regions": nbtlib.Compound({name: region}),
     })
-    nbt_io.write_nbt(path, root)
+    nbt_io.write_nbt(path, root, what="a Litematica file")
 
 
 def _xyz(values) -> nbtlib.Compound:

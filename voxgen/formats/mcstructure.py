@@ -11,6 +11,8 @@ in practice water: it becomes `waterlogged=true` where the Java block has
 that property, and is dropped otherwise (counted in
 `metadata["dropped_layer1_cells"]`). Names and states are mapped to Java by
 voxgen.formats.bedrock_names; unknown blocks keep their Bedrock name.
+Entities keep their (Bedrock) NBT, their world Pos made relative to the box
+(`structure_world_origin`) when that fits them inside it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from voxgen.formats import nbt_io
 from voxgen.formats.bedrock_names import to_java
 from voxgen.formats.file_palette import build_structure, canonical_state, check_size
 from voxgen.formats.nbt_io import require
-from voxgen.structure import Structure
+from voxgen.structure import Structure, entities_fitted
 
 _WATER = ("minecraft:water", "minecraft:flowing_water")
 
@@ -83,7 +85,8 @@ def load(path, block_entities: bool = True) -> Structure:
     if block_entities:
         structure.block_entities = _block_entities(default, (sx, sy, sz), structure, path)
     if isinstance(body.get("entities"), nbtlib.List):
-        structure.entities = list(body["entities"])
+        structure.entities = entities_fitted(list(body["entities"]), [tuple(-v for v in origin), (0, 0, 0)],
+                                             (sx, sy, sz))
     return structure
 
 

@@ -50,8 +50,21 @@ def read_bytes(path) -> tuple[bytes, bool]:
     return value
 
 
+def read_limited(path, limit: int, what: str) -> bytes:
+    """read_capped, with the limit named when a file is refused for its size
+    (read_capped stays the backstop for files whose size lies)."""
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        size = 0                                # read_capped names the problem
+    if size > limit:
+        raise VoxgenError(f"{what} of {size:,} bytes is larger than voxgen accepts "
+                          f"({limit:,} bytes)", path)
+    return read_capped(path, limit, f"{what} (at most {limit:,} bytes)")
+
+
 def _read_bytes(path) -> tuple[bytes, bool]:
-    raw = read_capped(path, MAX_NBT_BYTES)
+    raw = read_limited(path, MAX_NBT_BYTES, "NBT file")
     if raw[:2] == b"\x1f\x8b":
         return _decompress(raw, 16 + zlib.MAX_WBITS, "gzip", path), True
     if raw[:2] in (b"\x78\x9c", b"\x78\xda", b"\x78\x01"):
@@ -76,7 +89,7 @@ def _decompress(raw: bytes, wbits: int, kind: str, path) -> bytes:
     except zlib.error as err:
         raise VoxgenError(f"corrupt {kind} data ({err})", path) from None
     if total > MAX_NBT_BYTES:
-        raise VoxgenError("decompressed data is larger than voxgen accepts", path)
+        raise VoxgenError(f"decompressed data is larger than voxgen accepts ({MAX_NBT_BYTES:,} bytes)", path)
     if not d.eof:
         raise VoxgenError(f"{kind} stream is truncated", path)
     return b"".join(chunks)                     # one chunk: that chunk itself, not a copy
@@ -131,9 +144,46 @@ def nesting_depth(value) -> int:
     return deepest
 
 
+_NUMBERS = (nbtlib.Byte, nbtlib.Short, nbtlib.Int, nbtlib.Long, nbtlib.Float, nbtlib.Double)
+
+
+def tag_stats(tag, level: int = 0) -> tuple[int, int]:
+    """(deepest level, tags) of an nbtlib tree as the validator counts them:
+    `tag` sits at `level`, each child one deeper; the elements of a number
+    list count as tags but not as levels, an array counts once."""
+    deepest, count, stack = level, 0, [(tag, level)]
+    while stack:
+        tag, depth = stack.pop()
+        count += 1
+        deepest = max(deepest, depth)
+        if isinstance(tag, nbtlib.Compound):
+            stack.extend((child, depth + 1) for child in tag.values())
+        elif isinstance(tag, nbtlib.List):
+            if tag and isinstance(tag[0], _NUMBERS):
+                count += len(tag)
+            else:
+                stack.extend((child, depth + 1) for child in tag)
+    return deepest, count
+
+
+def check_loadable(depth: int, tags: int, path, what: str) -> None:
+    """Refuse, before a file is written, NBT that voxgen's reader would
+    refuse: deeper than MAX_DEPTH or more than MAX_TAGS tags in `what`."""
+    if depth > nbt_walk.MAX_DEPTH:
+        raise VoxgenError(f"the block or entity data would nest {depth} deep in {what}, more than "
+                          f"voxgen reads ({nbt_walk.MAX_DEPTH}); nothing written", path)
+    if tags > nbt_walk.MAX_TAGS:
+        raise VoxgenError(f"{what} would hold {tags} NBT tags, more than voxgen reads "
+                          f"({nbt_walk.MAX_TAGS}); nothing written", path)
+
+
 def write_nbt(path, root: nbtlib.Compound, root_name: str = "", gzipped: bool = True,
-              byteorder: str = "big") -> None:
-    """Write `root` as an NBT file (gzipped by default)."""
+              byteorder: str = "big", what: str | None = None) -> None:
+    """Write `root` as an NBT file (gzipped by default). With `what` (the
+    format, for the message), refused first if voxgen could not read it
+    back (check_loadable): every blueprint writer passes it."""
+    if what is not None:
+        check_loadable(*tag_stats(root), path, what)
     file = nbtlib.File(root, root_name=root_name)
     buf = io.BytesIO()
     file.write(buf, byteorder=byteorder)

@@ -7,8 +7,10 @@
 
 Cells the file does not list are air (the gametest convention; a binary
 vanilla structure would treat them as void). A position listed twice takes its
-last entry. `nbt` compounds become opaque block entities. Read-only: voxgen
-writes structures as binary `.nbt` instead.
+last entry. `nbt` compounds become opaque block entities, and entities
+`{pos, blockPos, nbt}` their `nbt` with Pos relative, as in `.nbt`. The names
+are taken as flattened whatever DataVersion says (SNBT structures came
+after 1.13). Read-only: voxgen writes structures as binary `.nbt` instead.
 """
 
 from __future__ import annotations
@@ -18,15 +20,14 @@ import numpy as np
 from voxgen.blocks import canonical, join_state
 from voxgen.errors import VoxgenError
 from voxgen.formats import MAX_TEXT_BYTES, nbt_io
-from voxgen.formats.file_palette import check_size
+from voxgen.formats.file_palette import check_size, flattened_data_version
 from voxgen.formats.text import is_int32
-from voxgen.safe_read import read_capped
 from voxgen.structure import Structure
 
 
 def load(path, **_opts) -> Structure:
     """Read a structure SNBT file into a Structure. Raises VoxgenError."""
-    raw = read_capped(path, MAX_TEXT_BYTES, "SNBT file")
+    raw = nbt_io.read_limited(path, MAX_TEXT_BYTES, "SNBT file")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -74,16 +75,17 @@ def from_snbt(text: str, path=None) -> Structure:
                 raise VoxgenError(f"blocks[{n}].nbt is not a compound", path)
             block_entities[pos] = entry["nbt"]
 
-    entities = _list(root.get("entities", []), "entities", path)
-    for n, entity in enumerate(entities):
-        if not isinstance(entity, nbtlib.Compound):
-            raise VoxgenError(f"entities[{n}] is not a compound", path)
+    from voxgen.formats.structure_nbt import entity_in
+
+    entities = [entity_in(e, f"entities[{n}]", path)
+                for n, e in enumerate(_list(root.get("entities", []), "entities", path))]
     data_version = root.get("DataVersion")
     if data_version is not None and not (isinstance(data_version, nbtlib.Int) and is_int32(int(data_version))):
         raise VoxgenError(f"DataVersion {data_version.snbt()} is not an Int", path)
-    return Structure.from_indices(
-        blocks, states, block_entities=block_entities, entities=list(entities),
-        data_version=None if data_version is None else int(data_version))
+    metadata = {}
+    data_version = flattened_data_version(None if data_version is None else int(data_version), metadata)
+    return Structure.from_indices(blocks, states, block_entities=block_entities, entities=entities,
+                                  data_version=data_version, metadata=metadata)
 
 
 def _palette_state(entry, i: int, path) -> str:

@@ -9,10 +9,19 @@ varints (voxgen.formats.varint). Sizes are unsigned shorts.
 
 Block entities become vanilla-style opaque compounds `{id: ..., fields...}`
 without position keys, keyed by (x, y, z); the writer puts `Pos`/`Id` back
-(inline for v2, under `Data` for v3). Entities likewise become
-`{id, Pos, fields...}` (Pos as stored, relative to the schematic). The Offset becomes `Structure.origin`
-and the Metadata compound is kept as SNBT in `metadata["sponge_metadata"]`,
-so both survive a round trip. v3 Biomes are not kept.
+(inline for v2, under `Data` for v3). Entities likewise become vanilla
+`{id, Pos, fields...}` with Pos relative to the box (Structure's convention).
+In files, a v3 entity's Pos is relative to the box (the v3 spec); a v1/v2
+entity's Pos is absolute, as WorldEdit writes it, with `Offset` the box's
+minimum corner in the world (Evaluator.schem: Pos (-160, 26, -164), Offset
+(-163, 16, -177)). A file whose entities fit the box only under the other
+reading is read that way. The Offset becomes `Structure.origin` and the
+Metadata compound is kept as SNBT in `metadata["sponge_metadata"]`, so both
+survive a round trip. v3 Biomes are not kept.
+
+Sponge schematics came with 1.13, so their names are always flattened: a
+DataVersion below 1451 (a writer quirk in real files) is not believed
+(`file_palette.flattened_data_version`).
 """
 
 from __future__ import annotations
@@ -22,13 +31,11 @@ import numpy as np
 
 from voxgen.errors import VoxgenError
 from voxgen.formats import nbt_io
-from voxgen.formats.file_palette import build_structure, check_size, file_palette
+from voxgen.formats.file_palette import (build_structure, check_size, file_palette,
+                                         flattened_data_version, written_data_version)
 from voxgen.formats.nbt_io import require
 from voxgen.formats.varint import VarintError, decode_varints, encode_varints
-from voxgen.structure import Structure
-
-# Written when a structure has no DataVersion of its own (1.20.4).
-DEFAULT_DATA_VERSION = 3700
+from voxgen.structure import Structure, entities_fitted, shifted_entity
 _POSITION_KEYS = ("x", "y", "z", "id", "Id", "Pos")
 
 
@@ -83,15 +90,26 @@ def load(path, block_entities: bool = True) -> Structure:
     if isinstance(body.get("Metadata"), nbtlib.Compound):
         metadata["sponge_metadata"] = body["Metadata"].snbt()
     data_version = body.get("DataVersion")
+    data_version = int(data_version) if isinstance(data_version, nbtlib.Int) else None
     structure = build_structure(
         indices, states, path, origin=origin, metadata=metadata,
-        data_version=int(data_version) if isinstance(data_version, nbtlib.Int) else None)
+        data_version=flattened_data_version(data_version, metadata))
     if block_entities:
         structure.block_entities = _read_block_entities(be_list, version, size, path)
     entities = body.get("Entities")
     if isinstance(entities, nbtlib.List):
-        structure.entities = [_entity_in(e, version, path) for e in entities]
+        entities = [_entity_in(e, version, path) for e in entities]
+        structure.entities = _relative(entities, version, origin, size)
     return structure
+
+
+def _relative(entities: list, version: int, origin, size) -> list:
+    """Entities with Pos relative to the box: v3 files store it so, v1/v2
+    files absolute (box corner at `origin`); whichever reading the
+    positions contradict (cells outside the box) gives way to the other."""
+    absolute = tuple(-o for o in origin)
+    shifts = [absolute, (0, 0, 0)] if version < 3 else [(0, 0, 0), absolute]
+    return entities_fitted(entities, shifts, size)
 
 
 def _entity_in(entry, version: int, path) -> nbtlib.Compound:
@@ -110,8 +128,11 @@ def _entity_in(entry, version: int, path) -> nbtlib.Compound:
     return out
 
 
-def _entity_out(tag: nbtlib.Compound, version: int) -> nbtlib.Compound:
-    """The inverse of `_entity_in`."""
+def _entity_out(tag: nbtlib.Compound, version: int, origin) -> nbtlib.Compound:
+    """The inverse of `_entity_in` (and `_relative`): v2 positions absolute,
+    the box's corner at `origin`."""
+    if version < 3:
+        tag = shifted_entity(tag, origin)
     head = nbtlib.Compound({key: tag[key] for key in ("Pos",) if key in tag})
     return _sponge_compound(head, tag, ("id", "Pos"), version)
 
@@ -184,7 +205,7 @@ def save(structure: Structure, path, version: int = 3) -> None:
     width, height, length = structure.shape
     body = nbtlib.Compound({
         "Version": nbtlib.Int(version),
-        "DataVersion": nbtlib.Int(structure.data_version or DEFAULT_DATA_VERSION),
+        "DataVersion": nbtlib.Int(written_data_version(structure)),
         "Width": _short(width), "Height": _short(height), "Length": _short(length),
         "Offset": nbtlib.IntArray(list(structure.origin)),
     })
@@ -203,8 +224,9 @@ def save(structure: Structure, path, version: int = 3) -> None:
                      "BlockData": data, "BlockEntities": bes})
         root, root_name = body, "Schematic"
     if structure.entities:
-        body["Entities"] = nbtlib.List[nbtlib.Compound]([_entity_out(e, version) for e in structure.entities])
-    nbt_io.write_nbt(path, root, root_name=root_name)
+        body["Entities"] = nbtlib.List[nbtlib.Compound]([_entity_out(e, version, structure.origin)
+                                                         for e in structure.entities])
+    nbt_io.write_nbt(path, root, root_name=root_name, what=f"a Sponge v{version} schematic")
 
 
 def _short(n: int) -> nbtlib.Short:

@@ -10,21 +10,31 @@ Cells the file does not list are structure void, kept apart from listed air;
 a `minecraft:structure_void` palette entry is void too. Files written before
 the flattening (DataVersion < 1451, or none) use 1.12 names
 (`minecraft:stained_hardened_clay[color=green]`, `minecraft:slime`); those
-are mapped to 1.13 states (`voxgen.formats.flattening`) and the structure then
+are mapped to 1.13 states (`voxgen.formats.flattening`, and
+`flattening_block_entities` for what 1.12 kept in block entities: bed and
+banner colours, skull types, pot plants) and the structure then
 carries DataVersion 1519, the version its names follow (the file's own is
 kept in `metadata["source_data_version"]`).
 
 With `palettes` (shipwrecks: one palette per wood type) the first palette
 gives the blocks; all of them are kept in `metadata["structure_palettes"]`
 (lists of states in file order) so that writing the structure back restores
-them. Block entities (`nbt`) and entities are opaque.
+them. Block entities (`nbt`) are opaque. An entity `{pos, blockPos, nbt}`
+becomes its `nbt` with `Pos` set to `pos` (relative to the structure; the
+game stores the world position it was saved at there) and TileX/Y/Z moved
+likewise: Structure's convention. The writer wraps it back, `blockPos` being
+the hanging block (TileX/Y/Z) or the cell holding Pos.
+
+Whatever the source's DataVersion, the writer stamps one that says the names
+are flattened (`file_palette.written_data_version`): the names a Structure
+holds are always modern, and a stamp below 1451 would make this reader
+flatten them again.
 """
 
 from __future__ import annotations
 
 import gzip
 import io
-import math
 import struct
 
 import nbtlib
@@ -32,13 +42,11 @@ import numpy as np
 
 from voxgen.blocks import AIR, join_state, split_state
 from voxgen.errors import VoxgenError
-from voxgen.formats import flattening, nbt_io
-from voxgen.formats.file_palette import build_structure, canonical_state, check_size, file_palette
+from voxgen.formats import flattening, flattening_block_entities, nbt_io, nbt_walk
+from voxgen.formats.file_palette import (DEFAULT_DATA_VERSION, build_structure, canonical_state,  # noqa: F401
+                                         check_size, file_palette, written_data_version)
 from voxgen.formats.nbt_io import require
-from voxgen.structure import Structure
-
-# Written when a structure has no DataVersion of its own (1.20.4).
-DEFAULT_DATA_VERSION = 3700
+from voxgen.structure import Structure, entity_block, entity_pos, shifted_entity
 
 
 def load(path) -> Structure:
@@ -65,8 +73,7 @@ def load(path) -> Structure:
     indices = np.full(size, len(states), dtype=np.int32)
     indices[tuple(positions.T)] = state_of
     entities = list(require(root, "entities", nbtlib.List, path)) if "entities" in root else []
-    if any(not isinstance(e, nbtlib.Compound) for e in entities):
-        raise VoxgenError("'entities' holds something other than compounds", path)
+    entities = [entity_in(e, f"entities[{i}]", path) for i, e in enumerate(entities)]
     unlisted = indices == len(states)
     structure = build_structure(indices, states + [AIR], path,
                                 void=unlisted if unlisted.any() else None,
@@ -76,11 +83,34 @@ def load(path) -> Structure:
         structure.block_entities = {p: v for p, v in block_entities.items() if not structure.void[p]}
     if pre_flattening:
         structure.metadata["source_data_version"] = data_version
+        flattening_block_entities.apply(structure)     # bed colours, skull types, pot plants, ...
     if "author" in root:
         structure.metadata["author"] = str(require(root, "author", nbtlib.String, path))
     if "palettes" in root:
         structure.metadata["structure_palettes"] = palettes
     return structure
+
+
+def entity_in(entry, where: str, path) -> nbtlib.Compound:
+    """A structure entity {pos, blockPos, nbt} as its own NBT, Pos relative."""
+    if not isinstance(entry, nbtlib.Compound):
+        raise VoxgenError(f"{where} is not a compound", path)
+    entity = require(entry, "nbt", nbtlib.Compound, path, where)
+    if "pos" not in entry:
+        return entity
+    pos = require(entry, "pos", nbtlib.List, path, where)
+    if len(pos) != 3 or not all(isinstance(v, (nbtlib.Double, nbtlib.Float)) for v in pos):
+        raise VoxgenError(f"{where}.pos is not a list of 3 doubles", path)
+    pos = [float(v) for v in pos]
+    moved, saved = nbtlib.Compound(entity), entity_pos(entity)
+    if saved is not None:
+        # The world position the game saved it at, less pos: the structure's
+        # corner in that world. TileX/Y/Z move by it when it is whole cells.
+        corner = [a - b for a, b in zip(saved, pos)]
+        if all(abs(c - round(c)) < 1e-6 for c in corner):
+            moved = shifted_entity(entity, [-round(c) for c in corner])
+    moved["Pos"] = nbtlib.List[nbtlib.Double]([nbtlib.Double(v) for v in pos])
+    return moved
 
 
 def _blocks(blocks, path):
@@ -151,7 +181,7 @@ def save(structure: Structure, path) -> None:
     """Write `structure` as a gzipped structure `.nbt`; void cells are not listed."""
     indices, states, palettes = _file_palettes(structure)
     root = nbtlib.Compound({
-        "DataVersion": nbtlib.Int(structure.data_version or DEFAULT_DATA_VERSION),
+        "DataVersion": nbtlib.Int(written_data_version(structure)),
         "size": nbtlib.List[nbtlib.Int]([nbtlib.Int(n) for n in structure.shape]),
         "entities": nbtlib.List[nbtlib.Compound]([_entity(e) for e in structure.entities]),
     })
@@ -176,30 +206,25 @@ def save(structure: Structure, path) -> None:
 # Tags of one listed block without block entity: its compound, the pos list,
 # its 3 Ints, the state Int (nbt_walk counts each element of a number list).
 _TAGS_PER_BLOCK = 6
+# Where a block entity's compound sits: root > blocks > entry > nbt.
+_BLOCK_ENTITY_LEVEL = 3
 
 
 def _check_readable(root, indices, void_index: int, block_entities, path) -> None:
     """Refuse, before anything is written, a structure whose file voxgen's
-    reader would refuse (more than nbt_walk.MAX_TAGS tags: ~700 k blocks)."""
-    from voxgen.formats import nbt_walk
-
+    reader would refuse: more than nbt_walk.MAX_TAGS tags (~700 k blocks)
+    or NBT nested deeper than it reads."""
     blocks = int(np.count_nonzero(indices != void_index))
-    tags = (sum(_count_tags(tag) for tag in root.values()) + 1 + _TAGS_PER_BLOCK * blocks
-            + sum(_count_tags(tag) for tag in (block_entities or {}).values()))
+    depth, tags = nbt_io.tag_stats(root)
+    tags += _TAGS_PER_BLOCK * blocks           # tag_stats counted the root compound itself
+    for tag in (block_entities or {}).values():
+        be_depth, be_tags = nbt_io.tag_stats(tag, _BLOCK_ENTITY_LEVEL)
+        depth, tags = max(depth, be_depth), tags + be_tags
     if tags > nbt_walk.MAX_TAGS:
         raise VoxgenError(f"too large for a structure .nbt ({blocks} listed cells make {tags} NBT tags; "
                           f"voxgen reads at most {nbt_walk.MAX_TAGS}); save it as .schem or "
                           ".litematic instead", path)
-
-
-def _count_tags(tag) -> int:
-    """The tags nbt_walk counts for `tag` (an array or string counts once,
-    each element of a number list once)."""
-    if isinstance(tag, nbtlib.Compound):
-        return 1 + sum(_count_tags(v) for v in tag.values())
-    if isinstance(tag, nbtlib.List):
-        return 1 + sum(_count_tags(v) for v in tag)
-    return 1
+    nbt_io.check_loadable(depth, tags, path, "a structure .nbt")
 
 
 # One listed block without block entity, big-endian NBT compound payload:
@@ -278,12 +303,10 @@ def _palette_tag(states) -> nbtlib.List:
 
 
 def _entity(entity) -> nbtlib.Compound:
-    """A structure entity {pos, blockPos, nbt}; one from another format (with
-    only `Pos`) is wrapped, its block position rounded down."""
-    if "nbt" in entity and "pos" in entity:
-        return entity
-    pos = [float(v) for v in entity.get("Pos", [0.0, 0.0, 0.0])][:3]
+    """A structure entity {pos, blockPos, nbt} from Structure's convention
+    (vanilla NBT, Pos relative): the inverse of `entity_in`."""
+    pos = entity_pos(entity) or (0.0, 0.0, 0.0)
     return nbtlib.Compound({
         "pos": nbtlib.List[nbtlib.Double]([nbtlib.Double(v) for v in pos]),
-        "blockPos": nbtlib.List[nbtlib.Int]([nbtlib.Int(math.floor(v)) for v in pos]),
+        "blockPos": nbtlib.List[nbtlib.Int]([nbtlib.Int(v) for v in entity_block(entity) or (0, 0, 0)]),
         "nbt": entity})

@@ -28,8 +28,7 @@ import numpy as np
 from voxgen.blocks import AIR, STRUCTURE_VOID, canonical
 from voxgen.errors import VoxgenError
 from voxgen.formats import MAX_TEXT_BYTES, nbt_io
-from voxgen.formats.file_palette import check_size
-from voxgen.safe_read import read_capped
+from voxgen.formats.file_palette import check_size, flattened_data_version, written_data_version
 from voxgen.structure import Structure
 
 _TOP_KEYS = {"name", "data_version", "palette", "layers", "meta", "block_entities", "entities"}
@@ -74,9 +73,10 @@ def parse(text: str, source="<text>") -> Structure:
     index = {s: i for i, s in enumerate(names)}
     remap = np.array([index.get(s, 0) for s in states], dtype=np.int32)
     is_void = np.array([s is None for s in states])
+    meta = dict(meta)
     structure = Structure(remap[cells].transpose(2, 0, 1), tuple(names),
                           void=is_void[cells].transpose(2, 0, 1) if is_void[used].any() else None,
-                          name=name, data_version=data_version, metadata=dict(meta))
+                          name=name, data_version=flattened_data_version(data_version, meta), metadata=meta)
     structure.block_entities = _parse_block_entities(doc.get("block_entities", []), structure.shape, source)
     structure.entities = [_compound(entry, f"entities[{n}]", source)
                           for n, entry in enumerate(_tables(doc.get("entities", []), "entities", source))]
@@ -190,8 +190,8 @@ def format_text(structure: Structure) -> str:
     lines = []
     if structure.name:
         lines.append(f"name = {tomli_w.dumps({'n': structure.name})[4:].strip()}")
-    if structure.data_version is not None:
-        lines.append(f"data_version = {int(structure.data_version)}")
+    if structure.data_version is not None:               # names are flattened: the stamp says so
+        lines.append(f"data_version = {written_data_version(structure)}")
     lines += ["", "[palette]"]
     for state, key in keys.items():
         lines.append(f'"{key}" = "{state}"')
@@ -219,7 +219,7 @@ def format_text(structure: Structure) -> str:
 
 
 def load(path) -> Structure:
-    raw = read_capped(path, MAX_TEXT_BYTES, "text blueprint")
+    raw = nbt_io.read_limited(path, MAX_TEXT_BYTES, "text blueprint")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -228,4 +228,15 @@ def load(path) -> Structure:
 
 
 def save(structure: Structure, path) -> None:
-    path.write_text(format_text(structure), encoding="utf-8")
+    """Write a text blueprint, refused (nothing written) if `load` would
+    refuse it: larger than MAX_TEXT_BYTES, or SNBT nested too deeply."""
+    for what, tag in [*((f"the block entity at {list(p)}", v) for p, v in structure.block_entities.items()),
+                      *((f"entity {n}", e) for n, e in enumerate(structure.entities))]:
+        if nbt_io.nesting_depth(tag) > nbt_io.MAX_DEPTH:
+            raise VoxgenError(f"{what} is nested too deeply for a text blueprint (more than "
+                              f"{nbt_io.MAX_DEPTH} deep, more than voxgen reads); nothing written", path)
+    data = format_text(structure).encode("utf-8")
+    if len(data) > MAX_TEXT_BYTES:
+        raise VoxgenError(f"a text blueprint of {len(data):,} bytes is larger than voxgen reads "
+                          f"({MAX_TEXT_BYTES:,} bytes); write .schem or .litematic instead", path)
+    path.write_bytes(data)
