@@ -122,3 +122,11 @@ def test_crop_and_pad_move_entities_with_the_blocks():
     assert [float(v) for v in s.pad(2).entities[0]["Pos"]] == [4.5, 3.0, 5.5]
     assert [float(v) for v in s.crop((1, 0, 2), (4, 4, 4)).entities[0]["Pos"]] == [1.5, 1.0, 1.5]
     assert s.crop((0, 0, 0), (2, 4, 4)).entities == []
+
+
+def test_crop_keeps_a_painting_whose_wall_block_lies_outside(samples):
+    """house.schematic (MCEdit, before 1.8): a painting's TileZ names the wall
+    block behind it, one past the box; its Pos lies inside, so it stays."""
+    s = formats.load(samples / "schematics" / "schematic" / "house.schematic")
+    assert len(s.entities) == 2
+    assert len(s.crop((0, 0, 0), s.shape).entities) == 2

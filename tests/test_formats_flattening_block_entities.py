@@ -66,6 +66,11 @@ def test_colours_survive_a_round_trip_through_every_writer(samples, tmp_path):
     ("minecraft:flower_pot", {"Item": nbtlib.Int(38), "Data": nbtlib.Int(4)}, "minecraft:potted_red_tulip"),
     ("minecraft:flower_pot", {"Item": nbtlib.String("minecraft:red_flower"), "Data": nbtlib.Int(9)},
      "minecraft:flower_pot"),                                        # the game cannot pot it: empty
+    ("minecraft:note_block[instrument=harp,note=0,powered=false]",
+     {"note": nbtlib.Byte(7), "powered": nbtlib.Byte(1)},
+     "minecraft:note_block[instrument=harp,note=7,powered=true]"),
+    ("minecraft:note_block[instrument=harp,note=0,powered=false]", {"note": nbtlib.Byte(99)},
+     "minecraft:note_block[instrument=harp,note=0,powered=false]"),  # out of range: the default
 ])
 def test_convert(state, entity, want):
     assert convert(state, nbtlib.Compound(entity))[0] == want
@@ -99,3 +104,13 @@ def test_legacy_schematic_reads_tile_entities_too(tmp_path):
     assert [n for n, _ in names] == ["minecraft:lime_bed", "minecraft:lime_bed", "minecraft:zombie_head",
                                      "minecraft:potted_birch_sapling"]
     assert names[2][1] == {"rotation": "9"} and (3, 0, 0) not in s.block_entities
+
+
+def test_note_blocks_take_their_note_and_lose_their_entity(samples):
+    """pixl_apartmentblock.nbt's note blocks hold notes 1 and 2 and one is
+    powered in their 1.12 block entities."""
+    s = formats.load(samples / "anchor-nca" / "pixl_apartmentblock.nbt")
+    notes = {split_state(p)[1].get("note") for p in s.palette if p.startswith("minecraft:note_block")}
+    assert {"1", "2"} <= notes
+    assert any("powered=true" in p for p in s.palette if p.startswith("minecraft:note_block"))
+    assert not any("noteblock" in str(e.get("id", "")) for e in s.block_entities.values())

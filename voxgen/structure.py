@@ -86,13 +86,21 @@ def entities_fitted(entities, shifts, shape) -> list:
 
 
 def _entities_moved(entities, offset, shape=None) -> list:
-    """Entities shifted by `offset`; with `shape`, only those whose cell
-    (`entity_block`) then lies inside a box of that shape."""
+    """Entities shifted by `offset`; with `shape`, only those then inside a
+    box of that shape: their cell (`entity_block`) or the cell holding their
+    Pos (a painting of before 1.8 names the wall block behind it, which may
+    lie just outside)."""
+    import math
+
+    def inside(cell):
+        return cell is not None and all(0 <= c < n for c, n in zip(cell, shape))
+
     out = []
     for entity in entities:
         moved = shifted_entity(entity, offset) if any(offset) else entity
-        cell = entity_block(moved)
-        if shape is None or (cell is not None and all(0 <= c < n for c, n in zip(cell, shape))):
+        pos = entity_pos(moved)
+        if shape is None or inside(entity_block(moved)) or (
+                pos is not None and inside(tuple(math.floor(v) for v in pos))):
             out.append(moved)
     return out
 

@@ -154,7 +154,7 @@ def simulate(ctx, file, ticks, places, placement, version, out, as_json, show_tr
     dx, dy, dz = result.displacement
     click.echo(f"{file}: {ticks} ticks, moved={result.moved}, "
                f"displacement=({dx:g}, {dy:g}, {dz:g}), {result.event_count} piston/observer "
-               f"events, final box origin {result.origin}")
+               f"events, final box corner {result.origin} (the blueprint's coordinates)")
 
 
 def _check(structure, trace_path, places, placement, as_json) -> int:

@@ -21,6 +21,8 @@ for a structure read from a 1.12 file (structure `.nbt`, legacy
 - flower pot `Item` + `Data` -> `potted_<plant>`; the block entity is
   removed (1.13 pots have none). A plant the game cannot pot leaves the pot
   empty, as in the game.
+- note block `note` (0-24) and `powered` -> its state; the block entity is
+  removed (1.13 note blocks have none).
 
 Does not convert items inside containers, signs' text or anything else.
 """
@@ -58,7 +60,8 @@ _ITEM_IDS = {6: "sapling", 31: "tallgrass", 32: "deadbush", 37: "yellow_flower",
              39: "brown_mushroom", 40: "red_mushroom", 81: "cactus"}
 # The states the flattening table gives these blocks without their entity.
 _DEFAULTS = {"minecraft:red_bed", "minecraft:white_banner", "minecraft:white_wall_banner",
-             "minecraft:skeleton_skull", "minecraft:skeleton_wall_skull", "minecraft:flower_pot"}
+             "minecraft:skeleton_skull", "minecraft:skeleton_wall_skull", "minecraft:flower_pot",
+             "minecraft:note_block"}
 
 
 def _int(tag, key, default=None):
@@ -102,6 +105,11 @@ def convert(state: str, entity: nbtlib.Compound) -> tuple[str, nbtlib.Compound |
         item = str(item or "")
         item = item if ":" in item or not item else "minecraft:" + item
         return POTTED.get(f"{item}:{data}", "minecraft:flower_pot"), None
+    elif name == "minecraft:note_block":
+        note, powered = _int(entity, "note", 0), _int(entity, "powered", 0)
+        props = {**props, "note": str(note if 0 <= note <= 24 else 0),
+                 "powered": "true" if powered else "false"}
+        return join_state(name, props), None
     return join_state(name, props), entity
 
 

@@ -39,12 +39,15 @@ SHAPE_UPDATE_ORDER = np.array([WEST, EAST, NORTH, SOUTH, DOWN, UP], dtype=np.int
 TIME, OX, OY, OZ, SH, ST, EH, ET, MPN, LOGN, STATUS, SX, SY, SZ = range(14)
 LOX, LOY, LOZ, HIX, HIY, HIZ, V112, HANDLING, PLACING, PH, PN, SEQ, FAST = range(14, 27)
 WOX, WOY, WOZ = range(27, 30)   # where in the game's world the coordinates' (0, 0, 0) lies
-NMETA = 32
+# the cells reached since the fast-forward's last quiet point: its box then and every
+# block set since (periodic.py bounds a jump by them)
+RLX, RLY, RLZ, RHX, RHY, RHZ = range(30, 36)
+NMETA = 40
 
 # The world's limits (PHYSICS.md §2.2): a block outside them cannot be pushed,
 # nor one pushed up off the top or down off the bottom of the world. x and z
 # inside the default world border (WorldBorder.isWithinBounds); y in the build
-# height of the version (modern: -64..319, 1.12: 0..255).
+# height of the version (modern: the 1.18+ overworld's -64..319; 1.12: 0..255).
 BORDER_LO, BORDER_HI = -29_999_984, 29_999_983
 HEIGHT_MODERN, HEIGHT_112 = (-64, 319), (0, 255)
 

@@ -100,7 +100,8 @@ def check_in_world(pos, origin, version: str, what: str = "position") -> tuple[i
 
 def describe_world(version: str) -> str:
     (xlo, xhi), (ylo, yhi), _ = world_limits(version)
-    return f"x and z in {xlo:,}..{xhi:,}, y in {ylo}..{yhi} ({version})"
+    world = "the overworld of 1.18 and later" if version == "modern" else version
+    return f"x and z in {xlo:,}..{xhi:,}, y in {ylo}..{yhi} ({world})"
 
 
 def check_origin(origin, shapes, version: str) -> tuple[int, int, int]:
@@ -112,7 +113,8 @@ def check_origin(origin, shapes, version: str) -> tuple[int, int, int]:
             if not lo <= o <= o + max(1, int(e)) - 1 <= hi:
                 size = "x".join(str(int(v)) for v in shape)
                 raise VoxgenError(f"a {size} blueprint with its corner at {origin} does not fit "
-                                  f"in the world: {describe_world(version)}")
+                                  f"in the world: {describe_world(version)} (simulate --origin "
+                                  "X,Y,Z places it elsewhere)")
     return origin
 
 
@@ -165,6 +167,8 @@ class Machines:
         self.meta[:, C.OX:C.OZ + 1] = -PAD
         self.meta[:, C.LOX:C.LOZ + 1] = 1 << 40
         self.meta[:, C.HIX:C.HIZ + 1] = -(1 << 40)
+        self.meta[:, C.RLX:C.RLZ + 1] = 1 << 40
+        self.meta[:, C.RHX:C.RHZ + 1] = -(1 << 40)
         self.meta[:, C.V112] = 1 if version == "1.12" else 0
         self.meta[:, C.WOX:C.WOZ + 1] = self.origin
         self.meta[:, C.FAST] = 1 if fast_forward else 0   # see periodic.py

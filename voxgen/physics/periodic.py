@@ -10,13 +10,21 @@ due, then the next P ticks repeat the last P ticks shifted by D, forever.
 n * (D, P) and the log gets one compressed repeat record (cells.LOG_REPEAT).
 
 Translation invariance ends at the world's border and build height (a block
-there cannot be pushed). Along an axis the machine moves on, a jump must
-start, end and have had its last period at least `_margin(d)` blocks from
-that axis's limits, where no check of the game reaches them; the machine
-then runs tick by tick into the border, and stopped there repeats in place
+there cannot be pushed). Every position the game checks in a tick lies
+within 2 cells of a block present then (a piston's head cell, the cell a
+sticky piston pulls from, the cell past a pushed line), and every block
+present during a period lies in its first quiet box or was set during it:
+`putc` widens meta RLX..RHZ, the reach, with each block it sets, and each
+quiet point recorded stores the reach since the one before (hist columns
+6-11) and restarts it from its own box. A jump is made only where, along
+every axis the machine moves on, the reach of the last period and of each
+period jumped (shifted by D) keeps 2 cells from the world's limits; along
+an axis it does not move on it repeats in place, limits and all. The
+machine then ticks into the border, and stopped there repeats in place
 (D = 0), which holds anywhere.
 
-hist: int64 (HIST, 6) ring of quiet points (hash, time, lox, loy, loz, log rows).
+hist: int64 (HIST, HIST_COLS) ring of quiet points (hash, time, lox, loy, loz,
+log rows, then the reach since the quiet point before: lo x, y, z, hi x, y, z).
 """
 
 import numpy as np
@@ -24,11 +32,13 @@ import numpy as np
 from voxgen.kernel_cache import njit
 from voxgen.physics.cells import (
     BORDER_HI, BORDER_LO, EH, ET, HIX, LOG_CAP, LOG_REPEAT, LOG_SHIFT, LOGN, LOX, MPN, OX, PH, PN,
-    SCHED_CAP, SH, ST, TIME, WOX,
+    RHX, RLX, SCHED_CAP, SH, ST, TIME, WOX,
 )
-from voxgen.physics.resolver import PUSH_LIMIT, build_height
+from voxgen.physics.resolver import build_height
 
 HIST = 8
+HIST_COLS = 12
+REACH = 2      # cells past its blocks that a tick's checks look at
 _PRIME = np.uint64(1099511628211)
 
 
@@ -78,28 +88,20 @@ def quiet_state_hash(g, m, sq, lo, hi):
 
 
 @njit(cache=True)
-def _margin(d):
-    """Blocks between a machine moving d a period and the world's limits
-    that no check of the game within a period reaches: its blocks move at
-    most |d| + 1 away from its box, and a push looks one block past them."""
-    return 2 * abs(d) + PUSH_LIMIT + 4
-
-
-@njit(cache=True)
 def _periods_within_limits(m, a, low, high, d):
     """How many periods a machine moving d a period along axis a (0 x, 1 y,
-    2 z) may jump so that it keeps _margin(d) from the world's limits on that
-    axis all the while: [low, high] spans its boxes now and a period back,
-    in the machine's coordinates. Any number when it does not move along
-    the axis (d = 0): there it repeats in place, limits and all."""
+    2 z) may jump when its last period reached cells low..high on that axis
+    (the machine's coordinates): every period jumped, that reach shifted by
+    d, keeps REACH cells from the world's limits, as the last one did. Any
+    number when it does not move along the axis (d = 0)."""
     if d == 0:
         return 1 << 62
     if a == 1:
         wlo, whi = build_height(m)
     else:
         wlo, whi = BORDER_LO, BORDER_HI
-    wlo += _margin(d) - m[WOX + a]              # the limits, less the margin, in the
-    whi -= _margin(d) + m[WOX + a]              # machine's own coordinates
+    wlo += REACH - m[WOX + a]                  # the limits, less REACH, in the
+    whi -= REACH + m[WOX + a]                  # machine's own coordinates
     if low < wlo or high > whi:
         return 0
     if d > 0:
@@ -132,7 +134,10 @@ def fast_forward(g, m, sq, eq, lg, pl, hist, nhist, target):
         d = np.empty(3, dtype=np.int64)
         for a in range(3):
             d[a] = lo[a] - hist[e, 2 + a]
-            low, high = min(lo[a], lo[a] - d[a]), max(hi[a], hi[a] - d[a])   # now and a period back
+            low, high = m[RLX + a], m[RHX + a]          # the last period's reach: since the
+            for later in range(back):                   # newest entry, and the entries after e
+                k = (nhist - 1 - later) % HIST
+                low, high = min(low, hist[k, 6 + a]), max(high, hist[k, 9 + a])
             n = min(n, _periods_within_limits(m, a, low, high, d[a]))
         if rows < 0 or n < 1 or m[LOGN] + 2 > LOG_CAP:
             break
@@ -155,4 +160,7 @@ def fast_forward(g, m, sq, eq, lg, pl, hist, nhist, target):
     e = nhist % HIST
     hist[e, 0], hist[e, 1], hist[e, 5] = h, m[TIME], m[LOGN]
     hist[e, 2], hist[e, 3], hist[e, 4] = lo[0], lo[1], lo[2]
+    for a in range(3):                         # the reach since the entry before; from here
+        hist[e, 6 + a], hist[e, 9 + a] = m[RLX + a], m[RHX + a]    # on, from this box
+        m[RLX + a], m[RHX + a] = lo[a], hi[a]
     return nhist + 1

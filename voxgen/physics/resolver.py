@@ -8,7 +8,8 @@ from voxgen.kernel_cache import njit
 from voxgen.physics.cells import (
     AIR, BORDER_HI, BORDER_LO, DESTROY, DOOR, DOWN, DX, DY, DZ, ERR_BOX, GLAZED, HEAD,
     HEIGHT_112, HEIGHT_MODERN, HIX, HIY, HIZ, HONEY, IMMOVABLE, LEVER, LOX, LOY, LOZ, MOVING,
-    OBSERVER, OX, OY, OZ, PISTON, REDSTONE, SLIME, SOLID, STATUS, STICKY, UP, V112, WOX, WOY, WOZ,
+    OBSERVER, OX, OY, OZ, PISTON, REDSTONE, RHX, RHY, RHZ, RLX, RLY, RLZ, SLIME, SOLID, STATUS,
+    STICKY, UP, V112, WOX, WOY, WOZ,
 )
 
 PUSH_LIMIT = 12
@@ -36,6 +37,12 @@ def putc(g, m, x, y, z, c):
         m[HIX] = max(m[HIX], x)
         m[HIY] = max(m[HIY], y)
         m[HIZ] = max(m[HIZ], z)
+        m[RLX] = min(m[RLX], x)
+        m[RLY] = min(m[RLY], y)
+        m[RLZ] = min(m[RLZ], z)
+        m[RHX] = max(m[RHX], x)
+        m[RHY] = max(m[RHY], y)
+        m[RHZ] = max(m[RHZ], z)
 
 
 @njit(cache=True, inline="always", _nrt=False)

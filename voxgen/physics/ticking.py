@@ -22,7 +22,7 @@ from voxgen.physics.kernels import (
     set_block, update_neighbors_at, update_shape,
 )
 from voxgen.physics.pistons import trigger_event
-from voxgen.physics.periodic import HIST, fast_forward
+from voxgen.physics.periodic import HIST, HIST_COLS, fast_forward
 from voxgen.physics.queues import log_event, start_signal
 from voxgen.physics.resolver import facing, flag, getc, kind
 
@@ -221,7 +221,7 @@ def run_machine(g, m, sq, eq, mp, lg, pl, target):
     """Advance one machine to game tick `target` (or until its log needs
     draining, its box must grow, or an error); placements between ticks."""
     sc = np.zeros((SCRATCH, SCRATCH_WIDTH), dtype=np.int64)
-    hist = np.zeros((HIST, 6), dtype=np.int64)
+    hist = np.zeros((HIST, HIST_COLS), dtype=np.int64)
     nhist = 0
     while m[TIME] < target and m[STATUS] == 0:
         while m[PH] < m[PN] and pl[m[PH], 0] <= m[TIME]:

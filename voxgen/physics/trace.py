@@ -43,6 +43,7 @@ class Trace:
     structure: str
     ticks: dict[int, dict[tuple, tuple[str, str]]]
     n_ticks: int
+    origin: tuple[int, int, int] | None = None    # where local (0, 0, 0) lay in the world, if recorded
 
 
 @dataclass
@@ -179,7 +180,10 @@ def load_trace(path) -> Trace:
     if n_ticks == 0:    # only ticks with changes are listed; without 'queues' the length is unknown
         raise VoxgenError("nothing to check: no ticks listed and no 'queues' to say how many "
                           "ticks were captured", path)
-    return Trace(structure=name.rpartition(":")[2], ticks=ticks, n_ticks=n_ticks)
+    origin = doc.get("origin")                  # only in newer captures (README §2.1)
+    if origin is not None:
+        origin = _pos(origin, "origin", path)
+    return Trace(structure=name.rpartition(":")[2], ticks=ticks, n_ticks=n_ticks, origin=origin)
 
 
 def parse_actions(entries, path=None) -> list[Action]:
@@ -250,11 +254,13 @@ def _sort_key(pos):
 
 
 def replay_trace(world_factory, structure, trace: Trace, actions=(), placement: str = "loud") -> TraceReport:
-    """Run `world_factory(structure, placement=placement)` tick by tick and compare
-    each tick's net changes inside the capture window with the trace.
+    """Run `world_factory(structure, placement=placement)` (at the trace's
+    `origin` in the world when it records one) tick by tick and compare each
+    tick's net changes inside the capture window with the trace.
 
     Returns the first differing (tick, cell) in (y, z, x) order, or agreement."""
-    world = world_factory(structure, placement=placement)
+    where = {} if trace.origin is None else {"origin": trace.origin}     # the world's limits as captured
+    world = world_factory(structure, placement=placement, **where)
     lo, hi = _window(structure.shape)
     before = world.snapshot()
     for t in range(trace.n_ticks):
