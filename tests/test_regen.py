@@ -16,7 +16,7 @@ from voxgen import formats
 from voxgen.cli import main as cli
 from voxgen.grow import decode, load_trained, run, seed_state
 from voxgen.metrics import compare
-from voxgen.regen import (cut_masks, cut_position, damage_masks, first_exact_step, regenerate,
+from voxgen.regen import (cut_masks, cut_position, damage_masks, exact_since_step, regenerate,
                           shifted)
 from voxgen.regen_flight import fly, machine_of, blueprint_of
 from voxgen.structure import Structure
@@ -83,13 +83,21 @@ def test_shift_matches_a_cell_by_cell_loop():
         assert (shifted(a, offset) == naive_shift(a, offset)).all()
 
 
-def test_first_exact_step_uses_the_offset():
+def test_exact_since_step_uses_the_offset_and_needs_exact_at_the_end():
     target = np.zeros((4, 4, 4), dtype=np.int64)
     target[1:3, 1, 1] = [1, 2]
     moved = naive_shift(target, (-1, 0, 0))              # grown one cell west of the target
+    stray = moved.copy()
+    stray[3, 3, 3] = 1
     history = np.stack([np.zeros_like(target), moved, moved])
-    assert first_exact_step(history, [0, 5, 10], target, (0, 0, 0)) is None
-    assert first_exact_step(history, [0, 5, 10], target, (1, 0, 0)) == 5
+    assert exact_since_step(history, [0, 5, 10], target, (0, 0, 0)) is None
+    assert exact_since_step(history, [0, 5, 10], target, (1, 0, 0)) == 5
+    # exact at 5, a stray block at 10, exact again at 15: regrown since 15
+    history = np.stack([np.zeros_like(target), moved, stray, moved])
+    assert exact_since_step(history, [0, 5, 10, 15], target, (1, 0, 0)) == 15
+    # exact at 5 and 10, then a stray block at the end: not regrown
+    history = np.stack([np.zeros_like(target), moved, moved, stray])
+    assert exact_since_step(history, [0, 5, 10, 15], target, (1, 0, 0)) is None
     grown = Structure(moved.astype(np.int32), ("minecraft:air", "minecraft:stone", "minecraft:dirt"))
     want = Structure(target.astype(np.int32), grown.palette)
     m = compare(grown, want, translate=True)
@@ -136,9 +144,12 @@ def test_report_numbers_match_a_step_by_step_recomputation(tiny):
             assert (p["exact"], p["offset"]) == (m["exact"], m["offset"])
             assert p["accuracy"] == pytest.approx(m["accuracy"], abs=1e-6)
             assert p["iou"] == pytest.approx(m["iou"], abs=1e-6)
-            first = next((i + 1 for i, f in enumerate(frames)
-                          if compare(f.translate(m["offset"]), tiny.target)["exact"]), None)
-            assert p["steps_to_regrow"] == first
+            scores = [compare(f, tiny.target, translate=True, window=tiny.config.margin)
+                      for f in frames]
+            exact = [c["exact"] and c["offset"] == m["offset"] for c in scores]
+            since = next(i + 1 for i in range(steps) if all(exact[i:])) if exact[-1] else None
+            assert p["exact_since_step"] == since
+    assert report["flight"].startswith("no flight: not a machine") and report["ticks"] is None
     s = report["summary"]
     assert s["n_parts"] == 6
     assert s["exact"] == sum(p["exact"] for t in report["trials"] for p in t["parts"])
@@ -231,7 +242,7 @@ def test_regen_command_json_and_table():
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert {"trials", "summary"} <= set(report) and len(report["trials"]) == 2
-    for key in ("part", "exact", "accuracy", "iou", "offset", "steps_to_regrow", "flies",
+    for key in ("part", "exact", "accuracy", "iou", "offset", "exact_since_step", "flies",
                 "displacement", "speed"):
         assert key in report["trials"][0]["parts"][0]
     result = runner.invoke(cli, ["regen", "flying_machine", "--trials", "1"])

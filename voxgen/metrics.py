@@ -28,28 +28,42 @@ def _codes(structures) -> tuple[list[np.ndarray], list[str]]:
     return out, list(vocab)
 
 
-def _shift(codes: np.ndarray, offset) -> np.ndarray:
-    """Contents moved by `offset` inside the same box; air fills in."""
+def shifted(codes: np.ndarray, offset) -> np.ndarray:
+    """(..., X, Y, Z) contents moved by `offset` inside the same box; air
+    (code 0) fills in, and cells moved past the box are dropped (count them
+    with `lost_off_grid`)."""
     out = np.zeros_like(codes)
-    src, dst = [], []
-    for n, d in zip(codes.shape, offset):
+    src, dst = [Ellipsis], [Ellipsis]
+    for n, d in zip(codes.shape[-3:], offset):
         src.append(slice(max(0, -d), max(0, min(n, n - d))))
         dst.append(slice(max(0, d), max(0, min(n, n + d))))
     out[tuple(dst)] = codes[tuple(src)]
     return out
 
 
-def _score(grown: np.ndarray, target: np.ndarray, vocab) -> dict:
+def lost_off_grid(codes: np.ndarray, offset, moved: np.ndarray | None = None) -> np.ndarray:
+    """Non-air cells of (..., X, Y, Z) `codes` that a shift by `offset` moves
+    past the box, per leading index; `moved` is `shifted(codes, offset)` if
+    the caller has it."""
+    moved = shifted(codes, offset) if moved is None else moved
+    return (codes != 0).sum((-3, -2, -1)) - (moved != 0).sum((-3, -2, -1))
+
+
+def _score(grown: np.ndarray, target: np.ndarray, vocab, lost: int = 0) -> dict:
+    """Scores of `grown` (already shifted) against `target`; `lost` non-air
+    cells of grown fell off the box in the shift: each is wrong (a block
+    where the target has none) and counts in the cells scored."""
     right = grown == target
     g_solid, t_solid = grown != 0, target != 0
-    union = int((g_solid | t_solid).sum())
+    union = int((g_solid | t_solid).sum()) + lost
     per_class = {vocab[c]: float(right[target == c].mean()) for c in np.unique(target)}
+    wrong = int((~right).sum()) + lost
     return {
-        "exact": bool(right.all()),
-        "accuracy": float(right.mean()),
+        "exact": wrong == 0,
+        "accuracy": int(right.sum()) / (right.size + lost),
         "iou": 1.0 if union == 0 else float((g_solid & t_solid).sum() / union),
         "per_class": per_class,
-        "wrong_cells": int((~right).sum()),
+        "wrong_cells": wrong,
     }
 
 
@@ -61,7 +75,10 @@ def compare(grown: Structure, target: Structure, translate: bool = False, window
     the target's cells of that state grown right}; wrong_cells: count.
     With `translate`, `grown` is also tried shifted by every offset within
     `window` cells per axis; the best (most accurate, then smallest) shift is
-    applied and reported as `offset` [dx, dy, dz]."""
+    applied and reported as `offset` [dx, dy, dz]. Exact up to a shift means
+    every non-air cell of `grown` lands on the target's same cell, so blocks
+    the shift moves off the box are wrong cells (and count in accuracy's
+    cells and in iou's union)."""
     if grown.shape != target.shape:
         raise ValueError(f"shapes differ: grown {grown.shape}, target {target.shape}")
     (g, t), vocab = _codes([grown, target])
@@ -70,9 +87,11 @@ def compare(grown: Structure, target: Structure, translate: bool = False, window
     r = range(-window, window + 1)
     offsets = sorted(((dx, dy, dz) for dx in r for dy in r for dz in r),
                      key=lambda o: sum(abs(v) for v in o))
-    best, best_right = (0, 0, 0), -1
+    best, best_wrong = (0, 0, 0), None
     for offset in offsets:
-        right = int((_shift(g, offset) == t).sum())
-        if right > best_right:
-            best, best_right = offset, right
-    return {**_score(_shift(g, best), t, vocab), "offset": list(best)}
+        moved = shifted(g, offset)
+        wrong = int((moved != t).sum()) + int(lost_off_grid(g, offset, moved))
+        if best_wrong is None or wrong < best_wrong:
+            best, best_wrong = offset, wrong
+    moved = shifted(g, best)
+    return {**_score(moved, t, vocab, int(lost_off_grid(g, best, moved))), "offset": list(best)}

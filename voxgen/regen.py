@@ -5,7 +5,10 @@ alone, compare it with the blueprint and, for machines, fly it.
     report = regenerate(t, axis="z", at="random", trials=10, seed=0)
     report["summary"]                       # counts and means over all parts
     report["trials"][i]["parts"][j]         # part, exact, accuracy, iou, offset,
-                                            # steps_to_regrow, flies, displacement, speed
+                                            # exact_since_step, flies, displacement, speed
+
+Parts report blocks_after_damage (their blocks right after the damage) and
+exact_since_step (None unless exact at the end).
 
 Coordinates: `at` and machine placements are blueprint coordinates; the NCA
 grid is the blueprint box plus `margin` cells, so grid = blueprint + margin.
@@ -23,13 +26,13 @@ import torch
 
 from voxgen.errors import VoxgenError
 from voxgen.grow import Trained, check_memory, decode, run, sample_bytes, seed_state
-from voxgen.metrics import compare
+from voxgen.metrics import compare, lost_off_grid, shifted
 from voxgen.nca.target import decode_classes
-from voxgen.regen_flight import (blueprint_of, default_ticks, fly, machine_dict, machine_of,
-                                 whole_cycles)
+from voxgen.regen_flight import default_ticks, flight_recipe, fly, machine_dict, whole_cycles
 from voxgen.structure import AXES, Structure
 
 DAMAGES = ("cut", "sphere", "box", "random")
+MAX_SEED = 2 ** 63 - 1          # as `voxgen grow --seed`: trial i grows with seed + i
 
 
 # --- damage masks: bool (X, Y, Z) "keep" masks, one per part ----------------------
@@ -60,28 +63,59 @@ def random_mask(shape, rate: float, rng: np.random.Generator) -> list[np.ndarray
     return [rng.random(shape) >= rate]
 
 
-def cut_position(at, extent: int, rng: np.random.Generator, jitter: int = 2) -> int:
+def cut_range(extent: int, layers=None) -> tuple[int, int]:
+    """(lo, hi): the cut positions that leave blocks on both sides, given the
+    blueprint coordinates `layers` along the axis that hold blocks (None:
+    every layer of `extent`); lo > hi when there is none."""
+    if layers is None:
+        return 1, extent - 1
+    layers = np.asarray(layers)
+    return (int(layers.min()) + 1, int(layers.max())) if len(layers) else (1, 0)
+
+
+def cut_position(at, extent: int, rng: np.random.Generator, jitter: int = 2,
+                 layers=None, axis: str = "") -> int:
     """Blueprint coordinate of the cut plane: an int, "half" (extent // 2) or
-    "random" (half +- `jitter`, kept inside 1 .. extent - 1)."""
-    half = extent // 2
+    "random" (half +- `jitter`). With `layers` (the coordinates holding
+    blocks) every position leaves blocks on both sides: half and random are
+    kept inside that range and an int outside it is refused; without, half
+    and random stay inside 1 .. extent - 1 and an int inside 0 .. extent."""
+    lo, hi = cut_range(extent, layers)
+    where = f" along {axis}" if axis else ""
+    if lo > hi and layers is not None:
+        raise VoxgenError(f"--axis {axis}: the blueprint's blocks fill one layer{where}, "
+                          "so no cut leaves blocks on both sides")
+    half = min(max(extent // 2, lo), hi) if lo <= hi else extent // 2
     if at == "half":
         return half
     if at == "random":
-        lo, hi = max(1, half - jitter), min(extent - 1, half + jitter)
-        return int(rng.integers(lo, hi + 1)) if hi >= lo else half
+        lo_r, hi_r = max(lo, half - jitter), min(hi, half + jitter)
+        return int(rng.integers(lo_r, hi_r + 1)) if hi_r >= lo_r else half
     try:
         at = int(at)
     except (TypeError, ValueError):
         raise VoxgenError(f"--at must be an integer, half or random, not {at!r}") from None
-    if not 0 <= at <= extent:
-        raise VoxgenError(f"cut position {at} outside 0..{extent}")
+    if layers is None and not 0 <= at <= extent:
+        raise VoxgenError(f"--at {at}: cut position outside 0..{extent}")
+    if layers is not None and not lo <= at <= hi:
+        raise VoxgenError(f"--at {at}: a cut{where} must leave blocks on both sides: "
+                          f"use {lo}..{hi}")
     return at
 
 
-def axis_index(axis, blueprint_shape) -> int:
-    """x/y/z (or 0/1/2); None picks the longest axis of the blueprint."""
+def solid_layers(solid: np.ndarray, axis: int) -> np.ndarray:
+    """Coordinates along `axis` of the bool (X, Y, Z) `solid` that hold a block."""
+    return np.nonzero(solid.any(axis=tuple(i for i in range(3) if i != axis)))[0]
+
+
+def axis_index(axis, blueprint_shape, solid: np.ndarray | None = None) -> int:
+    """x/y/z (or 0/1/2); None picks the longest axis of the blueprint (with
+    `solid`, the longest along which a cut can leave blocks on both sides)."""
     if axis is None:
-        return int(np.argmax(blueprint_shape))
+        order = sorted(range(3), key=lambda a: -blueprint_shape[a])
+        if solid is not None:
+            order = [a for a in order if len(solid_layers(solid, a)) > 1] or order
+        return order[0]
     if axis in AXES:
         return AXES[axis]
     if axis in (0, 1, 2):
@@ -90,15 +124,17 @@ def axis_index(axis, blueprint_shape) -> int:
 
 
 def damage_masks(kind: str, blueprint_shape, margin: int, rng, axis=None, at="half",
-                 radius: float = 0.3, rate: float = 0.3,
-                 jitter: int = 2) -> tuple[list[np.ndarray], dict]:
+                 radius: float = 0.3, rate: float = 0.3, jitter: int = 2,
+                 solid: np.ndarray | None = None) -> tuple[list[np.ndarray], dict]:
     """Keep masks on the NCA grid (blueprint box + margin) and what was done.
-    sphere/box are placed at random inside the blueprint box; radius is a
-    fraction of its largest extent, box sides half of each extent."""
+    A cut leaves blocks of bool `solid` (blueprint-shaped, None: every cell)
+    on both sides. sphere/box are placed at random inside the blueprint box;
+    radius is a fraction of its largest extent, box sides half of each extent."""
     grid = tuple(n + 2 * margin for n in blueprint_shape)
     if kind == "cut":
-        a = axis_index(axis, blueprint_shape)
-        pos = cut_position(at, blueprint_shape[a], rng, jitter)
+        solid = np.ones(blueprint_shape, bool) if solid is None else solid
+        a = axis_index(axis, blueprint_shape, solid)
+        pos = cut_position(at, blueprint_shape[a], rng, jitter, solid_layers(solid, a), "xyz"[a])
         return cut_masks(grid, a, pos + margin), {"damage": "cut", "axis": "xyz"[a], "at": pos}
     if kind == "sphere":
         centre = [margin + rng.uniform(0, n - 1) for n in blueprint_shape]
@@ -116,23 +152,17 @@ def damage_masks(kind: str, blueprint_shape, margin: int, rng, axis=None, at="ha
 
 # --- exactness over time ---------------------------------------------------------
 
-def shifted(classes: np.ndarray, offset) -> np.ndarray:
-    """(..., X, Y, Z) contents moved by `offset` inside the same box; air fills in."""
-    out = np.zeros_like(classes)
-    src, dst = [Ellipsis], [Ellipsis]
-    for n, d in zip(classes.shape[-3:], offset):
-        src.append(slice(max(0, -d), max(0, min(n, n - d))))
-        dst.append(slice(max(0, d), max(0, min(n, n + d))))
-    out[tuple(dst)] = classes[tuple(src)]
-    return out
-
-
-def first_exact_step(history: np.ndarray, steps_seen: list[int], target: np.ndarray, offset):
-    """First step in `steps_seen` at which history[i] (X, Y, Z) shifted by
-    `offset` equals `target`; None if never."""
-    exact = (shifted(history, offset) == target).reshape(len(history), -1).all(1)
-    hits = np.nonzero(exact)[0]
-    return int(steps_seen[hits[0]]) if len(hits) else None
+def exact_since_step(history: np.ndarray, steps_seen: list[int], target: np.ndarray, offset):
+    """The step in `steps_seen` from which history[i] (X, Y, Z) shifted by
+    `offset` equals `target` at every check through the last: the part has
+    regrown and stayed so. None when the last check is not exact. A block
+    the shift moves off the grid makes a check not exact."""
+    moved = shifted(history, offset)
+    exact = (moved == target).reshape(len(history), -1).all(1) & (lost_off_grid(history, offset, moved) == 0)
+    if not exact[-1]:
+        return None
+    misses = np.nonzero(~exact)[0]
+    return int(steps_seen[misses[-1] + 1 if len(misses) else 0])
 
 
 # --- the harness -----------------------------------------------------------------
@@ -161,30 +191,42 @@ def regenerate(trained: Trained, *, damage: str = "cut", axis=None, at="half", t
     """Run `trials` regeneration trials; returns the report (see module doc).
 
     Trial i grows from the seed with firing seed `seed + i` (as `grow(seed=...)`
-    does), for the training horizon; then the damage splits it into parts
-    (at="random": the middle +- `jitter` cells),
-    each part alone in its own batch element, and every part runs `steps`
-    more steps (default 2 x horizon), checked every `check_every` steps.
+    does; seed + trials - 1 must stay <= 2^63 - 1), for the training horizon;
+    then the damage splits it into parts (a cut leaves the blueprint's blocks
+    on both sides; at="random": the middle +- `jitter` cells), each part
+    alone in its own batch element, and every part runs `steps` more steps
+    (default 2 x horizon), checked every `check_every` steps.
     Scores allow the best shift within `window` cells per axis (default: the
-    grid margin, the most a whole regrown blueprint can be shifted).
-    Machines (blueprint with [meta.machine]) fly for `ticks` game ticks
-    (default 10 blocks' worth), rounded up to whole engine cycles.
+    grid margin); a block the shift moves off the grid is a wrong cell.
+    exact_since_step: the check from which the part stayed exact to the end.
+    Machines (their own blueprint, as the weights store it, has
+    [meta.machine]) fly for `ticks` >= 1 game ticks (default 10 blocks'
+    worth), rounded up to whole engine cycles; report["flight"] says where
+    the recipe came from, or why there is no flight.
     """
     if trials < 1:
         raise VoxgenError(f"trials must be >= 1, got {trials}")
+    if not 0 <= seed <= MAX_SEED - (trials - 1):
+        raise VoxgenError(f"--seed {seed} with --trials {trials}: trial seeds SEED .. SEED + {trials - 1} "
+                          f"must stay in 0..{MAX_SEED}; use --seed <= {MAX_SEED - (trials - 1)}")
     steps = 2 * trained.steps if steps is None else int(steps)
     if steps < 0 or check_every < 1:
         raise VoxgenError("steps must be >= 0 and check_every >= 1")
+    if ticks is not None and ticks < 1:
+        raise VoxgenError(f"--ticks must be >= 1 (a flight of {ticks} ticks judges nothing)")
     check_memory(trained, regen_bytes(trained, trials, 2 if damage == "cut" else 1, steps // check_every + 2,
                                       keep_frames), f"{trials} regeneration trials")
     device = trained.device
     margin = trained.config.margin
     if window is None:          # a shift past the margin pushes blueprint cells off the grid
         window = margin
-    blueprint = blueprint_of(trained)
+    machine, flight_note = flight_recipe(trained)
     bp_shape = tuple(n - 2 * margin for n in trained.grid_shape)
     target = trained.target.blocks.astype(np.int16)
+    solid = (target != 0)[tuple(slice(margin, margin + n) for n in bp_shape)]
     rng = np.random.default_rng(seed)
+    damages = [damage_masks(damage, bp_shape, margin, rng, axis, at, radius, rate, jitter, solid)
+               for _ in range(trials)]              # bad --at / --axis refused before any work
 
     # grow every trial from its seed in one batch
     seeds = [seed + i for i in range(trials)]
@@ -195,7 +237,7 @@ def regenerate(trained: Trained, *, damage: str = "cut", axis=None, at="half", t
     # damage: each trial's parts become batch elements of one state
     parts, states, part_gens = [], [], []
     for i in range(trials):
-        masks, info = damage_masks(damage, bp_shape, margin, rng, axis, at, radius, rate, jitter)
+        masks, info = damages[i]
         for j, keep in enumerate(masks):
             parts.append({"trial": i, "part": j, "info": info})
             states.append(grown_state[i] * torch.as_tensor(keep, device=device))
@@ -224,11 +266,10 @@ def regenerate(trained: Trained, *, damage: str = "cut", axis=None, at="half", t
         results.append({
             "part": info["part"], "exact": m["exact"], "accuracy": round(m["accuracy"], 6),
             "iou": round(m["iou"], 6), "offset": m["offset"], "wrong_cells": m["wrong_cells"],
-            "live_cells_after_damage": int(damaged[p].count_non_air()),
-            "steps_to_regrow": first_exact_step(history[:, p], seen, target, m["offset"]),
+            "blocks_after_damage": int(damaged[p].count_non_air()),
+            "exact_since_step": exact_since_step(history[:, p], seen, target, m["offset"]),
         })
 
-    machine = machine_of(blueprint)
     if machine is not None:
         ticks = default_ticks(machine) if ticks is None else whole_cycles(ticks, machine)
         grown_offsets = [compare(g, trained.target, translate=True, window=window)["offset"]
@@ -249,8 +290,9 @@ def regenerate(trained: Trained, *, damage: str = "cut", axis=None, at="half", t
             row["grown_flies"] = grown_flights[i]["flies"]
             row["grown_speed"] = grown_flights[i]["speed"]
         trials_out.append({**row, "parts": [r for _, r in mine]})
-    report = {"name": trained.name, "damage": damage, "steps": steps, "ticks": ticks,
-              "check_every": check_every, "machine": machine_dict(machine) if machine else None,
+    report = {"name": trained.name, "damage": damage, "steps": steps,
+              "ticks": ticks if machine else None, "check_every": check_every,
+              "machine": machine_dict(machine) if machine else None, "flight": flight_note,
               "trials": trials_out, "summary": summarise(trials_out, machine)}
     if keep_frames:
         n0 = sum(1 for p in parts if p["trial"] == 0)
@@ -276,7 +318,8 @@ def decode_one(trained: Trained, classes: np.ndarray):
 
 
 def summarise(trials: list[dict], machine) -> dict:
-    """Counts per part index (exact, flies) and means over all parts."""
+    """Counts per part index (exact, flies) and means over all parts;
+    exact_since_step mean/max over the parts exact at the end."""
     by_part: dict[int, list] = {}
     for t in trials:
         for r in t["parts"]:
@@ -285,12 +328,12 @@ def summarise(trials: list[dict], machine) -> dict:
     out = {"trials": len(trials), "grown_exact": sum(t["grown_exact"] for t in trials),
            "parts": {}}
     for part, rs in sorted(by_part.items()):
-        regrow = [r["steps_to_regrow"] for r in rs if r["steps_to_regrow"] is not None]
+        since = [r["exact_since_step"] for r in rs if r["exact_since_step"] is not None]
         row = {"n": len(rs), "exact": sum(r["exact"] for r in rs),
                "accuracy": round(float(np.mean([r["accuracy"] for r in rs])), 6),
                "iou": round(float(np.mean([r["iou"] for r in rs])), 6),
-               "steps_to_regrow_mean": round(float(np.mean(regrow)), 2) if regrow else None,
-               "steps_to_regrow_max": max(regrow) if regrow else None}
+               "exact_since_step_mean": round(float(np.mean(since)), 2) if since else None,
+               "exact_since_step_max": max(since) if since else None}
         if machine is not None:
             speeds = [r["speed"] for r in rs if r["flies"]]
             row.update(flies=sum(r["flies"] for r in rs),

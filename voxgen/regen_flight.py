@@ -21,19 +21,54 @@ and its blocks' centroid moved at least this fraction of the expected
 distance (blocks_per_tick x ticks) along the blueprint's direction."""
 
 
-def blueprint_of(trained) -> Structure | None:
-    """The blueprint named by the spec beside the weights (WEIGHTS.toml), or
-    else by structures/NAME.toml, with its metadata; None when there is no
-    spec or it cannot be read."""
+def find_blueprint(trained) -> tuple[Structure | None, str]:
+    """(blueprint, why): the blueprint named by the spec beside the weights
+    (WEIGHTS.toml), or else by structures/NAME.toml, but only one whose
+    blocks are the weights' own target (the weights store it); else None
+    and a line saying why. A spec beside the weights that cannot be read, or
+    names another structure, is refused (VoxgenError naming it)."""
     from voxgen.grow import STRUCTURES
+    from voxgen.metrics import compare
     from voxgen.nca.spec import parse_spec
-    for spec_path in (trained.path.with_suffix(".toml"), STRUCTURES / f"{trained.name}.toml"):
-        if spec_path.exists():
-            try:
-                return formats.load(parse_spec(spec_path).blueprint)
-            except VoxgenError:
-                return None
-    return None
+    beside = trained.path.with_suffix(".toml")
+    fallback = STRUCTURES / f"{trained.name}.toml"
+    for spec_path in (beside, fallback):
+        if not spec_path.exists():
+            continue
+        try:
+            blueprint = formats.load(parse_spec(spec_path).blueprint)
+        except VoxgenError as err:
+            if spec_path == beside:
+                why = err.message if err.path == str(spec_path) else str(err)
+                raise VoxgenError(f"cannot be read for the flight recipe ({why})",
+                                  spec_path) from None
+            return None, f"no flight: {spec_path} cannot be read"
+        margin = trained.config.margin
+        matches = tuple(n + 2 * margin for n in blueprint.shape) == trained.grid_shape and \
+            compare(blueprint.pad(margin), trained.target)["exact"]
+        if matches:
+            return blueprint, f"flight recipe from {spec_path}"
+        if spec_path == beside:
+            raise VoxgenError(f"its blueprint is not the structure {trained.path.name} grows, "
+                              "so its flight recipe does not apply", spec_path)
+        return None, f"no flight: {spec_path}'s blueprint is not what these weights grow"
+    return None, f"no flight: no spec beside the weights ({beside.name}) or {fallback}"
+
+
+def blueprint_of(trained) -> Structure | None:
+    """The blueprint of `find_blueprint`, or None."""
+    return find_blueprint(trained)[0]
+
+
+def flight_recipe(trained) -> tuple[MachineSpec | None, str]:
+    """(machine, note): the [meta.machine] start recipe of the weights' own
+    blueprint and where it came from, or None and why there is no flight."""
+    blueprint, note = find_blueprint(trained)
+    if blueprint is None:
+        return None, note
+    machine = machine_of(blueprint)
+    return (machine, note) if machine is not None else (None, "no flight: not a machine "
+                                                         "(its blueprint has no [meta.machine])")
 
 
 def machine_of(blueprint: Structure | None) -> MachineSpec | None:

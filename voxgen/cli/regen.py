@@ -138,15 +138,17 @@ def render_story(report, trained, path, size: int = 384, fps: float = 10.0) -> t
 def table(report) -> str:
     """The terminal table: one row per part of every trial, then the summary."""
     fly = report["machine"] is not None
-    head = f"{'trial':>5} {'cut':>6} {'part':>4} {'exact':>5} {'accuracy':>8} {'iou':>6} " \
-           f"{'offset':>10} {'regrow@':>7}" + (f" {'flies':>5} {'dist':>6} {'speed':>6}" if fly else "")
+    head = f"{'trial':>5} {'cut':>6} {'part':>4} {'blocks':>6} {'exact':>5} {'accuracy':>8} {'iou':>6} " \
+           f"{'offset':>10} {'exact@':>6}" + (f" {'flies':>5} {'dist':>6} {'speed':>6}" if fly else "")
     rows = [head]
     for t in report["trials"]:
         where = f"{t['axis']}={t['at']}" if t["damage"] == "cut" else t["damage"]
         for p in t["parts"]:
-            row = (f"{t['trial']:>5} {where:>6} {p['part']:>4} {'yes' if p['exact'] else 'no':>5} "
+            since = p["exact_since_step"]
+            row = (f"{t['trial']:>5} {where:>6} {p['part']:>4} {p['blocks_after_damage']:>6} "
+                   f"{'yes' if p['exact'] else 'no':>5} "
                    f"{p['accuracy']:>8.4f} {p['iou']:>6.3f} {str(p['offset']):>10} "
-                   f"{str(p['steps_to_regrow'] if p['steps_to_regrow'] is not None else '-'):>7}")
+                   f"{'-' if since is None else since:>6}")
             if fly:
                 row += f" {'yes' if p['flies'] else 'no':>5} {p['displacement']:>6.2f} {p['speed']:>6.3f}"
             rows.append(row)
@@ -154,13 +156,16 @@ def table(report) -> str:
     rows.append("")
     for part, r in s["parts"].items():
         line = (f"part {part}: exact {r['exact']}/{r['n']}  mean accuracy {r['accuracy']:.4f}  "
-                f"steps to regrow mean {r['steps_to_regrow_mean']} max {r['steps_to_regrow_max']}")
+                f"exact since step mean {r['exact_since_step_mean']} max {r['exact_since_step_max']}")
         if fly:
             line += f"  flies {r['flies']}/{r['n']}  speed {r['speed_mean']} (expected {s['expected_speed']})"
         rows.append(line)
     grown_fly = f" (flies {s['grown_flies']}/{s['trials']})" if fly else ""
     rows.append(f"{report['name']}: grown exact {s['grown_exact']}/{s['trials']}{grown_fly}, "
                 f"{report['steps']} regrowth steps" + (f", {report['ticks']} ticks of flight" if fly else ""))
+    rows.append("blocks: the part's blocks right after the damage; exact@: the step from which "
+                "it stayed exact to the end (- if not exact at the end)")
+    rows.append(report["flight"])
     return "\n".join(rows)
 
 
@@ -171,26 +176,38 @@ def table(report) -> str:
 @click.option("--axis", type=click.Choice(["x", "y", "z"]), default=None,
               help="Axis the cut crosses (default: the blueprint's longest).")
 @click.option("--at", "at", default="half", show_default=True,
-              help="Cut plane in blueprint coordinates: an integer, half, or random (half +- 2).")
+              help="Cut plane in blueprint coordinates: an integer, half, or random (half +- 2); "
+                   "always leaves blocks on both sides.")
 @click.option("--jitter", type=click.IntRange(min=0), default=2, show_default=True,
               help="--at random picks the middle +- JITTER.")
 @click.option("--trials", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--steps", type=click.IntRange(min=0), default=None,
               help="Regrowth steps after the damage (default: 2 x the training horizon).")
-@click.option("--ticks", type=click.IntRange(min=0), default=None,
-              help="Game ticks of flight for machines (default: 10 blocks' worth).")
+@click.option("--ticks", type=click.IntRange(min=1), default=None,
+              help="Game ticks of flight for machines (default: 10 blocks' worth), rounded up to "
+                   "whole machine cycles (the flying machine's is 10 ticks: 1 -> 10, 15 -> 20).")
 @click.option("--seed", type=SEED, default=0, show_default=True,
-              help="Trial i grows with firing seed SEED + i; also seeds --at random.")
+              help="Trial i grows with firing seed SEED + i (so SEED + TRIALS - 1 <= 2^63 - 1); "
+                   "also seeds --at random.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--render", "render_dir", type=click.Path(file_okay=False), default=None,
               help="Write DIR/NAME_regen.png (montage) and DIR/NAME_regen.gif (trial 0; at most "
                    f"{STORY} frames of regrowth and the first {FLIGHT_SHOWN} ticks of flight).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
-def regen(name, damage, axis, at, jitter, trials, steps, ticks, seed, as_json, render_dir, device):
+@click.pass_context
+def regen(ctx, name, damage, axis, at, jitter, trials, steps, ticks, seed, as_json, render_dir, device):
     """Grow NAME, damage it, regrow every part alone and judge each one."""
     from voxgen.errors import VoxgenError, make_dir
     from voxgen.grow import load_trained
     from voxgen.regen import regenerate
+
+    given = {p for p in ("axis", "at", "jitter")
+             if ctx.get_parameter_source(p) is not click.core.ParameterSource.DEFAULT}
+    if damage != "cut" and given & {"axis", "at"}:
+        raise VoxgenError(f"--{sorted(given & {'axis', 'at'})[0]} places a cut; "
+                          f"--damage {damage} does not use it")
+    if "jitter" in given and at != "random":
+        raise VoxgenError("--jitter moves an --at random cut; it does nothing without --at random")
 
     if render_dir is not None:
         if Path(render_dir).exists() and not Path(render_dir).is_dir():
