@@ -102,3 +102,14 @@ def test_cli_export(tmp_path):
     result = CliRunner().invoke(main, ["export", "blueprints/flying_machine.toml", "-o",
                                        str(tmp_path / "x.fbx")])
     assert result.exit_code == 2 and "error" in result.output
+
+
+@pytest.mark.parametrize("output, words", [("x.glb/", "names a folder"), ("", "-o is empty")])
+def test_cli_export_refuses_odd_output_paths_in_one_line(tmp_path, output, words):
+    from voxgen.cli import main
+
+    target = f"{tmp_path}/{output}" if output else output
+    result = CliRunner().invoke(main, ["export", "flying_machine", "-o", target])
+    assert result.exit_code == 2 and words in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []

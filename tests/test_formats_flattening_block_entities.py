@@ -66,6 +66,9 @@ def test_colours_survive_a_round_trip_through_every_writer(samples, tmp_path):
     ("minecraft:flower_pot", {"Item": nbtlib.Int(38), "Data": nbtlib.Int(4)}, "minecraft:potted_red_tulip"),
     ("minecraft:flower_pot", {"Item": nbtlib.String("minecraft:red_flower"), "Data": nbtlib.Int(9)},
      "minecraft:flower_pot"),                                        # the game cannot pot it: empty
+    ("minecraft:white_banner[rotation=4]", {}, "minecraft:black_banner[rotation=4]"),   # no Base: 0
+    ("minecraft:skeleton_skull[rotation=0]", {"SkullType": nbtlib.Byte(2), "Rot": nbtlib.Byte(16)},
+     "minecraft:skeleton_wall_skull[facing=north]"),                 # the fixer's fallback
     ("minecraft:note_block[instrument=harp,note=0,powered=false]",
      {"note": nbtlib.Byte(7), "powered": nbtlib.Byte(1)},
      "minecraft:note_block[instrument=harp,note=7,powered=true]"),

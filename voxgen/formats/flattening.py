@@ -15,7 +15,10 @@ What the data value cannot say stays at a default here: pot contents,
 bed/banner colour and skull type live in block entities, so the table gives
 140:x as `flower_pot`, beds as `red_bed`, banners `white_banner`, skulls
 `skeleton_skull`; readers then apply `flattening_block_entities`, which reads
-the block entities as the game's own conversion does. Door halves and
+the block entities as the game's conversion of 1.12 worlds does (for a
+structure file the game itself only renames the palette, so it would load
+red beds and white banners). Entities and items inside block entities are
+kept as the file has them, not upgraded. Door halves and
 double-plant halves are completed from their partner cell by the legacy
 reader (`pair_state`).
 

@@ -82,9 +82,9 @@ def convert(state: str, entity: nbtlib.Compound) -> tuple[str, nbtlib.Compound |
         if color is not None and 0 <= color < 16:
             name = f"minecraft:{COLOURS[color]}_bed"
     elif name in ("minecraft:white_banner", "minecraft:white_wall_banner"):
-        base = _int(entity, "Base")
+        base = _int(entity, "Base", 0)              # none: 0, black, in 1.12 and in the fixer
         entity.pop("Base", None)
-        if base is not None and 0 <= base < 16:
+        if 0 <= base < 16:
             name = name.replace("white", COLOURS[15 - base], 1)
         if isinstance(entity.get("Patterns"), nbtlib.List):
             entity["Patterns"] = nbtlib.List[nbtlib.Compound]([_pattern(p) for p in entity["Patterns"]
@@ -94,8 +94,10 @@ def convert(state: str, entity: nbtlib.Compound) -> tuple[str, nbtlib.Compound |
         entity.pop("SkullType", None)
         entity.pop("Rot", None)
         floor, wall = SKULLS[kind] if 0 <= kind < len(SKULLS) else SKULLS[0]
-        if name == "minecraft:skeleton_skull":
-            name, props = f"minecraft:{floor}", {**props, "rotation": str(rot % 16)}
+        if name == "minecraft:skeleton_skull" and 0 <= rot < 16:
+            name, props = f"minecraft:{floor}", {**props, "rotation": str(rot)}
+        elif name == "minecraft:skeleton_skull":     # the fixer's fallback for a rotation it lacks
+            name, props = "minecraft:skeleton_wall_skull", {"facing": "north"}
         else:
             name = f"minecraft:{wall}"
     elif name == "minecraft:flower_pot":
