@@ -145,3 +145,26 @@ def test_use_flips_a_lever(samples):
     assert checked.exit_code == 0 and "agree" in checked.output, checked.output
     wrong = _run(structure, "--placement", "loud", "--place", "0,0,0=use@1")
     assert wrong.exit_code == 2 and "nothing to use" in wrong.output
+
+
+def test_odd_digits_and_a_bad_origin_get_one_line():
+    result = _run(FLYING, "--no-start", "--place", "0,0,-1=minecraft:stone@²")
+    assert result.exit_code == 2 and "whole number" in result.output and "Traceback" not in result.output
+    result = _run(FLYING, "--origin", "40000000,64,0", "--place", "0,0,-1=minecraft:stone@0")
+    assert result.exit_code == 2 and "--origin" in result.output and "--place" not in result.output
+
+
+def test_a_right_click_after_the_last_tick_never_happens():
+    from voxgen.physics import simulate
+    machine = load(FLYING)
+    for record in (False, True):
+        assert simulate(machine, 5, [(10, (0, 0, 0), "use")], record_changes=record).ticks == 5
+
+
+def test_check_trace_places_relative_to_the_traces_origin(samples):
+    """door_push.json was captured with the structure's corner at y 100: a
+    placement 250 above it lies past the top of the world."""
+    physics = samples / "physics"
+    result = _run(str(physics / "structures" / "door_push.snbt"), "--check-trace",
+                  str(physics / "traces" / "door_push.json"), "--place", "0,250,0=minecraft:stone@1")
+    assert result.exit_code == 2 and "outside the world" in result.output, result.output

@@ -238,3 +238,19 @@ def test_the_verdict_of_a_stalled_run_does_not_suggest_resuming():
     assert "the loss has not changed since iteration 10" in told and "--resume --iterations" not in told
     del record["loss_stalled_at"]
     assert verdict("one.toml", record, "run", None, 1).endswith("--resume --iterations 120 --out run --threads 1")
+
+
+def test_grow_frames_into_an_unreadable_folder_is_one_line(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from voxgen.cli import main
+
+    def refuse(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "iterdir", refuse)
+    result = CliRunner().invoke(main, ["grow", "caterpillar", "--frames", str(tmp_path / "f")])
+    assert result.exit_code == 2 and "Permission denied" in result.output, result.output
+    assert "Traceback" not in result.output

@@ -71,13 +71,20 @@ def test_every_kernel_module_takes_numba_from_kernel_cache():
     assert len(_kernel_modules()) >= 10
 
 
-def test_kernels_use_no_kernel_module_of_another_folder():
-    """The folder digest covers what a kernel is compiled from only if it
-    uses nothing compiled from another folder."""
-    kernel_names = {".".join(("voxgen",) + p.relative_to(PACKAGE).with_suffix("").parts)
-                    for p in _kernel_modules()}
+# Imports a kernel module makes from another folder, with why its kernels do
+# not depend on them (numba compiles a module's constants into its kernels).
+PYTHON_SIDE_ONLY = {("render/reveal.py", "voxgen.structure"): "Structure is built around the kernel, in Python"}
+
+
+def test_kernel_modules_import_nothing_compiled_from_another_folder():
+    """The folder digest covers what a kernel is compiled from only if its
+    module takes nothing from another folder (a constant read there would
+    go stale as numba's own key did), but for PYTHON_SIDE_ONLY."""
     for path in _kernel_modules():
         folder = ".".join(("voxgen",) + path.parent.relative_to(PACKAGE).parts)
         for name in _imports(path):
-            if name in kernel_names:
-                assert name.rsplit(".", 1)[0] == folder, f"{path.name} imports {name}"
+            if not name.startswith("voxgen") or name == "voxgen.kernel_cache":
+                continue
+            same = name == folder or name.rsplit(".", 1)[0] == folder
+            allowed = (str(path.relative_to(PACKAGE)), name) in PYTHON_SIDE_ONLY
+            assert same or allowed, f"{path.relative_to(PACKAGE)} imports {name}"

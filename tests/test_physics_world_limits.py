@@ -12,7 +12,7 @@ from physics_scenarios import FIXTURES, Run, engine_world, load_scenario, twin_w
 
 from voxgen.errors import VoxgenError
 from voxgen.physics import Machines, simulate
-from voxgen.physics.engine import world_limits
+from voxgen.physics.world import world_limits
 
 BORDER = 29_999_983          # the last x (and z) inside the world border
 TOP = {"modern": 319, "1.12": 255}

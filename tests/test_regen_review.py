@@ -103,14 +103,17 @@ def test_a_shift_that_keeps_every_block_is_exact():
 # --- flight recipes come from the weights' own blueprint ---------------------------------
 
 @needs_flying
-@pytest.mark.parametrize("spec", ['blueprint = "{root}/blueprints/caterpillar.toml"\n',
-                                  'blueprint = "nonexist.toml"\n', "junk [[[ text\n"])
-def test_a_spec_beside_the_weights_that_does_not_match_is_refused(tmp_path, spec):
+@pytest.mark.parametrize("spec, words", [
+    ('blueprint = "{root}/blueprints/caterpillar.toml"\n', "is not the structure fm.safetensors grows"),
+    ('blueprint = "nonexist.toml"\n', "no bundled blueprint 'nonexist.toml'"),
+    ("junk [[[ text\n", "not valid TOML"),
+])
+def test_a_spec_beside_the_weights_that_does_not_match_is_refused(tmp_path, spec, words):
     weights = tmp_path / "fm.safetensors"
     shutil.copy(FLYING, weights)
     (tmp_path / "fm.toml").write_text(spec.format(root=ROOT))
     line = refused(["regen", str(weights), "--trials", "1", "--steps", "2"], "fm.toml")
-    assert "flight" in line or "blueprint" in line
+    assert words in line and "flight recipe" in line, line
 
 
 @needs_flying

@@ -330,3 +330,14 @@ def test_write_animation_returns_the_frames_in_the_file(tmp_path):
                         labels=["held"] * 3 + ["gone"], progress=False)
     assert n == len(gif_frames(out)) == 2
     assert gif_durations(out) == [300, 100]
+
+
+def test_a_gif_faster_than_50_frames_a_second_is_refused(tmp_path):
+    from click.testing import CliRunner
+
+    from voxgen.cli import main
+
+    result = CliRunner().invoke(main, ["render", "--growth", "caterpillar", "-o",
+                                       str(tmp_path / "g.gif"), "--fps", "60"])
+    assert result.exit_code == 2 and "at most 50 frames a second" in result.output, result.output
+    assert list(tmp_path.iterdir()) == []

@@ -244,7 +244,7 @@ def test_cli_compare_with_an_empty_side_draws_the_other_and_labels_the_empty_one
 
 
 @pytest.mark.parametrize("output, words", [
-    ("x.png/", "ends in a path separator"),
+    ("x.png/", "names a folder"),
     ("", "-o is empty"),
     ("x", "not 'no extension'"),
 ])

@@ -41,7 +41,8 @@ def folder_digest(folder: str) -> str:
     return _digests[folder]
 
 
-_numba_stamp = caching._SourceFileBackedLocatorMixin.get_source_stamp
+_LOCATOR = getattr(caching, "_SourceFileBackedLocatorMixin", None)     # private: numba < 0.69 pinned
+_numba_stamp = getattr(_LOCATOR, "get_source_stamp", None)
 
 
 def _stamp(locator):
@@ -54,4 +55,9 @@ def _stamp(locator):
     return stamp, folder_digest(folder)
 
 
-caching._SourceFileBackedLocatorMixin.get_source_stamp = _stamp
+if _numba_stamp is not None:
+    _LOCATOR.get_source_stamp = _stamp
+else:                       # a numba that moved it: kernels still work, caches key by file alone
+    import warnings
+    warnings.warn("voxgen.kernel_cache: this numba has no _SourceFileBackedLocatorMixin; after "
+                  "an upgrade of voxgen, delete its __pycache__ folders", stacklevel=2)

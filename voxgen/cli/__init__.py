@@ -202,6 +202,20 @@ class LazyGroup(click.Group):
                 signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
 
 
+def output_path(text: str, example: str):
+    """The -o path as typed, refused in one line when it is empty or ends in
+    a path separator (a folder was meant: Path() would drop the slash and
+    write a file of that name). `example`: a file name to suggest."""
+    from pathlib import Path
+
+    if not text:
+        raise VoxgenError(f"-o is empty: give the output file, e.g. -o {example}")
+    if text.endswith(("/", os.sep)):
+        raise VoxgenError(f"-o names a folder (it ends in '/'), not a file: give a file in it, "
+                          f"e.g. -o DIR/{example}", text)
+    return Path(text)
+
+
 def load_blueprint(path, **opts):
     """`formats.load(path)` for the commands that read a blueprint (NAMEs are
     resolved before, by `bundled.resolve_blueprint`); a structure spec given

@@ -79,9 +79,10 @@ def remove_old_frames(folder: Path) -> None:
     into `folder`; nothing else in it (no folder, no other name) is touched."""
     from voxgen.errors import VoxgenError
 
-    for path in folder.iterdir():
-        if FRAME_NAME.fullmatch(path.name) and (path.is_symlink() or path.is_file()):
-            try:
+    try:
+        for path in folder.iterdir():
+            if FRAME_NAME.fullmatch(path.name) and (path.is_symlink() or path.is_file()):
                 path.unlink()
-            except OSError as err:
-                raise VoxgenError(f"cannot remove an earlier run's frame ({err.strerror or err})", path) from None
+    except OSError as err:
+        raise VoxgenError(f"cannot clear an earlier run's frames ({err.strerror or err})",
+                          err.filename or folder) from None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -116,15 +115,11 @@ def render(file, output, growth, steps, seed, device, compare, side_by_side, azi
 
 
 def output_file(text: str) -> Path:
-    """The -o path as typed, refused (one line) when it is empty, ends in a
-    path separator (a folder was meant: Path() would drop the slash) or has
-    a suffix other than SUFFIXES."""
-    if not text:
-        raise VoxgenError("-o is empty: give the output file, e.g. -o picture.png")
-    if text.endswith(("/", os.sep)):
-        raise VoxgenError("-o ends in a path separator, so it names a folder; give a file "
-                          "in it, e.g. -o DIR/picture.png", text)
-    path = Path(text)
+    """The -o path (`output_path`), refused (one line) unless it ends in one
+    of SUFFIXES."""
+    from voxgen.cli import output_path
+
+    path = output_path(text, "picture.png")
     if path.suffix.lower() not in SUFFIXES:
         raise VoxgenError(f"output must be .png, .gif or .mp4, not {path.suffix or 'no extension'!r}",
                           path)

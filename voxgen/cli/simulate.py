@@ -22,7 +22,7 @@ def parse_place(text: str, version: str = "modern", ticks: int | None = None,
     never apply)."""
     from voxgen.blocks import canonical
     from voxgen.errors import VoxgenError
-    from voxgen.physics.engine import DEFAULT_ORIGIN, check_in_world
+    from voxgen.physics.world import DEFAULT_ORIGIN, check_in_world
     from voxgen.physics.simulate import USE
     from voxgen.physics.state import Materials, encode
 
@@ -30,7 +30,7 @@ def parse_place(text: str, version: str = "modern", ticks: int | None = None,
     if not match:
         raise VoxgenError(f"--place wants X,Y,Z=STATE@TICK, got {text!r}")
     x, y, z, state, tick = match.groups()
-    if tick is not None and not tick.isdigit():
+    if tick is not None and not re.fullmatch(r"[0-9]+", tick):     # not isdigit(): '²' is a digit
         raise VoxgenError(f"--place {text!r}: the tick after @ must be a whole number of game "
                           f"ticks, 0 or more, got {tick!r}")
     try:
@@ -99,6 +99,7 @@ def simulate(ctx, file, ticks, places, placement, version, out, as_json, show_tr
     from voxgen.physics import machine_spec
     from voxgen.physics import simulate as run
     from voxgen.physics.engine import check_box, check_tick
+    from voxgen.physics.world import check_origin
     from voxgen.physics.simulate import MAX_RECORDED_TICKS
 
     from voxgen.bundled import resolve_blueprint
@@ -118,6 +119,10 @@ def simulate(ctx, file, ticks, places, placement, version, out, as_json, show_tr
     check_box(structure.shape, file)          # before converting it for the engine
     if check_trace:
         sys.exit(_check(structure, check_trace, places, placement or "loud", as_json))
+    try:                                      # before the placements, which it places
+        check_origin(origin, [structure.shape], version)
+    except VoxgenError as err:
+        raise VoxgenError(f"--origin: {err.message}", file) from None
     placements = [parse_place(p, version, ticks, origin) for p in places]
     if out:
         formats.format_for_output(out)
@@ -164,7 +169,7 @@ def _check(structure, trace_path, places, placement, as_json) -> int:
 
     trace = load_trace(trace_path)
     actions = [Action(t, p, None if s == USE else s)
-               for t, p, s in (parse_place(p, ticks=trace.n_ticks) for p in places)]
+               for t, p, s in (parse_place(p, ticks=trace.n_ticks, origin=trace.origin) for p in places)]
     report = replay_trace(World, structure, trace, actions, placement)
     if as_json:
         click.echo(json.dumps({

@@ -15,8 +15,9 @@ exact state with powered=false. Door: facing = its facing, flag = upper half,
 material = DOOR_OPEN | DOOR_POWERED | DOOR_HINGE bits, then the material index
 of the door's block id from bit DOOR_ID on (so two halves match by id).
 
-Coordinates in every table are world (structure-local) coordinates; the
-grid index of world cell p is p - offset (meta[OX:OZ+1]).
+Coordinates in every table are the structure's own (its blueprint's), not
+the game's world ones (those add meta[WOX:WOZ+1]); the grid index of cell p
+is p - offset (meta[OX:OZ+1]).
 """
 
 import numpy as np

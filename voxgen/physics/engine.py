@@ -7,7 +7,7 @@ sched int64 (B, SCHED_CAP, 4); events int64 (B, EV_CAP, NEV); moving int64
 Each machine's box re-centres on its blocks, and all boxes grow when a
 machine no longer fits. Positions are the blueprint's coordinates; `origin`
 says where its (0, 0, 0) lies in the game's world, whose border and build
-height stop pushes (`world_limits`; PHYSICS.md §2.2).
+height stop pushes (`world.py`; PHYSICS.md §2.2).
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ import numpy as np
 from voxgen.errors import VoxgenError
 from voxgen.physics import cells as C
 from voxgen.physics.state import Materials, decode, encode, is_full_block
+from voxgen.physics.world import (  # noqa: F401 (MAX_COORD, check_pos: also read from here)
+    DEFAULT_ORIGIN, MAX_COORD, check_in_world, check_origin, check_pos,
+)
 
 PLACEMENTS = ("quiet", "loud")
 VERSIONS = ("modern", "1.12")
@@ -27,8 +30,6 @@ PAD = C.MARGIN + 4
 MAX_BOX_CELLS = 1 << 22
 MAX_TOTAL_CELLS = 1 << 28
 MAX_TICKS = 10 ** 12        # game ticks a run may reach: 1.6 million years of game time
-MAX_COORD = 30_000_000      # the game's world border; keeps positions far from int64 limits
-DEFAULT_ORIGIN = (0, 64, 0)  # where a blueprint's (0, 0, 0) lies in the world: just above sea level
 
 
 def _zeros(shape, dtype) -> np.ndarray:
@@ -69,53 +70,6 @@ def check_tick(tick, what: str = "tick") -> int:
     if not 0 <= tick <= MAX_TICKS:
         raise VoxgenError(f"{what} must be in 0..{MAX_TICKS}, got {tick}")
     return int(tick)
-
-
-def check_pos(pos, what: str = "position") -> tuple[int, int, int]:
-    """`pos` as 3 ints inside the world border (|v| <= MAX_COORD), or a VoxgenError."""
-    pos = tuple(int(v) for v in pos)
-    if len(pos) != 3 or any(abs(v) > MAX_COORD for v in pos):
-        raise VoxgenError(f"{what} {pos} is outside the world (3 coordinates, each within "
-                          f"±{MAX_COORD})")
-    return pos
-
-
-def world_limits(version: str) -> tuple[tuple[int, int], ...]:
-    """((x lo, x hi), (y lo, y hi), (z lo, z hi)): the blocks of the game's
-    world, inside its border and build height, for `version`."""
-    border = (C.BORDER_LO, C.BORDER_HI)
-    return border, (C.HEIGHT_112 if version == "1.12" else C.HEIGHT_MODERN), border
-
-
-def check_in_world(pos, origin, version: str, what: str = "position") -> tuple[int, int, int]:
-    """`pos` (the blueprint's coordinates) as 3 ints, or a VoxgenError if it
-    lies outside the game's world with the blueprint's (0, 0, 0) at `origin`."""
-    pos = check_pos(pos, what)
-    if any(not lo <= p + o <= hi for p, o, (lo, hi) in zip(pos, origin, world_limits(version))):
-        world = tuple(p + o for p, o in zip(pos, origin))
-        raise VoxgenError(f"{what} {pos} is outside the world (at {world}, with the blueprint's "
-                          f"corner at {tuple(origin)}): {describe_world(version)}")
-    return pos
-
-
-def describe_world(version: str) -> str:
-    (xlo, xhi), (ylo, yhi), _ = world_limits(version)
-    world = "the overworld of 1.18 and later" if version == "modern" else version
-    return f"x and z in {xlo:,}..{xhi:,}, y in {ylo}..{yhi} ({world})"
-
-
-def check_origin(origin, shapes, version: str) -> tuple[int, int, int]:
-    """`origin` as 3 ints, or a VoxgenError unless every blueprint of
-    `shapes` lies in the world with its (0, 0, 0) there."""
-    origin = check_pos(origin, "origin")
-    for shape in shapes:
-        for o, e, (lo, hi) in zip(origin, shape, world_limits(version)):
-            if not lo <= o <= o + max(1, int(e)) - 1 <= hi:
-                size = "x".join(str(int(v)) for v in shape)
-                raise VoxgenError(f"a {size} blueprint with its corner at {origin} does not fit "
-                                  f"in the world: {describe_world(version)} (simulate --origin "
-                                  "X,Y,Z places it elsewhere)")
-    return origin
 
 
 def placement_order(structure, cells: np.ndarray) -> np.ndarray:
@@ -179,7 +133,7 @@ class Machines:
         self.logs = _zeros((B, C.LOG_CAP, 5), dtype=np.int64)
         self._raw_events = [[] for _ in range(B)]     # chunks of (n, 5) log rows
         self._events = [[] for _ in range(B)]
-        self._played = [[] for _ in range(B)]    # (tick, 0 now | 1 planned, pos, state): see placed
+        self._placed = [[] for _ in range(B)]    # (tick, 0 now | 1 planned, pos, state): see placed
         self._set_placements(placements or [[] for _ in range(B)])
         n = max(1, max(len(o) for o in encoded) if encoded else 1)
         init = np.zeros((B, n, 4), dtype=np.int64)
@@ -201,7 +155,7 @@ class Machines:
                 cell = encode(state, self.materials, self.version)
                 mine.append((tick, *pos, cell))
             mine.sort(key=lambda r: r[0])
-            self._played[b] += [(r[0], 1, tuple(r[1:4]), decode(r[4], self.materials)) for r in mine]
+            self._placed[b] += [(r[0], 1, tuple(r[1:4]), decode(r[4], self.materials)) for r in mine]
             rows.append(mine)
         p = max([1] + [len(r) for r in rows])
         self.places = np.zeros((len(rows), p, C.NPL), dtype=np.int64)
@@ -317,8 +271,8 @@ class Machines:
         passes t; one made between runs at once (so before any planned
         for that same tick)."""
         done = int(self.meta[b, C.PH])        # the planned ones applied, in order
-        planned = [p for p in self._played[b] if p[1] == 1][:done]
-        now = [p for p in self._played[b] if p[1] == 0]
+        planned = [p for p in self._placed[b] if p[1] == 1][:done]
+        now = [p for p in self._placed[b] if p[1] == 0]
         return [(t, pos, state) for t, _, pos, state in sorted(now + planned, key=lambda p: p[:2])]
 
     def machine_events(self, b: int) -> list:
@@ -376,7 +330,8 @@ class Machines:
         return int(self.grid[b][tuple(idx)])
 
     def cells(self, b: int):
-        """(N, 3) world positions and (N,) cells of machine b's non-air cells."""
+        """(N, 3) positions (the blueprint's coordinates) and (N,) cells of
+        machine b's non-air cells."""
         g = self.grid[b]
         idx = np.argwhere(g != 0)
         return idx + self.meta[b, C.OX:C.OZ + 1], g[tuple(idx.T)]
@@ -393,7 +348,7 @@ class Machines:
         m = self.meta[b]
         self._k.player_place(self.grid[b], m, self.sched[b], self.events_q[b], self.moving[b],
                              self.logs[b], int(pos[0]), int(pos[1]), int(pos[2]), cell)
-        self._played[b].append((int(m[C.TIME]), 0, tuple(int(v) for v in pos),
+        self._placed[b].append((int(m[C.TIME]), 0, tuple(int(v) for v in pos),
                                 decode(cell, self.materials)))
         self._after_run()
         self._k.keep_in_box(self.grid[b], m)

@@ -75,7 +75,7 @@ def quiet_state_hash(g, m, sq, lo, hi):
             for k in range(lo[2], hi[2] + 1):
                 h = _mix(h, g[i, j, k])
     for a in range(3):
-        lo[a] += m[OX + a]                     # world coordinates from here on
+        lo[a] += m[OX + a]                     # the machine's coordinates from here on
         hi[a] += m[OX + a]
     for q in range(m[SH], m[ST]):
         s = q % SCHED_CAP

@@ -1,7 +1,8 @@
 """Cell access, power and the piston structure resolver (numba, private).
 
 All functions take one machine's views: g int32 (X, Y, Z) grid, m int64
-(NMETA,) meta. Positions are world coordinates; cells outside the box are air.
+(NMETA,) meta. Positions are the machine's (its blueprint's) coordinates, not the
+game's world ones (`world.py`); cells outside the box are air.
 """
 
 from voxgen.kernel_cache import njit

@@ -15,7 +15,8 @@ import numpy as np
 
 from voxgen.blocks import canonical
 from voxgen.errors import VoxgenError
-from voxgen.physics.engine import DEFAULT_ORIGIN, Machines, check_tick
+from voxgen.physics.engine import Machines, check_tick
+from voxgen.physics.world import DEFAULT_ORIGIN
 from voxgen.physics.state import decode
 from voxgen.structure import Structure
 
@@ -132,15 +133,16 @@ def simulate(structure: Structure, ticks: int, placements=(), placement: str = "
     engine cannot model. Positions in and out are the blueprint's."""
     placements = _placements(placements)
     uses = sorted((t, pos) for t, pos, state in placements if state == USE and t < ticks)
+    blocks = [p for p in placements if p[2] != USE]     # a right-click at or past the end never happens
     if not record_changes and not uses:
-        return simulate_batch([structure], ticks, [placements], placement=placement,
+        return simulate_batch([structure], ticks, [blocks], placement=placement,
                               version=version, origin=origin)[0]
     check_tick(ticks, "ticks")
     if record_changes and ticks > MAX_RECORDED_TICKS:
         raise VoxgenError(f"recording every change is limited to {MAX_RECORDED_TICKS} ticks, "
                           f"got {ticks}")
-    machines = Machines([structure], [[p for p in placements if p[2] != USE]],
-                        placement=placement, version=version, origin=origin)
+    machines = Machines([structure], [blocks], placement=placement, version=version,
+                        origin=origin)
     changes, before = [], machines.snapshot(0) if record_changes else None
     for t in range(1, int(ticks) + 1) if record_changes else [int(ticks)]:
         while uses and uses[0][0] < t:          # a right-click after tick uses[0][0]

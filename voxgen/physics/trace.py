@@ -17,7 +17,7 @@ from pathlib import Path
 
 from voxgen.blocks import canonical, split_state
 from voxgen.errors import VoxgenError
-from voxgen.physics.engine import MAX_COORD
+from voxgen.physics.world import MAX_COORD
 from voxgen.safe_read import open_regular, read_toml
 
 AIR = "minecraft:air"

@@ -27,6 +27,11 @@ GIF_MAX_BYTES = 1 << 30
 pixel): at most this much of them (an MP4 streams its frames to ffmpeg)."""
 
 
+GIF_MAX_FPS = 50
+"""A GIF frame lasts a whole number of hundredths of a second, and viewers
+show one of under 2 as 10: 50 frames a second at most."""
+
+
 class _GifWriter:
     """Collects paletted frames; Pillow writes the GIF on `close`.
 
@@ -138,6 +143,9 @@ def write_animation(frames: Iterable[Structure], path, *, final: Structure | Non
     panels = 1 if compare is None else 2
     if path.suffix.lower() == ".gif" and total and total * size * size * panels > GIF_MAX_BYTES:
         raise VoxgenError(_too_long_gif(total, size * panels, size), path)      # before any rendering
+    if path.suffix.lower() == ".gif" and fps > GIF_MAX_FPS:     # shorter delays: viewers slow them to 0.1 s
+        raise VoxgenError(f"a GIF shows at most {GIF_MAX_FPS} frames a second (a frame lasts 2 "
+                          f"hundredths at least), not {fps:g}: lower --fps, or write .mp4", path)
     framed = frames if final is None else [final]
     lo, hi = joint_bounds([*framed, *([] if compare is None else [compare])])
 

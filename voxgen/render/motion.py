@@ -23,7 +23,8 @@ AIR = "minecraft:air"
 
 
 def carried_states(machines: Machines, b: int) -> dict[tuple, str]:
-    """{world position: state} of the blocks machine `b`'s live moving pistons carry."""
+    """{position (the blueprint's coordinates): state} of the blocks machine `b`'s live moving
+    pistons carry."""
     mp = machines.moving[b, :int(machines.meta[b, C.MPN])]
     live = mp[mp[:, C.MALIVE] == 1]
     return {(int(e[C.MX]), int(e[C.MY]), int(e[C.MZ])): decode(int(e[C.MMOVED]), machines.materials)
