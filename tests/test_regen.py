@@ -18,7 +18,7 @@ from voxgen.grow import decode, load_trained, run, seed_state
 from voxgen.metrics import compare
 from voxgen.regen import (cut_masks, cut_position, damage_masks, exact_since_step, regenerate,
                           shifted)
-from voxgen.regen_flight import fly, machine_of, blueprint_of
+from voxgen.regen_flight import flight_recipe, fly
 from voxgen.structure import Structure
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -187,7 +187,7 @@ def test_both_halves_of_the_caterpillar_regrow_and_crawl():
 @needs_flying
 def test_flight_follows_the_offset_and_a_cut_half_does_not_fly():
     trained = load_trained(FLYING)
-    machine = machine_of(blueprint_of(trained))
+    machine = flight_recipe(trained)[0]
     whole = trained.target
     moved = whole.translate((-1, 0, 0))                   # the grid has one cell of margin
     offset = compare(moved, whole, translate=True)["offset"]

@@ -61,8 +61,8 @@ def main() -> int:
 
 
 def _is_machine(trained) -> bool:
-    from voxgen.regen_flight import blueprint_of, machine_of
-    return machine_of(blueprint_of(trained)) is not None
+    from voxgen.regen_flight import flight_recipe
+    return flight_recipe(trained)[0] is not None
 
 
 if __name__ == "__main__":

@@ -55,11 +55,6 @@ def find_blueprint(trained) -> tuple[Structure | None, str]:
     return None, f"no flight: no spec beside the weights ({beside.name}) or {fallback}"
 
 
-def blueprint_of(trained) -> Structure | None:
-    """The blueprint of `find_blueprint`, or None."""
-    return find_blueprint(trained)[0]
-
-
 def flight_recipe(trained) -> tuple[MachineSpec | None, str]:
     """(machine, note): the [meta.machine] start recipe of the weights' own
     blueprint and where it came from, or None and why there is no flight."""

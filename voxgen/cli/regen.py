@@ -92,7 +92,7 @@ def story_frames(report, trained, every_step: int = 2, every_tick: int = 2):
     for the first FLIGHT_SHOWN ticks at most."""
     import numpy as np
 
-    from voxgen.regen_flight import blueprint_of, machine_of, placements_for
+    from voxgen.regen_flight import flight_recipe, placements_for
     from voxgen.render.motion import flight_frames
 
     f = report["frames"]
@@ -108,7 +108,7 @@ def story_frames(report, trained, every_step: int = 2, every_tick: int = 2):
     for k in sampled(len(f.steps), every_step):
         scenes.append([(shifts[i], s) for i, s in enumerate(f.regrowing[k])])
         labels.append(f"regrow step {f.steps[k]}")
-    machine = machine_of(blueprint_of(trained))
+    machine = flight_recipe(trained)[0] if report["machine"] else None
     if machine is not None and report["ticks"]:
         offsets = [p["offset"] for p in trial["parts"]]
         ticks = sampled(min(report["ticks"], FLIGHT_SHOWN) + 1, every_tick)
