@@ -173,19 +173,26 @@ def _bundled_machine(mirrored: bool):
     return Structure.from_states(states), [(t, (width - 1 - x, y, z), s) for t, (x, y, z), s in start]
 
 
+def _fast_as_slow(machine, start, origin, version, targets) -> Machines:
+    """The machine run with the fast-forward and without, checked equal at
+    each tick of `targets` (blocks) and at the end (events); the fast run."""
+    fast = Machines([machine], [start], origin=origin, version=version)
+    slow = Machines([machine], [start], origin=origin, version=version, fast_forward=False)
+    for target in targets:
+        fast.run(target)
+        slow.run(target)
+        assert fast.snapshot(0) == slow.snapshot(0), f"differ at tick {target}"
+    assert fast.machine_events(0) == slow.machine_events(0)
+    return fast
+
+
 @pytest.mark.parametrize("east", [True, False], ids=["east", "west"])
 def test_fast_forward_stops_at_the_border_as_ticking_every_tick_does(east):
     """The engine jumps whole periods of a flight (periodic.py), but not into
     the border: jumped or ticked, the same blocks and events, tick for tick."""
     machine, start = _bundled_machine(mirrored=not east)
     origin = (BORDER - 2000 if east else -BORDER + 2000, 70, 0)
-    fast = Machines([machine], [start], origin=origin)
-    slow = Machines([machine], [start], origin=origin, fast_forward=False)
-    for target in (500, 19_000, 20_300, 21_000):
-        fast.run(target)
-        slow.run(target)
-        assert fast.snapshot(0) == slow.snapshot(0), f"differ at tick {target}"
-    assert fast.machine_events(0) == slow.machine_events(0)
+    fast = _fast_as_slow(machine, start, origin, "modern", (500, 19_000, 20_300, 21_000))
     xs = [x + origin[0] for x, _, _ in fast.snapshot(0)]
     assert (max(xs) == BORDER + 1) if east else (min(xs) == -BORDER - 2)
     assert len(fast.snapshot(0)) == 6
@@ -250,12 +257,6 @@ def test_fast_forward_flies_down_to_the_bottom_as_ticking_every_tick_does():
     version = "modern"
     machine, start = _machine_flying_down()
     origin = (0, BOTTOM[version] + 150, 0)
-    fast = Machines([machine], [start], origin=origin, version=version)
-    slow = Machines([machine], [start], origin=origin, version=version, fast_forward=False)
-    for target in (300, 1400, 1600, 2500):
-        fast.run(target)
-        slow.run(target)
-        assert fast.snapshot(0) == slow.snapshot(0), f"differ at tick {target}"
-    assert fast.machine_events(0) == slow.machine_events(0)
+    fast = _fast_as_slow(machine, start, origin, version, (300, 1400, 1600, 2500))
     ys = [y + origin[1] for _, y, _ in fast.snapshot(0)]
     assert min(ys) <= BOTTOM[version] + 1 and max(ys) < origin[1] - 100    # it flew down to the bottom

@@ -8,8 +8,8 @@ game's world ones (`world.py`); cells outside the box are air.
 from voxgen.kernel_cache import njit
 from voxgen.physics.cells import (
     AIR, BORDER_HI, BORDER_LO, DESTROY, DOOR, DOWN, DX, DY, DZ, ERR_BOX, GLAZED, HEAD,
-    HEIGHT_112, HEIGHT_MODERN, HIX, HIY, HIZ, HONEY, IMMOVABLE, LEVER, LOX, LOY, LOZ, MOVING,
-    OBSERVER, OX, OY, OZ, PISTON, REDSTONE, RHX, RHY, RHZ, RLX, RLY, RLZ, SLIME, SOLID, STATUS,
+    HEIGHT_112, HEIGHT_MODERN, HIX, HONEY, IMMOVABLE, LEVER, LOX, MOVING,
+    OBSERVER, OX, OY, OZ, PISTON, REDSTONE, RHX, RLX, SLIME, SOLID, STATUS,
     STICKY, UP, V112, WOX, WOY, WOZ,
 )
 
@@ -32,18 +32,19 @@ def putc(g, m, x, y, z, c):
         return
     g[i, j, k] = c
     if c != 0:
-        m[LOX] = min(m[LOX], x)
-        m[LOY] = min(m[LOY], y)
-        m[LOZ] = min(m[LOZ], z)
-        m[HIX] = max(m[HIX], x)
-        m[HIY] = max(m[HIY], y)
-        m[HIZ] = max(m[HIZ], z)
-        m[RLX] = min(m[RLX], x)
-        m[RLY] = min(m[RLY], y)
-        m[RLZ] = min(m[RLZ], z)
-        m[RHX] = max(m[RHX], x)
-        m[RHY] = max(m[RHY], y)
-        m[RHZ] = max(m[RHZ], z)
+        _widen(m, LOX, HIX, x, y, z)        # the blocks' box (keep_in_box)
+        _widen(m, RLX, RHX, x, y, z)        # the reach since the last quiet point (periodic.py)
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def _widen(m, lo, hi, x, y, z):
+    """Widen the box meta[lo:lo+3] .. meta[hi:hi+3] to hold (x, y, z)."""
+    m[lo] = min(m[lo], x)
+    m[lo + 1] = min(m[lo + 1], y)
+    m[lo + 2] = min(m[lo + 2], z)
+    m[hi] = max(m[hi], x)
+    m[hi + 1] = max(m[hi + 1], y)
+    m[hi + 2] = max(m[hi + 2], z)
 
 
 @njit(cache=True, inline="always", _nrt=False)
