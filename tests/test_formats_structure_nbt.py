@@ -7,7 +7,7 @@ import pytest
 from voxgen import formats
 from voxgen.blocks import AIR_IDS, block_id
 from voxgen.errors import VoxgenError
-from voxgen.formats import flattening, nbt_io, structure_nbt
+from voxgen.formats import file_palette, flattening, nbt_io
 from voxgen.structure import Structure
 
 # file -> (size, non-air, void, states incl. listed air, types excl. air, block entities), PROVENANCE.md
@@ -238,7 +238,7 @@ def test_structure_from_other_format_writes_and_reads(tmp_path):
     states[1, 2, 1] = None
     s = Structure.from_states(states)
     _, back = round_trip(s, tmp_path)
-    assert back.same_blocks(s) and back.data_version == structure_nbt.DEFAULT_DATA_VERSION
+    assert back.same_blocks(s) and back.data_version == file_palette.DEFAULT_DATA_VERSION
 
 
 @pytest.mark.parametrize("edit, message", [

@@ -62,12 +62,14 @@ def open_regular(path):
 
 
 def read_capped(path, limit: int, what: str = "file") -> bytes:
-    """The bytes of regular file `path`, refused if more than `limit`: at
-    most limit + 1 bytes are read whatever the file's size says."""
+    """The bytes of regular file `path`, refused (naming the limit) if more
+    than `limit`: at most limit + 1 bytes are read whatever the file's size
+    says."""
     with open_regular(path) as f:
         size = os.fstat(f.fileno()).st_size
         if size > limit:  # (f.read(n) would reserve n bytes up front)
-            raise VoxgenError(f"{what} is larger than voxgen accepts", path)
+            raise VoxgenError(f"{what} of {size:,} bytes is larger than voxgen accepts "
+                              f"({limit:,} bytes)", path)
         raw = f.read(size + 1)
         if len(raw) > size:  # the size was wrong (/proc) or the file grew: read on, capped
             chunks = [raw]
@@ -75,8 +77,8 @@ def read_capped(path, limit: int, what: str = "file") -> bytes:
                 raw = f.read(_CHUNK)
                 chunks.append(raw)
             raw = b"".join(chunks)
-    if len(raw) > limit:
-        raise VoxgenError(f"{what} is larger than voxgen accepts", path)
+    if len(raw) > limit:     # its size said less: /proc, or a file still growing
+        raise VoxgenError(f"{what} is larger than voxgen accepts ({limit:,} bytes)", path)
     return raw
 
 

@@ -50,21 +50,8 @@ def read_bytes(path) -> tuple[bytes, bool]:
     return value
 
 
-def read_limited(path, limit: int, what: str) -> bytes:
-    """read_capped, with the limit named when a file is refused for its size
-    (read_capped stays the backstop for files whose size lies)."""
-    try:
-        size = os.stat(path).st_size
-    except OSError:
-        size = 0                                # read_capped names the problem
-    if size > limit:
-        raise VoxgenError(f"{what} of {size:,} bytes is larger than voxgen accepts "
-                          f"({limit:,} bytes)", path)
-    return read_capped(path, limit, f"{what} (at most {limit:,} bytes)")
-
-
 def _read_bytes(path) -> tuple[bytes, bool]:
-    raw = read_limited(path, MAX_NBT_BYTES, "NBT file")
+    raw = read_capped(path, MAX_NBT_BYTES, "NBT file")
     if raw[:2] == b"\x1f\x8b":
         return _decompress(raw, 16 + zlib.MAX_WBITS, "gzip", path), True
     if raw[:2] in (b"\x78\x9c", b"\x78\xda", b"\x78\x01"):

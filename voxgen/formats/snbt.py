@@ -22,12 +22,13 @@ from voxgen.errors import VoxgenError
 from voxgen.formats import MAX_TEXT_BYTES, nbt_io
 from voxgen.formats.file_palette import check_size, flattened_data_version
 from voxgen.formats.text import is_int32
+from voxgen.safe_read import read_capped
 from voxgen.structure import Structure
 
 
 def load(path, **_opts) -> Structure:
     """Read a structure SNBT file into a Structure. Raises VoxgenError."""
-    raw = nbt_io.read_limited(path, MAX_TEXT_BYTES, "SNBT file")
+    raw = read_capped(path, MAX_TEXT_BYTES, "SNBT file")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -43,7 +43,7 @@ import numpy as np
 from voxgen.blocks import AIR, join_state, split_state
 from voxgen.errors import VoxgenError
 from voxgen.formats import flattening, flattening_block_entities, nbt_io, nbt_walk
-from voxgen.formats.file_palette import (DEFAULT_DATA_VERSION, build_structure, canonical_state,  # noqa: F401
+from voxgen.formats.file_palette import (build_structure, canonical_state,
                                          check_size, file_palette, written_data_version)
 from voxgen.formats.nbt_io import require
 from voxgen.structure import Structure, entity_block, entity_pos, shifted_entity

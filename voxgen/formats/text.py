@@ -29,6 +29,7 @@ from voxgen.blocks import AIR, STRUCTURE_VOID, canonical
 from voxgen.errors import VoxgenError
 from voxgen.formats import MAX_TEXT_BYTES, nbt_io
 from voxgen.formats.file_palette import check_size, flattened_data_version, written_data_version
+from voxgen.safe_read import read_capped
 from voxgen.structure import Structure
 
 _TOP_KEYS = {"name", "data_version", "palette", "layers", "meta", "block_entities", "entities"}
@@ -219,7 +220,7 @@ def format_text(structure: Structure) -> str:
 
 
 def load(path) -> Structure:
-    raw = nbt_io.read_limited(path, MAX_TEXT_BYTES, "text blueprint")
+    raw = read_capped(path, MAX_TEXT_BYTES, "text blueprint")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
