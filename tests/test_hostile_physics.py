@@ -12,7 +12,8 @@ from conftest import BLUEPRINTS
 from voxgen.cli import main
 from voxgen.errors import VoxgenError
 from voxgen.physics import World, simulate
-from voxgen.physics.engine import MAX_COORD, MAX_TICKS
+from voxgen.physics.engine import MAX_TICKS
+from voxgen.physics.world import MAX_COORD
 from voxgen.physics.trace import MAX_TICKS as MAX_TRACE_TICKS
 from voxgen.physics.trace import load_case, load_trace
 from voxgen.structure import Structure

@@ -61,14 +61,9 @@ def flight_recipe(trained) -> tuple[MachineSpec | None, str]:
     blueprint, note = find_blueprint(trained)
     if blueprint is None:
         return None, note
-    machine = machine_of(blueprint)
+    machine = machine_spec(blueprint)
     return (machine, note) if machine is not None else (None, "no flight: not a machine "
                                                          "(its blueprint has no [meta.machine])")
-
-
-def machine_of(blueprint: Structure | None) -> MachineSpec | None:
-    """The blueprint's [meta.machine] start recipe, or None (not a machine)."""
-    return None if blueprint is None else machine_spec(blueprint)
 
 
 def default_ticks(machine: MachineSpec) -> int:

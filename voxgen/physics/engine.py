@@ -20,9 +20,7 @@ import numpy as np
 from voxgen.errors import VoxgenError
 from voxgen.physics import cells as C
 from voxgen.physics.state import Materials, decode, encode, is_full_block
-from voxgen.physics.world import (  # noqa: F401 (MAX_COORD, check_pos: also read from here)
-    DEFAULT_ORIGIN, MAX_COORD, check_in_world, check_origin, check_pos,
-)
+from voxgen.physics.world import DEFAULT_ORIGIN, check_in_world, check_origin
 
 PLACEMENTS = ("quiet", "loud")
 VERSIONS = ("modern", "1.12")

@@ -93,6 +93,21 @@ def _centroid(points: np.ndarray) -> np.ndarray:
     return points.mean(axis=0) if len(points) else np.zeros(3)
 
 
+def cropped(pos: np.ndarray, states: list) -> tuple[tuple, np.ndarray, list]:
+    """(origin, blocks, palette) of the box around (N, 3) positions `pos`
+    holding `states` (air elsewhere); origin (0, 0, 0) and one air cell
+    when there are none."""
+    if not len(pos):
+        return (0, 0, 0), np.zeros((1, 1, 1), dtype=np.int32), ["minecraft:air"]
+    lo = pos.min(axis=0)
+    palette = ["minecraft:air"] + sorted(set(states))
+    index = {s: i for i, s in enumerate(palette)}
+    blocks = np.zeros(tuple(int(v) for v in pos.max(axis=0) - lo + 1), dtype=np.int32)
+    rel = pos - lo
+    blocks[rel[:, 0], rel[:, 1], rel[:, 2]] = [index[s] for s in states]
+    return tuple(int(v) for v in lo), blocks, palette
+
+
 def _result(machines: Machines, b: int, structure: Structure, ticks: int) -> SimResult:
     pos, cells = machines.cells(b)
     states = [decode(int(c), machines.materials) for c in cells]
@@ -105,18 +120,7 @@ def _result(machines: Machines, b: int, structure: Structure, ticks: int) -> Sim
     displacement = _centroid(pos[own]) - _centroid(start) if len(pos) else np.zeros(3)
     events, count, kinds = machines.machine_event_summary(b, EVENTS_LISTED)
     moved = bool(kinds & {"extend", "retract", "retract_drop"})
-    if len(pos):
-        lo = pos.min(axis=0)
-        shape = pos.max(axis=0) - lo + 1
-        palette = ["minecraft:air"] + sorted(set(states))
-        index = {s: i for i, s in enumerate(palette)}
-        blocks = np.zeros(tuple(int(v) for v in shape), dtype=np.int32)
-        rel = pos - lo
-        blocks[rel[:, 0], rel[:, 1], rel[:, 2]] = [index[s] for s in states]
-    else:
-        lo = np.zeros(3, dtype=np.int64)
-        blocks, palette = np.zeros((1, 1, 1), dtype=np.int32), ["minecraft:air"]
-    origin = tuple(int(v) for v in lo)
+    origin, blocks, palette = cropped(pos, states)
     final = Structure.from_indices(blocks, palette, name=structure.name, origin=origin,
                                    data_version=structure.data_version)
     return SimResult(ticks=ticks, displacement=[float(v) for v in displacement], moved=moved,

@@ -12,14 +12,11 @@ For pictures only: the physics and its reports are not changed.
 
 from __future__ import annotations
 
-import numpy as np
-
 from voxgen.physics import cells as C
 from voxgen.physics.engine import Machines
+from voxgen.physics.simulate import cropped
 from voxgen.physics.state import decode
 from voxgen.structure import Structure
-
-AIR = "minecraft:air"
 
 
 def carried_states(machines: Machines, b: int) -> dict[tuple, str]:
@@ -36,22 +33,15 @@ def picture(machines: Machines, b: int) -> tuple[tuple, Structure]:
     moving-piston cell showing the block it carries; a 1x1x1 air Structure
     at (0, 0, 0) when nothing is left."""
     pos, cells = machines.cells(b)
-    if not len(pos):
-        return (0, 0, 0), Structure(np.zeros((1, 1, 1), np.int32), (AIR,))
-    carried = carried_states(machines, b)
+    carried = carried_states(machines, b) if len(pos) else {}
     states = []
     for p, c in zip(pos.tolist(), cells.tolist()):
         state = decode(int(c), machines.materials)
         if C.kind_of(c) == C.MOVING:
             state = carried.get(tuple(p), state)       # no entry: keep the placeholder
         states.append(state)
-    lo = pos.min(axis=0)
-    palette = [AIR] + sorted(set(states))
-    index = {s: i for i, s in enumerate(palette)}
-    blocks = np.zeros(tuple(int(v) for v in pos.max(axis=0) - lo + 1), dtype=np.int32)
-    rel = pos - lo
-    blocks[rel[:, 0], rel[:, 1], rel[:, 2]] = [index[s] for s in states]
-    return tuple(int(v) for v in lo), Structure(blocks, tuple(palette))
+    origin, blocks, palette = cropped(pos, states)
+    return origin, Structure(blocks, tuple(palette))
 
 
 def flight_frames(parts: list[Structure], plans: list[list], ticks: list[int]) -> list[list]:
