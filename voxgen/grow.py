@@ -2,6 +2,7 @@
 
     t = load_trained("tree")                    # or a path to a .safetensors file
     result = grow(t, steps=None, seed=0)        # GrowResult(structure, metrics, frames, steps, seed)
+    ready(t, "auto")                            # the device and the memory checked (grow does it first)
     state = seed_state(t, batch=2)              # (B, C, X, Y, Z)
     state = run(t, state, steps=64, generator=torch.Generator().manual_seed(0))
     structures = decode(t, state)               # one Structure per sample, the grid box
@@ -191,20 +192,28 @@ class GrowResult:
     seed: int
 
 
+def ready(trained: Trained, device="auto") -> torch.device:
+    """Put `trained` on `device` (`--device auto|cpu|cuda`) and check that
+    growing fits its memory: what `grow` does first, for a caller to do
+    before it writes anything (a VoxgenError otherwise). Returns the device."""
+    dev = pick_device(device)
+    if trained.device != dev:
+        trained.model.to(dev)
+    check_memory(trained, sample_bytes(trained), "growing")
+    return dev
+
+
 def grow(trained: Trained, steps: int | None = None, seed: int = 0, device="auto",
          keep_frames: bool = False, on_frame=None) -> GrowResult:
     """Grow from the seed cell for `steps` (default: the training horizon).
     The same seed on the same device gives the same result. `keep_frames`
     keeps the Structure after each step in the result; `on_frame(i, structure)`
     sees each one as it comes instead (i from 1), holding none of them."""
-    dev = pick_device(device)
-    if trained.device != dev:
-        trained.model.to(dev)
     steps = trained.steps if steps is None else int(steps)
     if steps < 0:
         raise VoxgenError(f"steps must be >= 0, got {steps}")
+    dev = ready(trained, device)
     frames = [] if keep_frames else None
-    check_memory(trained, sample_bytes(trained), "growing")
 
     def on_step(i, state):                # i counts from 0
         structure = decode(trained, state)[0]

@@ -14,7 +14,8 @@ fire_rate 1: the fresh seed does) and fresh seeds confirm it. With
 every `average_every` iterations from then on, with `average_decay` their
 exponential moving average (`average.py`). Writes to `out` (default
 runs/NAME/): metrics.jsonl, curve.png, checkpoint.safetensors (a fresh run
-sets an earlier run's aside: `nca/train_run.py`); and the weights to
+sets an earlier run's aside, and one run at a time holds the folder:
+`nca/train_run.py`); and the weights to
 structures/NAME.safetensors. A run whose loss stops changing (growth dies
 out: no gradient) stops after STALL_ITERATIONS. Resuming with a spec that adds
 capacity (hidden channels, MLP width or layers, perception filters, fixed ->
@@ -49,9 +50,10 @@ from voxgen.nca.loss import class_weights, growth_loss
 from voxgen.nca.model import NCA, set_threads
 from voxgen.nca.spec import parse_spec
 from voxgen.nca.target import class_grid, decode_classes, encode, seed_state
-from voxgen.nca.train_run import (CHECKPOINT, METRICS, PREVIOUS_CHECKPOINT, check_weights_path, config_changes,
-                                  logged_rows, origin_path, plot_curve, set_aside_previous_run)
-from voxgen.nca.weights import model_state, parameter_shapes, read_weights, save_weights
+from voxgen.nca.train_run import (CHECKPOINT, CURVE, METRICS, PREVIOUS_CHECKPOINT, check_run_files,
+                                  check_weights_path, config_changes, hold_run_folder, logged_rows,
+                                  origin_path, plot_curve, set_aside_previous_run)
+from voxgen.nca.weights import model_state, parameter_shapes, plain_name, read_weights, save_weights
 from voxgen.nca.widen import fit_checkpoint, fit_parameters
 
 
@@ -145,6 +147,14 @@ def _load_optimizer(opt, tensors: dict) -> None:
     opt.load_state_dict(sd)
 
 
+def checkpoint_device(meta: dict, tensors: dict) -> str:
+    """"cpu" or "cuda": the device type a checkpoint was trained on, whose
+    firing generator its "rng.firing" holds; a checkpoint written before
+    voxgen recorded it tells by that state's size (CUDA's Philox state is 16
+    bytes, the CPU's Mersenne twister 5056)."""
+    return meta.get("device") or ("cuda" if tensors["rng.firing"].numel() == 16 else "cpu")
+
+
 def start_from(model: NCA, path, palette, classes: torch.Tensor) -> None:
     """Load the parameters of the trained weights at `path` into `model`
     (`train --init`: fine-tuning), widened when the spec adds capacity. The
@@ -188,20 +198,32 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     check_memory(spec, cfg, len(classes_palette[1]), padded, dev)       # before the padded grid is made
     try:
         target = encode(blueprint, cfg.margin, cfg.seed_position, classes_palette)
-    except VoxgenError as err:       # a seed_position outside the box: the spec's to fix
+    except VoxgenError as err:       # a seed_position outside the box or on air: the spec's to fix
         raise VoxgenError(err.message, err.path or spec.path) from None
-    make_dir(out)
-    if check_later:
-        check_output(weights_path)
-    ckpt_path = out / CHECKPOINT
 
-    # --- model, target tensors, pool ------------------------------------------------
+    # the model (and --init's weights in it) before the run folder is made
     torch.manual_seed(cfg.torch_seed)
-    k = len(target.palette)
-    model = NCA(k, cfg).to(dev)
+    model = NCA(len(target.palette), cfg).to(dev)
     classes = torch.as_tensor(target.classes, device=dev)                    # (X, Y, Z)
     if init is not None:
         start_from(model, init, target.palette, classes)
+    make_dir(out)
+    if check_later:
+        check_output(weights_path)
+    with hold_run_folder(out):       # one run at a time in a run folder
+        check_run_files(out)
+        return _run(spec, cfg, dev, blueprint.shape, target, model, classes, out, weights_path,
+                    resume, init, progress)
+
+
+def _run(spec, cfg, dev, shape, target, model, classes, out, weights_path, resume, init, progress) -> dict:
+    """`train`'s loop, in run folder `out` (held), from `model` (fresh, or
+    --init's weights): what `train` returns."""
+    ckpt_path = out / CHECKPOINT
+    name = plain_name(spec.name)          # as weights files name it: a file's name may be any text
+
+    # --- target tensors, optimizer, pool ---------------------------------------------
+    k = len(target.palette)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     weights = class_weights(classes, k, cfg.class_weight_power)
     blocks = (classes > 0).float()[None, None]
@@ -214,8 +236,10 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     firing = torch.Generator(device=dev).manual_seed(cfg.torch_seed + 1)    # firing masks
     start, elapsed, streak, history, kept, last_verify = 0, 0.0, 0, [], [], -10**9
     verified, stalled_at = None, None
-    # halves of a cut across an axis one block thick: all of it and nothing (no half regrows that)
-    cut_axes = [a for a in cfg.halfcut_axes if blueprint.shape["xyz".index(a)] > 1]
+    # halves of a cut across an axis one block thick: all of it and nothing (no half regrows that,
+    # and training on them wipes the sample): neither damaged nor checked across such an axis
+    cut_axes = [a for a in cfg.halfcut_axes if shape["xyz".index(a)] > 1]
+    damage_kinds = [kind for kind in cfg.damage_kinds if kind != "halfcut" or cut_axes]
     mean = WeightMean(model)
     started_from = origin_path(init) if init is not None else None
     if resume and not ckpt_path.exists() and progress:
@@ -234,15 +258,22 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
                               f"is {cfg.pool_size}: resume with the same pool_size", ckpt_path)
         tensors = fit_checkpoint(tensors, saved, model, ckpt_path)
         model.load_state_dict(model_state(tensors))
+        start, elapsed, streak = meta["iteration"], meta["elapsed_s"], meta["streak"]
+        made_on = checkpoint_device(meta, tensors)
         try:
             _load_optimizer(opt, tensors)
             sampler.set_state(tensors["rng.sampler"])
-            firing.set_state(tensors["rng.firing"])
+            if made_on == dev.type:
+                firing.set_state(tensors["rng.firing"])
         except (RuntimeError, ValueError, KeyError, IndexError, TypeError) as err:
             raise VoxgenError(f"corrupt checkpoint (optimizer or random state: {str(err).splitlines()[0]})",
                               ckpt_path) from None
+        if made_on != dev.type:             # another kind of generator: its state cannot carry over
+            firing.manual_seed(cfg.torch_seed + 1 + start)
+            if progress:
+                print(f"{ckpt_path}: trained on {made_on}, resumed on {dev.type}: the firing masks go on from "
+                      f"a new seed (the run differs from one that stayed on {made_on})", file=sys.stderr)
         pool, pool_loss = tensors["pool"].to(dev), tensors["pool_loss"]
-        start, elapsed, streak = meta["iteration"], meta["elapsed_s"], meta["streak"]
         started_from = meta.get("started_from")
         mean.load(tensors, meta.get("averaged", 0), saved.average_decay)
         if cfg.iterations < start:
@@ -252,6 +283,10 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
         if changed and progress:            # allowed (a lower lr, wider model, ...), but said
             print(f"{ckpt_path}: resuming with the spec's settings, changed from the checkpoint's: "
                   f"{', '.join(changed)}", file=sys.stderr)
+        edited = int((tensors["target.classes"].to(classes) != classes).sum())
+        if edited and progress:             # an edited blueprint of the same palette and box: said too
+            print(f"{ckpt_path}: the blueprint differs from the checkpoint's in {edited} cells: training goes "
+                  f"on toward the blueprint as it is now", file=sys.stderr)
         kept = [r for r in logged_rows(out / METRICS) if r["it"] < start]      # losses and checks
         history = [r for r in kept if "loss" in r]
         last_verify = max((r["it"] for r in kept if "verify" in r), default=last_verify)
@@ -279,9 +314,10 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
         finite_model(it)
         extra = {"pool": pool, "pool_loss": pool_loss, "rng.sampler": sampler.get_state(),
                  "rng.firing": firing.get_state(), **_optimizer_tensors(opt), **mean.tensors()}
-        save_weights(ckpt_path, model, classes, spec.name, target.palette, target.seed,
+        save_weights(ckpt_path, model, classes, name, target.palette, target.seed,
                      record={}, extra_tensors=extra,
                      extra_meta={"iteration": it, "elapsed_s": elapsed, "streak": streak, "averaged": mean.n,
+                                 "device": dev.type,
                                  **({"started_from": started_from} if started_from else {})})
 
     from tqdm import tqdm
@@ -298,10 +334,10 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
         x = pool[idx].clone()                                                 # (B, C, X, Y, Z)
         order = torch.argsort(pool_loss[idx], descending=True)                # worst first
         x[order[:cfg.reseed]] = seed
-        if it >= cfg.damage_after and cfg.damage_kinds:
+        if it >= cfg.damage_after and damage_kinds:
             for j in order[cfg.reseed:][-cfg.damage_count:] if cfg.damage_count else []:
-                kind = cfg.damage_kinds[int(torch.randint(len(cfg.damage_kinds), (), generator=sampler))]
-                x[j:j + 1] = apply_damage(x[j:j + 1], kind, cfg, box, sampler)
+                kind = damage_kinds[int(torch.randint(len(damage_kinds), (), generator=sampler))]
+                x[j:j + 1] = apply_damage(x[j:j + 1], kind, cfg, box, sampler, cut_axes)
 
         # grow for a random number of steps and learn from the end state
         lo, hi = cfg.steps
@@ -397,7 +433,7 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
         record["averaged"] = ({"from": cfg.average_from, "decay": cfg.average_decay, "iterations": mean.n}
                               if cfg.average_decay else
                               {"from": cfg.average_from, "every": cfg.average_every, "weights": mean.n})
-    save_weights(weights_path, model, classes, spec.name, target.palette, target.seed, record)
+    save_weights(weights_path, model, classes, name, target.palette, target.seed, record)
     if history:
-        plot_curve(history, out / "curve.png")
+        plot_curve(history, out / CURVE)
     return {**record, "weights": str(weights_path), "run": str(out)}     # where they went (not in the metadata)

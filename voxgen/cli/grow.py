@@ -35,7 +35,7 @@ def grow(weights, steps, seed, out, as_json, frames, device):
     from voxgen import formats
     from voxgen.errors import VoxgenError, make_dir
     from voxgen.atomic_write import check_output
-    from voxgen.grow import decode, grow as grow_structure, load_trained, seed_state
+    from voxgen.grow import decode, grow as grow_structure, load_trained, ready, seed_state
 
     if out is not None:                           # refuse a bad --out before growing and writing frames
         formats.format_for_output(out)
@@ -43,6 +43,7 @@ def grow(weights, steps, seed, out, as_json, frames, device):
     if frames is not None and Path(frames).exists() and not Path(frames).is_dir():
         raise VoxgenError("--frames must name a directory", frames)
     trained = load_trained(weights)
+    ready(trained, device)                        # a bad --device or too little memory: before frames are touched
     total = trained.steps if steps is None else steps
     save_frame = None
     if frames is not None and total > MAX_FRAME_FILES:

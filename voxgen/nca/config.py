@@ -44,7 +44,8 @@ class NCAConfig:
     seed_position: str | list = "bottom-centre"
     """Where the single seed cell sits: "bottom-centre" (the bottom layer's
     block nearest the centre of that layer's footprint), "centre" (the block
-    nearest the box centre), or [x, y, z] in blueprint coordinates."""
+    nearest the box centre), or [x, y, z] in blueprint coordinates (a
+    block's cell, not air)."""
     margin: int = 1
     """Air cells added around the blueprint box on every side of the grid."""
 

@@ -51,10 +51,12 @@ def dropout(state, rate, generator):
     return state * keep.to(state.device)
 
 
-def apply_damage(state, kind: str, config, box, generator):
-    """One damage of `kind` (sphere | halfcut | dropout) to every sample of `state`."""
+def apply_damage(state, kind: str, config, box, generator, axes=None):
+    """One damage of `kind` (sphere | halfcut | dropout) to every sample of
+    `state`; a half-cut across one of `axes` (default the config's
+    halfcut_axes)."""
     if kind == "sphere":
         return sphere(state, box, config.sphere_radius, generator)
     if kind == "halfcut":
-        return halfcut(state, box, config.halfcut_axes, config.halfcut_range, generator)
+        return halfcut(state, box, axes or config.halfcut_axes, config.halfcut_range, generator)
     return dropout(state, config.dropout_rate, generator)

@@ -54,6 +54,7 @@ _BOUNDS = {"fire_rate": (0.0, 1.0), "alive_threshold": (0.0, 0.99), "lr": (0.0, 
            "average_every": (1, MAX_COUNT), "stop_streak": (1, MAX_COUNT), "verify_gap": (0, MAX_COUNT)}
 # the largest integer any key takes (torch and numpy take 64-bit integers)
 _MAX_INT = 2 ** 63 - 1
+_PLURALS = {int: "integers", float: "numbers", str: "strings"}
 # list fields -> (element type, length or None)
 _LISTS = {"steps": (int, 2), "halfcut_range": (float, 2), "sphere_radius": (float, 2),
           "damage_kinds": (str, None), "halfcut_axes": (str, None)}
@@ -98,7 +99,7 @@ def _check(path, key, value, default, label="key"):
     if key in _LISTS:
         kind, length = _LISTS[key]
         if not isinstance(value, list) or (length and len(value) != length):
-            bad(f"a list of {length or 'any number of'} {kind.__name__}s")
+            bad(f"a list of {length or 'any number of'} {_PLURALS[kind]}")
         out = []
         for v in value:
             if kind is str:
@@ -197,6 +198,11 @@ def parse_spec(path) -> Spec:
     if size > _MAX_SPEC_BYTES:
         raise VoxgenError(f"neither a spec ({size} bytes: a spec is a few lines of TOML) "
                           "nor a blueprint voxgen reads", path)
+    if bad_toml is not None and path.suffix == ".safetensors":
+        raise VoxgenError("is trained weights, not a spec or a blueprint (grow them: voxgen grow "
+                          f"{path}; train on from them: voxgen train SPEC --init {path})", path)
+    if bad_toml is not None and bad_toml.message.startswith("not UTF-8"):    # binary: no spec was meant
+        raise VoxgenError("neither a spec (TOML text; this is binary) nor a blueprint voxgen reads", path)
     if bad_toml is not None:
         raise bad_toml
     if "blueprint" not in doc:
@@ -208,6 +214,8 @@ def parse_spec(path) -> Spec:
     if config.iterations < 1:       # a weights file's config may hold 0 (older runs): a spec may not
         raise VoxgenError("key 'iterations' must be at least 1, got 0 (0 iterations train nothing)", path)
     beside = path.parent / blueprint
+    if not beside.exists() and path.is_symlink():      # a link to a spec: beside the spec itself
+        beside = path.resolve().parent / blueprint
     if not beside.exists():
         beside = bundled_blueprint(blueprint)
     if beside is None:

@@ -48,7 +48,9 @@ def class_grid(structure: Structure) -> tuple[np.ndarray, tuple]:
 
 
 def seed_cell(classes: np.ndarray, position) -> tuple[int, int, int]:
-    """Seed cell in blueprint coordinates for a `seed_position` setting."""
+    """Seed cell in blueprint coordinates for a `seed_position` setting: a
+    block of the blueprint (an [x, y, z] on air or outside the box is a
+    VoxgenError)."""
     solid = np.argwhere(classes > 0)
     if len(solid) == 0:
         raise VoxgenError("blueprint has no blocks to grow")
@@ -56,6 +58,9 @@ def seed_cell(classes: np.ndarray, position) -> tuple[int, int, int]:
         cell = tuple(int(v) for v in position)
         if not all(0 <= c < n for c, n in zip(cell, classes.shape)):
             raise VoxgenError(f"seed_position {list(cell)} outside the blueprint box {list(classes.shape)}")
+        if classes[cell] == 0:          # growth starts from a block of the structure, as the named positions do
+            raise VoxgenError(f"seed_position {list(cell)} is air in the blueprint: the seed is one of its "
+                              f"blocks (\"bottom-centre\" and \"centre\" pick one)")
         return cell
     if position == "bottom-centre":
         solid = solid[solid[:, 1] == solid[:, 1].min()]

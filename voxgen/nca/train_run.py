@@ -10,13 +10,16 @@ it, and what a fresh run does with an earlier run's files.
 A fresh run (no --resume) sets the earlier run's checkpoint and metrics
 aside before its first iteration, so that `--resume` never goes on from
 another run's checkpoint; only the one run before is kept. The weights file
-is written elsewhere and never touched here.
+is written elsewhere and never touched here. One run at a time uses a
+folder (`hold_run_folder`): a second would set the first's checkpoint aside
+and the two would then write over each other's.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 from voxgen.atomic_write import check_output
@@ -26,6 +29,7 @@ CHECKPOINT = "checkpoint.safetensors"
 PREVIOUS_CHECKPOINT = "checkpoint.previous.safetensors"
 METRICS = "metrics.jsonl"
 PREVIOUS_METRICS = "metrics.previous.jsonl"
+CURVE = "curve.png"
 
 
 def check_weights_path(weights: Path, out: Path) -> bool:
@@ -44,6 +48,40 @@ def check_weights_path(weights: Path, out: Path) -> bool:
         return True                     # in the run folder training is about to make
     check_output(weights)
     return False
+
+
+@contextmanager
+def hold_run_folder(out: Path):
+    """Hold run folder `out` (made already) for one training run: an
+    exclusive lock on the folder itself, so no file is left in it, released
+    when the block ends or the process does. A folder another run holds is
+    a VoxgenError. Where the system has no such locks (no `fcntl`, a file
+    system without them) or the folder cannot be opened, nothing is held."""
+    try:
+        import fcntl
+        fd = os.open(out, os.O_RDONLY)
+    except (ImportError, OSError):  # not a POSIX system, or a folder that cannot be read: unguarded
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise VoxgenError("another training run is using this run folder: let it finish, or give "
+                              "this one another --out", out) from None
+        except OSError:             # a file system without locks: train unguarded
+            pass
+        yield
+    finally:
+        os.close(fd)
+
+
+def check_run_files(out: Path) -> None:
+    """Refuse, before training, a run folder whose checkpoint, metrics or
+    curve could not be written at the end (a folder by one of their names,
+    a read-only file)."""
+    for name in (CHECKPOINT, METRICS, CURVE):
+        check_output(out / name)
 
 
 def set_aside_previous_run(out: Path) -> Path | None:

@@ -199,6 +199,8 @@ def _check_checkpoint(tensors: dict, meta: dict, channels: int, grid: tuple, bad
     origin = meta.get("started_from")        # the weights a fine-tuning run began from, for its record
     if origin is not None and not (isinstance(origin, str) and 0 < len(origin) <= 4096 and origin.isprintable()):
         bad(f"'started_from' must be a path, got {repr(origin)[:40]}")
+    if meta.get("device", "cpu") not in ("cpu", "cuda"):     # the device type it was trained on
+        bad(f"'device' must be \"cpu\" or \"cuda\", got {repr(meta['device'])[:40]}")
     elapsed = meta.get("elapsed_s")
     if not isinstance(elapsed, (int, float)) or isinstance(elapsed, bool) or not 0 <= elapsed < float("inf"):
         bad(f"'elapsed_s' must be a number of seconds, got {elapsed!r}")
@@ -270,6 +272,15 @@ def check_name(name, path) -> str:
             or any(c in "/\\" or unicodedata.category(c) in ("Cc", "Cf") for c in name):
         raise VoxgenError(f"bad weights file: 'name' {repr(name)[:40]} is not a plain structure name", path)
     return name
+
+
+def plain_name(text: str) -> str:
+    """`text` (a spec's or blueprint's file name) as a structure name that
+    `check_name` takes: path separators and control or format characters
+    become "_", and it is cut to 100 characters ("structure" for one that is
+    left empty, "." or "..")."""
+    name = "".join("_" if c in "/\\" or unicodedata.category(c) in ("Cc", "Cf") else c for c in text)[:100]
+    return "structure" if name in ("", ".", "..") else name
 
 
 def model_state(tensors: dict) -> dict:
