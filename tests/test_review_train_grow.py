@@ -226,3 +226,16 @@ def test_resuming_on_an_edited_blueprint_says_so(tiny, tmp_path, capsys):
     (tmp_path / "tiny.toml").write_text((tiny / "tiny.toml").read_text())
     _train(tmp_path / "tiny.toml", tmp_path, resume=True, iterations=3, progress=True)
     assert "the blueprint differs from the checkpoint's in 2 cells" in capsys.readouterr().err
+
+
+def test_init_takes_a_shipped_structure_name(tmp_path):
+    """`train --init NAME` starts from structures/NAME.safetensors, as `grow
+    NAME` grows it; a name with no trained weights is one line naming them."""
+    from voxgen.train import train
+    record = train("flying_machine", device="cpu", out=tmp_path / "run", weights_path=tmp_path / "w.safetensors",
+                   progress=False, init="flying_machine", iterations=1)
+    assert record["started_from"].endswith("flying_machine.safetensors")
+    result = CliRunner().invoke(main, ["train", "flying_machine", "--init", "no_such_structure",
+                                       "--out", str(tmp_path / "run2")])
+    assert result.exit_code == 2 and "no trained structure 'no_such_structure'" in result.output
+    assert result.output.count("\n") == 1 and not (tmp_path / "run2").exists()

@@ -206,6 +206,8 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     model = NCA(len(target.palette), cfg).to(dev)
     classes = torch.as_tensor(target.classes, device=dev)                    # (X, Y, Z)
     if init is not None:
+        from voxgen.grow import resolve_weights      # a shipped structure's NAME, as `grow` takes it
+        init = resolve_weights(init)
         start_from(model, init, target.palette, classes)
     make_dir(out)
     if check_later:

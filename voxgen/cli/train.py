@@ -33,7 +33,8 @@ def _print_keys(ctx, _param, value):
                    "widens the model without changing what it does). A run without it sets the run folder's "
                    "earlier checkpoint aside as checkpoint.previous.safetensors.")
 @click.option("--init", type=click.Path(dir_okay=False), default=None,
-              help="Start a new run from these trained weights (fine-tuning: the same blueprint, a fresh "
+              help="Start a new run from these trained weights, a file or a shipped structure's NAME "
+                   "(fine-tuning: the same blueprint, a fresh "
                    "optimizer and pool; a spec with more capacity widens them, as --resume does). Give the "
                    "spec a small lr (1e-4 to 3e-4): a fresh Adam moves every weight by about lr at first.")
 @click.option("--iterations", type=click.IntRange(min=1), default=None,
