@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import math
 import os
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from voxgen.safe_read import NOT_REGULAR, open_regular
 # Imported here, before `def sniff` below: importing the submodule later would
 # rebind the package attribute `sniff` to the module and break `load`.
 from voxgen.formats.sniff import NBT_FIRST_BYTES, sniff_format as _sniff_format
-from voxgen.structure import Structure
+from voxgen.structure import Structure, entity_pos
 
 # format name -> (module, file extensions it writes, human description)
 FORMATS = {
@@ -35,6 +36,9 @@ FORMATS = {
 # loader needs up to ~20 bytes a cell at its peak (file indices, the palette
 # remap, the void mask): ~1.3 GB here. The largest real sample is 256^3 (16 M).
 MAX_CELLS = 64 * 1024 * 1024
+# Positions this far from the origin or farther are refused (the world border
+# lies at 30 M): below it, a position plus an origin fits a 32-bit int.
+FARTHEST = 1 << 30
 # Text blueprints (.toml) and structure SNBT larger than this are refused:
 # their parsers build Python objects (16 MB of TOML: ~0.5 GB and ~4 s).
 MAX_TEXT_BYTES = 16 * 1024 * 1024
@@ -112,18 +116,29 @@ def load(path, **opts) -> Structure:
 def _check_opaque(structure: Structure, path) -> None:
     """Refuse, at load time, what the writers could not write back: a
     DataVersion that is not an int32, entities or block entities that are
-    not compounds."""
+    not compounds, an origin or entity position that is not finite or lies
+    FARTHEST or more away (a writer stores them, or a cell from them, as
+    32-bit ints, sometimes after adding the origin)."""
     import nbtlib
 
     version = structure.data_version
     if version is not None and (isinstance(version, bool) or not isinstance(version, int)
                                 or not -2**31 <= version < 2**31):
         raise VoxgenError(f"data version {version!r} is not a 32-bit integer", path)
+    if not all(abs(v) < FARTHEST for v in structure.origin):
+        raise VoxgenError(f"origin {list(structure.origin)} lies implausibly far away", path)
     if not isinstance(structure.entities, list):
         raise VoxgenError("the entities are not a list", path)
     for n, entity in enumerate(structure.entities):
         if not isinstance(entity, nbtlib.Compound):
             raise VoxgenError(f"entity {n} is not a compound", path)
+        pos = entity_pos(entity)
+        if pos is not None and not all(math.isfinite(v) and abs(v) < FARTHEST for v in pos):
+            raise VoxgenError(f"entity {n} has Pos {list(pos)}, not a position in a world", path)
+        tile = [entity.get(key) for key in ("TileX", "TileY", "TileZ")]
+        if any(isinstance(v, nbtlib.Int) and abs(int(v)) >= FARTHEST for v in tile):
+            raise VoxgenError(f"entity {n} has TileX/Y/Z {[None if v is None else int(v) for v in tile]}, "
+                              "not a position in a world", path)
     for pos, tag in structure.block_entities.items():
         if not isinstance(tag, nbtlib.Compound):
             raise VoxgenError(f"the block entity at {list(pos)} is not a compound", path)

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+# Entries packed at a time (1 Mi, whole rows of 64 entries).
+PACK_CHUNK = 64 << 14
+
 
 def longs_needed(count: int, bits: int) -> int:
     return (count * bits + 63) // 64
@@ -30,21 +33,34 @@ def unpack(longs: np.ndarray, count: int, bits: int) -> np.ndarray:
     table = np.empty((bits + 1, rows), dtype=np.uint64)
     table[:bits] = words[:rows * bits].reshape(rows, bits).T
     table[bits] = words[bits::bits][:rows]
-    out = np.empty((64, rows), dtype=np.uint64)
+    # Slot j of every row is written straight into column j of the result:
+    # building (64, rows) and transposing it took three copies of the output.
+    out = np.empty((rows, 64), dtype=np.int64)
+    value = np.empty(rows, dtype=np.uint64)
     mask = np.uint64((1 << bits) - 1)
     for j in range(64):
         column, shift = divmod(j * bits, 64)
-        value = out[j]
         np.right_shift(table[column], np.uint64(shift), out=value)
         if shift + bits > 64:  # the entry's high bits are in the next word
             value |= table[column + 1] << np.uint64(64 - shift)
         value &= mask
-    return out.T.astype(np.int64).ravel()[:count]
+        out[:, j] = value
+    return out.ravel()[:count]
 
 
 def pack(values: np.ndarray, bits: int) -> np.ndarray:
-    """The inverse of `unpack`: int64 (longs_needed(N, bits),)."""
-    values = np.asarray(values, dtype=np.int64).ravel().astype(np.uint64)
+    """The inverse of `unpack`: int64 (longs_needed(N, bits),).
+
+    Packed PACK_CHUNK entries (a multiple of 64, so a whole number of
+    longs) at a time: done in one go, the uint64 temporaries took ~40 bytes
+    an entry (2.6 GB for a 64 Mi-cell structure)."""
+    values = np.asarray(values).ravel()
+    pieces = [_pack(values[a:a + PACK_CHUNK], bits) for a in range(0, values.size, PACK_CHUNK)]
+    return np.concatenate(pieces) if pieces else np.empty(0, dtype=np.int64)
+
+
+def _pack(values: np.ndarray, bits: int) -> np.ndarray:
+    values = values.astype(np.int64).astype(np.uint64)
     out = np.zeros(longs_needed(values.size, bits), dtype=np.uint64)
     start = np.arange(values.size, dtype=np.uint64) * np.uint64(bits)
     index = (start >> np.uint64(6)).astype(np.int64)

@@ -27,13 +27,17 @@ import numpy as np
 
 from voxgen.blocks import join_state, split_state
 from voxgen.errors import VoxgenError
-from voxgen.formats import MAX_CELLS, nbt_io
+from voxgen.formats import FARTHEST, MAX_CELLS, nbt_io
 from voxgen.formats.bitpack import bits_for, longs_needed, pack, unpack
 from voxgen.formats.file_palette import (build_structure, canonical_state, check_size, file_palette,
                                          flattened_data_version, written_data_version)
 from voxgen.formats.nbt_io import require
 from voxgen.structure import Structure, shifted_entity
 _XYZ = ("x", "y", "z")
+# Files with more regions are refused: a schematic holds a handful, and each
+# costs ~0.3 ms to decode and place, so 200 k one-cell regions (a 1 MB file)
+# took ~60 s.
+MAX_REGIONS = 1024
 
 
 def load(path, block_entities: bool = True) -> Structure:
@@ -43,6 +47,8 @@ def load(path, block_entities: bool = True) -> Structure:
     regions = require(root, "Regions", nbtlib.Compound, path)
     if len(regions) == 0:
         raise VoxgenError("the file has no regions", path)
+    if len(regions) > MAX_REGIONS:
+        raise VoxgenError(f"the file has {len(regions):,} regions, more than voxgen reads ({MAX_REGIONS:,})", path)
     boxes = {name: _region_box(name, region, path) for name, region in regions.items()}
     lo = np.min([b[0] for b in boxes.values()], axis=0)
     hi = np.max([b[0] + b[1] for b in boxes.values()], axis=0)
@@ -56,7 +62,7 @@ def load(path, block_entities: bool = True) -> Structure:
         corner, size = boxes[name]
         local, palette = _decode_region(name, region, size, path)
         at = tuple(slice(c - l, c - l + n) for c, l, n in zip(corner, lo, size))
-        indices[at] = local + len(states)
+        np.add(local, len(states), out=indices[at])      # (in place: no region-sized temporary)
         covered[at] = True
         states += palette
         if block_entities:
@@ -104,7 +110,7 @@ def _region_box(name, region, path):
     extent = np.abs(size)
     check_size(extent, path, where)
     corner = np.where(size < 0, position + size + 1, position)
-    if (np.abs(corner) > 1 << 30).any():
+    if (np.abs(corner) >= FARTHEST).any():
         raise VoxgenError(f"{where} lies implausibly far away ({position.tolist()})", path)
     return corner, extent
 
@@ -161,8 +167,9 @@ def save(structure: Structure, path) -> None:
     sx, sy, sz = structure.shape
     size = _xyz(structure.shape)
     palette = nbtlib.List[nbtlib.Compound]([_palette_entry(s) for s in states])
-    tile_entities = nbtlib.List[nbtlib.Compound]([
-        nbtlib.Compound({**_xyz(pos), **tag}) for pos, tag in sorted(structure.block_entities.items())])
+    tile_entities = nbtlib.List[nbtlib.Compound]([   # the cell's own x, y, z, whatever keys the tag kept
+        nbtlib.Compound({**_xyz(pos), **{k: v for k, v in tag.items() if k not in _XYZ}})
+        for pos, tag in sorted(structure.block_entities.items())])
     name = structure.name or "voxgen"
     region = nbtlib.Compound({
         "Position": _xyz((0, 0, 0)), "Size": size, "BlockStatePalette": palette,

@@ -181,6 +181,23 @@ def write_nbt(path, root: nbtlib.Compound, root_name: str = "", gzipped: bool = 
         f.write(data)
 
 
+# SNBT text holding more items than this (commas and colons: about one a tag)
+# is refused before nbtlib parses it: its parser takes ~5 us an item, so the
+# 16 MB that text files may hold, as `[0,0,...]` (8 M items), took ~45 s and
+# 1.1 GB. A structure SNBT takes about six items a listed block.
+MAX_SNBT_ITEMS = 1 << 20
+
+
+def check_snbt_items(texts, path, what: str, writing: bool = False) -> None:
+    """Refuse SNBT strings `texts` that hold, together, more than
+    MAX_SNBT_ITEMS items; `what` names them in the message. A writer
+    (`writing`) refuses what the reader would."""
+    items = sum(text.count(",") + text.count(":") for text in texts)
+    if items > MAX_SNBT_ITEMS:
+        raise VoxgenError(f"{items:,} SNBT items in {what}, more than voxgen reads "
+                          f"({MAX_SNBT_ITEMS:,}){'; nothing written' if writing else ''}", path)
+
+
 def require(compound, key: str, tag_type, path, where: str = "root"):
     """compound[key], checked to be of `tag_type`; a clear error otherwise."""
     if not isinstance(compound, nbtlib.Compound) or key not in compound:

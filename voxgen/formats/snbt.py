@@ -40,6 +40,7 @@ def from_snbt(text: str, path=None) -> Structure:
     """Parse SNBT text (see the module docstring) into a Structure."""
     import nbtlib
 
+    nbt_io.check_snbt_items([text], path, "the file")
     try:
         root = nbtlib.parse_nbt(text)
     except RecursionError:

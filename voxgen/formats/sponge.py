@@ -209,8 +209,7 @@ def save(structure: Structure, path, version: int = 3) -> None:
         "Width": _short(width), "Height": _short(height), "Length": _short(length),
         "Offset": nbtlib.IntArray(list(structure.origin)),
     })
-    meta = structure.metadata.get("sponge_metadata")
-    body["Metadata"] = nbtlib.parse_nbt(meta) if isinstance(meta, str) else nbtlib.Compound()
+    body["Metadata"] = _metadata_out(structure, path)
     for key in ("WEOffsetX", "WEOffsetY", "WEOffsetZ"):  # WorldEdit's paste offset; some readers need it
         body["Metadata"].setdefault(key, nbtlib.Int(0))
     bes = nbtlib.List[nbtlib.Compound]([_block_entity_out(pos, tag, version)
@@ -229,12 +228,35 @@ def save(structure: Structure, path, version: int = 3) -> None:
     nbt_io.write_nbt(path, root, root_name=root_name, what=f"a Sponge v{version} schematic")
 
 
+def _metadata_out(structure: Structure, path) -> nbtlib.Compound:
+    """The Metadata compound a Sponge file had, kept as SNBT in
+    `metadata["sponge_metadata"]`; empty without one. A text blueprint's
+    [meta] may hold any string there: one that is not an SNBT compound
+    voxgen reads is refused, nothing written."""
+    meta = structure.metadata.get("sponge_metadata")
+    if not isinstance(meta, str):
+        return nbtlib.Compound()
+    nbt_io.check_snbt_items([meta], path, "metadata 'sponge_metadata'", writing=True)
+    try:
+        tag = nbtlib.parse_nbt(meta)
+    except RecursionError:
+        raise VoxgenError("metadata 'sponge_metadata' is nested too deeply; nothing written", path) from None
+    except Exception as err:  # nbtlib raises its own InvalidLiteral
+        raise VoxgenError(f"metadata 'sponge_metadata' is not valid SNBT ({err}); nothing written", path) from None
+    if not isinstance(tag, nbtlib.Compound):
+        raise VoxgenError("metadata 'sponge_metadata' is not an SNBT compound; nothing written", path)
+    return tag
+
+
 def _short(n: int) -> nbtlib.Short:
     """An unsigned size stored in a signed short."""
     return nbtlib.Short(n - 0x10000 if n >= 0x8000 else n)
 
 
 def _block_entity_out(pos, tag: nbtlib.Compound, version: int) -> nbtlib.Compound:
-    """Our opaque `{id, fields}` as a Sponge block entity at `pos`."""
+    """Our opaque `{id, fields}` as a Sponge block entity at `pos`. Position
+    keys the tag kept (a structure .nbt may hold x, y, z or Pos in a block's
+    `nbt`) are left out: inline (v2) they replaced the cell's `Pos`, and the
+    reader drops them anyway."""
     head = nbtlib.Compound({"Pos": nbtlib.IntArray([int(p) for p in pos])})
-    return _sponge_compound(head, tag, ("id",), version)
+    return _sponge_compound(head, tag, _POSITION_KEYS, version)

@@ -13,8 +13,8 @@ the flattening (DataVersion < 1451, or none) use 1.12 names
 are mapped to 1.13 states (`voxgen.formats.flattening`, and
 `flattening_block_entities` for what 1.12 kept in block entities: bed and
 banner colours, skull types, pot plants) and the structure then
-carries DataVersion 1519, the version its names follow (the file's own is
-kept in `metadata["source_data_version"]`).
+carries DataVersion 1519, the version its names follow (the file's own, if
+it has one, is kept in `metadata["source_data_version"]`).
 
 With `palettes` (shipwrecks: one palette per wood type) the first palette
 gives the blocks; all of them are kept in `metadata["structure_palettes"]`
@@ -82,7 +82,8 @@ def load(path) -> Structure:
     if structure.void is not None:
         structure.block_entities = {p: v for p, v in block_entities.items() if not structure.void[p]}
     if pre_flattening:
-        structure.metadata["source_data_version"] = data_version
+        if data_version is not None:      # (a None here would reach the text writer: TOML has no null)
+            structure.metadata["source_data_version"] = data_version
         flattening_block_entities.apply(structure)     # bed colours, skull types, pot plants, ...
     if "author" in root:
         structure.metadata["author"] = str(require(root, "author", nbtlib.String, path))

@@ -78,9 +78,12 @@ def parse(text: str, source="<text>") -> Structure:
     structure = Structure(remap[cells].transpose(2, 0, 1), tuple(names),
                           void=is_void[cells].transpose(2, 0, 1) if is_void[used].any() else None,
                           name=name, data_version=flattened_data_version(data_version, meta), metadata=meta)
-    structure.block_entities = _parse_block_entities(doc.get("block_entities", []), structure.shape, source)
-    structure.entities = [_compound(entry, f"entities[{n}]", source)
-                          for n, entry in enumerate(_tables(doc.get("entities", []), "entities", source))]
+    block_entities = _tables(doc.get("block_entities", []), "block_entities", source)
+    entities = _tables(doc.get("entities", []), "entities", source)
+    nbt_io.check_snbt_items([e["snbt"] for e in block_entities + entities if isinstance(e.get("snbt"), str)],
+                            source, "the block entities and entities")
+    structure.block_entities = _parse_block_entities(block_entities, structure.shape, source)
+    structure.entities = [_compound(entry, f"entities[{n}]", source) for n, entry in enumerate(entities)]
     return structure
 
 
@@ -204,19 +207,18 @@ def format_text(structure: Structure) -> str:
     for y in range(size_y):
         rows = ["".join(keys[states[x, y, z]] for x in range(size_x)) for z in range(size_z)]
         lines.append(f"y{y} = '''\n" + "\n".join(rows) + "\n'''")
-    text = "\n".join(lines) + "\n"
-    extra = {}
+    # Every section after [layers] opens with its own header: a bare key there
+    # would belong to [layers] (tomli_w writes an array of short tables as an
+    # inline `entities = [...]`, which the reader then took for a layer).
+    sections = []
     meta = {k: v for k, v in structure.metadata.items() if k != "format"}
     if meta:
-        extra["meta"] = meta
-    if structure.block_entities:
-        extra["block_entities"] = [{"pos": list(p), "snbt": v.snbt()}
-                                   for p, v in sorted(structure.block_entities.items())]
-    if structure.entities:
-        extra["entities"] = [{"snbt": e.snbt()} for e in structure.entities]
-    if extra:
-        text += "\n" + tomli_w.dumps(extra)
-    return text
+        sections.append(tomli_w.dumps({"meta": meta}))
+    for p, v in sorted(structure.block_entities.items()):
+        sections.append("[[block_entities]]\n" + tomli_w.dumps({"pos": list(p), "snbt": v.snbt()}))
+    for e in structure.entities:
+        sections.append("[[entities]]\n" + tomli_w.dumps({"snbt": e.snbt()}))
+    return "\n".join(lines) + "\n" + "".join("\n" + section for section in sections)
 
 
 def load(path) -> Structure:
@@ -230,12 +232,19 @@ def load(path) -> Structure:
 
 def save(structure: Structure, path) -> None:
     """Write a text blueprint, refused (nothing written) if `load` would
-    refuse it: larger than MAX_TEXT_BYTES, or SNBT nested too deeply."""
+    refuse it: larger than MAX_TEXT_BYTES, or SNBT nested too deeply or
+    holding too many items."""
+    if structure.blocks.size > MAX_TEXT_BYTES:  # a character a cell: refused before the text is built
+        raise VoxgenError(f"{'x'.join(map(str, structure.shape))} = {structure.blocks.size:,} cells make "
+                          f"a text blueprint larger than voxgen reads ({MAX_TEXT_BYTES:,} bytes); "
+                          "write .schem or .litematic instead", path)
     for what, tag in [*((f"the block entity at {list(p)}", v) for p, v in structure.block_entities.items()),
                       *((f"entity {n}", e) for n, e in enumerate(structure.entities))]:
         if nbt_io.nesting_depth(tag) > nbt_io.MAX_DEPTH:
             raise VoxgenError(f"{what} is nested too deeply for a text blueprint (more than "
                               f"{nbt_io.MAX_DEPTH} deep, more than voxgen reads); nothing written", path)
+    nbt_io.check_snbt_items([tag.snbt() for tag in (*structure.block_entities.values(), *structure.entities)],
+                            path, "the block entities and entities", writing=True)
     data = format_text(structure).encode("utf-8")
     if len(data) > MAX_TEXT_BYTES:
         raise VoxgenError(f"a text blueprint of {len(data):,} bytes is larger than voxgen reads "
