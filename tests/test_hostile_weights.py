@@ -326,3 +326,18 @@ def test_model_tensors_of_another_dtype_are_refused(tmp_path, dtype):
                                        "--out", str(tmp_path / "run"), "--weights", str(tmp_path / "w.safetensors")])
     assert result.exit_code == 2 and f"{path}: bad weights file: 'model.fc_in' is torch.{dtype}" in result.output
     assert not (tmp_path / "w.safetensors").exists()
+
+
+def test_an_edited_fixed_perception_kernel_is_refused(tmp_path):
+    """Fixed perception's kernel is stored but not trained: the CPU's numba
+    kernels apply the fixed filters themselves and torch's path (a GPU's)
+    the stored ones, so an edited one would grow differently on each."""
+    tensors, meta = shipped()
+    tensors.pop("model.kernel")                      # the flying machine's is learned: make it a fixed one
+    meta["config"]["perception"], meta["config"]["perception_filters"] = "fixed", 4
+    from voxgen.nca.model import perception_kernels
+    channels = tensors["model.fc_in"].shape[1]
+    tensors["model.kernel"] = perception_kernels().expand(channels, 4, 27).contiguous()
+    assert load_trained(write(tmp_path, tensors, meta, "fixed.safetensors")).config.perception == "fixed"
+    tensors["model.kernel"] = tensors["model.kernel"] * 3
+    refused(write(tmp_path, tensors, meta), "'model.kernel' is not the fixed perception's filters")

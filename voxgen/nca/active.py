@@ -8,6 +8,14 @@ the convolution's zero padding). Computing the step on that crop and padding
 the result back with zeros equals the dense step bit for bit in exact
 arithmetic; firing masks are drawn for the whole grid, then cropped, so the
 random stream does not depend on the box either.
+
+A state no step made need not be so: a damaged or cut one (a pool sample
+after dropout, half a grown creature) keeps non-zero cells whose alive
+neighbours are gone, and a living cell at the edge of the box grown by one
+perceives the cells a further cell out. The first step of a rollout (and
+`step_active` by default) runs on the box grown by two, which holds every
+cell that a living cell perceives, so its result and the start state's
+gradient are the dense step's for any state.
 """
 
 from __future__ import annotations
@@ -23,11 +31,12 @@ from voxgen.nca.cpu_step import CpuRollout
 from voxgen.nca.model import NCA, uses_numba, fire_mask
 
 
-def live_box(model: NCA, state: torch.Tensor):
+def live_box(model: NCA, state: torch.Tensor, margin: int = 1):
     """((x0, y0, z0), (x1, y1, z1)) half-open box of alive cells over the
-    whole batch, grown by one cell and clipped to the grid; None if none alive."""
+    whole batch, grown by `margin` cells and clipped to the grid; None if
+    none alive."""
     if uses_numba(state):      # one numba pass instead of a dozen small torch ops
-        return live_box_np(model, state.detach().numpy())
+        return live_box_np(model, state.detach().numpy(), margin)
     alive, threshold, grid = state.detach()[:, model.channels.alive], model.config.alive_threshold, state.shape[2:]
     # the largest alive value in each plane along each axis, read back in
     # one transfer (one host synchronisation per step on a GPU)
@@ -36,23 +45,24 @@ def live_box(model: NCA, state: torch.Tensor):
     edges = [axis.nonzero()[0] for axis in np.split(planes, [grid[0], grid[0] + grid[1]])]
     if any(e.size == 0 for e in edges):
         return None
-    return grown_box((tuple(int(e[0]) for e in edges), tuple(int(e[-1]) + 1 for e in edges)), grid)
+    return grown_box((tuple(int(e[0]) for e in edges), tuple(int(e[-1]) + 1 for e in edges)), grid, margin)
 
 
-def live_box_np(model: NCA, state: np.ndarray):
+def live_box_np(model: NCA, state: np.ndarray, margin: int = 1):
     """`live_box` of the (B, C, X, Y, Z) array `state`, by one numba scan."""
     lo, hi = stencils.alive_box(state[:, model.channels.alive], model.config.alive_threshold)
     if hi[0] <= lo[0]:
         return None
-    return grown_box((tuple(int(a) for a in lo), tuple(int(b) for b in hi)), state.shape[2:])
+    return grown_box((tuple(int(a) for a in lo), tuple(int(b) for b in hi)), state.shape[2:], margin)
 
 
 def step_active(model: NCA, state: torch.Tensor, fire: torch.Tensor, box=False) -> torch.Tensor:
-    """`model.step` computed on `box` only (by default the live box, found
-    now); the same result as the dense step for any box that holds the live
-    box. A `box` of None means nothing is alive."""
+    """`model.step` computed on `box` only (by default the box of alive
+    cells grown by two, found now); the same result as the dense step for
+    any box that holds that, or the live box (grown by one) where `state`
+    is one a step made. A `box` of None means nothing is alive."""
     if box is False:
-        box = live_box(model, state)
+        box = live_box(model, state, 2)
     if box is None:   # all dead: zero, as the dense step gives, graph kept for backward
         return state * 0
     (x0, y0, z0), (x1, y1, z1) = box
@@ -87,12 +97,13 @@ def fire_masks(shape, rate: float, generator, device, steps: int):
         yield from fire_mask(shape, rate, generator, device, min(block, steps - start))
 
 
-def grown_box(box, grid):
-    """The box one cell larger on every side, clipped to `grid`: it holds the
-    live box after one more step (life spreads at most one cell a step)."""
+def grown_box(box, grid, by: int = 1):
+    """The box `by` cells larger on every side, clipped to `grid`: by one,
+    it holds the live box after one more step (life spreads at most one
+    cell a step)."""
     if box is None:
         return None
-    return (tuple(max(a - 1, 0) for a in box[0]), tuple(min(b + 1, n) for b, n in zip(box[1], grid)))
+    return (tuple(max(a - by, 0) for a in box[0]), tuple(min(b + by, n) for b, n in zip(box[1], grid)))
 
 
 def rollout(model: NCA, state: torch.Tensor, steps: int, generator=None, on_step=None,
@@ -104,7 +115,9 @@ def rollout(model: NCA, state: torch.Tensor, steps: int, generator=None, on_step
     The live box is found anew every `find_box_every` steps (default: every
     step on the CPU, where it costs one numba pass; every 8th on a GPU, where
     reading it back stalls the queue of kernels) and grown by one cell a step
-    in between, which always holds the live box, so the result is the same."""
+    in between, which always holds the live box, so the result is the same.
+    The first step's box is grown by two (see the module's docstring): the
+    start state may be one no step made."""
     every = find_box_every or (1 if state.device.type == "cpu" else 8)
     grid = state.shape[2:]
     box = None
@@ -115,7 +128,7 @@ def rollout(model: NCA, state: torch.Tensor, steps: int, generator=None, on_step
         if not active:
             state = model.step(state, fire)
         else:
-            box = live_box(model, state) if i % every == 0 else grown_box(box, grid)
+            box = live_box(model, state, 2 if i == 0 else 1) if i % every == 0 else grown_box(box, grid)
             state = step_active(model, state, fire, box)
         if on_step is not None:
             on_step(i, state)

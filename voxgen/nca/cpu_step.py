@@ -158,8 +158,9 @@ class CpuStep(torch.autograd.Function):
 
 class CpuRollout(torch.autograd.Function):
     """`active.rollout` on the CPU as one autograd node: each step on the
-    live box (found every `every` steps, grown by a cell a step between), the
-    rest of the grid zero, as `active.step_active` computes it. Inputs: the
+    live box (found every `every` steps, grown by a cell a step between; the
+    first step's grown by two, as `active` says why), the rest of the grid
+    zero, as `active.step_active` computes it. Inputs: the
     model, state (B, C, X, Y, Z), the firing masks (an iterable of
     (B, 1, X, Y, Z) bool tensors, one a step), `every`, then
     `grad_enabled` (`torch.is_grad_enabled()` where the rollout was asked
@@ -174,7 +175,7 @@ class CpuRollout(torch.autograd.Function):
         x = start = state.detach().contiguous().numpy()
         grid, box, steps = x.shape[2:], None, []
         for i, fire in enumerate(masks):
-            box = live_box_np(model, x) if i % every == 0 else grown_box(box, grid)
+            box = live_box_np(model, x, 2 if i == 0 else 1) if i % every == 0 else grown_box(box, grid)
             if box is None:                     # all dead: zero, as the dense step gives
                 x, saved = x * 0, None
             elif box == ((0, 0, 0), grid):

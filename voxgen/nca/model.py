@@ -166,8 +166,10 @@ class NCA(nn.Module):
 
 def fire_mask(shape, rate: float, generator, device, steps: int | None = None) -> torch.Tensor:
     """bool (B, 1, X, Y, Z) firing mask. `generator` is one torch.Generator or
-    a list of B (one per sample, so a sample's run does not depend on the
-    other samples in its batch). With `steps`, (steps, B, 1, X, Y, Z): the
+    a list of B (one per sample, so a sample's firing does not depend on the
+    other samples in its batch; its numbers may, by rounding: the CPU's
+    matrix products of the MLP's rows sum in an order that depends on how
+    many rows the batch has). With `steps`, (steps, B, 1, X, Y, Z): the
     masks of that many steps in one draw (on the CPU the numbers of `steps`
     draws one after the other: see `active.fire_masks`)."""
     b, _, x, y, z = shape

@@ -23,6 +23,10 @@ antisymmetric, so the adjoint of a Sobel filter is minus itself.
 The life mask marks the cells with an alive neighbour (alive > threshold
 somewhere in their 3x3x3 neighbourhood), the same as
 `max_pool3d(alive, 3, 1, 1) > threshold` (the torch `NCA.life`), by a separable OR.
+Both it and `alive_box` compare in the state's dtype, the threshold rounded
+to it, as torch compares a float32 tensor with a Python float (compared in
+float64, a float32 cell holding 0.1 at a threshold of 0.1 was alive here and
+dead in torch's max-pool and on CUDA).
 apply_update ends a step: it adds the MLP's rows to the (B, C, X, Y, Z)
 state at their cells and zeroes the cells outside `pre & life(result)`; its
 backward is the mask times the gradient, and that gathered at the rows.
@@ -160,7 +164,7 @@ def sobel_rows_backward(grad, rows, d_state):
 @njit(cache=True)
 def life_mask(alive, threshold):
     nb, nx, ny, nz = alive.shape
-    a = alive > threshold
+    a = alive > typed(threshold, alive)
     b = np.zeros_like(a)
     for i in range(nb):                  # OR along z into b, along y into a, along x into b
         for x in range(nx):
@@ -190,27 +194,28 @@ def alive_box(alive, threshold):
     costs a few cells (1 us at the prior work's batch, where a pass over
     every cell took 12), an empty one a pass over every cell."""
     nb, nx, ny, nz = alive.shape
+    level = typed(threshold, alive)
     lo = np.array([nx, ny, nz])
     hi = np.zeros(3, np.int64)
     x0 = 0
-    while x0 < nx and not _alive_in(alive, threshold, x0, x0 + 1, 0, ny, 0, nz):
+    while x0 < nx and not _alive_in(alive, level, x0, x0 + 1, 0, ny, 0, nz):
         x0 += 1
     if x0 == nx:
         return lo, hi
     x1 = nx
-    while not _alive_in(alive, threshold, x1 - 1, x1, 0, ny, 0, nz):
+    while not _alive_in(alive, level, x1 - 1, x1, 0, ny, 0, nz):
         x1 -= 1
     y0 = 0
-    while not _alive_in(alive, threshold, x0, x1, y0, y0 + 1, 0, nz):
+    while not _alive_in(alive, level, x0, x1, y0, y0 + 1, 0, nz):
         y0 += 1
     y1 = ny
-    while not _alive_in(alive, threshold, x0, x1, y1 - 1, y1, 0, nz):
+    while not _alive_in(alive, level, x0, x1, y1 - 1, y1, 0, nz):
         y1 -= 1
     z0 = 0
-    while not _alive_in(alive, threshold, x0, x1, y0, y1, z0, z0 + 1):
+    while not _alive_in(alive, level, x0, x1, y0, y1, z0, z0 + 1):
         z0 += 1
     z1 = nz
-    while not _alive_in(alive, threshold, x0, x1, y0, y1, z1 - 1, z1):
+    while not _alive_in(alive, level, x0, x1, y0, y1, z1 - 1, z1):
         z1 -= 1
     lo[0], lo[1], lo[2] = x0, y0, z0
     hi[0], hi[1], hi[2] = x1, y1, z1

@@ -23,7 +23,7 @@ from voxgen.atomic_write import atomic_output
 from voxgen.blocks import AIR, canonical
 from voxgen.errors import VoxgenError
 from voxgen.nca.config import NCAConfig
-from voxgen.nca.model import NCA
+from voxgen.nca.model import NCA, perception_kernels
 
 FORMAT = "voxgen-nca/1"
 
@@ -154,6 +154,10 @@ def check_weights(tensors: dict, meta: dict, path, checkpoint: bool = False) -> 
                 f"give float {list(want[name])}")
         if not bool(torch.isfinite(have[name]).all()):
             bad(f"'model.{name}' holds values that are not finite")
+    if config.perception == "fixed" and not torch.equal(have["kernel"], _fixed_kernel(have["kernel"])):
+        # the CPU's kernels apply the fixed filters themselves, torch's (a GPU's) the stored ones
+        bad("'model.kernel' is not the fixed perception's filters (identity and Sobel): a fixed "
+            "kernel is not trained, so these weights were edited")
     others = set(tensors) - {f"model.{n}" for n in want} - {"target.classes"}
     if checkpoint and "iteration" not in meta and "pool" not in tensors:
         raise VoxgenError("a weights file, not a training checkpoint (no iteration, pool or optimizer "
@@ -165,6 +169,11 @@ def check_weights(tensors: dict, meta: dict, path, checkpoint: bool = False) -> 
         others = {k for k in others if not k.startswith(("opt.", "mean."))}
     if others:
         bad(f"unexpected tensor {sorted(others)[0]!r}")
+
+
+def _fixed_kernel(like: torch.Tensor) -> torch.Tensor:
+    """Fixed perception's (C, 4, 27) filters, as `NCA` makes them, in `like`'s shape."""
+    return perception_kernels().to(like.dtype).expand(like.shape).contiguous()
 
 
 def stored_dtypes(key: str) -> tuple:

@@ -6,9 +6,11 @@ more MLP layers, or perception it learns (fixed identity + Sobel filters
 turned into learned ones, more learned filters), starting from the function
 it has learnt instead of from scratch. The old weights are embedded in the
 bigger model so that every step computes the same numbers on the old
-channels (exactly; up to rounding where fixed perception becomes learned,
-whose kernels sum the taps in another order), and the new channels
-stay as the seed set them:
+channels (in exact arithmetic; in floating point up to rounding: the wider
+MLP's matrix products, MKL's on the CPU, may sum in another order, as
+learned kernels sum the taps in another order than fixed perception's
+separable filters), and the new channels stay as the seed set them
+(exactly):
 
 - new hidden channels sit after the old ones; the MLP reads them through
   zero weights and writes them through zero weights (as the last layer of
