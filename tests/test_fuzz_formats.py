@@ -23,6 +23,8 @@ from voxgen.formats.bitpack import pack
 from voxgen.formats.varint import encode_varints
 from voxgen.structure import Structure
 
+from test_hostile_formats import refused     # the one-line VoxgenError that loading a file gives
+
 I, D, S = nbtlib.Int, nbtlib.Double, nbtlib.String
 WRITERS = [("a.nbt", {}), ("b.schem", {"version": 3}), ("c.schem", {"version": 2}),
            ("d.litematic", {}), ("e.toml", {})]
@@ -38,16 +40,6 @@ def one_line_error(result, *needles):
     assert result.output.startswith("voxgen: error: ") and result.output.count("\n") == 1, result.output
     for needle in needles:
         assert needle in result.output, result.output
-
-
-def refused(path, *words):
-    with pytest.raises(VoxgenError) as err:
-        formats.load(path)
-    message = str(err.value)
-    assert message.startswith(f"{path}: ") and "\n" not in message, message
-    for word in words:
-        assert word in message, message
-    return message
 
 
 def pig(pos, **extra) -> nbtlib.Compound:
