@@ -319,6 +319,22 @@ def test_the_first_step_perceives_cells_two_beyond_the_alive_box():
     run_case(replace(case, pattern="stray", grid=(7, 5, 9), batch=2, steps=3))
 
 
+@pytest.mark.parametrize("perception", ["fixed", "learned"])
+def test_a_rollout_of_dead_cells_gives_zero_gradients_as_the_dense_step(perception):
+    """Every cell dead: the dense step's backward gives zeros for every
+    parameter, and so does the CPU's one-node rollout (it gave None, which
+    Adam skips where it moves a zero by its momentum)."""
+    case = make_case(5, dtype=torch.float32, perception=perception, batch=2, grid=(4, 3, 5), steps=3, every=1,
+                     fire_rate=0.5, threshold=0.1, per_sample=False, grow=0.6)
+    model = make_model(case)
+    start = torch.zeros(2, model.channels.total, 4, 3, 5)
+    start[:, model.channels.hidden_slice] = 0.5                # values, but no cell alive
+    state = rollout(model, start.requires_grad_(), 3, torch.Generator().manual_seed(0))
+    state.sum().backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None and p.grad.shape == p.shape and not p.grad.any(), name
+
+
 @pytest.mark.parametrize("seed, fixed", CASES[1:3])
 def test_numba_threads_give_the_same_bits(seed, fixed):
     """One thread or two for the numba kernels (torch's held at one), an

@@ -63,8 +63,9 @@ def step_active(model: NCA, state: torch.Tensor, fire: torch.Tensor, box=False) 
     is one a step made. A `box` of None means nothing is alive."""
     if box is False:
         box = live_box(model, state, 2)
-    if box is None:   # all dead: zero, as the dense step gives, graph kept for backward
-        return state * 0
+    if box is None:   # all dead: zero, as the dense step gives, graph kept for backward, and (as the
+        # dense step's backward) a zero gradient for every parameter, not None: Adam skips a None
+        return state * 0 + sum(p.sum() for p in model.parameters()) * 0
     (x0, y0, z0), (x1, y1, z1) = box
     full = state.shape[2:]
     if (x0, y0, z0) == (0, 0, 0) and (x1, y1, z1) == tuple(full):

@@ -76,10 +76,17 @@ class Gradients:
             self.sums[slot] += grad
 
     def result(self) -> list[torch.Tensor | None]:
-        d_kernel, d_w_in, d_b_in, *layers = self.sums
-        wc, c, p = self.w.in_shape
-        if d_w_in is not None:
-            d_w_in = d_w_in.reshape(wc, p, c).permute(0, 2, 1)
+        """The gradients; zeros for weights no step added to (every cell
+        dead), as the dense step's backward gives, so that Adam treats them
+        alike (it skips a None, and moves a zero by its momentum). None for
+        fixed perception's kernel, which is no parameter."""
+        w = self.w
+        shapes = [w.kernel.shape if w.perception == "learned" else None, tuple(w.w_in.shape), w.b_in.shape,
+                  *(s for weight, bias in zip(w.weights, w.biases) for s in (tuple(weight.shape), bias.shape))]
+        d_kernel, d_w_in, d_b_in, *layers = [torch.zeros(shape, dtype=w.w_in.dtype) if g is None and shape else g
+                                             for g, shape in zip(self.sums, shapes)]
+        wc, c, p = w.in_shape
+        d_w_in = d_w_in.reshape(wc, p, c).permute(0, 2, 1)
         return [d_kernel, d_w_in, d_b_in, *layers]
 
 
