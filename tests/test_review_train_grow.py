@@ -239,3 +239,14 @@ def test_init_takes_a_shipped_structure_name(tmp_path):
                                        "--out", str(tmp_path / "run2")])
     assert result.exit_code == 2 and "no trained structure 'no_such_structure'" in result.output
     assert result.output.count("\n") == 1 and not (tmp_path / "run2").exists()
+
+
+def test_grow_tells_each_step_without_changing_the_growth():
+    """`on_step_done` (the CLI's progress bar for long growths) hears every
+    step, and the growth is the one grown without it."""
+    from voxgen.grow import grow, load_trained
+    heard = []
+    told = grow(load_trained("flying_machine"), steps=30, seed=4, on_step_done=heard.append)
+    plain = grow(load_trained("flying_machine"), steps=30, seed=4)
+    assert heard == list(range(1, 31))
+    assert np.array_equal(told.structure.blocks, plain.structure.blocks) and told.metrics == plain.metrics

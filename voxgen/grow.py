@@ -204,11 +204,12 @@ def ready(trained: Trained, device="auto") -> torch.device:
 
 
 def grow(trained: Trained, steps: int | None = None, seed: int = 0, device="auto",
-         keep_frames: bool = False, on_frame=None) -> GrowResult:
+         keep_frames: bool = False, on_frame=None, on_step_done=None) -> GrowResult:
     """Grow from the seed cell for `steps` (default: the training horizon).
     The same seed on the same device gives the same result. `keep_frames`
     keeps the Structure after each step in the result; `on_frame(i, structure)`
-    sees each one as it comes instead (i from 1), holding none of them."""
+    sees each one as it comes instead (i from 1), holding none of them;
+    `on_step_done(i)` is told of each step (i from 1), nothing decoded."""
     steps = trained.steps if steps is None else int(steps)
     if steps < 0:
         raise VoxgenError(f"steps must be >= 0, got {steps}")
@@ -216,12 +217,15 @@ def grow(trained: Trained, steps: int | None = None, seed: int = 0, device="auto
     frames = [] if keep_frames else None
 
     def on_step(i, state):                # i counts from 0
-        structure = decode(trained, state)[0]
-        if keep_frames:
-            frames.append(structure)
-        if on_frame is not None:
-            on_frame(i + 1, structure)
-    watch = keep_frames or on_frame is not None
+        if keep_frames or on_frame is not None:
+            structure = decode(trained, state)[0]
+            if keep_frames:
+                frames.append(structure)
+            if on_frame is not None:
+                on_frame(i + 1, structure)
+        if on_step_done is not None:
+            on_step_done(i + 1)
+    watch = keep_frames or on_frame is not None or on_step_done is not None
     generator = torch.Generator(device=dev).manual_seed(int(seed))
     state = run(trained, seed_state(trained, device=dev), steps, generator, on_step if watch else None)
     structure = decode(trained, state)[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import click
@@ -12,6 +13,7 @@ from voxgen.cli import SEED
 
 MAX_FRAME_FILES = 10_000     # --frames writes a file a step: a mistyped --steps must not fill the disk
 FRAME_NAME = re.compile(r"step_\d{4,}\.toml")     # what --frames writes: step_0000.toml (the seed), ...
+PROGRESS_FROM = 1000         # growths of this many steps or more show a progress bar at a terminal
 
 
 @click.command()
@@ -35,6 +37,8 @@ def grow(weights, steps, seed, out, as_json, frames, device):
     from voxgen import formats
     from voxgen.errors import VoxgenError, make_dir
     from voxgen.atomic_write import check_output
+    from tqdm import tqdm
+
     from voxgen.grow import decode, grow as grow_structure, load_trained, ready, seed_state
 
     if out is not None:                           # refuse a bad --out before growing and writing frames
@@ -57,7 +61,10 @@ def grow(weights, steps, seed, out, as_json, frames, device):
             formats.save(structure, Path(frames) / f"step_{i:0{digits}d}.toml")
         remove_old_frames(Path(frames))             # a shorter run must not leave the old run's later steps
         save_frame(0, decode(trained, seed_state(trained))[0])
-    result = grow_structure(trained, steps=steps, seed=seed, device=device, on_frame=save_frame)
+    with tqdm(total=total, desc=f"grow {trained.name}", unit="step", leave=False, file=sys.stderr,
+              disable=None if total >= PROGRESS_FROM else True) as bar:     # a long growth, at a terminal
+        result = grow_structure(trained, steps=steps, seed=seed, device=device, on_frame=save_frame,
+                                on_step_done=None if bar.disable else lambda i: bar.update())
     if out is not None:
         formats.save(result.structure, out)
     m = result.metrics
