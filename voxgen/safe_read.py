@@ -29,6 +29,10 @@ class BadToml(VoxgenError):
     """The file is readable but is not UTF-8 TOML."""
 
 
+class NotText(BadToml):
+    """The file is readable but is not UTF-8 text at all (binary)."""
+
+
 def check_regular(path, what: str = "file") -> None:
     """Refuse, without opening it, a path that is missing, a folder, or not
     a regular file."""
@@ -85,7 +89,7 @@ def read_capped(path, limit: int, what: str = "file") -> bytes:
 def read_toml(path, limit: int = MAX_TOML_BYTES, what: str = "TOML file") -> dict:
     """The TOML document in regular file `path` (at most `limit` bytes).
     Raises VoxgenError naming `path`: BadToml for text that is not UTF-8
-    TOML, a plain VoxgenError for nesting too deep (tomllib recurses),
+    TOML (NotText where it is not UTF-8 text), a plain VoxgenError for nesting too deep (tomllib recurses),
     a file too large, missing, or not a regular file."""
     import tomllib
 
@@ -94,7 +98,7 @@ def read_toml(path, limit: int = MAX_TOML_BYTES, what: str = "TOML file") -> dic
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise BadToml(f"not UTF-8 text (byte {err.start})", path) from None
+        raise NotText(f"not UTF-8 text (byte {err.start})", path) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:

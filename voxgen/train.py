@@ -51,8 +51,9 @@ from voxgen.nca.model import NCA, set_threads
 from voxgen.nca.spec import parse_spec
 from voxgen.nca.target import class_grid, decode_classes, encode, seed_state
 from voxgen.nca.train_run import (CHECKPOINT, CURVE, METRICS, PREVIOUS_CHECKPOINT, check_run_files,
-                                  check_weights_path, config_changes, hold_run_folder, logged_rows,
-                                  origin_path, plot_curve, set_aside_previous_run)
+                                  check_weights_path, checkpoint_device, config_changes, hold_run_folder,
+                                  load_optimizer, logged_rows, optimizer_tensors, origin_path, plot_curve,
+                                  set_aside_previous_run)
 from voxgen.nca.weights import model_state, parameter_shapes, plain_name, read_weights, save_weights
 from voxgen.nca.widen import fit_checkpoint, fit_parameters
 
@@ -126,33 +127,6 @@ def distinct_runs(order: torch.Tensor, reseed: int, deterministic: bool):
     back[runs] = torch.arange(len(runs))
     back[order[1:reseed]] = 0
     return runs, back
-
-
-def _optimizer_tensors(opt) -> dict:
-    out = {}
-    for i, st in opt.state_dict()["state"].items():
-        for key, value in st.items():
-            out[f"opt.{i}.{key}"] = torch.as_tensor(value).clone()
-    return out
-
-
-def _load_optimizer(opt, tensors: dict) -> None:
-    state = {}
-    for key, value in tensors.items():
-        if key.startswith("opt."):
-            _, i, name = key.split(".", 2)
-            state.setdefault(int(i), {})[name] = value
-    sd = opt.state_dict()
-    sd["state"] = state
-    opt.load_state_dict(sd)
-
-
-def checkpoint_device(meta: dict, tensors: dict) -> str:
-    """"cpu" or "cuda": the device type a checkpoint was trained on, whose
-    firing generator its "rng.firing" holds; a checkpoint written before
-    voxgen recorded it tells by that state's size (CUDA's Philox state is 16
-    bytes, the CPU's Mersenne twister 5056)."""
-    return meta.get("device") or ("cuda" if tensors["rng.firing"].numel() == 16 else "cpu")
 
 
 def start_from(model: NCA, path, palette, classes: torch.Tensor) -> None:
@@ -263,7 +237,7 @@ def _run(spec, cfg, dev, shape, target, model, classes, out, weights_path, resum
         start, elapsed, streak = meta["iteration"], meta["elapsed_s"], meta["streak"]
         made_on = checkpoint_device(meta, tensors)
         try:
-            _load_optimizer(opt, tensors)
+            load_optimizer(opt, tensors)
             sampler.set_state(tensors["rng.sampler"])
             if made_on == dev.type:
                 firing.set_state(tensors["rng.firing"])
@@ -315,7 +289,7 @@ def _run(spec, cfg, dev, shape, target, model, classes, out, weights_path, resum
     def checkpoint(it: int) -> None:
         finite_model(it)
         extra = {"pool": pool, "pool_loss": pool_loss, "rng.sampler": sampler.get_state(),
-                 "rng.firing": firing.get_state(), **_optimizer_tensors(opt), **mean.tensors()}
+                 "rng.firing": firing.get_state(), **optimizer_tensors(opt), **mean.tensors()}
         save_weights(ckpt_path, model, classes, name, target.palette, target.seed,
                      record={}, extra_tensors=extra,
                      extra_meta={"iteration": it, "elapsed_s": elapsed, "streak": streak, "averaged": mean.n,

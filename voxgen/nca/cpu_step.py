@@ -47,6 +47,9 @@ class Weights:
         self.weights = [w.detach() for w in layers[0::2]]
         self.biases = [b.detach().numpy() for b in layers[1::2]]
         self.w_in_t, self.weights_t = self.w_in.t(), [w.t() for w in self.weights]    # the forward's views
+        # the parameters' own shapes (None: fixed perception's kernel, no parameter)
+        self.shapes = [kernel.shape if perception == "learned" else None, w_in.shape, b_in.shape,
+                       *(t.shape for t in layers)]
 
 
 class Saved(NamedTuple):
@@ -80,14 +83,12 @@ class Gradients:
         dead), as the dense step's backward gives, so that Adam treats them
         alike (it skips a None, and moves a zero by its momentum). None for
         fixed perception's kernel, which is no parameter."""
-        w = self.w
-        shapes = [w.kernel.shape if w.perception == "learned" else None, tuple(w.w_in.shape), w.b_in.shape,
-                  *(s for weight, bias in zip(w.weights, w.biases) for s in (tuple(weight.shape), bias.shape))]
-        d_kernel, d_w_in, d_b_in, *layers = [torch.zeros(shape, dtype=w.w_in.dtype) if g is None and shape else g
-                                             for g, shape in zip(self.sums, shapes)]
-        wc, c, p = w.in_shape
-        d_w_in = d_w_in.reshape(wc, p, c).permute(0, 2, 1)
-        return [d_kernel, d_w_in, d_b_in, *layers]
+        d_kernel, d_w_in, d_b_in, *layers = self.sums
+        wc, c, p = self.w.in_shape
+        if d_w_in is not None:
+            d_w_in = d_w_in.reshape(wc, p, c).permute(0, 2, 1)
+        return [torch.zeros(shape, dtype=self.w.w_in.dtype) if g is None and shape is not None else g
+                for g, shape in zip([d_kernel, d_w_in, d_b_in, *layers], self.w.shapes)]
 
 
 def perceive(perception: str, state: np.ndarray, rows: np.ndarray, kernel: np.ndarray, taps=None):

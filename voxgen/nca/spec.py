@@ -22,7 +22,7 @@ from voxgen import formats
 from voxgen.bundled import bundled_blueprint, bundled_spec
 from voxgen.errors import VoxgenError
 from voxgen.nca.config import DAMAGE_KINDS, LR_SCHEDULES, MAX_STEPS, PERCEPTIONS, NCAConfig
-from voxgen.safe_read import BadToml, check_regular, read_toml
+from voxgen.safe_read import BadToml, NotText, check_regular, read_toml
 
 # A spec is a few lines; a larger file is read only as a blueprint.
 _MAX_SPEC_BYTES = 1 << 20
@@ -201,7 +201,7 @@ def parse_spec(path) -> Spec:
     if bad_toml is not None and path.suffix == ".safetensors":
         raise VoxgenError("is trained weights, not a spec or a blueprint (grow them: voxgen grow "
                           f"{path}; train on from them: voxgen train SPEC --init {path})", path)
-    if bad_toml is not None and bad_toml.message.startswith("not UTF-8"):    # binary: no spec was meant
+    if isinstance(bad_toml, NotText):           # binary: no spec was meant
         raise VoxgenError("neither a spec (TOML text; this is binary) nor a blueprint voxgen reads", path)
     if bad_toml is not None:
         raise bad_toml

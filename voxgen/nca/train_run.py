@@ -12,7 +12,9 @@ aside before its first iteration, so that `--resume` never goes on from
 another run's checkpoint; only the one run before is kept. The weights file
 is written elsewhere and never touched here. One run at a time uses a
 folder (`hold_run_folder`): a second would set the first's checkpoint aside
-and the two would then write over each other's.
+and the two would then write over each other's. The checkpoint's training
+state: the optimizer's tensors (`optimizer_tensors`, `load_optimizer`) and
+the device its firing generator's state belongs to (`checkpoint_device`).
 """
 
 from __future__ import annotations
@@ -156,3 +158,34 @@ def plot_curve(history: list[dict], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def optimizer_tensors(opt) -> dict:
+    """The optimizer's state as a checkpoint stores it: opt.<param>.<key> tensors."""
+    import torch
+
+    out = {}
+    for i, st in opt.state_dict()["state"].items():
+        for key, value in st.items():
+            out[f"opt.{i}.{key}"] = torch.as_tensor(value).clone()
+    return out
+
+
+def load_optimizer(opt, tensors: dict) -> None:
+    """Put a checkpoint's opt.* tensors back into the optimizer `opt`."""
+    state = {}
+    for key, value in tensors.items():
+        if key.startswith("opt."):
+            _, i, name = key.split(".", 2)
+            state.setdefault(int(i), {})[name] = value
+    sd = opt.state_dict()
+    sd["state"] = state
+    opt.load_state_dict(sd)
+
+
+def checkpoint_device(meta: dict, tensors: dict) -> str:
+    """"cpu" or "cuda": the device type a checkpoint was trained on, whose
+    firing generator its "rng.firing" holds; a checkpoint written before
+    voxgen recorded it tells by that state's size (CUDA's Philox state is 16
+    bytes, the CPU's Mersenne twister 5056)."""
+    return meta.get("device") or ("cuda" if tensors["rng.firing"].numel() == 16 else "cpu")
