@@ -38,10 +38,12 @@ def live_box(model: NCA, state: torch.Tensor, margin: int = 1):
     if uses_numba(state):      # one numba pass instead of a dozen small torch ops
         return live_box_np(model, state.detach().numpy(), margin)
     alive, threshold, grid = state.detach()[:, model.channels.alive], model.config.alive_threshold, state.shape[2:]
-    # the largest alive value in each plane along each axis, read back in
-    # one transfer (one host synchronisation per step on a GPU)
-    planes = (torch.cat([alive.amax((0, 2, 3)), alive.amax((0, 1, 3)), alive.amax((0, 1, 2))])
-              > threshold).cpu().numpy()
+    # whether each plane along each axis holds an alive cell, read back in one
+    # transfer (one host synchronisation per step on a GPU); compared before
+    # reducing, as `stencils.alive_box` does: a plane's largest value is NaN
+    # if any cell is, which would hide the plane's alive cells
+    lit = alive > threshold
+    planes = torch.cat([lit.any(3).any(2).any(0), lit.any(3).any(1).any(0), lit.any(2).any(1).any(0)]).cpu().numpy()
     edges = [axis.nonzero()[0] for axis in np.split(planes, [grid[0], grid[0] + grid[1]])]
     if any(e.size == 0 for e in edges):
         return None

@@ -135,7 +135,9 @@ class NCA(nn.Module):
         h = F.relu(F.conv3d(state, self.fused_kernel(), self.fc_in_bias, padding=1)).permute(0, 2, 3, 4, 1)
         for layer in self.hidden_layers:
             h = F.relu(layer(h))
-        return self.fc_out(h).permute(0, 4, 1, 2, 3) * where
+        # where, not `* where`: a cell beside a NaN computes NaN, and NaN * 0 is NaN (the CPU's
+        # step computes no row there and leaves the cell as it was)
+        return torch.where(where, self.fc_out(h).permute(0, 4, 1, 2, 3), 0.0)
 
     def life(self, state: torch.Tensor) -> torch.Tensor:
         """bool (B, 1, X, Y, Z): cells next to (or being) an alive cell."""

@@ -26,7 +26,11 @@ somewhere in their 3x3x3 neighbourhood), the same as
 Both it and `alive_box` compare in the state's dtype, the threshold rounded
 to it, as torch compares a float32 tensor with a Python float (compared in
 float64, a float32 cell holding 0.1 at a threshold of 0.1 was alive here and
-dead in torch's max-pool and on CUDA).
+dead in torch's max-pool and on CUDA). A NaN in a cell's neighbourhood makes
+torch's max-pool NaN, and NaN > threshold is false: the life mask kills such a
+cell too, even beside an alive one (a diverged state then steps alike on both
+paths). A NaN cell is not alive for `alive_box` either, so the box holds every
+living cell.
 apply_update ends a step: it adds the MLP's rows to the (B, C, X, Y, Z)
 state at their cells and zeroes the cells outside `pre & life(result)`; its
 backward is the mask times the gradient, and that gathered at the rows.
@@ -164,7 +168,32 @@ def sobel_rows_backward(grad, rows, d_state):
 @njit(cache=True)
 def life_mask(alive, threshold):
     nb, nx, ny, nz = alive.shape
-    a = alive > typed(threshold, alive)
+    level = typed(threshold, alive)
+    a = np.empty(alive.shape, np.bool_)
+    nan = False
+    for i in range(nb):
+        for x in range(nx):
+            for y in range(ny):
+                for z in range(nz):
+                    v = alive[i, x, y, z]
+                    a[i, x, y, z] = v > level
+                    nan |= v != v           # folded into this pass: no second pass on the hot path
+    b = _near(a)
+    if nan:                 # a diverged state, rarely: a second pass, off the hot path
+        poisoned = _near(np.isnan(alive))
+        for i in range(nb):
+            for x in range(nx):
+                for y in range(ny):
+                    for z in range(nz):
+                        b[i, x, y, z] = b[i, x, y, z] and not poisoned[i, x, y, z]
+    return b
+
+
+@njit(cache=True)
+def _near(a):
+    """bool (B, X, Y, Z): the cells with a set cell of `a` in their 3x3x3
+    neighbourhood, by a separable OR (`a` is overwritten)."""
+    nb, nx, ny, nz = a.shape
     b = np.zeros_like(a)
     for i in range(nb):                  # OR along z into b, along y into a, along x into b
         for x in range(nx):
