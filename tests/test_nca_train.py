@@ -97,7 +97,7 @@ def test_resume_with_fewer_iterations_than_the_checkpoint_is_an_error(trained_ti
     from voxgen.train import train
     root, record = trained_tiny
     with pytest.raises(VoxgenError, match=r"checkpoint.safetensors: the checkpoint is at iteration \d+, past "
-                                          r"--iterations 1 \(give at least"):
+                                          r"iterations = 1 \(give at least"):
         train(root / "tiny.toml", device="cpu", out=root / "run", resume=True, iterations=1,
               weights_path=tmp_path / "w.safetensors", progress=False)
     assert not (tmp_path / "w.safetensors").exists()

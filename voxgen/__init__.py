@@ -1,8 +1,34 @@
 """voxgen: grow Minecraft structures with 3D neural cellular automata.
 
-Layers (import downwards only; see DESIGN.md):
-L0 blocks, config  ->  L1 structure  ->  L2 formats | physics | nca | metrics
-->  L3 train | grow  ->  L4 regen  ->  L5 render | export  ->  L6 cli
+The library, for use from Python (every name and module here is imported
+on first use, so `import voxgen` stays instant and loads neither torch nor
+numba):
+
+    s = voxgen.load("house.schem")          # any blueprint format -> Structure
+    s.blocks, s.palette                     # int32 (X, Y, Z) indices, states
+    voxgen.save(s.cut_along("x", 4)[0], "half.schem")
+    fm = voxgen.load(voxgen.resolve_blueprint("flying_machine"))   # a bundled NAME
+    start = voxgen.machine_spec(fm).start   # its [meta.machine] recipe: what starts it
+    voxgen.simulate(fm, 100, start).displacement   # 100 game ticks: [10.0, 0.0, 0.0] blocks
+    t = voxgen.load_trained("caterpillar")  # a shipped NAME or a .safetensors
+    g = voxgen.grow.grow(t, seed=0)         # GrowResult: .structure, .metrics
+    voxgen.compare(g.structure, t.target)   # exact, accuracy, iou, ...
+    r = voxgen.regenerate(t, trials=2)      # cut, regrow, fly: a JSON-able report
+
+(`grow` and `train` are modules here, so their functions are
+`voxgen.grow.grow` and `voxgen.train.train`.)
+
+Bad input raises `VoxgenError` (one line, naming the file); a bad argument
+to a library function raises its subclass `ParameterError`, naming the
+parameter. Modules, in layers (import downwards only; see DESIGN.md):
+
+L0  blocks (block states, registry)   errors, bundled (blueprints/, structures/)
+L1  structure (Structure)
+L2  formats (load, save) | physics (simulate) | nca (model, spec, weights) | metrics (compare)
+L3  train | grow (load_trained, grow)
+L4  regen (regenerate), regen_flight
+L5  render (pictures, meshes)
+L6  cli (the `voxgen` command)
 """
 
 import os
@@ -106,3 +132,41 @@ def _compile_without_cache() -> None:
 
 
 _place_numba_cache()
+
+
+# public name -> module that defines it; `voxgen.NAME` imports it on first use
+_EXPORTS = {
+    "VoxgenError": "voxgen.errors", "ParameterError": "voxgen.errors",
+    "canonical": "voxgen.blocks", "block_info": "voxgen.blocks",
+    "Structure": "voxgen.structure",
+    "load": "voxgen.formats", "save": "voxgen.formats",
+    "resolve_blueprint": "voxgen.bundled",
+    "compare": "voxgen.metrics",
+    "simulate": "voxgen.physics", "simulate_batch": "voxgen.physics",
+    "machine_spec": "voxgen.physics",
+    "load_trained": "voxgen.grow",
+    "regenerate": "voxgen.regen",
+}
+# the documented modules, also reachable as `voxgen.NAME` without an import
+_MODULES = ("blocks", "errors", "bundled", "structure", "formats", "physics", "nca", "metrics",
+            "train", "grow", "regen", "render")
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str):
+    """Import an exported name on first use (PEP 562): torch and numba load
+    only when a caller reaches for what needs them."""
+    import importlib
+
+    if name in _MODULES:                    # importing sets the attribute itself
+        return importlib.import_module(f"voxgen.{name}")
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'voxgen' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS) | set(_MODULES))

@@ -38,7 +38,10 @@ _VALUE_RE = re.compile(r"^[A-Za-z0-9_.\-+]+$")
 
 
 def split_state(state: str) -> tuple[str, dict[str, str]]:
-    """Split `ns:name[k=v,...]` into (`ns:name`, {k: v}). Raises ValueError."""
+    """Split `ns:name[k=v,...]` into (`ns:name`, {k: v}). Raises ValueError
+    for a malformed string, TypeError for anything not a str."""
+    if not isinstance(state, str):          # a palette index or bytes passed by mistake
+        raise TypeError(f"a block state is a str, not {type(state).__name__}: {state!r}")
     text = state.strip()
     props: dict[str, str] = {}
     if "[" in text:

@@ -25,7 +25,7 @@ import torch
 
 from voxgen import formats
 from voxgen.bundled import STRUCTURES
-from voxgen.errors import VoxgenError
+from voxgen.errors import ParameterError, VoxgenError, whole_number
 from voxgen.metrics import compare
 from voxgen.nca import target as nca_target
 from voxgen.nca.active import rollout
@@ -35,6 +35,8 @@ from voxgen.nca.model import NCA
 from voxgen.nca.weights import build_model, read_weights
 from voxgen.safe_read import MAX_TOML_BYTES, NOT_REGULAR, BadToml, read_toml
 from voxgen.structure import Structure
+
+MAX_SEED = 2 ** 63 - 1          # the largest seed `grow` (and `voxgen grow --seed`) takes
 
 
 @dataclass
@@ -210,9 +212,10 @@ def grow(trained: Trained, steps: int | None = None, seed: int = 0, device="auto
     keeps the Structure after each step in the result; `on_frame(i, structure)`
     sees each one as it comes instead (i from 1), holding none of them;
     `on_step_done(i)` is told of each step (i from 1), nothing decoded."""
-    steps = trained.steps if steps is None else int(steps)
-    if steps < 0:
-        raise VoxgenError(f"steps must be >= 0, got {steps}")
+    steps = trained.steps if steps is None else whole_number("steps", steps, 0)
+    seed = whole_number("seed", seed, 0)
+    if seed > MAX_SEED:                   # torch seeds a generator with 64 bits; the CLI's --seed stops here too
+        raise ParameterError("seed", seed, f"must be <= {MAX_SEED}")
     dev = ready(trained, device)
     frames = [] if keep_frames else None
 
@@ -226,7 +229,7 @@ def grow(trained: Trained, steps: int | None = None, seed: int = 0, device="auto
         if on_step_done is not None:
             on_step_done(i + 1)
     watch = keep_frames or on_frame is not None or on_step_done is not None
-    generator = torch.Generator(device=dev).manual_seed(int(seed))
+    generator = torch.Generator(device=dev).manual_seed(seed)
     state = run(trained, seed_state(trained, device=dev), steps, generator, on_step if watch else None)
     structure = decode(trained, state)[0]
-    return GrowResult(structure, compare(structure, trained.target), frames, steps, int(seed))
+    return GrowResult(structure, compare(structure, trained.target), frames, steps, seed)

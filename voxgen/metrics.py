@@ -60,7 +60,8 @@ def _score(grown: np.ndarray, target: np.ndarray, vocab, lost: int = 0) -> dict:
     wrong = int((~right).sum()) + lost
     return {
         "exact": wrong == 0,
-        "accuracy": int(right.sum()) / (right.size + lost),
+        # a box of no cells (a 0-wide structure) has nothing wrong, as iou says
+        "accuracy": int(right.sum()) / (right.size + lost) if right.size + lost else 1.0,
         "iou": 1.0 if union == 0 else float((g_solid & t_solid).sum() / union),
         "per_class": per_class,
         "wrong_cells": wrong,
@@ -70,17 +71,21 @@ def _score(grown: np.ndarray, target: np.ndarray, vocab, lost: int = 0) -> dict:
 def compare(grown: Structure, target: Structure, translate: bool = False, window: int = 3) -> dict:
     """Scores of `grown` against `target` (same box shape).
 
-    exact: every cell right; accuracy: fraction of cells right; iou: overlap of
-    non-air cells (1.0 when both are empty); per_class: {state: fraction of
-    the target's cells of that state grown right}; wrong_cells: count.
+    exact: every cell right; accuracy: fraction of cells right (1.0 for a
+    box of no cells); iou: overlap of non-air cells (1.0 when both are
+    empty); per_class: {state: fraction of the target's cells of that state
+    grown right}; wrong_cells: count.
     With `translate`, `grown` is also tried shifted by every offset within
     `window` cells per axis; the best (most accurate, then smallest) shift is
     applied and reported as `offset` [dx, dy, dz]. Exact up to a shift means
     every non-air cell of `grown` lands on the target's same cell, so blocks
     the shift moves off the box are wrong cells (and count in accuracy's
-    cells and in iou's union)."""
+    cells and in iou's union). Raises ValueError for boxes of different
+    shapes or a negative `window` (no shift at all would be tried)."""
     if grown.shape != target.shape:
         raise ValueError(f"shapes differ: grown {grown.shape}, target {target.shape}")
+    if translate and window < 0:
+        raise ValueError(f"window must be >= 0, got {window}")
     (g, t), vocab = _codes([grown, target])
     if not translate:
         return _score(g, t, vocab)

@@ -10,6 +10,9 @@ alone, compare it with the blueprint and, for machines, fly it.
 Parts report blocks_after_damage (their blocks right after the damage) and
 exact_since_step (None unless exact at the end).
 
+A bad argument raises `ParameterError` (a VoxgenError) naming the parameter
+as the caller wrote it (`at=9: ...`); the CLI restates it as its option.
+
 Coordinates: `at` and machine placements are blueprint coordinates; the NCA
 grid is the blueprint box plus `margin` cells, so grid = blueprint + margin.
 All trials grow in one NCA batch, all parts regrow in one NCA batch, and all
@@ -19,30 +22,38 @@ regrown machines fly in one physics batch.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from voxgen.errors import VoxgenError
-from voxgen.grow import Trained, check_memory, decode, run, sample_bytes, seed_state
+from voxgen.cut_plane import axis_index, cut_masks, cut_position, solid_layers
+from voxgen.errors import ParameterError, whole_number
+from voxgen.grow import MAX_SEED, Trained, check_memory, decode, run, sample_bytes, seed_state
 from voxgen.metrics import compare, lost_off_grid, shifted
 from voxgen.nca.target import decode_classes
 from voxgen.regen_flight import default_ticks, flight_recipe, fly, machine_dict, whole_cycles
-from voxgen.structure import AXES, Structure
+from voxgen.structure import Structure
 
 DAMAGES = ("cut", "sphere", "box", "random")
-MAX_SEED = 2 ** 63 - 1          # as `voxgen grow --seed`: trial i grows with seed + i
+
+
+def damage_sizes(radius, rate, jitter) -> tuple[float, float, int]:
+    """(radius, rate, jitter) as Python numbers (numpy ones too: they go
+    into the JSON report). A negative radius or a rate past 1 is refused:
+    it would silently damage nothing, or everything."""
+    def real(param, value, ok, problem) -> float:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not ok(float(value)):
+            raise ParameterError(param, value, problem)
+        return float(value)
+    return (real("radius", radius, lambda r: 0 <= r < math.inf,
+                 "must be a finite number >= 0 (a fraction of the blueprint's largest extent)"),
+            real("rate", rate, lambda r: 0 <= r <= 1, "must be a fraction in 0..1"),
+            whole_number("jitter", jitter, 0))
 
 
 # --- damage masks: bool (X, Y, Z) "keep" masks, one per part ----------------------
-
-def cut_masks(shape, axis: int, at: int) -> list[np.ndarray]:
-    """Two parts of the plane `axis = at`: coordinate < at, and the rest."""
-    coord = np.arange(shape[axis]).reshape([-1 if i == axis else 1 for i in range(3)])
-    first = np.broadcast_to(coord < at, shape)
-    return [first.copy(), ~first]
-
 
 def sphere_mask(shape, centre, radius: float) -> list[np.ndarray]:
     """One part: everything outside the ball."""
@@ -63,66 +74,6 @@ def random_mask(shape, rate: float, rng: np.random.Generator) -> list[np.ndarray
     return [rng.random(shape) >= rate]
 
 
-def cut_range(extent: int, layers=None) -> tuple[int, int]:
-    """(lo, hi): the cut positions that leave blocks on both sides, given the
-    blueprint coordinates `layers` along the axis that hold blocks (None:
-    every layer of `extent`); lo > hi when there is none."""
-    if layers is None:
-        return 1, extent - 1
-    layers = np.asarray(layers)
-    return (int(layers.min()) + 1, int(layers.max())) if len(layers) else (1, 0)
-
-
-def cut_position(at, extent: int, rng: np.random.Generator, jitter: int = 2,
-                 layers=None, axis: str = "") -> int:
-    """Blueprint coordinate of the cut plane: an int, "half" (extent // 2) or
-    "random" (half +- `jitter`). With `layers` (the coordinates holding
-    blocks) every position leaves blocks on both sides: half and random are
-    kept inside that range and an int outside it is refused; without, half
-    and random stay inside 1 .. extent - 1 and an int inside 0 .. extent."""
-    lo, hi = cut_range(extent, layers)
-    where = f" along {axis}" if axis else ""
-    if lo > hi and layers is not None:
-        raise VoxgenError(f"--axis {axis}: the blueprint's blocks fill one layer{where}, "
-                          "so no cut leaves blocks on both sides")
-    half = min(max(extent // 2, lo), hi) if lo <= hi else extent // 2
-    if at == "half":
-        return half
-    if at == "random":
-        lo_r, hi_r = max(lo, half - jitter), min(hi, half + jitter)
-        return int(rng.integers(lo_r, hi_r + 1)) if hi_r >= lo_r else half
-    try:
-        at = int(at)
-    except (TypeError, ValueError):
-        raise VoxgenError(f"--at must be an integer, half or random, not {at!r}") from None
-    if layers is None and not 0 <= at <= extent:
-        raise VoxgenError(f"--at {at}: cut position outside 0..{extent}")
-    if layers is not None and not lo <= at <= hi:
-        raise VoxgenError(f"--at {at}: a cut{where} must leave blocks on both sides: "
-                          f"use {lo}..{hi}")
-    return at
-
-
-def solid_layers(solid: np.ndarray, axis: int) -> np.ndarray:
-    """Coordinates along `axis` of the bool (X, Y, Z) `solid` that hold a block."""
-    return np.nonzero(solid.any(axis=tuple(i for i in range(3) if i != axis)))[0]
-
-
-def axis_index(axis, blueprint_shape, solid: np.ndarray | None = None) -> int:
-    """x/y/z (or 0/1/2); None picks the longest axis of the blueprint (with
-    `solid`, the longest along which a cut can leave blocks on both sides)."""
-    if axis is None:
-        order = sorted(range(3), key=lambda a: -blueprint_shape[a])
-        if solid is not None:
-            order = [a for a in order if len(solid_layers(solid, a)) > 1] or order
-        return order[0]
-    if axis in AXES:
-        return AXES[axis]
-    if axis in (0, 1, 2):
-        return int(axis)
-    raise VoxgenError(f"axis must be x, y or z, not {axis!r}")
-
-
 def damage_masks(kind: str, blueprint_shape, margin: int, rng, axis=None, at="half",
                  radius: float = 0.3, rate: float = 0.3, jitter: int = 2,
                  solid: np.ndarray | None = None) -> tuple[list[np.ndarray], dict]:
@@ -134,6 +85,9 @@ def damage_masks(kind: str, blueprint_shape, margin: int, rng, axis=None, at="ha
     if kind == "cut":
         solid = np.ones(blueprint_shape, bool) if solid is None else solid
         a = axis_index(axis, blueprint_shape, solid)
+        if axis is None and len(solid_layers(solid, a)) < 2:     # not the caller's axis: say so
+            raise ParameterError("damage", kind, "no cut leaves blocks on both sides: the "
+                                 "blueprint's blocks fill at most one cell")
         pos = cut_position(at, blueprint_shape[a], rng, jitter, solid_layers(solid, a), "xyz"[a])
         return cut_masks(grid, a, pos + margin), {"damage": "cut", "axis": "xyz"[a], "at": pos}
     if kind == "sphere":
@@ -147,7 +101,7 @@ def damage_masks(kind: str, blueprint_shape, margin: int, rng, axis=None, at="ha
         return box_mask(grid, lo, hi), {"damage": "box", "lo": lo, "hi": hi}
     if kind == "random":
         return random_mask(grid, rate, rng), {"damage": "random", "rate": rate}
-    raise VoxgenError(f"damage must be one of {', '.join(DAMAGES)}, not {kind!r}")
+    raise ParameterError("damage", kind, f"must be one of {', '.join(DAMAGES)}")
 
 
 # --- exactness over time ---------------------------------------------------------
@@ -203,17 +157,26 @@ def regenerate(trained: Trained, *, damage: str = "cut", axis=None, at="half", t
     [meta.machine]) fly for `ticks` >= 1 game ticks (default 10 blocks'
     worth), rounded up to whole engine cycles; report["flight"] says where
     the recipe came from, or why there is no flight.
+    `keep_frames` adds report["frames"], a RegenFrames of trial 0 (not
+    JSON); the rest of the report is plain JSON types.
+
+    Integer arguments take Python or numpy integers, not floats; a bad
+    argument raises ParameterError naming it, before any work. The model
+    and `trained` are not changed.
     """
-    if trials < 1:
-        raise VoxgenError(f"trials must be >= 1, got {trials}")
-    if not 0 <= seed <= MAX_SEED - (trials - 1):
-        raise VoxgenError(f"--seed {seed} with --trials {trials}: trial seeds SEED .. SEED + {trials - 1} "
-                          f"must stay in 0..{MAX_SEED}; use --seed <= {MAX_SEED - (trials - 1)}")
-    steps = 2 * trained.steps if steps is None else int(steps)
-    if steps < 0 or check_every < 1:
-        raise VoxgenError("steps must be >= 0 and check_every >= 1")
-    if ticks is not None and ticks < 1:
-        raise VoxgenError(f"--ticks must be >= 1 (a flight of {ticks} ticks judges nothing)")
+    trials = whole_number("trials", trials, 1)
+    seed = whole_number("seed", seed, 0)
+    if seed > MAX_SEED - (trials - 1):
+        raise ParameterError("seed", seed, f"the {trials} trials' seeds (this one and the next "
+                             f"{trials - 1}) must stay <= {MAX_SEED}: use at most {MAX_SEED - (trials - 1)}")
+    steps = 2 * trained.steps if steps is None else whole_number("steps", steps, 0)
+    check_every = whole_number("check_every", check_every, 1)
+    if ticks is not None and whole_number("ticks", ticks) < 1:
+        raise ParameterError("ticks", ticks, "must be >= 1 (a flight of no ticks judges nothing)")
+    window = None if window is None else whole_number("window", window, 0)
+    radius, rate, jitter = damage_sizes(radius, rate, jitter)
+    if damage not in DAMAGES:
+        raise ParameterError("damage", damage, f"must be one of {', '.join(DAMAGES)}")
     check_memory(trained, regen_bytes(trained, trials, 2 if damage == "cut" else 1, steps // check_every + 2,
                                       keep_frames), f"{trials} regeneration trials")
     device = trained.device
@@ -226,7 +189,7 @@ def regenerate(trained: Trained, *, damage: str = "cut", axis=None, at="half", t
     solid = (target != 0)[tuple(slice(margin, margin + n) for n in bp_shape)]
     rng = np.random.default_rng(seed)
     damages = [damage_masks(damage, bp_shape, margin, rng, axis, at, radius, rate, jitter, solid)
-               for _ in range(trials)]              # bad --at / --axis refused before any work
+               for _ in range(trials)]              # a bad `at` / `axis` refused before any work
 
     # grow every trial from its seed in one batch
     seeds = [seed + i for i in range(trials)]

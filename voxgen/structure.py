@@ -18,6 +18,7 @@ writer writes its own layout from it.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -26,6 +27,23 @@ from voxgen.blocks import AIR, AIR_IDS, block_id, canonical
 
 AXES = {"x": 0, "y": 1, "z": 2}
 _TILE = ("TileX", "TileY", "TileZ")
+
+
+def _whole(name: str, value) -> int:
+    """`value` as a Python int: a Python or numpy integer; a float or bool is
+    refused (TypeError), not truncated."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, not {value!r}")
+    return int(value)
+
+
+def axis_number(axis) -> int:
+    """0, 1 or 2 from "x", "y", "z" or the number itself (ValueError otherwise)."""
+    if isinstance(axis, str) and axis in AXES:
+        return AXES[axis]
+    if isinstance(axis, numbers.Integral) and not isinstance(axis, (bool, np.bool_)) and 0 <= axis <= 2:
+        return int(axis)
+    raise ValueError(f"axis must be x, y or z (or 0, 1, 2), not {axis!r}")
 
 
 def entity_pos(entity) -> tuple[float, float, float] | None:
@@ -109,8 +127,14 @@ def _entities_moved(entities, offset, shape=None) -> list:
 class Structure:
     """A block volume with its palette.
 
-    blocks: int32 (X, Y, Z) palette indices.
-    palette: tuple of canonical block states; palette[0] == "minecraft:air".
+    blocks: int32 (X, Y, Z) palette indices (any integer array is taken and
+        converted; a C-contiguous int32 one is kept as it is, not copied, so
+        changing it afterwards changes the Structure).
+    palette: tuple of canonical block states (made canonical here: namespace
+        written, properties sorted); palette[0] == "minecraft:air".
+    Bad arguments here and to the methods raise TypeError, ValueError or
+    IndexError, as numpy would: a Structure is a data type, and the files
+    it comes from are checked by `formats` (VoxgenError, naming the file).
     void: bool (X, Y, Z) or None (no void cells).
     block_entities: {(x, y, z): opaque NBT compound without position keys}.
     entities: list of NBT compounds, vanilla layout, Pos relative to (0, 0, 0)
@@ -132,14 +156,18 @@ class Structure:
     metadata: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        self.blocks = np.ascontiguousarray(self.blocks, dtype=np.int32)
-        self.palette = tuple(self.palette)
-        if self.blocks.ndim != 3:
-            raise ValueError(f"blocks must be 3-D, got shape {self.blocks.shape}")
+        blocks = np.asarray(self.blocks)
+        if blocks.dtype.kind not in "biu":      # 0.7 would be truncated to air, silently
+            raise TypeError(f"blocks must hold integer palette indices, not {blocks.dtype}")
+        self.palette = tuple(canonical(p) for p in self.palette)
+        if blocks.ndim != 3:
+            raise ValueError(f"blocks must be 3-D, got shape {blocks.shape}")
         if not self.palette or self.palette[0] != AIR:
             raise ValueError("palette[0] must be minecraft:air")
-        if self.blocks.size and (self.blocks.min() < 0 or self.blocks.max() >= len(self.palette)):
+        # checked before the cast to int32, which would wrap an index of 2**32 round to 0
+        if blocks.size and (blocks.min() < 0 or blocks.max() >= len(self.palette)):
             raise ValueError("palette index out of range")
+        self.blocks = np.ascontiguousarray(blocks, dtype=np.int32)
         if self.void is not None:
             self.void = np.ascontiguousarray(self.void, dtype=bool)
             if self.void.shape != self.blocks.shape:
@@ -191,7 +219,12 @@ class Structure:
         return int((~self.air_mask()).sum())
 
     def state_at(self, x: int, y: int, z: int) -> str | None:
-        """The block state at a cell, or None for void."""
+        """The block state at a cell, or None for void. IndexError outside
+        the box (a negative coordinate does not count from the far end)."""
+        cell = tuple(_whole(n, v) for n, v in zip("xyz", (x, y, z)))
+        if not all(0 <= c < n for c, n in zip(cell, self.shape)):
+            raise IndexError(f"cell {cell} outside the box {self.shape}")
+        x, y, z = cell
         if self.void is not None and self.void[x, y, z]:
             return None
         return self.palette[self.blocks[x, y, z]]
@@ -226,9 +259,12 @@ class Structure:
         return replace(self, blocks=remap[self.blocks].astype(np.int32), palette=palette)
 
     def crop(self, lo, hi) -> "Structure":
-        """Cells lo <= p < hi (per axis); entities and block entities follow."""
-        lo = tuple(int(v) for v in lo)
-        hi = tuple(int(v) for v in hi)
+        """Cells lo <= p < hi (per axis, inside the box: 0 <= lo <= hi <=
+        shape, else ValueError); entities and block entities follow."""
+        lo = tuple(_whole("lo", v) for v in lo)
+        hi = tuple(_whole("hi", v) for v in hi)
+        if len(lo) != 3 or len(hi) != 3 or not all(0 <= a <= b <= n for a, b, n in zip(lo, hi, self.shape)):
+            raise ValueError(f"crop {lo}..{hi} is not a box inside (0, 0, 0)..{self.shape}")
         sl = tuple(slice(a, b) for a, b in zip(lo, hi))
         bes = {(x - lo[0], y - lo[1], z - lo[2]): v for (x, y, z), v in self.block_entities.items()
                if all(a <= p < b for p, a, b in zip((x, y, z), lo, hi))}
@@ -242,6 +278,9 @@ class Structure:
     def trimmed(self) -> "Structure":
         """Crop to the bounding box of non-air cells (an empty structure stays 1x1x1)."""
         solid = ~self.air_mask()
+        if not self.blocks.size:                # a box of no cells: one cell of air
+            return replace(self, blocks=np.zeros((1, 1, 1), np.int32), void=None, block_entities={},
+                           entities=[])
         if not solid.any():
             return self.crop((0, 0, 0), (1, 1, 1))
         idx = np.nonzero(solid)
@@ -249,10 +288,12 @@ class Structure:
 
     def pad(self, width, fill_void: bool = False) -> "Structure":
         """Grow the box by `width` cells (int, or per-axis (before, after) pairs)
-        of air (or void). `origin` moves so positions stay comparable."""
-        if isinstance(width, int):
+        of air (or void), each >= 0. `origin` moves so positions stay comparable."""
+        if isinstance(width, numbers.Integral):
             width = [(width, width)] * 3
-        width = [(int(a), int(b)) for a, b in width]
+        width = [(_whole("width", a), _whole("width", b)) for a, b in width]
+        if len(width) != 3 or min(min(w) for w in width) < 0:
+            raise ValueError(f"pad width must be >= 0, three (before, after) pairs or one int: {width}")
         blocks = np.pad(self.blocks, width)
         void = None
         if fill_void or self.void is not None:
@@ -292,8 +333,9 @@ class Structure:
         first part, the rest to the second. Both parts keep the full box (the
         other part's cells become air), so positions stay comparable. Each
         entity goes to the part its cell (`entity_block`) falls in."""
-        a = AXES[axis] if isinstance(axis, str) else int(axis)
+        a = axis_number(axis)
         n = self.shape[a]
+        at = _whole("at", at)
         if not 0 <= at <= n:
             raise ValueError(f"cut position {at} outside 0..{n} on axis {'xyz'[a]}")
         coord = np.arange(n).reshape([-1 if i == a else 1 for i in range(3)])
@@ -308,6 +350,8 @@ class Structure:
         An entity is kept when its cell (`entity_block`, clamped into the
         box) is kept, or when it has no Pos."""
         keep = np.asarray(keep, dtype=bool)
+        if keep.shape != self.shape:            # numpy would broadcast a (1, 1, 1) mask silently
+            raise ValueError(f"mask shape {keep.shape} differs from the box {self.shape}")
         blocks = np.where(keep, self.blocks, np.int32(0)).astype(np.int32, copy=False)
         bes = {p: v for p, v in self.block_entities.items() if keep[p]}
         entities = []

@@ -98,8 +98,9 @@ def check_memory(spec, config, classes: int, grid, device: torch.device) -> None
         shape = " x ".join(map(str, grid))
         raise VoxgenError(f"training on a {shape} grid needs about {need / gb:.0f} GiB (pool {config.pool_size}, "
                           f"batch {config.batch}, {config.steps[1]} steps, verify_seeds {config.verify_seeds}) "
-                          f"but {have / gb:.0f} GiB are there for it ({device.type}): choose a smaller blueprint or lower margin, pool_size, batch, steps, "
-                          f"verify_seeds or the model's hidden_channels, mlp_width or mlp_layers",
+                          f"but {have / gb:.0f} GiB are there for it ({device.type}): choose a smaller blueprint "
+                          f"or lower margin, pool_size, batch, steps, verify_seeds or the model's hidden_channels, "
+                          f"mlp_width or mlp_layers",
                           spec.path)
 
 
@@ -150,7 +151,7 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     trained weights to start from (a new run, fresh optimizer and pool)."""
     spec = parse_spec(spec_path)
     if init is not None and resume:
-        raise VoxgenError("--init starts a new run from trained weights and --resume goes on from the "
+        raise VoxgenError("init starts a new run from trained weights and resume goes on from the "
                           "run's checkpoint: give one of them")
     cfg = spec.config
     if iterations is not None:
@@ -244,6 +245,10 @@ def _run(spec, cfg, dev, shape, target, model, classes, out, weights_path, resum
         except (RuntimeError, ValueError, KeyError, IndexError, TypeError) as err:
             raise VoxgenError(f"corrupt checkpoint (optimizer or random state: {str(err).splitlines()[0]})",
                               ckpt_path) from None
+        made_with = meta.get("threads")     # the CPU's products round by thread count: said, as the device is
+        if isinstance(made_with, int) and made_with != torch.get_num_threads() and dev.type == "cpu" and progress:
+            print(f"{ckpt_path}: trained on {made_with} threads, resumed on {torch.get_num_threads()}: the run "
+                  f"rounds otherwise from here on (--threads {made_with} goes on as it would have)", file=sys.stderr)
         if made_on != dev.type:             # another kind of generator: its state cannot carry over
             firing.manual_seed(cfg.torch_seed + 1 + start)
             if progress:
@@ -253,8 +258,8 @@ def _run(spec, cfg, dev, shape, target, model, classes, out, weights_path, resum
         started_from = meta.get("started_from")
         mean.load(tensors, meta.get("averaged", 0), saved.average_decay)
         if cfg.iterations < start:
-            raise VoxgenError(f"{ckpt_path}: the checkpoint is at iteration {start}, past --iterations "
-                              f"{cfg.iterations} (give at least {start}; {start} writes its weights as they are)")
+            raise VoxgenError(f"{ckpt_path}: the checkpoint is at iteration {start}, past "
+                              f"iterations = {cfg.iterations} (give at least {start}; {start} writes its weights as they are)")
         changed = config_changes(saved.to_dict(), cfg.to_dict())
         if changed and progress:            # allowed (a lower lr, wider model, ...), but said
             print(f"{ckpt_path}: resuming with the spec's settings, changed from the checkpoint's: "
@@ -293,7 +298,7 @@ def _run(spec, cfg, dev, shape, target, model, classes, out, weights_path, resum
         save_weights(ckpt_path, model, classes, name, target.palette, target.seed,
                      record={}, extra_tensors=extra,
                      extra_meta={"iteration": it, "elapsed_s": elapsed, "streak": streak, "averaged": mean.n,
-                                 "device": dev.type,
+                                 "device": dev.type, "threads": torch.get_num_threads(),
                                  **({"started_from": started_from} if started_from else {})})
 
     from tqdm import tqdm

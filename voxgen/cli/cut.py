@@ -49,8 +49,8 @@ def cut(blueprint, axis, at, seed, out, fmt):
     from voxgen import formats
     from voxgen.atomic_write import atomic_outputs
     from voxgen.bundled import resolve_blueprint
-    from voxgen.errors import VoxgenError
-    from voxgen.regen import axis_index, cut_position
+    from voxgen.cut_plane import axis_index, cut_position
+    from voxgen.errors import ParameterError, VoxgenError
 
     if not out:
         raise VoxgenError("-o is empty: name the folder for the two parts")
@@ -69,8 +69,8 @@ def cut(blueprint, axis, at, seed, out, fmt):
     a = axis_index(axis, structure.shape)
     try:
         pos = cut_position(at, structure.shape[a], np.random.default_rng(seed))
-    except VoxgenError as err:
-        raise VoxgenError(err.message, path) from None
+    except ParameterError as err:                        # the library names `at`; the user typed --at
+        raise VoxgenError(err.as_option().message, path) from None
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise VoxgenError("-o must name a directory", out)

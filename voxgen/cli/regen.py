@@ -197,7 +197,7 @@ def table(report) -> str:
 @click.pass_context
 def regen(ctx, name, damage, axis, at, jitter, trials, steps, ticks, seed, as_json, render_dir, device):
     """Grow NAME, damage it, regrow every part alone and judge each one."""
-    from voxgen.errors import VoxgenError, make_dir
+    from voxgen.errors import ParameterError, VoxgenError, make_dir
     from voxgen.grow import load_trained
     from voxgen.regen import regenerate
 
@@ -220,11 +220,23 @@ def regen(ctx, name, damage, axis, at, jitter, trials, steps, ticks, seed, as_js
         except ValueError:
             raise VoxgenError(f"--at must be an integer, half or random, not {at!r}") from None
     trained = load_trained(name, device=device)
-    if render_dir is not None:
+    made = []                               # folders made for --render, outermost first
+    if render_dir is not None:              # made before the work: a folder that cannot be is told now
+        made = [p for p in [Path(render_dir), *Path(render_dir).parents] if not p.exists()][::-1]
         make_dir(render_dir)
-    report = regenerate(trained, damage=damage, axis=axis, at=at, trials=trials, steps=steps,
-                        ticks=ticks, seed=seed, jitter=jitter,
-                        keep_frames=render_dir is not None)
+    try:
+        report = regenerate(trained, damage=damage, axis=axis, at=at, trials=trials, steps=steps,
+                            ticks=ticks, seed=seed, jitter=jitter,
+                            keep_frames=render_dir is not None)
+    except BaseException as err:
+        for folder in reversed(made):       # a refused option or Ctrl-C leaves no empty folder
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        if isinstance(err, ParameterError):  # the library names `at`; the user typed --at
+            raise err.as_option() from None
+        raise
     frames = report.pop("frames", None)
     click.echo(json.dumps(report, indent=1) if as_json else table(report))
     if render_dir is not None:

@@ -21,7 +21,7 @@ def pick_device(device) -> torch.device:
         raise VoxgenError(f"unknown device {device!r} (auto, cpu or cuda)")
     if kind == "cuda":
         if not torch.cuda.is_available():
-            raise VoxgenError("--device cuda asked for, but torch sees no CUDA device")
+            raise VoxgenError(f"device {name!r} asked for, but torch sees no CUDA device")
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.allow_tf32 = False
