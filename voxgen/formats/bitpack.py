@@ -18,7 +18,9 @@ def longs_needed(count: int, bits: int) -> int:
 
 
 def unpack(longs: np.ndarray, count: int, bits: int) -> np.ndarray:
-    """int64 (count,) entries from `longs` (int64/uint64 (M,), any byte order).
+    """(count,) entries from `longs` (int64/uint64 (M,), any byte order): int32
+    up to 31 bits an entry (every palette: int64 took 256 MB more at 64 M
+    cells), int64 above.
 
     The caller checks len(longs) >= longs_needed(count, bits) first.
     The layout repeats every 64 entries (= `bits` longs): viewed as rows of
@@ -35,7 +37,7 @@ def unpack(longs: np.ndarray, count: int, bits: int) -> np.ndarray:
     table[bits] = words[bits::bits][:rows]
     # Slot j of every row is written straight into column j of the result:
     # building (64, rows) and transposing it took three copies of the output.
-    out = np.empty((rows, 64), dtype=np.int64)
+    out = np.empty((rows, 64), dtype=np.int32 if bits <= 31 else np.int64)
     value = np.empty(rows, dtype=np.uint64)
     mask = np.uint64((1 << bits) - 1)
     for j in range(64):

@@ -18,7 +18,7 @@ from voxgen.blocks import AIR, STRUCTURE_VOID, canonical
 from voxgen.errors import VoxgenError
 from voxgen.formats import MAX_CELLS
 from voxgen.formats.flattening import FLATTENING_DATA_VERSION
-from voxgen.structure import Structure
+from voxgen.structure import Structure, looked_up, used_entries
 
 # Stamped when a structure has no DataVersion that says its names are
 # flattened (1.20.4, as voxgen's writers always have).
@@ -99,7 +99,7 @@ def build_structure(indices: np.ndarray, states: list, path, void=None, **kwargs
         if lo < 0 or hi >= n:
             bad = lo if lo < 0 else hi
             raise VoxgenError(f"palette index {bad} out of range (palette has {n} entries)", path)
-    used = np.bincount(indices.ravel(), minlength=n) > 0  # (np.unique would sort 16M cells)
+    used = used_entries(indices, n)
     palette = [AIR]
     remap = np.zeros(n, dtype=np.int32)
     is_void = np.zeros(n, dtype=bool)
@@ -117,8 +117,8 @@ def build_structure(indices: np.ndarray, states: list, path, void=None, **kwargs
             seen[state] = len(palette)
             palette.append(state)
         remap[i] = seen[state]
-    blocks = remap[indices]
-    cell_void = is_void[indices] if is_void.any() else None
+    blocks = looked_up(remap, indices)
+    cell_void = looked_up(is_void, indices) if is_void.any() else None
     if void is not None:
         cell_void = void if cell_void is None else (cell_void | void)
     return Structure(blocks, tuple(palette), void=cell_void, **kwargs)
@@ -128,11 +128,11 @@ def file_palette(structure: Structure) -> tuple[np.ndarray, list[str]]:
     """(indices (X, Y, Z) int32, states) for writing: the structure's used
     states with air first, void cells as `minecraft:structure_void`."""
     cells = structure.blocks if structure.void is None else structure.blocks[~structure.void]
-    used = np.bincount(cells.ravel(), minlength=len(structure.palette)) > 0
+    used = used_entries(cells, len(structure.palette))
     used[0] = True
     remap = (np.cumsum(used) - 1).astype(np.int32)
     states = [s for s, u in zip(structure.palette, used) if u]
-    indices = remap[structure.blocks]
+    indices = looked_up(remap, structure.blocks)
     if structure.void is not None:
         indices[structure.void] = len(states)
         states.append(STRUCTURE_VOID)

@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from voxgen.blocks import join_state, split_state
+from voxgen.structure import looked_up, used_entries
 
 # The first DataVersion with flattened names (snapshot 17w47a), and 1.13.0,
 # whose names the table writes.
@@ -93,9 +94,9 @@ def numeric_states(keys: np.ndarray) -> tuple[np.ndarray, list[str]]:
     (indices of the same shape int32, states). Each distinct key is looked up
     once; keys sharing a state share an index (e.g. 8:0 and 9:0 are both
     still water)."""
-    keys = np.asarray(keys, dtype=np.int64)
+    keys = np.asarray(keys)
     size = (MAX_LEGACY_ID + 1) * 16
-    used = np.flatnonzero(np.bincount(keys.ravel(), minlength=size))
+    used = np.flatnonzero(used_entries(keys, size))
     states: list[str] = []
     index_of: dict[str, int] = {}
     lut = np.zeros(size, dtype=np.int32)
@@ -104,7 +105,7 @@ def numeric_states(keys: np.ndarray) -> tuple[np.ndarray, list[str]]:
         lut[key] = index_of.setdefault(state, len(index_of))
         if lut[key] == len(states):
             states.append(state)
-    return lut[keys], states
+    return looked_up(lut, keys), states
 
 
 def pair_state(block: int, lower: int | None, upper: int | None, half: str) -> str:

@@ -54,7 +54,7 @@ def load(path, block_entities: bool = True) -> Structure:
     hi = np.max([b[0] + b[1] for b in boxes.values()], axis=0)
     shape = check_size(hi - lo, path, "enclosing box")
 
-    indices = np.zeros(shape, dtype=np.int64)
+    indices = np.zeros(shape, dtype=np.int32)        # (the states of <= 1024 regions' palettes fit)
     covered = np.zeros(shape, dtype=bool)
     states: list[str] = []
     entities: dict = {}
@@ -68,6 +68,7 @@ def load(path, block_entities: bool = True) -> Structure:
         if block_entities:
             for pos, tag in _region_tile_entities(name, region, size, path):
                 entities[tuple(int(p + c - l) for p, c, l in zip(pos, corner, lo))] = tag
+    del local, data                         # the last region's copy: 256 MB at 64 M cells
     data_version = root.get("MinecraftDataVersion")
     meta = root.get("Metadata")
     name = ""

@@ -53,6 +53,7 @@ def load(path, block_entities: bool = True) -> Structure:
     data, _ = nbt_io.read_bytes(path)
     skip = () if block_entities else ("BlockEntities", "TileEntities")
     body = schematic_body(nbt_io.parse_root(data, path, skip=skip))
+    del data                                # parsed into copies: the raw bytes are not needed
     version = int(require(body, "Version", nbtlib.Int, path, "Schematic"))
     if version not in (1, 2, 3):
         raise VoxgenError(f"unsupported Sponge schematic version {version}", path)

@@ -46,7 +46,7 @@ from voxgen.formats import flattening, flattening_block_entities, nbt_io, nbt_wa
 from voxgen.formats.file_palette import (build_structure, canonical_state,
                                          check_size, file_palette, written_data_version)
 from voxgen.formats.nbt_io import require
-from voxgen.structure import Structure, entity_block, entity_pos, shifted_entity
+from voxgen.structure import Structure, entity_block, entity_pos, shifted_entity, used_entries
 
 
 def load(path) -> Structure:
@@ -277,7 +277,7 @@ def _file_palettes(structure: Structure):
     the used states is written."""
     kept = structure.metadata.get("structure_palettes")
     cells = structure.blocks if structure.void is None else structure.blocks[~structure.void]
-    used = np.bincount(cells.ravel(), minlength=len(structure.palette)) > 0
+    used = used_entries(cells, len(structure.palette))
     if kept and all(structure.palette[i] in kept[0] for i in np.flatnonzero(used)) \
             and all(len(p) == len(kept[0]) for p in kept):
         first = list(kept[0])
