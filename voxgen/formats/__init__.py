@@ -33,8 +33,10 @@ FORMATS = {
 }
 
 # A declared volume above this is refused before anything is allocated. A
-# loader needs up to ~20 bytes a cell at its peak (file indices, the palette
-# remap, the void mask): ~1.3 GB here. The largest real sample is 256^3 (16 M).
+# Sponge, legacy or Litematica loader takes 9.5-11 bytes a cell at its peak
+# (the file's int32 indices and the Structure's int32 blocks, 8; the void
+# mask; tests/test_load_memory.py): 0.8-0.9 GB of the process at this limit.
+# The largest real sample is 256^3 (16 M).
 MAX_CELLS = 64 * 1024 * 1024
 # Positions this far from the origin or farther are refused (the world border
 # lies at 30 M): below it, a position plus an origin fits a 32-bit int.
