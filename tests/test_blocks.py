@@ -43,3 +43,12 @@ def test_compile_palette_arrays():
     table = compile_palette(["minecraft:air", "minecraft:observer[facing=up]", "minecraft:stone"])
     assert table.colour.shape == (3, 3) and table.colour.dtype == np.uint8
     assert list(table.physics) == [PHYSICS["air"], PHYSICS["observer"], PHYSICS["solid"]]
+
+
+@pytest.mark.parametrize("standing, hung", [("minecraft:oak_sign", "minecraft:oak_wall_sign"),
+                                            ("minecraft:birch_sign", "minecraft:birch_wall_sign"),
+                                            ("minecraft:red_banner", "minecraft:red_wall_banner"),
+                                            ("minecraft:soul_torch", "minecraft:soul_wall_torch")])
+def test_a_block_hung_on_a_wall_moves_as_the_standing_one(standing, hung):
+    # the by-name fallback matched `_wall` first: wall signs were "unknown", standing ones "immovable"
+    assert block_info(hung).physics == block_info(standing).physics != "unknown"

@@ -141,6 +141,10 @@ _FALLBACK = (
     ("_leaves", (0x3C, 0x8C, 0x2C), "unknown"),
     ("_stairs", (0x9C, 0x9C, 0x9C), "unknown"),
     ("_slab", (0xA0, 0xA0, 0xA0), "unknown"),
+    # before _wall: a wall sign, banner or torch is the standing one's block, hung on a wall
+    ("_torch", (0xF0, 0xC0, 0x40), "destroy"),
+    ("_sign", (0xB0, 0x90, 0x60), "immovable"),
+    ("_banner", (0xE0, 0xE0, 0xE0), "immovable"),
     ("_wall", (0x80, 0x80, 0x80), "unknown"),
     ("_fence_gate", (0xA0, 0x80, 0x50), "unknown"),
     ("_fence", (0xA0, 0x80, 0x50), "unknown"),
@@ -154,10 +158,7 @@ _FALLBACK = (
     ("_sapling", (0x48, 0x90, 0x30), "destroy"),
     ("_flower", (0xD8, 0x40, 0x40), "destroy"),
     ("_tulip", (0xE0, 0x60, 0x40), "destroy"),
-    ("_torch", (0xF0, 0xC0, 0x40), "destroy"),
-    ("_sign", (0xB0, 0x90, 0x60), "immovable"),
     ("_bed", (0xC0, 0x30, 0x30), "immovable"),
-    ("_banner", (0xE0, 0xE0, 0xE0), "immovable"),
     ("_ore", (0x88, 0x88, 0x88), "solid"),
     ("_bricks", (0x90, 0x58, 0x48), "solid"),
     ("_block", (0xA0, 0xA0, 0xA0), "unknown"),
@@ -169,18 +170,87 @@ _FALLBACK = (
 _UNKNOWN_COLOUR = (0xD0, 0x30, 0xD0)  # loud magenta: "we do not know this block"
 
 
+# Colour only (physics keeps the by-name fallback above): most ids the table
+# does not list are a listed block's dye or shape variant, and its colour
+# beats a family grey (an oak roof of stairs drawn as stone, every bed red).
+DYES = ("white", "orange", "magenta", "light_blue", "yellow", "lime", "pink", "gray",
+        "light_gray", "cyan", "purple", "blue", "brown", "green", "red", "black")
+# dyed family -> (the listed block giving the dye's colour, colour mixed in, its share)
+_DYED = {
+    "stained_glass_pane": ("wool", (0xC0, 0xDD, 0xE2), 0.4),
+    "stained_glass": ("wool", (0xC0, 0xDD, 0xE2), 0.4),
+    "concrete_powder": ("concrete", (0xE8, 0xE8, 0xE8), 0.25),
+    "glazed_terracotta": ("wool", None, 0.0),
+    "wall_banner": ("wool", None, 0.0),
+    "banner": ("wool", None, 0.0),
+    "carpet": ("wool", None, 0.0),
+    "bed": ("wool", None, 0.0),
+    "candle": ("wool", None, 0.0),
+    "shulker_box": ("wool", None, 0.0),
+}
+# Shapes cut from a material (longest first, so `_wall_sign` is not `_wall`).
+_SHAPES = ("_wall_hanging_sign", "_hanging_sign", "_wall_sign", "_sign", "_stairs", "_slab",
+           "_fence_gate", "_fence", "_wall", "_trapdoor", "_door", "_button",
+           "_pressure_plate")
+_PREFIXES = ("infested_", "waxed_", "chiseled_", "cut_")
+_MATERIAL_ALIASES = {"heavy_weighted": "iron_block", "light_weighted": "gold_block"}
+
+
+def _mix(colour, other, share):
+    if other is None:
+        return colour
+    return tuple(round(c * (1 - share) + o * share) for c, o in zip(colour, other))
+
+
+def _variant_colour(path: str, table, depth: int = 0):
+    """The colour of the listed block that `path` (an id without namespace) is
+    a dye, shape or prefix variant of; None if none is found."""
+    def listed(p):
+        info = table.get("minecraft:" + p)
+        return info.colour if info is not None else None
+    if depth > 2:
+        return None
+    if (colour := listed(path)) is not None:
+        return colour
+    if path.startswith("potted_") and (colour := listed("flower_pot")) is not None:
+        return colour                      # the pot is most of the cube
+    for dye in DYES:
+        family = path[len(dye) + 1:] if path.startswith(dye + "_") else None
+        if family in _DYED and (colour := listed(f"{dye}_{_DYED[family][0]}")) is not None:
+            return _mix(colour, *_DYED[family][1:])
+    for shape in _SHAPES:
+        if path.endswith(shape) and len(path) > len(shape):
+            base = path[:-len(shape)]
+            base = _MATERIAL_ALIASES.get(base, base)
+            for material in (base, base + "s", base + "_planks", base + "_block"):
+                if (colour := _variant_colour(material, table, depth + 1)) is not None:
+                    return colour
+            return None
+    for prefix in _PREFIXES:
+        if path.startswith(prefix):
+            return _variant_colour(path[len(prefix):], table, depth + 1)
+    for suffix, listed_suffix in (("_wood", "_log"), ("_hyphae", "_stem")):
+        if path.endswith(suffix):
+            return _variant_colour(path[:-len(suffix)] + listed_suffix, table, depth + 1)
+    return None
+
+
 @functools.lru_cache(maxsize=65536)
 def block_info(state: str) -> BlockInfo:
-    """Registry entry for a state (by its id), with the by-name fallback."""
+    """Registry entry for a state (by its id), with the by-name fallback:
+    physics from `_FALLBACK`, colour from the block it is a variant of
+    (`_variant_colour`), else from `_FALLBACK`, else magenta."""
     name = block_id(canonical(state))
     table = registry()
     if name in table:
         return table[name]
     path = name.partition(":")[2]
-    for pattern, colour, physics in _FALLBACK:
+    colour, physics = _UNKNOWN_COLOUR, "unknown"
+    for pattern, fallback_colour, fallback_physics in _FALLBACK:
         if pattern in path:
-            return BlockInfo(colour, physics)
-    return BlockInfo(_UNKNOWN_COLOUR, "unknown")
+            colour, physics = fallback_colour, fallback_physics
+            break
+    return BlockInfo(_variant_colour(path, table) or colour, physics)
 
 
 def is_known(state: str) -> bool:

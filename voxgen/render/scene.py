@@ -1,8 +1,9 @@
 """The pyvista scene: one or more panels, each showing one Structure's mesh.
 
 Lighting is off (the mesh carries its own per-direction brightness, so a
-pixel's colour is exactly its face's colour) and so is anti-aliasing (speed,
-and exact colours). The camera frames a box of blocks from an azimuth and an
+pixel's colour is exactly its face's colour; a machine block's front face
+carries a darker inset square, see `mesh.FRONT_BLOCKS`) and so is
+anti-aliasing (speed, and exact colours). The camera frames a box of blocks from an azimuth and an
 elevation in degrees:
 
     azimuth 0, elevation 0   looking north from the south (+z side)
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voxgen.render.mesh import VoxelMesh, build_mesh
+from voxgen.render.mesh import VoxelMesh, build_mesh, front_marks
 from voxgen.render.offscreen import require_opengl
 from voxgen.structure import Structure
 
@@ -99,6 +100,19 @@ def mesh_to_polydata(mesh: VoxelMesh):
     return poly
 
 
+def marks_to_polydata(mesh: VoxelMesh):
+    """pyvista PolyData of `mesh`'s front marks (`front_marks`), or None when
+    it has none; point array `rgb` as in `mesh_to_polydata`."""
+    import pyvista as pv
+
+    vertices, quads, colours = front_marks(mesh)
+    if len(quads) == 0:
+        return None
+    poly = pv.PolyData.from_regular_faces(vertices, quads)
+    poly.point_data["rgb"] = np.repeat(colours, 4, axis=0)
+    return poly
+
+
 class Scene:
     """A window of `panels` side-by-side square panels of `size` pixels.
 
@@ -122,6 +136,8 @@ class Scene:
         plotter.disable_anti_aliasing()
         self.polydata = [None] * panels      # the PolyData each panel's actor draws
         self.actors = [None] * panels
+        self.mark_actors = [None] * panels    # front marks of machine blocks
+        self.mark_polydata = [None] * panels
         self.meshes: list[VoxelMesh | None] = [None] * panels
         self._labels = [None] * panels
         self._edges = [False] * panels
@@ -140,6 +156,7 @@ class Scene:
         mesh = build_mesh(structure, keep=keep, hidden=hidden,
                           eye=self._eye[panel] if self.fixed_camera else None)
         self.meshes[panel] = mesh
+        self._show_marks(mesh, panel)
         if mesh.n_faces == 0:                # nothing to draw (pyvista refuses empty meshes)
             if self.actors[panel] is not None:
                 self.actors[panel].SetVisibility(False)
@@ -160,6 +177,23 @@ class Scene:
             self.polydata[panel].shallow_copy(poly)
             self.actors[panel].SetVisibility(True)
         return mesh
+
+    def _show_marks(self, mesh: VoxelMesh, panel: int) -> None:
+        poly = marks_to_polydata(mesh)
+        actor = self.mark_actors[panel]
+        if poly is None:
+            if actor is not None:
+                actor.SetVisibility(False)
+        elif actor is None:
+            self.plotter.subplot(0, panel)
+            self.mark_actors[panel] = actor = self.plotter.add_mesh(
+                poly, scalars="rgb", rgb=True, lighting=False, show_scalar_bar=False,
+                reset_camera=False)
+            actor.prop.backface_culling = True
+            self.mark_polydata[panel] = poly
+        else:
+            self.mark_polydata[panel].shallow_copy(poly)
+            actor.SetVisibility(True)
 
     def frame(self, lo, hi, azimuth: float = DEFAULT_AZIMUTH,
               elevation: float = DEFAULT_ELEVATION, panel: int | None = None) -> None:
