@@ -138,3 +138,51 @@ def test_compare_shows_a_piston_grown_facing_the_wrong_way():
     wrong = one_block("minecraft:sticky_piston[extended=false,facing=north]")
     image = render_still(right, compare=wrong, size=64, azimuth=0, elevation=0)
     assert np.abs(image[32, 32].astype(int) - image[32, 64 + 32].astype(int)).max() > 20
+
+
+# --- see-through blocks: water, glass, ice ------------------------------------------
+
+def pond() -> Structure:
+    """A 3x2x3 pool: stone at the bottom centre, water everywhere else in the
+    lower layer and over all of the upper one."""
+    blocks = np.full((3, 2, 3), 2, np.int32)
+    blocks[1, 0, 1] = 1
+    return Structure(blocks, ("minecraft:air", "minecraft:stone", "minecraft:water[level=0]"))
+
+
+def test_water_hides_nothing_in_a_picture_and_everything_in_an_export():
+    from voxgen.render.mesh import check_faces, count_faces, visible_faces
+
+    s = pond()
+    exported = build_mesh(s)
+    assert exported.n_faces == 2 * (3 * 3 + 3 * 2 + 3 * 2)      # the closed skin of the 3x2x3 box
+    assert not exported.face_clear.any() and (exported.face_block == 1).sum() == 1     # the stone's bottom only
+    seen = build_mesh(s, see_through=True)
+    stone = seen.face_block == 1
+    assert stone.sum() == 6 and not seen.face_clear[stone].any()     # all of the stone's faces
+    water = seen.face_block == 2
+    assert seen.face_clear[water].all()
+    assert water.sum() == (exported.face_block == 2).sum()     # water's faces: the pool's skin, none on the stone
+    assert check_faces(s, see_through=True) == seen.n_faces and check_faces(s) == exported.n_faces
+    rng = np.random.default_rng(5)
+    for _ in range(20):                             # the count agrees with the faces built
+        cells, blockers = rng.random((2, 4, 5, 3)) < 0.5
+        blockers |= cells & (rng.random((4, 5, 3)) < 0.5)
+        assert count_faces(cells, blockers) == sum(len(f) for f in visible_faces(cells, blockers))
+
+
+@needs_gl
+def test_a_picture_shows_the_stone_under_the_water():
+    from voxgen.render.scene import render_still
+
+    s = pond()
+    under = render_still(s, size=96, azimuth=0, elevation=90)[48, 48].astype(int)     # looking down
+    only_water = render_still(replace_block(s, 1, 2), size=96, azimuth=0, elevation=90)[48, 48].astype(int)
+    stone, water = np.array(colour("minecraft:stone")), np.array(colour("minecraft:water"))
+    assert np.abs(under - only_water).max() > 10                  # something shows through
+    assert np.abs(under - stone).sum() < np.abs(only_water - stone).sum()    # and it is the stone
+
+
+def replace_block(s: Structure, old: int, new: int) -> Structure:
+    from dataclasses import replace
+    return replace(s, blocks=np.where(s.blocks == old, new, s.blocks).astype(np.int32))

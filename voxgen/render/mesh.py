@@ -31,6 +31,12 @@ MAX_FACES = 2_000_000
 # Cells counted per slab by `count_faces` (bounds its temporaries).
 _SLAB_CELLS = 1 << 22
 
+# Blocks a picture draws see-through (`build_mesh(see_through=True)`), so
+# that an ocean temple is not a blue box and a glass wall not a curtain;
+# also every `*stained_glass` and `*stained_glass_pane`.
+SEE_THROUGH = frozenset({"minecraft:water", "minecraft:bubble_column", "minecraft:glass",
+                         "minecraft:glass_pane", "minecraft:ice", "minecraft:frosted_ice"})
+
 # Face directions, defined once: name, outward normal, brightness. Brightness
 # follows Minecraft's own flat shading (top 1.0, north/south 0.8,
 # east/west 0.6, bottom 0.5).
@@ -62,6 +68,7 @@ class VoxelMesh:
     face_colours: uint8 (F, 3) block colour times the direction's brightness.
     block_colours: uint8 (K, 3) unshaded registry colour per palette entry.
     palette: the structure's palette (K entries).
+    face_clear: bool (F,) faces of see-through blocks (`build_mesh(see_through=True)`).
     """
 
     vertices: np.ndarray
@@ -71,6 +78,7 @@ class VoxelMesh:
     face_colours: np.ndarray
     block_colours: np.ndarray
     palette: tuple[str, ...]
+    face_clear: np.ndarray | None = None
 
     @property
     def n_faces(self) -> int:
@@ -102,11 +110,13 @@ def filled_mask(structure: Structure, keep: np.ndarray | None = None,
     return filled
 
 
-def visible_faces(filled: np.ndarray) -> list[np.ndarray]:
+def visible_faces(filled: np.ndarray, blockers: np.ndarray | None = None) -> list[np.ndarray]:
     """Per direction (in DIRECTIONS order), the flat cell indices (into the
-    (X, Y, Z) box, C order) of filled cells whose neighbour that way is empty.
-    Cells outside the box count as empty."""
-    padded = np.pad(filled, 1)
+    (X, Y, Z) box, C order) of filled cells whose neighbour that way is not
+    one of `blockers` (default: the filled cells). Cells outside the box
+    count as empty."""
+    blockers = filled if blockers is None else blockers
+    padded = np.pad(blockers, 1)
     X, Y, Z = filled.shape
     out = []
     for dx, dy, dz in NORMALS:
@@ -115,33 +125,65 @@ def visible_faces(filled: np.ndarray) -> list[np.ndarray]:
     return out
 
 
-def count_faces(filled: np.ndarray) -> int:
-    """How many faces `visible_faces(filled)` would return, without building
-    any index array: slabs of about _SLAB_CELLS cells at a time.
+def count_faces(filled: np.ndarray, blockers: np.ndarray | None = None) -> int:
+    """How many faces `visible_faces(filled, blockers)` would return, without
+    building any index array: slabs of about _SLAB_CELLS cells at a time.
 
-    Each filled cell has 6 faces and each pair of filled neighbours hides
-    two of them. Counting pairs on contiguous slabs is ~6x faster than
+    Each filled cell has 6 faces, and each neighbour among the blockers
+    hides one (filled neighbours, when the blockers are the filled cells,
+    hide two a pair). Counting pairs on contiguous slabs is ~6x faster than
     comparing every cell with its neighbour along strided views (0.9 s for a
     256^3 box, counted twice per render)."""
     filled = np.ascontiguousarray(filled, dtype=bool)
+    blockers = filled if blockers is None else np.ascontiguousarray(blockers, dtype=bool)
     X, Y, Z = filled.shape
     rows = max(1, _SLAB_CELLS // max(1, Y * Z))
-    cells = pairs = 0
+    cells = hidden = 0
+
+    def touching(a, b):             # cells of `a` beside a blocker in `b`, and the other way
+        return int(np.count_nonzero(a[0] & b[1])) + int(np.count_nonzero(a[1] & b[0]))
     for a in range(0, X, rows):
-        slab = filled[a:a + rows]
-        ahead = filled[a + 1:a + rows + 1]                 # the +x neighbours of slab[:len(ahead)]
+        slab, block = filled[a:a + rows], blockers[a:a + rows]
+        ahead, block_ahead = filled[a + 1:a + rows + 1], blockers[a + 1:a + rows + 1]    # +x of slab[:n]
+        n = len(ahead)
         cells += int(np.count_nonzero(slab))
-        pairs += int(np.count_nonzero(slab[:len(ahead)] & ahead))
-        pairs += int(np.count_nonzero(slab[:, 1:] & slab[:, :-1]))
-        pairs += int(np.count_nonzero(slab[:, :, 1:] & slab[:, :, :-1]))
-    return 6 * cells - 2 * pairs
+        hidden += touching((slab[:n], ahead), (block[:n], block_ahead))
+        hidden += touching((slab[:, :-1], slab[:, 1:]), (block[:, :-1], block[:, 1:]))
+        hidden += touching((slab[:, :, :-1], slab[:, :, 1:]), (block[:, :, :-1], block[:, :, 1:]))
+    return 6 * cells - hidden
+
+
+def see_through_entries(palette) -> np.ndarray:
+    """bool (K,): the palette entries a picture draws see-through (SEE_THROUGH)."""
+    def clear(name):
+        path = name.partition(":")[2]
+        return name in SEE_THROUGH or path.endswith(("stained_glass", "stained_glass_pane"))
+    return np.array([clear(block_id(state)) for state in palette], dtype=bool)
+
+
+def _layers(structure: Structure, filled: np.ndarray, see_through: bool):
+    """(opaque, clear) bool (X, Y, Z) cells of `filled`: with `see_through`,
+    the clear ones are SEE_THROUGH blocks, else none are."""
+    if not see_through:
+        return filled, None
+    clear = filled & see_through_entries(structure.palette)[structure.blocks]
+    return (filled & ~clear, clear) if clear.any() else (filled, None)
+
+
+def _face_count(opaque: np.ndarray, clear: np.ndarray | None) -> int:
+    """Faces of the opaque cells beside anything not opaque, and of the
+    clear cells beside empty ones (water beside water or stone has none)."""
+    if clear is None:
+        return count_faces(opaque)
+    return count_faces(opaque) + count_faces(clear, clear | opaque)
 
 
 def check_faces(structure: Structure, path=None, keep: np.ndarray | None = None,
-                hidden: np.ndarray | None = None) -> int:
-    """The number of visible faces of `structure`; a VoxgenError naming `path`
-    (default: the structure's name) if above MAX_FACES. Builds no mesh."""
-    n = count_faces(filled_mask(structure, keep, hidden))
+                hidden: np.ndarray | None = None, see_through: bool = False) -> int:
+    """The number of visible faces of `structure` (as `build_mesh` with the
+    same arguments builds them); a VoxgenError naming `path` (default: the
+    structure's name) if above MAX_FACES. Builds no mesh."""
+    n = _face_count(*_layers(structure, filled_mask(structure, keep, hidden), see_through))
     _refuse_above_limit(n, structure, path)
     return n
 
@@ -172,21 +214,33 @@ def facing_eye(flat: np.ndarray, d: int, shape, eye) -> np.ndarray:
 
 
 def build_mesh(structure: Structure, keep: np.ndarray | None = None,
-               hidden: np.ndarray | None = None, eye=None, source=None) -> VoxelMesh:
+               hidden: np.ndarray | None = None, eye=None, source=None,
+               see_through: bool = False) -> VoxelMesh:
     """The merged mesh of `structure`'s visible faces (see `filled_mask` for
     `keep` and `hidden`). Does not apply `structure.origin`.
 
     eye: optional camera position (block units); faces turned away from it
     are left out (about half of them), for a camera that will not move.
+    see_through: water, glass and ice (SEE_THROUGH) hide nothing behind
+    them: the faces of the blocks they touch are built too, theirs only
+    where they touch air, and `face_clear` marks them (pictures draw them
+    see-through; an export, without it, keeps the closed skin of the blocks).
 
     More than MAX_FACES visible faces is a VoxgenError naming `source` (the
     input file; default the structure's name), before any mesh array exists."""
-    filled = filled_mask(structure, keep, hidden)
-    _refuse_above_limit(count_faces(filled), structure, source)
-    per_direction = visible_faces(filled)
+    opaque, clear = _layers(structure, filled_mask(structure, keep, hidden), see_through)
+    _refuse_above_limit(_face_count(opaque, clear), structure, source)
+    per_direction = visible_faces(opaque)
+    clear_counts = [0] * 6
+    if clear is not None:
+        clear_faces = visible_faces(clear, clear | opaque)
+        clear_counts = [len(f) for f in clear_faces]
+        per_direction = [np.concatenate([a, b]) for a, b in zip(per_direction, clear_faces)]
+    is_clear = [np.arange(len(flat)) >= len(flat) - n for flat, n in zip(per_direction, clear_counts)]
     if eye is not None:
-        per_direction = [flat[facing_eye(flat, d, filled.shape, eye)]
-                         for d, flat in enumerate(per_direction)]
+        seen = [facing_eye(flat, d, opaque.shape, eye) for d, flat in enumerate(per_direction)]
+        per_direction = [flat[k] for flat, k in zip(per_direction, seen)]
+        is_clear = [c[k] for c, k in zip(is_clear, seen)]
     counts = [len(c) for c in per_direction]
     cells = np.concatenate(per_direction).astype(np.int64)
     direction = np.repeat(np.arange(6, dtype=np.int8), counts)
@@ -195,7 +249,7 @@ def build_mesh(structure: Structure, keep: np.ndarray | None = None,
     vertices = np.empty((len(cells), 4, 3), dtype=np.float32)
     start = 0
     for d, flat in enumerate(per_direction):
-        position = np.stack(np.unravel_index(flat, filled.shape), axis=1).astype(np.float32)
+        position = np.stack(np.unravel_index(flat, opaque.shape), axis=1).astype(np.float32)
         np.add(position[:, None, :], CORNERS[d], out=vertices[start:start + len(flat)])
         start += len(flat)
     vertices = vertices.reshape(-1, 3)
@@ -206,7 +260,7 @@ def build_mesh(structure: Structure, keep: np.ndarray | None = None,
     shaded = table.colour[face_block] * BRIGHTNESS[direction][:, None]
     face_colours = np.rint(shaded).astype(np.uint8)
     return VoxelMesh(vertices, faces, face_block, direction, face_colours,
-                     table.colour, structure.palette)
+                     table.colour, structure.palette, np.concatenate(is_clear))
 
 
 # Machine blocks whose working side decides what they do (where a piston

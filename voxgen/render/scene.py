@@ -29,6 +29,7 @@ TEXT_COLOUR = (0.15, 0.15, 0.2)
 EDGE_COLOUR = (0.12, 0.12, 0.14)
 VIEW_ANGLE = 30.0                 # degrees, vertical field of view
 EDGE_MIN_PIXELS = 14.0            # outline blocks drawn at least this many pixels wide
+CLEAR_OPACITY = 0.4               # water, glass, ice: what lies behind them shows
 DEFAULT_AZIMUTH = 35.0
 DEFAULT_ELEVATION = 30.0
 
@@ -88,15 +89,20 @@ def camera_pose(lo, hi, azimuth: float = DEFAULT_AZIMUTH, elevation: float = DEF
     return tuple(centre + distance * direction), tuple(centre), tuple(up)
 
 
-def mesh_to_polydata(mesh: VoxelMesh):
-    """pyvista PolyData of the quads: point array `rgb` (each face's shaded
-    colour on its own four vertices: flat, exact, and cheaper for software
-    OpenGL than per-cell colours) and cell array `block` (palette index)."""
+def mesh_to_polydata(mesh: VoxelMesh, faces: np.ndarray | None = None):
+    """pyvista PolyData of the quads (those of the bool (F,) `faces`, or all):
+    point array `rgb` (each face's shaded colour on its own four vertices:
+    flat, exact, and cheaper for software OpenGL than per-cell colours) and
+    cell array `block` (palette index); None when no face is chosen."""
     import pyvista as pv
 
-    poly = pv.PolyData.from_regular_faces(mesh.vertices, mesh.faces)
-    poly.point_data["rgb"] = np.repeat(mesh.face_colours, 4, axis=0)
-    poly.cell_data["block"] = mesh.face_block
+    chosen = np.arange(mesh.n_faces) if faces is None else np.flatnonzero(faces)
+    if len(chosen) == 0:
+        return None
+    vertices = mesh.vertices.reshape(-1, 4, 3)[chosen].reshape(-1, 3)
+    poly = pv.PolyData.from_regular_faces(vertices, np.arange(4 * len(chosen), dtype=np.int32).reshape(-1, 4))
+    poly.point_data["rgb"] = np.repeat(mesh.face_colours[chosen], 4, axis=0)
+    poly.cell_data["block"] = mesh.face_block[chosen]
     return poly
 
 
@@ -138,6 +144,8 @@ class Scene:
         self.actors = [None] * panels
         self.mark_actors = [None] * panels    # front marks of machine blocks
         self.mark_polydata = [None] * panels
+        self.clear_actors = [None] * panels   # see-through blocks (mesh.SEE_THROUGH)
+        self.clear_polydata = [None] * panels
         self.meshes: list[VoxelMesh | None] = [None] * panels
         self._labels = [None] * panels
         self._edges = [False] * panels
@@ -153,15 +161,16 @@ class Scene:
 
     def show(self, structure: Structure, panel: int = 0, keep=None, hidden=None) -> VoxelMesh:
         """Draw `structure` in `panel`, replacing what was there."""
-        mesh = build_mesh(structure, keep=keep, hidden=hidden,
+        mesh = build_mesh(structure, keep=keep, hidden=hidden, see_through=True,
                           eye=self._eye[panel] if self.fixed_camera else None)
         self.meshes[panel] = mesh
         self._show_marks(mesh, panel)
-        if mesh.n_faces == 0:                # nothing to draw (pyvista refuses empty meshes)
+        self._show_clear(mesh, panel)
+        poly = mesh_to_polydata(mesh, ~mesh.face_clear)
+        if poly is None:                     # nothing to draw (pyvista refuses empty meshes)
             if self.actors[panel] is not None:
                 self.actors[panel].SetVisibility(False)
             return mesh
-        poly = mesh_to_polydata(mesh)
         if self.actors[panel] is None:
             self.plotter.subplot(0, panel)
             self.polydata[panel] = poly
@@ -177,6 +186,26 @@ class Scene:
             self.polydata[panel].shallow_copy(poly)
             self.actors[panel].SetVisibility(True)
         return mesh
+
+    def _show_clear(self, mesh: VoxelMesh, panel: int) -> None:
+        """The see-through faces, blended over what lies behind them (depth
+        peeling sorts them; without clear faces VTK does no peeling pass)."""
+        poly = mesh_to_polydata(mesh, mesh.face_clear)
+        actor = self.clear_actors[panel]
+        if poly is None:
+            if actor is not None:
+                actor.SetVisibility(False)
+        elif actor is None:
+            self.plotter.subplot(0, panel)
+            self.plotter.enable_depth_peeling()
+            self.clear_actors[panel] = actor = self.plotter.add_mesh(
+                poly, scalars="rgb", rgb=True, lighting=False, show_scalar_bar=False,
+                reset_camera=False, opacity=CLEAR_OPACITY)
+            actor.prop.backface_culling = True
+            self.clear_polydata[panel] = poly
+        else:
+            self.clear_polydata[panel].shallow_copy(poly)
+            actor.SetVisibility(True)
 
     def _show_marks(self, mesh: VoxelMesh, panel: int) -> None:
         poly = marks_to_polydata(mesh)
