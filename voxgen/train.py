@@ -42,10 +42,10 @@ from voxgen.errors import VoxgenError, make_dir
 from voxgen.grow import memory_available, rollout_sample_bytes
 from voxgen.nca.active import rollout
 from voxgen.nca.average import WeightMean
-from voxgen.nca.config import NCAConfig
+from voxgen.nca.config import NCAConfig, lr_at
 from voxgen.nca.device import pick_device
 from voxgen.nca.damage import apply_damage
-from voxgen.nca.evaluate import check_growth, check_regrowth
+from voxgen.nca.evaluate import check_growth, check_regrowth, distinct_runs
 from voxgen.nca.loss import class_weights, growth_loss
 from voxgen.nca.model import NCA, set_threads
 from voxgen.nca.spec import parse_spec
@@ -102,32 +102,6 @@ def check_memory(spec, config, classes: int, grid, device: torch.device) -> None
                           f"or lower margin, pool_size, batch, steps, verify_seeds or the model's hidden_channels, "
                           f"mlp_width or mlp_layers",
                           spec.path)
-
-
-def lr_at(config, it: int) -> float:
-    """Learning rate at iteration `it` under the config's schedule."""
-    if config.lr_schedule == "cosine":
-        t = min(it / max(config.iterations, 1), 1.0)
-        return config.lr * (config.lr_final + (1 - config.lr_final) * 0.5 * (1 + math.cos(math.pi * t)))
-    if config.lr_schedule == "step":
-        return config.lr * 0.3 ** ((it >= 0.5 * config.iterations) + (it >= 0.8 * config.iterations))
-    return config.lr
-
-
-def distinct_runs(order: torch.Tensor, reseed: int, deterministic: bool):
-    """(runs (R,), back (B,)): the batch samples to grow, and for each sample
-    of the batch the run whose end state it gets. `order[:reseed]` are fresh
-    seeds; when growth is deterministic (fire_rate 1) their runs are one and
-    the same: grow it once and count it `reseed` times (the same loss and
-    gradient as growing each copy)."""
-    b = len(order)
-    if not deterministic or reseed < 2:
-        return torch.arange(b), torch.arange(b)
-    runs = torch.cat([order[:1], order[reseed:]])
-    back = torch.empty(b, dtype=torch.long)
-    back[runs] = torch.arange(len(runs))
-    back[order[1:reseed]] = 0
-    return runs, back
 
 
 def start_from(model: NCA, path, palette, classes: torch.Tensor) -> None:
@@ -275,12 +249,16 @@ def _run(spec, cfg, dev, shape, target, model, classes, out, weights_path, resum
         previous = set_aside_previous_run(out)
         if previous is not None and progress:
             print(f"a fresh run: the previous run's checkpoint is kept as {previous}", file=sys.stderr)
+    saved_at = start if resume and ckpt_path.exists() else None       # the iteration the checkpoint holds
     log = (out / METRICS).open("w")
     for row in kept:
         log.write(json.dumps(row) + "\n")
 
     def diverged(it: int, what: str):
         kept_file = f"the last good checkpoint, {ckpt_path}, is kept" if ckpt_path.exists() else "no weights written"
+        if saved_at == it:      # resumed, it meets this very batch again: no lr acts before its loss
+            kept_file = (f"{ckpt_path} is kept, but at this iteration, so --resume with a lower lr diverges "
+                         f"again: lower the loss weights, or train afresh")
         raise VoxgenError(f"training diverged at iteration {it} ({what}): lower lr (or lr_final) or the "
                           f"loss weights (hard_weight, alive_weight, skin_weight, focal_gamma); {kept_file}",
                           spec.path)
@@ -292,6 +270,7 @@ def _run(spec, cfg, dev, shape, target, model, classes, out, weights_path, resum
             diverged(it, "weights not finite")
 
     def checkpoint(it: int) -> None:
+        nonlocal saved_at
         finite_model(it)
         extra = {"pool": pool, "pool_loss": pool_loss, "rng.sampler": sampler.get_state(),
                  "rng.firing": firing.get_state(), **optimizer_tensors(opt), **mean.tensors()}
@@ -300,6 +279,7 @@ def _run(spec, cfg, dev, shape, target, model, classes, out, weights_path, resum
                      extra_meta={"iteration": it, "elapsed_s": elapsed, "streak": streak, "averaged": mean.n,
                                  "device": dev.type, "threads": torch.get_num_threads(),
                                  **({"started_from": started_from} if started_from else {})})
+        saved_at = it
 
     from tqdm import tqdm
     bar = tqdm(range(start, cfg.iterations), initial=start, total=cfg.iterations,

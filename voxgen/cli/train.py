@@ -15,9 +15,12 @@ def _print_keys(ctx, _param, value):
     import textwrap
 
     from voxgen.nca.config import describe_keys
+    from voxgen.nca.spec import allowed_values
     blueprint = ("blueprint", "my_house.schem", "Required, no default: the blueprint to grow, a file in any "
                  "format voxgen reads (a path relative to the spec file) or a shipped blueprint's NAME (tree).")
     for key, default, doc in [blueprint, *describe_keys()]:
+        allowed = allowed_values(key)
+        doc = f"{doc} Allowed: {allowed}." if allowed else doc
         click.echo(f"{key} = {json.dumps(default)}")
         click.echo(textwrap.fill(doc, 78, initial_indent="    ", subsequent_indent="    "))
     ctx.exit()

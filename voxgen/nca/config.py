@@ -7,6 +7,7 @@ carries the exact settings it was trained with.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields
 
 PERCEPTIONS = ("fixed", "learned")
@@ -56,7 +57,7 @@ class NCAConfig:
     pool_size: int = 64
     """Grown states kept between iterations (persistence)."""
     batch: int = 8
-    """Samples per iteration."""
+    """Samples per iteration (at most `pool_size`)."""
     lr: float = 2e-3
     """Adam learning rate at the start."""
     lr_schedule: str = "cosine"
@@ -67,11 +68,12 @@ class NCAConfig:
     iterations: int = 2000
     """Maximum training iterations (early stop usually ends sooner)."""
     reseed: int = 1
-    """Worst-loss samples of each batch replaced by fresh seeds."""
+    """Worst-loss samples of each batch replaced by fresh seeds (at most `batch`)."""
     damage_kinds: list = field(default_factory=lambda: ["sphere", "halfcut", "dropout"])
     """Damage applied to grown samples: any of sphere, halfcut, dropout."""
     damage_count: int = 1
-    """Best-loss samples of each batch that get damaged (after a warm-up)."""
+    """Best-loss samples of each batch that get damaged (after a warm-up; at
+    most `batch`)."""
     damage_after: int = 200
     """Iterations before damage starts (let growth form first)."""
     halfcut_axes: list = field(default_factory=lambda: ["x", "y", "z"])
@@ -126,7 +128,8 @@ class NCAConfig:
     verify_seeds: int = 10
     """Fresh seeds grown to confirm exact growth before stopping early."""
     verify_needed: int = 10
-    """How many of `verify_seeds` must grow exactly to stop early."""
+    """How many of `verify_seeds` must grow exactly to stop early (at most
+    `verify_seeds`)."""
     stop_streak: int = 3
     """Consecutive all-exact batches before the fresh-seed verification runs."""
     verify_gap: int = 25
@@ -152,6 +155,16 @@ class NCAConfig:
     def horizon(self) -> int:
         """Training horizon in steps: the default growth length."""
         return int(self.steps[1])
+
+
+def lr_at(config, it: int) -> float:
+    """Learning rate at iteration `it` under the config's schedule."""
+    if config.lr_schedule == "cosine":
+        t = min(it / max(config.iterations, 1), 1.0)
+        return config.lr * (config.lr_final + (1 - config.lr_final) * 0.5 * (1 + math.cos(math.pi * t)))
+    if config.lr_schedule == "step":
+        return config.lr * 0.3 ** ((it >= 0.5 * config.iterations) + (it >= 0.8 * config.iterations))
+    return config.lr
 
 
 def describe_keys() -> list[tuple[str, object, str]]:

@@ -32,10 +32,14 @@ def sphere(state, box, radius_range, generator):
 def halfcut(state, box, axes, at_range, generator):
     """Cut by the plane `axis = at` (axis drawn from `axes`, `at` a fraction of
     the box extent from `at_range`) and keep one side at random, as the
-    regeneration harness does: cells with coordinate < at form the first part."""
+    regeneration harness does: cells with coordinate < at form the first part.
+    Each part keeps at least one layer of the box (at_range 0 or 1 would
+    keep all of it or nothing: a wiped sample, nothing to heal), so an axis
+    the box is one cell thick across is no axis to cut."""
     lo, hi = box
     axis = AXIS_INDEX[axes[int(torch.randint(len(axes), (), generator=generator))]]
     at = lo[axis] + round(_uniform(*at_range, generator) * (hi[axis] - lo[axis]))
+    at = min(max(at, lo[axis] + 1), hi[axis] - 1)
     coord = torch.arange(state.shape[2 + axis], device=state.device)
     first = coord < at
     keep = first if bool(torch.rand((), generator=generator) < 0.5) else ~first

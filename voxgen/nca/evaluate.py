@@ -1,4 +1,6 @@
-"""Grow from fresh seeds and score against the target, in one batch."""
+"""Grow from fresh seeds and score against the target, in one batch; and
+which samples need growing at all when growth is deterministic (fire_rate
+1): `distinct_seeds` for the checks, `distinct_runs` for a training batch."""
 
 from __future__ import annotations
 
@@ -58,6 +60,22 @@ def distinct_seeds(model: NCA, seeds: list) -> list:
     return seeds[:1] if model.config.deterministic else seeds
 
 
+def distinct_runs(order: torch.Tensor, reseed: int, deterministic: bool):
+    """(runs (R,), back (B,)): the batch samples to grow, and for each sample
+    of the batch the run whose end state it gets. `order[:reseed]` are fresh
+    seeds; when growth is deterministic (fire_rate 1) their runs are one and
+    the same: grow it once and count it `reseed` times (the same loss and
+    gradient as growing each copy)."""
+    b = len(order)
+    if not deterministic or reseed < 2:
+        return torch.arange(b), torch.arange(b)
+    runs = torch.cat([order[:1], order[reseed:]])
+    back = torch.empty(b, dtype=torch.long)
+    back[runs] = torch.arange(len(runs))
+    back[order[1:reseed]] = 0
+    return runs, back
+
+
 @torch.no_grad()
 def check_regrowth(model: NCA, classes: torch.Tensor, seed, steps: int, seeds, axes,
                    at_range, margin: int, positions: int = 3) -> dict:
@@ -65,16 +83,26 @@ def check_regrowth(model: NCA, classes: torch.Tensor, seed, steps: int, seeds, a
     (`positions` cut positions spread over `at_range`, a fraction of the
     blueprint extent), keep either side alone (the other side's cells zeroed,
     as the regeneration harness does) and run `steps` more steps in place.
-    Returns n (parts tried) and exact (parts that regrew the whole target)."""
+    Returns n (parts tried) and exact (parts that regrew the whole target).
+
+    Every cut leaves blocks of the target on both sides, as `voxgen regen`'s
+    do: a position past the outermost blocks is moved in to them (a part
+    with no block dies at once and can never regrow, so at_range [0, 1]
+    could never reach the 90% that stops training early), and an axis along
+    which the blocks fill one layer is not cut."""
+    from voxgen.cut_plane import cut_range, solid_layers
+
     device = classes.device
     gens = [torch.Generator(device=device).manual_seed(int(s)) for s in seeds]
     grown = rollout(model, seed_state(model, classes.shape, seed, len(gens), device), steps, gens)
+    solid = (classes != 0).cpu().numpy()
     n = exact = 0
     for axis in axes:
         a = "xyz".index(axis)
         extent = classes.shape[a] - 2 * margin
+        lo, hi = cut_range(classes.shape[a], solid_layers(solid, a))      # grid coordinates
         fractions = torch.linspace(float(at_range[0]), float(at_range[1]), positions).tolist()
-        for at in sorted({margin + round(f * extent) for f in fractions}):
+        for at in sorted({min(max(margin + round(f * extent), lo), hi) for f in fractions} if lo <= hi else ()):
             coord = torch.arange(classes.shape[a], device=device)
             shape = [1, 1, 1, 1, 1]
             shape[2 + a] = -1

@@ -52,12 +52,34 @@ _BOUNDS = {"fire_rate": (0.0, 1.0), "alive_threshold": (0.0, 0.99), "lr": (0.0, 
            "iterations": (0, MAX_COUNT), "checkpoint_every": (1, MAX_COUNT),
            "damage_after": (0, MAX_COUNT), "average_from": (0, MAX_COUNT),
            "average_every": (1, MAX_COUNT), "stop_streak": (1, MAX_COUNT), "verify_gap": (0, MAX_COUNT)}
+# keys whose lowest bound is itself refused (by `check_config`, which says
+# why): their range reads open there, not as if that value were allowed
+_ABOVE_LOWEST = ("fire_rate", "lr", "verify_needed")
 # the largest integer any key takes (torch and numpy take 64-bit integers)
 _MAX_INT = 2 ** 63 - 1
 _PLURALS = {int: "integers", float: "numbers", str: "strings"}
 # list fields -> (element type, length or None)
 _LISTS = {"steps": (int, 2), "halfcut_range": (float, 2), "sphere_radius": (float, 2),
           "damage_kinds": (str, None), "halfcut_axes": (str, None)}
+
+
+def allowed_values(key: str) -> str | None:
+    """What a spec may give `key`, as `voxgen train --keys` shows it (a
+    range, both ends included unless written "(", or the choices); None for
+    a key without such a rule."""
+    if key in _CHOICES and key != "seed_position":
+        return ("any of " if key in _LISTS else "one of ") + ", ".join(_CHOICES[key])
+    if key not in _BOUNDS:
+        return None
+    lo, hi = _BOUNDS[key]
+    if key == "iterations":
+        lo = 1                                  # a spec's own rule (`parse_spec`)
+    if key in _ABOVE_LOWEST:
+        low = f"({lo}" if isinstance(lo, float) else f"[{lo + 1}"
+    else:
+        low = f"[{lo}"
+    text = f"{low}, {hi}]"
+    return f"[lo, hi], each in {text}, lo <= hi" if key in _LISTS else f"in {text}"
 
 
 @dataclass
@@ -80,11 +102,15 @@ def _check(path, key, value, default, label="key"):
         if not ok or isinstance(v, bool) or kind is float and not math.isfinite(v):
             return None
         lo, hi = _BOUNDS.get(key, (None, None) if kind is float else (-_MAX_INT, _MAX_INT))
+        above = key in _ABOVE_LOWEST
         if kind is int and key not in _LISTS and lo in (0, 1) and v < lo:
-            bad("a positive integer" if lo == 1 else "a non-negative integer")   # plainer than the range
+            bad("a positive integer" if lo == 1 or above else "a non-negative integer")   # plainer than the range
         if lo is not None and not lo <= v <= hi:
             one, many = ("a number", "numbers") if kind is float else ("an integer", "integers")
-            bad(f"{f'a list of {many} each' if key in _LISTS else one} in [{lo}, {hi}]")
+            low = f"[{lo}" if not above else f"({lo}" if kind is float else f"[{lo + 1}"
+            if key == "iterations" and label == "key":
+                low = "[1"                  # a spec's own rule (`parse_spec`); a weights file's may hold 0
+            bad(f"{f'a list of {many} each' if key in _LISTS else one} in {low}, {hi}]")
         return kind(v)
 
     if key == "seed_position":

@@ -54,6 +54,17 @@ def _changes(old: NCAConfig, new: NCAConfig) -> list[str]:
     return changed + ["perception_filters"] * (_filters(old) != _filters(new))
 
 
+def _change(key: str, old: NCAConfig, new: NCAConfig) -> str:
+    """`key old -> new` as a refusal shows it; filters are counted as the
+    model has them, so fixed perception (4 filters) with perception_filters
+    1 going to learned with 2 reads as the loss of filters it is."""
+    if key != "perception_filters":
+        return f"{key} {getattr(old, key)!r} -> {getattr(new, key)!r}"
+    def count(config):
+        return f"{_filters(config)}{' (fixed perception)' if config.perception == 'fixed' else ''}"
+    return f"{key} {count(old)} -> {count(new)}"
+
+
 def can_widen(old: NCAConfig, new: NCAConfig) -> bool:
     """True when `new` only adds capacity to `old` (and differs from it):
     more hidden channels, MLP width or layers, perception filters, or learned
@@ -87,8 +98,7 @@ def fit_parameters(params: dict, before: NCAConfig, model: NCA, path,
         return params
     if not can_widen(before, model.config):
         raise VoxgenError(f"{refusal}: the spec changes " + ", ".join(
-            f"{k} {getattr(before, k)!r} -> {getattr(model.config, k)!r}" for k in changed)
-            + f" ({RULE})", path)
+            _change(k, before, model.config) for k in changed) + f" ({RULE})", path)
     return widen_parameters(params, before, model)
 
 
