@@ -151,3 +151,9 @@ def test_the_last_seed_that_fits_is_accepted():
     report = regenerate(load_trained(FLYING), axis="z", trials=2, steps=1, ticks=10,
                         seed=2 ** 63 - 2)
     assert [t["seed"] for t in report["trials"]] == [2 ** 63 - 2, 2 ** 63 - 1]
+
+
+@needs_flying
+def test_a_refused_regen_option_names_the_weights_file():
+    line = refused(["regen", "flying_machine", "--at", "99", "--trials", "1"], "--at 99")
+    assert line.startswith("voxgen: error: ") and "flying_machine.safetensors: --at 99:" in line

@@ -29,11 +29,12 @@ class ParameterError(VoxgenError):
         self.param, self.value, self.problem = param, value, problem
         super().__init__(f"{param}={value!r}: {problem}")
 
-    def as_option(self, flag: str | None = None) -> VoxgenError:
+    def as_option(self, flag: str | None = None, path=None) -> VoxgenError:
         """The same problem naming the command-line option (default
-        `--PARAM`, underscores as dashes) and the value as typed."""
+        `--PARAM`, underscores as dashes) and the value as typed, and the
+        file it concerns (`path`), if any."""
         flag = flag or "--" + self.param.replace("_", "-")
-        return VoxgenError(f"{flag} {self.value}: {self.problem}")
+        return VoxgenError(f"{flag} {self.value}: {self.problem}", path)
 
 
 def whole_number(param: str, value, least: int | None = None) -> int:

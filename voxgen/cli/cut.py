@@ -70,7 +70,7 @@ def cut(blueprint, axis, at, seed, out, fmt):
     try:
         pos = cut_position(at, structure.shape[a], np.random.default_rng(seed))
     except ParameterError as err:                        # the library names `at`; the user typed --at
-        raise VoxgenError(err.as_option().message, path) from None
+        raise err.as_option(path=path) from None
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise VoxgenError("-o must name a directory", out)

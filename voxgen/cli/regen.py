@@ -235,7 +235,7 @@ def regen(ctx, name, damage, axis, at, jitter, trials, steps, ticks, seed, as_js
             except OSError:
                 break
         if isinstance(err, ParameterError):  # the library names `at`; the user typed --at
-            raise err.as_option() from None
+            raise err.as_option(path=trained.path) from None
         raise
     frames = report.pop("frames", None)
     click.echo(json.dumps(report, indent=1) if as_json else table(report))
