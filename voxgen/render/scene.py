@@ -191,37 +191,31 @@ class Scene:
         """The see-through faces, blended over what lies behind them (depth
         peeling sorts them; without clear faces VTK does no peeling pass)."""
         poly = mesh_to_polydata(mesh, mesh.face_clear)
-        actor = self.clear_actors[panel]
-        if poly is None:
-            if actor is not None:
-                actor.SetVisibility(False)
-        elif actor is None:
+        if poly is not None and self.clear_actors[panel] is None:
             self.plotter.subplot(0, panel)
             self.plotter.enable_depth_peeling()
-            self.clear_actors[panel] = actor = self.plotter.add_mesh(
-                poly, scalars="rgb", rgb=True, lighting=False, show_scalar_bar=False,
-                reset_camera=False, opacity=CLEAR_OPACITY)
-            actor.prop.backface_culling = True
-            self.clear_polydata[panel] = poly
-        else:
-            self.clear_polydata[panel].shallow_copy(poly)
-            actor.SetVisibility(True)
+        self._show_layer(poly, self.clear_actors, self.clear_polydata, panel, opacity=CLEAR_OPACITY)
 
     def _show_marks(self, mesh: VoxelMesh, panel: int) -> None:
-        poly = marks_to_polydata(mesh)
-        actor = self.mark_actors[panel]
+        self._show_layer(marks_to_polydata(mesh), self.mark_actors, self.mark_polydata, panel)
+
+    def _show_layer(self, poly, actors: list, polydata: list, panel: int, **style) -> None:
+        """Draw `poly` (None: nothing) in `panel` as the layer of actor
+        `actors[panel]` and data `polydata[panel]`: the actor is made once,
+        then its data replaced in place, frame after frame."""
+        actor = actors[panel]
         if poly is None:
             if actor is not None:
                 actor.SetVisibility(False)
         elif actor is None:
             self.plotter.subplot(0, panel)
-            self.mark_actors[panel] = actor = self.plotter.add_mesh(
+            actors[panel] = actor = self.plotter.add_mesh(
                 poly, scalars="rgb", rgb=True, lighting=False, show_scalar_bar=False,
-                reset_camera=False)
+                reset_camera=False, **style)
             actor.prop.backface_culling = True
-            self.mark_polydata[panel] = poly
+            polydata[panel] = poly
         else:
-            self.mark_polydata[panel].shallow_copy(poly)
+            polydata[panel].shallow_copy(poly)
             actor.SetVisibility(True)
 
     def frame(self, lo, hi, azimuth: float = DEFAULT_AZIMUTH,
