@@ -7,14 +7,17 @@ alone, compare it with the blueprint and, for machines, fly it.
     report["trials"][i]["parts"][j]         # part, exact, accuracy, iou, offset,
                                             # exact_since_step, flies, displacement, speed
 
-Parts report blocks_after_damage (their blocks right after the damage) and
-exact_since_step (None unless exact at the end).
+Parts report blocks_after_damage (their blocks right after the damage),
+blocks_removed (the grown blocks the damage took from them: 0 means the
+part had nothing to regrow) and exact_since_step (None unless exact at the
+end).
 
 A bad argument raises `ParameterError` (a VoxgenError) naming the parameter
 as the caller wrote it (`at=9: ...`); the CLI restates it as its option.
 
-Coordinates: `at` and machine placements are blueprint coordinates; the NCA
-grid is the blueprint box plus `margin` cells, so grid = blueprint + margin.
+Coordinates: `at`, the reported damage (at, centre, lo/hi) and machine
+placements are blueprint coordinates; the NCA grid is the blueprint box
+plus `margin` cells, so grid = blueprint + margin.
 All trials grow in one NCA batch, all parts regrow in one NCA batch, and all
 regrown machines fly in one physics batch.
 """
@@ -80,7 +83,9 @@ def damage_masks(kind: str, blueprint_shape, margin: int, rng, axis=None, at="ha
     """Keep masks on the NCA grid (blueprint box + margin) and what was done.
     A cut leaves blocks of bool `solid` (blueprint-shaped, None: every cell)
     on both sides. sphere/box are placed at random inside the blueprint box;
-    radius is a fraction of its largest extent, box sides half of each extent."""
+    radius is a fraction of its largest extent, box sides half of each extent.
+    The info gives positions (at, centre, lo/hi) in blueprint coordinates,
+    as `at` is given, so a reader can redo the damage on the blueprint."""
     grid = tuple(n + 2 * margin for n in blueprint_shape)
     if kind == "cut":
         solid = np.ones(blueprint_shape, bool) if solid is None else solid
@@ -93,12 +98,14 @@ def damage_masks(kind: str, blueprint_shape, margin: int, rng, axis=None, at="ha
     if kind == "sphere":
         centre = [margin + rng.uniform(0, n - 1) for n in blueprint_shape]
         r = radius * max(blueprint_shape)
-        return sphere_mask(grid, centre, r), {"damage": "sphere", "centre": centre, "radius": r}
+        return sphere_mask(grid, centre, r), {"damage": "sphere", "centre": [c - margin for c in centre],
+                                              "radius": r}
     if kind == "box":
         size = [max(1, n // 2) for n in blueprint_shape]
         lo = [margin + int(rng.integers(0, n - s + 1)) for n, s in zip(blueprint_shape, size)]
         hi = [a + s for a, s in zip(lo, size)]
-        return box_mask(grid, lo, hi), {"damage": "box", "lo": lo, "hi": hi}
+        return box_mask(grid, lo, hi), {"damage": "box", "lo": [a - margin for a in lo],
+                                        "hi": [b - margin for b in hi]}
     if kind == "random":
         return random_mask(grid, rate, rng), {"damage": "random", "rate": rate}
     raise ParameterError("damage", kind, f"must be one of {', '.join(DAMAGES)}")
@@ -230,6 +237,9 @@ def regenerate(trained: Trained, *, damage: str = "cut", axis=None, at="half", t
             "part": info["part"], "exact": m["exact"], "accuracy": round(m["accuracy"], 6),
             "iou": round(m["iou"], 6), "offset": m["offset"], "wrong_cells": m["wrong_cells"],
             "blocks_after_damage": int(damaged[p].count_non_air()),
+            # a sphere or box in the blueprint's air (or a sparse random draw)
+            # can take no block: such a part's "exact" proves no regrowth
+            "blocks_removed": int(grown[info["trial"]].count_non_air() - damaged[p].count_non_air()),
             "exact_since_step": exact_since_step(history[:, p], seen, target, m["offset"]),
         })
 
@@ -282,7 +292,8 @@ def decode_one(trained: Trained, classes: np.ndarray):
 
 def summarise(trials: list[dict], machine) -> dict:
     """Counts per part index (exact, flies) and means over all parts;
-    exact_since_step mean/max over the parts exact at the end."""
+    exact_since_step mean/max over the parts exact at the end; untouched:
+    parts the damage took no block from (counted in exact all the same)."""
     by_part: dict[int, list] = {}
     for t in trials:
         for r in t["parts"]:
@@ -304,6 +315,7 @@ def summarise(trials: list[dict], machine) -> dict:
         out["parts"][str(part)] = row
     out["exact"] = sum(r["exact"] for r in every)
     out["n_parts"] = len(every)
+    out["untouched"] = sum(r["blocks_removed"] == 0 for r in every)
     if machine is not None:
         out["flies"] = sum(r["flies"] for r in every)
         out["grown_flies"] = sum(t["grown_flies"] for t in trials)

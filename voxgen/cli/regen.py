@@ -68,16 +68,20 @@ def _in_box(structures_with_offsets, lo, shape):
 
 
 def render_montage(report, path, size: int = 320) -> None:
-    """grown | part i cut | part i regrown, for trial 0, one PNG."""
-    from voxgen.render.scene import Scene, filled_bounds, save_png
+    """grown | part i damaged | part i regrown, for trial 0, one PNG."""
+    from voxgen.render.scene import Scene, joint_bounds, save_png
 
     f = report["frames"]
+    damage = report["trials"][0]["damage"]
     panels = [(f.grown, "grown")]
-    panels += [(s, f"part {i} cut") for i, s in enumerate(f.damaged)]
+    panels += [(s, f"part {i} {'cut' if damage == 'cut' else 'after ' + damage}")
+               for i, s in enumerate(f.damaged)]
     parts = report["trials"][0]["parts"]
     panels += [(s, f"part {i} regrown{' (exact)' if parts[i]['exact'] else ''}")
                for i, s in enumerate(f.regrowing[-1])]
-    lo, hi = filled_bounds(f.grown)
+    # every panel's blocks in view: framed on the grown whole alone, a part
+    # that overgrew it (grew twice, or sideways) was cut off at the edge
+    lo, hi = joint_bounds([s for s, _ in panels])
     with Scene(size, panels=len(panels)) as scene:
         for i, (s, label) in enumerate(panels):
             scene.show(s, i)
@@ -161,6 +165,9 @@ def table(report) -> str:
             line += f"  flies {r['flies']}/{r['n']}  speed {r['speed_mean']} (expected {s['expected_speed']})"
         rows.append(line)
     grown_fly = f" (flies {s['grown_flies']}/{s['trials']})" if fly else ""
+    if s["untouched"]:
+        rows.append(f"{s['untouched']} of {s['n_parts']} parts lost no block to the damage: "
+                    "their exact shows no regrowth")
     rows.append(f"{report['name']}: grown exact {s['grown_exact']}/{s['trials']}{grown_fly}, "
                 f"{report['steps']} regrowth steps" + (f", {report['ticks']} ticks of flight" if fly else ""))
     rows.append("blocks: the part's blocks right after the damage; exact@: the step from which "
