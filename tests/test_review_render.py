@@ -1,10 +1,10 @@
 """Review of what pictures show: block colours of unlisted variants, and the
 front face of machine blocks marked so their facing can be read off a picture."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+
+from conftest import SAMPLES
 
 from voxgen import formats
 from voxgen.blocks import _UNKNOWN_COLOUR, block_id, block_info, is_air
@@ -13,7 +13,6 @@ from voxgen.render.mesh import (BRIGHTNESS, DIRECTIONS, FRONT_MARK_SHADE, build_
                                 front_marks)
 from voxgen.structure import Structure
 
-SAMPLES = Path("/work/shared/samples")
 needs_gl = pytest.mark.skipif(offscreen.opengl_problem() is not None,
                               reason=f"no OpenGL: {offscreen.opengl_problem()}")
 
