@@ -55,7 +55,7 @@ def test_a_placement_too_far_for_the_dense_box_says_so(stone):
         World(stone).place((MAX_COORD + 1, 0, 0), STONE)
     with pytest.raises(VoxgenError, match="placement tick"):
         simulate(stone, 3, [(10 ** 20, (0, 0, 0), STONE)])
-    with pytest.raises(VoxgenError, match="ticks must be"):
+    with pytest.raises(VoxgenError, match="^ticks=1000000000001: must be at most"):
         simulate(stone, MAX_TICKS + 1)
 
 

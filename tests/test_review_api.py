@@ -164,6 +164,7 @@ def test_grow_refuses_a_bad_seed_or_steps_by_name(flying, kwargs, name):
 
 def test_simulate_refuses_a_fraction_of_a_tick():
     fm = voxgen.load(voxgen.resolve_blueprint("flying_machine"))
-    with pytest.raises(VoxgenError, match="^ticks=1.5: must be an integer"):
-        voxgen.simulate(fm, 1.5)
+    for ticks, problem in ((1.5, "must be an integer"), (-5, "must be >= 0"), (10 ** 13, "must be at most")):
+        with pytest.raises(ParameterError, match=f"^ticks={ticks}: {problem}"):
+            voxgen.simulate(fm, ticks)
     assert voxgen.simulate(fm, np.int64(0)).ticks == 0

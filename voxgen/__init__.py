@@ -19,8 +19,9 @@ numba):
 `voxgen.grow.grow` and `voxgen.train.train`.)
 
 Bad input raises `VoxgenError` (one line, naming the file); a bad argument
-to a library function raises its subclass `ParameterError`, naming the
-parameter. Modules, in layers (import downwards only; see DESIGN.md):
+to `grow`, `regenerate` or `simulate` raises its subclass `ParameterError`,
+naming the parameter (a `Structure` method: ValueError, TypeError or
+IndexError). Modules, in layers (each imports only from the layers below it):
 
 L0  blocks (block states, registry)   errors, bundled (blueprints/, structures/)
 L1  structure (Structure)

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from voxgen.blocks import canonical
-from voxgen.errors import VoxgenError
-from voxgen.physics.engine import Machines, check_tick
+from voxgen.errors import ParameterError, VoxgenError, whole_number
+from voxgen.physics.engine import MAX_TICKS, Machines
 from voxgen.physics.world import DEFAULT_ORIGIN
 from voxgen.physics.state import decode
 from voxgen.structure import Structure
@@ -127,6 +127,14 @@ def _result(machines: Machines, b: int, structure: Structure, ticks: int) -> Sim
                      events=events, event_count=count, final=final, origin=origin)
 
 
+def game_ticks(ticks) -> int:
+    """`ticks` as a Python int in 0..MAX_TICKS, or a ParameterError naming it."""
+    ticks = whole_number("ticks", ticks, 0)
+    if ticks > MAX_TICKS:
+        raise ParameterError("ticks", ticks, f"must be at most {MAX_TICKS:,}")
+    return ticks
+
+
 def simulate(structure: Structure, ticks: int, placements=(), placement: str = "quiet",
              version: str = "modern", record_changes: bool = False,
              origin=DEFAULT_ORIGIN) -> SimResult:
@@ -135,13 +143,13 @@ def simulate(structure: Structure, ticks: int, placements=(), placement: str = "
     1..ticks. With `record_changes`, also list every block change per tick
     (slower: one kernel call per tick). Raises VoxgenError for blocks the
     engine cannot model. Positions in and out are the blueprint's."""
+    ticks = game_ticks(ticks)
     placements = _placements(placements)
     uses = sorted((t, pos) for t, pos, state in placements if state == USE and t < ticks)
     blocks = [p for p in placements if p[2] != USE]     # a right-click at or past the end never happens
     if not record_changes and not uses:
         return simulate_batch([structure], ticks, [blocks], placement=placement,
                               version=version, origin=origin)[0]
-    check_tick(ticks, "ticks")
     if record_changes and ticks > MAX_RECORDED_TICKS:
         raise VoxgenError(f"recording every change is limited to {MAX_RECORDED_TICKS} ticks, "
                           f"got {ticks}")
@@ -174,7 +182,7 @@ def simulate_batch(structures, ticks: int, placements_per_structure=None,
     the run loop, each with its (0, 0, 0) at `origin`; results in input
     order."""
     structures = list(structures)
-    check_tick(ticks, "ticks")
+    ticks = game_ticks(ticks)
     if placements_per_structure is None:
         placements_per_structure = [()] * len(structures)
     plans = [_placements(p) for p in placements_per_structure]
