@@ -168,3 +168,27 @@ def test_simulate_refuses_a_fraction_of_a_tick():
         with pytest.raises(ParameterError, match=f"^ticks={ticks}: {problem}"):
             voxgen.simulate(fm, ticks)
     assert voxgen.simulate(fm, np.int64(0)).ticks == 0
+
+
+@needs_flying
+def test_regen_refuses_a_bad_at_naming_the_weights_as_cut_names_its_blueprint():
+    from click.testing import CliRunner
+
+    from voxgen.cli import main as cli
+
+    result = CliRunner().invoke(cli, ["regen", "flying_machine", "--at", "3.5", "--trials", "1"])
+    assert result.exit_code == 2
+    assert result.output.strip().endswith(
+        "flying_machine.safetensors: --at 3.5: must be an integer, half or random"), result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_simulate_refuses_a_fraction_of_a_placement_tick_or_cell():
+    from dataclasses import replace
+    fm = voxgen.load(voxgen.resolve_blueprint("flying_machine"))
+    for item in ((2.5, (0, 0, -1), "minecraft:stone"), (2, (0, 0.5, -1), "minecraft:stone")):
+        with pytest.raises(ParameterError, match="^placements=.*whole numbers"):
+            voxgen.simulate(fm, 10, [item])              # was run at tick 2, cell (0, 0, -1)
+    table = {"start": [{"tick": 0.5, "pos": [0, 0, -1], "state": "minecraft:stone"}]}
+    with pytest.raises(VoxgenError, match=r"bad \[meta.machine\] table"):
+        voxgen.machine_spec(replace(fm, metadata={**fm.metadata, "machine": table}))

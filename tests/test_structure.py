@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from voxgen import formats
 from voxgen.structure import Structure
 
 
@@ -67,6 +68,17 @@ def test_an_index_past_int32_is_refused_not_wrapped_round_to_air():
 def test_the_palette_is_made_canonical():
     s = Structure(np.ones((1, 1, 1), np.int32), ("air", "observer[powered=false,facing=up]"))
     assert s.palette == ("minecraft:air", "minecraft:observer[facing=up,powered=false]")
+
+
+def test_entries_that_are_one_state_once_canonical_are_merged(tmp_path):
+    # "stone" and "minecraft:stone" were two entries naming one state: counts()
+    # kept one key's cells only and a Sponge file was written with an index undefined
+    s = Structure(np.array([[[0, 1, 2, 2]]]), ("minecraft:air", "stone", "minecraft:stone"))
+    assert s.palette == ("minecraft:air", "minecraft:stone")
+    assert s.blocks.tolist() == [[[0, 1, 1, 1]]]
+    assert s.counts() == {"minecraft:air": 1, "minecraft:stone": 3}
+    formats.save(s, tmp_path / "a.schem")
+    assert formats.load(tmp_path / "a.schem").counts() == s.counts()
 
 
 @pytest.mark.parametrize("call, error", [

@@ -1,6 +1,6 @@
-"""The plane that cuts a blueprint in two (layer L1, beside Structure; no
-torch, so `voxgen cut` loads none): which axis, where, and the two parts'
-masks. `regen` cuts grown creatures with it, `voxgen cut` blueprints.
+"""The plane that cuts a blueprint in two (layer L0, below Structure, whose
+`cut_along` uses it; no torch, so `voxgen cut` loads none): which axis,
+where, and the two parts' masks. `regen` cuts grown creatures with it, `voxgen cut` blueprints.
 
     a = axis_index("z", shape)                     # or None: the longest axis
     at = cut_position("half", shape[a], rng)       # an int, "half" or "random"
@@ -11,10 +11,22 @@ Bad arguments raise `ParameterError`, naming the parameter (`at=9: ...`).
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from voxgen.errors import ParameterError, whole_number
-from voxgen.structure import axis_number
+
+AXES = {"x": 0, "y": 1, "z": 2}
+
+
+def axis_number(axis) -> int:
+    """0, 1 or 2 from "x", "y", "z" or the number itself (ValueError otherwise)."""
+    if isinstance(axis, str) and axis in AXES:
+        return AXES[axis]
+    if isinstance(axis, numbers.Integral) and not isinstance(axis, (bool, np.bool_)) and 0 <= axis <= 2:
+        return int(axis)
+    raise ValueError(f"axis must be x, y or z (or 0, 1, 2), not {axis!r}")
 
 
 def cut_masks(shape, axis: int, at: int) -> list[np.ndarray]:

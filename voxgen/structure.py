@@ -24,26 +24,19 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from voxgen.blocks import AIR, AIR_IDS, block_id, canonical
+from voxgen.cut_plane import axis_number, cut_masks
+from voxgen.errors import ParameterError, whole_number
 
-AXES = {"x": 0, "y": 1, "z": 2}
 _TILE = ("TileX", "TileY", "TileZ")
 
 
 def _whole(name: str, value) -> int:
     """`value` as a Python int: a Python or numpy integer; a float or bool is
-    refused (TypeError), not truncated."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, not {value!r}")
-    return int(value)
-
-
-def axis_number(axis) -> int:
-    """0, 1 or 2 from "x", "y", "z" or the number itself (ValueError otherwise)."""
-    if isinstance(axis, str) and axis in AXES:
-        return AXES[axis]
-    if isinstance(axis, numbers.Integral) and not isinstance(axis, (bool, np.bool_)) and 0 <= axis <= 2:
-        return int(axis)
-    raise ValueError(f"axis must be x, y or z (or 0, 1, 2), not {axis!r}")
+    refused (TypeError, as numpy would), not truncated."""
+    try:
+        return whole_number(name, value)
+    except ParameterError as err:
+        raise TypeError(str(err)) from None
 
 
 def entity_pos(entity) -> tuple[float, float, float] | None:
@@ -167,7 +160,8 @@ class Structure:
         converted; a C-contiguous int32 one is kept as it is, not copied, so
         changing it afterwards changes the Structure).
     palette: tuple of canonical block states (made canonical here: namespace
-        written, properties sorted); palette[0] == "minecraft:air".
+        written, properties sorted; entries that name one state are merged
+        into the first, and `blocks` renumbered); palette[0] == "minecraft:air".
     Bad arguments here and to the methods raise TypeError, ValueError or
     IndexError, as numpy would: a Structure is a data type, and the files
     it comes from are checked by `formats` (VoxgenError, naming the file).
@@ -204,6 +198,13 @@ class Structure:
         if blocks.size and (blocks.min() < 0 or blocks.max() >= len(self.palette)):
             raise ValueError("palette index out of range")
         self.blocks = np.ascontiguousarray(blocks, dtype=np.int32)
+        if len(set(self.palette)) < len(self.palette):
+            # "stone" and "minecraft:stone" are one state once canonical: one
+            # entry, or counts() would drop a key's cells and a writer an index
+            entry: dict[str, int] = {}
+            remap = np.array([entry.setdefault(p, len(entry)) for p in self.palette], dtype=np.int32)
+            self.palette = tuple(entry)
+            self.blocks = looked_up(remap, self.blocks)
         if self.void is not None:
             self.void = np.ascontiguousarray(self.void, dtype=bool)
             if self.void.shape != self.blocks.shape:
@@ -374,12 +375,11 @@ class Structure:
         at = _whole("at", at)
         if not 0 <= at <= n:
             raise ValueError(f"cut position {at} outside 0..{n} on axis {'xyz'[a]}")
-        coord = np.arange(n).reshape([-1 if i == a else 1 for i in range(3)])
-        first = np.broadcast_to(coord < at, self.shape)
+        first, second = cut_masks(self.shape, a, at)
         cells = [entity_block(e) for e in self.entities]
         below = [c is None or c[a] < at for c in cells]     # no Pos: the first part
         return (replace(self.masked(first), entities=[e for e, b in zip(self.entities, below) if b]),
-                replace(self.masked(~first), entities=[e for e, b in zip(self.entities, below) if not b]))
+                replace(self.masked(second), entities=[e for e, b in zip(self.entities, below) if not b]))
 
     def masked(self, keep: np.ndarray) -> "Structure":
         """Keep cells where `keep` is True; the rest become air (void stays).

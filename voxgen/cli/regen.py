@@ -221,11 +221,6 @@ def regen(ctx, name, damage, axis, at, jitter, trials, steps, ticks, seed, as_js
             raise VoxgenError("--render must name a directory", render_dir)
         from voxgen.render.offscreen import require_opengl
         require_opengl()                    # fail before the work, not after
-    if at not in ("half", "random"):
-        try:
-            int(at)
-        except ValueError:
-            raise VoxgenError(f"--at must be an integer, half or random, not {at!r}") from None
     trained = load_trained(name, device=device)
     made = []                               # folders made for --render, outermost first
     if render_dir is not None:              # made before the work: a folder that cannot be is told now

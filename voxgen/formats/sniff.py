@@ -127,8 +127,8 @@ def _walk_names(data, pos, order, inner, rules, keys) -> int | None:
         # Decided before skipping the value, as in `_classify`: a Sponge v3
         # file decides on `Blocks`, whose block entities took 0.8 s to skip
         # in the 256^3 sample written as v3. Only for payloads the compiled
-        # validator has passed: a smaller one is still walked to its end, so
-        # that truncated data is refused here, as it always was.
+        # validator has passed: a smaller one is walked to the end of this
+        # compound first, so that truncated data is refused here.
         if len(data) >= nbt_walk.COMPILED_MIN_BYTES and rules(keys, inner):
             return None
         pos = _skip(data, pos + 3 + name_len, tag, order, 1)

@@ -34,8 +34,9 @@ def halfcut(state, box, axes, at_range, generator):
     the box extent from `at_range`) and keep one side at random, as the
     regeneration harness does: cells with coordinate < at form the first part.
     Each part keeps at least one layer of the box (at_range 0 or 1 would
-    keep all of it or nothing: a wiped sample, nothing to heal), so an axis
-    the box is one cell thick across is no axis to cut."""
+    keep all of it or nothing: a wiped sample, nothing to heal). Across an
+    axis the box is one cell thick no such cut exists: callers leave those
+    axes out (`train`'s cut_axes)."""
     lo, hi = box
     axis = AXIS_INDEX[axes[int(torch.randint(len(axes), (), generator=generator))]]
     at = lo[axis] + round(_uniform(*at_range, generator) * (hi[axis] - lo[axis]))

@@ -69,12 +69,12 @@ def machine_spec(structure: Structure) -> MachineSpec | None:
     if unknown:                  # a misspelt key would otherwise be ignored without a word
         raise VoxgenError(f"[meta.machine] has unknown key(s) {', '.join(sorted(unknown))} "
                           "(it takes start, direction, blocks_per_tick)", name)
-    try:
-        start = [(int(p["tick"]), tuple(int(v) for v in p["pos"]), canonical(str(p["state"])))
-                 for p in table.get("start", [])]
-        direction = tuple(int(v) for v in table.get("direction", (0, 0, 0)))
+    try:                         # 2.5 or "2" is refused, not run as 2
+        start = [(whole_number("tick", p["tick"]), tuple(whole_number("pos", v) for v in p["pos"]),
+                  canonical(str(p["state"]))) for p in table.get("start", [])]
+        direction = tuple(whole_number("direction", v) for v in table.get("direction", (0, 0, 0)))
         speed = float(table.get("blocks_per_tick", 0.0))
-    except (KeyError, TypeError, ValueError) as err:
+    except (KeyError, TypeError, ValueError, ParameterError) as err:
         raise VoxgenError(f"bad [meta.machine] table ({err})", name) from None
     if len(direction) != 3 or any(len(p[1]) != 3 for p in start):
         raise VoxgenError("[meta.machine] positions and direction need 3 coordinates", name)
@@ -82,10 +82,15 @@ def machine_spec(structure: Structure) -> MachineSpec | None:
 
 
 def _placements(items):
+    """(tick, (x, y, z), state) with Python ints; a fraction of a tick or
+    cell (2.5) is refused, not run as 2."""
     out = []
     for item in items:
         tick, pos, state = item
-        out.append((int(tick), tuple(int(v) for v in pos), state))
+        try:
+            out.append((whole_number("tick", tick), tuple(whole_number("pos", v) for v in pos), state))
+        except ParameterError:
+            raise ParameterError("placements", item, "ticks and positions are whole numbers") from None
     return out
 
 
