@@ -95,7 +95,7 @@ def simulate(ctx, file, ticks, places, placement, version, out, as_json, show_tr
     started the way that table says. `--place X,Y,Z=use@TICK` right-clicks
     (flips a lever)."""
     from voxgen import formats
-    from voxgen.errors import VoxgenError
+    from voxgen.errors import ParameterError, VoxgenError
     from voxgen.physics import machine_spec
     from voxgen.physics import simulate as run
     from voxgen.physics.engine import check_box, check_tick
@@ -112,7 +112,10 @@ def simulate(ctx, file, ticks, places, placement, version, out, as_json, show_tr
         if given:           # the trace sets the ticks and the game; nothing is written
             raise VoxgenError("--check-trace replays a trace of the modern game as it was "
                               f"captured, so it takes no {', '.join(given)}")
-    check_tick(ticks, "--ticks")
+    try:
+        check_tick(ticks, "ticks")
+    except ParameterError as err:           # the library names `ticks`; the user typed --ticks
+        raise err.as_option() from None
     if show_trace and ticks > MAX_RECORDED_TICKS:
         raise VoxgenError(f"--trace records at most {MAX_RECORDED_TICKS} ticks, got --ticks {ticks}")
     structure = formats.load(file)

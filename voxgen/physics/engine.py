@@ -17,7 +17,7 @@ import mmap
 
 import numpy as np
 
-from voxgen.errors import VoxgenError, whole_number
+from voxgen.errors import ParameterError, VoxgenError, whole_number
 from voxgen.physics import cells as C
 from voxgen.physics.state import Materials, decode, encode, is_full_block
 from voxgen.physics.world import DEFAULT_ORIGIN, check_in_world, check_origin
@@ -64,10 +64,11 @@ def check_box(shape, path=None) -> int:
 
 
 def check_tick(tick, what: str = "tick") -> int:
-    """`tick` as an int in 0..MAX_TICKS, or a VoxgenError (1.5 is refused, not run as 1)."""
-    tick = whole_number(what, tick)
-    if not 0 <= tick <= MAX_TICKS:
-        raise VoxgenError(f"{what} must be in 0..{MAX_TICKS}, got {tick}")
+    """`tick` as a Python int in 0..MAX_TICKS, or a ParameterError naming
+    `what` (1.5 is refused, not run as 1)."""
+    tick = whole_number(what, tick, 0)
+    if tick > MAX_TICKS:
+        raise ParameterError(what, tick, f"must be at most {MAX_TICKS:,}")
     return tick
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from voxgen.blocks import canonical
 from voxgen.errors import ParameterError, VoxgenError, whole_number
-from voxgen.physics.engine import MAX_TICKS, Machines
+from voxgen.physics.engine import Machines, check_tick
 from voxgen.physics.world import DEFAULT_ORIGIN
 from voxgen.physics.state import decode
 from voxgen.structure import Structure
@@ -132,14 +132,6 @@ def _result(machines: Machines, b: int, structure: Structure, ticks: int) -> Sim
                      events=events, event_count=count, final=final, origin=origin)
 
 
-def game_ticks(ticks) -> int:
-    """`ticks` as a Python int in 0..MAX_TICKS, or a ParameterError naming it."""
-    ticks = whole_number("ticks", ticks, 0)
-    if ticks > MAX_TICKS:
-        raise ParameterError("ticks", ticks, f"must be at most {MAX_TICKS:,}")
-    return ticks
-
-
 def simulate(structure: Structure, ticks: int, placements=(), placement: str = "quiet",
              version: str = "modern", record_changes: bool = False,
              origin=DEFAULT_ORIGIN) -> SimResult:
@@ -148,7 +140,7 @@ def simulate(structure: Structure, ticks: int, placements=(), placement: str = "
     1..ticks. With `record_changes`, also list every block change per tick
     (slower: one kernel call per tick). Raises VoxgenError for blocks the
     engine cannot model. Positions in and out are the blueprint's."""
-    ticks = game_ticks(ticks)
+    ticks = check_tick(ticks, "ticks")
     placements = _placements(placements)
     uses = sorted((t, pos) for t, pos, state in placements if state == USE and t < ticks)
     blocks = [p for p in placements if p[2] != USE]     # a right-click at or past the end never happens
@@ -187,7 +179,7 @@ def simulate_batch(structures, ticks: int, placements_per_structure=None,
     the run loop, each with its (0, 0, 0) at `origin`; results in input
     order."""
     structures = list(structures)
-    ticks = game_ticks(ticks)
+    ticks = check_tick(ticks, "ticks")
     if placements_per_structure is None:
         placements_per_structure = [()] * len(structures)
     plans = [_placements(p) for p in placements_per_structure]

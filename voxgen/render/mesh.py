@@ -68,7 +68,7 @@ class VoxelMesh:
     face_colours: uint8 (F, 3) block colour times the direction's brightness.
     block_colours: uint8 (K, 3) unshaded registry colour per palette entry.
     palette: the structure's palette (K entries).
-    face_clear: bool (F,) faces of see-through blocks (`build_mesh(see_through=True)`).
+    face_clear: bool (F,) faces of see-through blocks (none unless `build_mesh(see_through=True)`).
     """
 
     vertices: np.ndarray
@@ -78,7 +78,7 @@ class VoxelMesh:
     face_colours: np.ndarray
     block_colours: np.ndarray
     palette: tuple[str, ...]
-    face_clear: np.ndarray | None = None
+    face_clear: np.ndarray
 
     @property
     def n_faces(self) -> int:
