@@ -170,3 +170,39 @@ def test_a_run_diverging_right_at_its_checkpoint_says_resuming_cannot_help(tmp_p
     with pytest.raises(VoxgenError, match="diverged at iteration 2 .*at this iteration"):
         train(spec, resume=True, **run)
     assert not (tmp_path / "w.safetensors").exists()
+
+
+def test_training_damage_lies_on_the_blocks_not_the_air_saved_around_them(tmp_path, monkeypatch):
+    """A schematic saved with air around its blocks: the half-cuts and
+    spheres of training are placed on the blocks' own box. On the
+    blueprint's box a cut could keep only air layers (a wiped sample,
+    nothing to heal), and an axis along which the blocks lie in one layer
+    (here y, in a blueprint 3 high) was cut all-or-nothing."""
+    import voxgen.train as training
+    from voxgen.nca.damage import blocks_box
+
+    (tmp_path / "roomy.toml").write_text('name = "roomy"\n[palette]\n"." = "minecraft:air"\n'
+                                         '"s" = "minecraft:stone"\n"E" = "minecraft:observer[facing=east]"\n'
+                                         '[layers]\ny0 = """\n.....\n.....\n.....\n"""\n'
+                                         'y1 = """\n.....\n.sEs.\n.....\n"""\ny2 = """\n.....\n.....\n.....\n"""\n')
+    (tmp_path / "spec.toml").write_text('blueprint = "roomy.toml"\nhidden_channels = 4\nmlp_width = 8\n'
+                                        'batch = 2\npool_size = 4\nsteps = [2, 3]\ndamage_after = 0\n'
+                                        'damage_kinds = ["halfcut", "sphere"]\nhalfcut_range = [0.0, 1.0]\n'
+                                        'iterations = 30\ncheckpoint_every = 50\n')
+    seen, original = [], training.apply_damage
+
+    def recording(state, kind, cfg, box, generator, axes=None):
+        seen.append((kind, box, tuple(axes)))
+        return original(state, kind, cfg, box, generator, axes)
+
+    monkeypatch.setattr(training, "apply_damage", recording)
+    training.train(tmp_path / "spec.toml", device="cpu", out=tmp_path / "run", progress=False,
+                   weights_path=tmp_path / "w.safetensors")
+    margin = training.parse_spec(tmp_path / "spec.toml").config.margin
+    one = torch.zeros((4, 4, 4), dtype=torch.int64)
+    one[1, 2, 3] = 5
+    assert blocks_box(one) == ((1, 2, 3), (2, 3, 4))
+    # x 1..3 of the 5 x 3 x 3 blueprint hold the blocks, y and z only layer 1
+    assert seen and {s[1] for s in seen} == {((margin + 1, margin + 1, margin + 1), (margin + 4, margin + 2, margin + 2))}
+    assert {s[2] for s in seen} == {("x",)}          # y and z: one layer of blocks each
+    assert any(s[0] == "halfcut" for s in seen)

@@ -44,7 +44,7 @@ from voxgen.nca.active import rollout
 from voxgen.nca.average import WeightMean
 from voxgen.nca.config import NCAConfig, lr_at
 from voxgen.nca.device import pick_device
-from voxgen.nca.damage import apply_damage
+from voxgen.nca.damage import apply_damage, blocks_box
 from voxgen.nca.evaluate import check_growth, check_regrowth, distinct_runs
 from voxgen.nca.loss import class_weights, growth_loss
 from voxgen.nca.model import NCA, set_threads
@@ -163,11 +163,10 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
         check_output(weights_path)
     with hold_run_folder(out):       # one run at a time in a run folder
         check_run_files(out)
-        return _run(spec, cfg, dev, blueprint.shape, target, model, classes, out, weights_path,
-                    resume, init, progress)
+        return _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init, progress)
 
 
-def _run(spec, cfg, dev, shape, target, model, classes, out, weights_path, resume, init, progress) -> dict:
+def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init, progress) -> dict:
     """`train`'s loop, in run folder `out` (held), from `model` (fresh, or
     --init's weights): what `train` returns."""
     ckpt_path = out / CHECKPOINT
@@ -182,14 +181,14 @@ def _run(spec, cfg, dev, shape, target, model, classes, out, weights_path, resum
     seed = seed_state(model, classes.shape, target.seed, device=dev)        # (1, C, X, Y, Z)
     pool = seed.repeat(cfg.pool_size, 1, 1, 1, 1)
     pool_loss = torch.full((cfg.pool_size,), float("inf"))
-    box = ((cfg.margin,) * 3, tuple(n - cfg.margin for n in classes.shape))
+    box = blocks_box(target.classes)           # damage is placed on the blocks, not on the air around them
     sampler = torch.Generator().manual_seed(cfg.torch_seed)                  # batches, damage
     firing = torch.Generator(device=dev).manual_seed(cfg.torch_seed + 1)    # firing masks
     start, elapsed, streak, history, kept, last_verify = 0, 0.0, 0, [], [], -10**9
     verified, stalled_at = None, None
-    # halves of a cut across an axis one block thick: all of it and nothing (no half regrows that,
-    # and training on them wipes the sample): neither damaged nor checked across such an axis
-    cut_axes = [a for a in cfg.halfcut_axes if shape["xyz".index(a)] > 1]
+    # halves of a cut across an axis whose blocks lie in one layer: all of them and none (no half
+    # regrows that, and training on them wipes the sample): neither damaged nor checked across it
+    cut_axes = [a for a in cfg.halfcut_axes if box[1]["xyz".index(a)] - box[0]["xyz".index(a)] > 1]
     damage_kinds = [kind for kind in cfg.damage_kinds if kind != "halfcut" or cut_axes]
     mean = WeightMean(model)
     started_from = origin_path(init) if init is not None else None

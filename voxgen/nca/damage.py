@@ -1,15 +1,30 @@
 """Damage for training: what an NCA must learn to heal.
 
 Every function takes states (B, C, X, Y, Z), a region `box` ((lo), (hi)) of the
-grid that holds the blueprint (damage is placed relative to it), and a CPU
-torch.Generator; it returns the damaged states (zeroed cells are dead).
+grid that holds the blueprint's blocks (`blocks_box`: damage is placed
+relative to it), and a CPU torch.Generator; it returns the damaged states
+(zeroed cells are dead).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 AXIS_INDEX = {"x": 0, "y": 1, "z": 2}
+
+
+def blocks_box(classes) -> tuple[tuple, tuple]:
+    """((lo), (hi)): the bounding box of the non-air cells of the class grid
+    `classes` (X, Y, Z), hi exclusive. Not the blueprint's own box: a
+    schematic saved with air around its blocks would have a half-cut keep
+    only air layers (a wiped sample, nothing to heal) or a sphere miss every
+    block. Every face of this box touches a block, so a cut inside it leaves
+    blocks on both sides."""
+    solid = np.argwhere(np.asarray(classes) > 0)
+    if not len(solid):
+        raise ValueError("no blocks in the class grid")
+    return tuple(int(v) for v in solid.min(0)), tuple(int(v) + 1 for v in solid.max(0))
 
 
 def _uniform(lo: float, hi: float, generator) -> float:
@@ -34,9 +49,10 @@ def halfcut(state, box, axes, at_range, generator):
     the box extent from `at_range`) and keep one side at random, as the
     regeneration harness does: cells with coordinate < at form the first part.
     Each part keeps at least one layer of the box (at_range 0 or 1 would
-    keep all of it or nothing: a wiped sample, nothing to heal). Across an
-    axis the box is one cell thick no such cut exists: callers leave those
-    axes out (`train`'s cut_axes)."""
+    keep all of it or nothing: a wiped sample, nothing to heal), and so
+    blocks, the box being `blocks_box`. Across an axis the box is one cell
+    thick no such cut exists: callers leave those axes out (`train`'s
+    cut_axes)."""
     lo, hi = box
     axis = AXIS_INDEX[axes[int(torch.randint(len(axes), (), generator=generator))]]
     at = lo[axis] + round(_uniform(*at_range, generator) * (hi[axis] - lo[axis]))
