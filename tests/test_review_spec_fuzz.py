@@ -20,7 +20,7 @@ def test_checks_of_regrowth_at_halfcut_range_0_1_cut_only_where_blocks_lie_on_bo
     classes = torch.as_tensor(trained.target.blocks, dtype=torch.int64)
     for at_range in ([0.0, 1.0], [0.0, 0.0], [1.0, 1.0]):
         result = check_regrowth(trained.model, classes, trained.seed_pos, trained.steps, range(2),
-                                ["x", "y", "z"], at_range, cfg.margin)
+                                ["x", "y", "z"], at_range)
         assert result["n"] > 0 and result["exact"] == result["n"], (at_range, result)
 
 
@@ -34,7 +34,7 @@ def test_checks_of_regrowth_skip_an_axis_whose_blocks_fill_one_layer():
     classes = torch.zeros((5, 4, 5), dtype=torch.int64)
     classes[2, 1, 2] = 1
     model = NCA(2, NCAConfig(hidden_channels=2, mlp_width=4))
-    result = check_regrowth(model, classes, (2, 1, 2), 2, range(1), ["x", "y", "z"], [0.0, 1.0], 1)
+    result = check_regrowth(model, classes, (2, 1, 2), 2, range(1), ["x", "y", "z"], [0.0, 1.0])
     assert result == {"n": 0, "exact": 0}
 
 

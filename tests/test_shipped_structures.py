@@ -42,7 +42,7 @@ def test_halfcut_trained_structure_regrows_from_either_half(name):
     # caterpillar --at random` draws), each side kept alone and run one
     # training horizon more, 10 seeds each
     result = check_regrowth(trained.model, classes, trained.seed_pos, trained.steps, range(10),
-                            cfg.halfcut_axes, [0.25, 0.75], cfg.margin, positions=5)
+                            cfg.halfcut_axes, [0.25, 0.75], positions=5)
     assert result["n"] == 100 and result["exact"] >= 0.9 * result["n"], result
 
 

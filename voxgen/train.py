@@ -359,7 +359,7 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
                 # trained to heal cuts: both halves must regrow too, in >= 90% of tries
                 check["regrowth"] = check_regrowth(judged, classes, target.seed, cfg.horizon,
                                                    range(cfg.verify_seeds), cut_axes,
-                                                   cfg.halfcut_range, cfg.margin)
+                                                   cfg.halfcut_range)
                 passed = check["regrowth"]["exact"] >= 0.9 * check["regrowth"]["n"]
             log.write(json.dumps({"it": it, "verify": check}) + "\n")
             if passed:
@@ -378,7 +378,7 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
     if "halfcut" in cfg.damage_kinds and "regrowth" not in final:
         final["regrowth"] = check_regrowth(model, classes, target.seed, cfg.horizon,
                                            range(cfg.verify_seeds), cut_axes,
-                                           cfg.halfcut_range, cfg.margin)
+                                           cfg.halfcut_range)
     record = {"iterations": iterations_done, "wall_time_s": round(elapsed, 1), "device": str(dev),
               "cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
               "torch": torch.__version__, "stopped_early": verified is not None,

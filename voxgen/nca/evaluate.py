@@ -78,31 +78,32 @@ def distinct_runs(order: torch.Tensor, reseed: int, deterministic: bool):
 
 @torch.no_grad()
 def check_regrowth(model: NCA, classes: torch.Tensor, seed, steps: int, seeds, axes,
-                   at_range, margin: int, positions: int = 3) -> dict:
+                   at_range, positions: int = 3) -> dict:
     """Grow one sample per seed for `steps`, cut it by planes `axis = at`
     (`positions` cut positions spread over `at_range`, a fraction of the
-    blueprint extent), keep either side alone (the other side's cells zeroed,
-    as the regeneration harness does) and run `steps` more steps in place.
-    Returns n (parts tried) and exact (parts that regrew the whole target).
+    blocks' extent, as training's half-cuts take it), keep either side alone
+    (the other side's cells zeroed, as the regeneration harness does) and
+    run `steps` more steps in place. Returns n (parts tried) and exact
+    (parts that regrew the whole target).
 
     Every cut leaves blocks of the target on both sides, as `voxgen regen`'s
-    do: a position past the outermost blocks is moved in to them (a part
+    do: a position at the outermost blocks is moved in by a layer (a part
     with no block dies at once and can never regrow, so at_range [0, 1]
     could never reach the 90% that stops training early), and an axis along
     which the blocks fill one layer is not cut."""
-    from voxgen.cut_plane import cut_range, solid_layers
+    from voxgen.nca.damage import blocks_box
 
     device = classes.device
     gens = [torch.Generator(device=device).manual_seed(int(s)) for s in seeds]
     grown = rollout(model, seed_state(model, classes.shape, seed, len(gens), device), steps, gens)
-    solid = (classes != 0).cpu().numpy()
+    box_lo, box_hi = blocks_box(classes.cpu().numpy())
     n = exact = 0
     for axis in axes:
         a = "xyz".index(axis)
-        extent = classes.shape[a] - 2 * margin
-        lo, hi = cut_range(classes.shape[a], solid_layers(solid, a))      # grid coordinates
+        lo, hi = box_lo[a], box_hi[a]                       # grid coordinates of the blocks
         fractions = torch.linspace(float(at_range[0]), float(at_range[1]), positions).tolist()
-        for at in sorted({min(max(margin + round(f * extent), lo), hi) for f in fractions} if lo <= hi else ()):
+        for at in sorted({min(max(lo + round(f * (hi - lo)), lo + 1), hi - 1) for f in fractions}
+                         if hi - lo > 1 else ()):
             coord = torch.arange(classes.shape[a], device=device)
             shape = [1, 1, 1, 1, 1]
             shape[2 + a] = -1
