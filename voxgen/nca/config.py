@@ -79,9 +79,11 @@ class NCAConfig:
     halfcut_axes: list = field(default_factory=lambda: ["x", "y", "z"])
     """Axes a half-cut may cut across."""
     halfcut_range: list = field(default_factory=lambda: [0.3, 0.7])
-    """Cut position as a fraction of the blueprint's extent along the axis."""
+    """Cut position as a fraction of the blocks' extent along the axis (the box
+    of the blueprint's non-air cells)."""
     sphere_radius: list = field(default_factory=lambda: [0.15, 0.35])
-    """Sphere damage radius as a fraction of the blueprint's largest extent."""
+    """Sphere damage radius as a fraction of the blocks' largest extent (centred
+    on a cell of their box)."""
     dropout_rate: float = 0.2
     """Fraction of cells zeroed by dropout damage."""
     class_weight_power: float = 0.5
