@@ -1,6 +1,8 @@
-"""The slow, obviously correct twin of voxgen.render.mesh.build_mesh: one
-cube at a time, one face at a time, in plain Python loops. Used by
-tests/test_render_mesh.py and as the reference in bench/render.py."""
+"""The slow, obviously correct twins of voxgen.render.mesh.build_mesh: one
+cube (or box) at a time, one face at a time, in plain Python loops.
+`per_cube_faces` (every block a cube) is used by tests/test_render_mesh.py
+and as the reference in bench/render.py; `per_box_faces` (pictures: shaped
+blocks as their boxes, see-through blocks) by tests/test_render_shapes.py."""
 
 import numpy as np
 
@@ -45,3 +47,98 @@ def per_cube_faces(structure, keep=None, hidden=()):
                     rgb = colours[structure.blocks[x, y, z]] * TWIN_BRIGHTNESS[name]
                     faces.append((x, y, z, name, *np.rint(rgb).astype(int).tolist(), corners))
     return sorted(faces, key=lambda f: f[:7])
+
+
+def _box_face_corners(box, axis, side):
+    """The 4 corners (in 16ths of a block, cell-relative) of the face of
+    `box` (x0, y0, z0, x1, y1, z1) on `side` (0 low, 1 high) of `axis`."""
+    lo, hi = box[:3], box[3:]
+    corners = set()
+    for a in (lo, hi):
+        for b in (lo, hi):
+            for c in (lo, hi):
+                corner = [a[0], b[1], c[2]]
+                corner[axis] = (lo, hi)[side][axis]
+                corners.add(tuple(corner))
+    return corners
+
+
+def per_box_faces(structure, keep=None, hidden=(), see_through=False, eye=None):
+    """The slow twin of `build_mesh(shapes=True)`: every cell, every box,
+    every face, by the rules written out one by one. Returns sorted tuples
+    (block, direction, r, g, b, clear, frozenset of the 4 corners in 16ths
+    of a block)."""
+    from voxgen.render.mesh import see_through_entries
+    from voxgen.render.shapes import block_shape
+
+    colours = compile_palette(structure.palette).colour
+    clear_entry = see_through_entries(structure.palette)
+    air = structure.air_mask()
+    X, Y, Z = structure.shape
+
+    def kind(x, y, z):
+        if not (0 <= x < X and 0 <= y < Y and 0 <= z < Z):
+            return None
+        k = structure.blocks[x, y, z]
+        if air[x, y, z] or k in hidden or (keep is not None and not keep[x, y, z]):
+            return None
+        if block_shape(structure.palette[k]) is not None:
+            return "shaped"
+        return "clear" if see_through and clear_entry[k] else "opaque"
+
+    def surrounded(x, y, z):
+        return all(kind(x + n[0], y + n[1], z + n[2]) == "opaque" for n in TWIN_NORMALS.values())
+
+    def covers(x, y, z, axis, side):
+        """The shaped block at (x, y, z) covers every pixel of its cell's side."""
+        pixels = set()
+        for box in block_shape(structure.palette[structure.blocks[x, y, z]]).tolist():
+            if box[3 * side + axis] == 16 * side:
+                others = [a for a in range(3) if a != axis]
+                pixels |= {(u, v) for u in range(box[others[0]], box[3 + others[0]])
+                           for v in range(box[others[1]], box[3 + others[1]])}
+        return len(pixels) == 256
+
+    def face(x, y, z, name, corners):
+        n = TWIN_NORMALS[name]
+        if eye is not None:
+            corner = np.array(next(iter(corners))) / 16
+            if np.dot(n, np.array(eye) - corner) <= 0:
+                return []
+        k = structure.blocks[x, y, z]
+        rgb = np.rint(colours[k] * TWIN_BRIGHTNESS[name]).astype(int).tolist()
+        clear = bool(see_through and clear_entry[k])
+        return [(int(k), name, *rgb, clear, frozenset(corners))]
+
+    faces = []
+    for x in range(X):
+        for y in range(Y):
+            for z in range(Z):
+                here = kind(x, y, z)
+                if here is None or (here == "shaped" and surrounded(x, y, z)):
+                    continue
+                for name, n in TWIN_NORMALS.items():
+                    axis = [i for i in range(3) if n[i]][0]
+                    side = 1 if n[axis] > 0 else 0
+                    there = (x + n[0], y + n[1], z + n[2])
+                    beside = kind(*there)
+                    if here == "shaped":
+                        boxes = block_shape(structure.palette[structure.blocks[x, y, z]]).tolist()
+                        for box in boxes:
+                            on_side = box[3 * side + axis] == 16 * side
+                            if on_side and beside == "opaque":
+                                continue
+                            corners = {(16 * x + cx, 16 * y + cy, 16 * z + cz)
+                                       for cx, cy, cz in _box_face_corners(box, axis, side)}
+                            faces += face(x, y, z, name, corners)
+                        continue
+                    if beside == "opaque" or (beside == "clear" and here == "clear"):
+                        continue
+                    if here == "opaque" and beside == "shaped" and (
+                            surrounded(*there) or covers(*there, axis, 1 - side)):
+                        continue
+                    corners = {(16 * (x + cx), 16 * (y + cy), 16 * (z + cz))
+                               for cx in (0, 1) for cy in (0, 1) for cz in (0, 1)
+                               if (cx, cy, cz)[axis] == side}
+                    faces += face(x, y, z, name, corners)
+    return sorted(faces, key=lambda f: (f[:6], sorted(f[6])))

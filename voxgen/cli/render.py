@@ -58,7 +58,7 @@ def render(file, output, growth, steps, seed, device, compare, side_by_side, azi
     if compare is not None:
         compare_path = resolve_blueprint(compare)
         other = load_blueprint(compare_path, block_entities=False)   # drawn from blocks alone
-        check_faces(other, compare_path, see_through=True)   # refuse before any mesh is built
+        check_faces(other, compare_path, see_through=True, shapes=True)   # refuse before any mesh is built
     view = dict(size=size, azimuth=azimuth, elevation=elevation)
     if growth is not None:
         from voxgen.render.growth import grow_frames
@@ -93,7 +93,7 @@ def render(file, output, growth, steps, seed, device, compare, side_by_side, azi
         # Only blocks are drawn: decoding block entities took most of the
         # 256^3 sample's load (42k of them, ~3 s).
         structure = load_blueprint(file, block_entities=False)
-        check_faces(structure, file, see_through=True)
+        check_faces(structure, file, see_through=True, shapes=True)
         if other is None or not other.count_non_air():
             # alone, an empty blueprint is nothing to draw; beside a non-empty one
             # (a growth that grew nothing, saved) it is a result worth showing

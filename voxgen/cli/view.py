@@ -60,7 +60,7 @@ def view(target, steps, seed, reveal, size):
         from voxgen.render.mesh import check_faces, require_blocks
 
         structure = load_blueprint(path, block_entities=False)   # blocks alone are drawn
-        check_faces(structure, path, see_through=True)   # refuse before any mesh is built
+        check_faces(structure, path, see_through=True, shapes=True)   # refuse before any mesh is built
         require_blocks(structure, path, "view")
     require_display()
     labels = None

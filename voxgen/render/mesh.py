@@ -1,9 +1,16 @@
 """One merged mesh of the visible block faces, built with numpy.
 
 A face is visible where a filled cell touches an empty one (air, void, a
-hidden block, or outside the box). Each visible face becomes one quad with its
-own four vertices (vertices are never shared between faces, so per-face
+hidden block, or outside the box). Each visible face becomes one quad with
+its own four vertices (vertices are never shared between faces, so per-face
 colours cannot bleed into each other in any exporter or renderer).
+
+Pictures (`build_mesh(shapes=True)`) draw stairs, slabs, fences, torches,
+plants and the other blocks of `shapes.block_shape` as their boxes. A shaped
+block hides a neighbouring cube's face only where it covers that whole side
+of its cell (the stone under a slab); its own boxes are drawn whole, less
+the faces on its cell's sides against full opaque cubes (all of them when
+such cubes surround it). Exports keep every block a cube.
 
 Colours come from the block registry (`compile_palette`), times a fixed
 brightness per face direction so blocks read as blocks without lighting.
@@ -19,6 +26,7 @@ import numpy as np
 
 from voxgen.blocks import block_id, compile_palette, properties
 from voxgen.errors import VoxgenError
+from voxgen.render.shapes import BRIGHTNESS, CORNERS, DIRECTIONS, NORMALS, ShapeTable, compile_shapes
 from voxgen.structure import Structure
 
 # The most visible faces one mesh may have. A mesh costs about 150 bytes a
@@ -36,26 +44,6 @@ _SLAB_CELLS = 1 << 22
 # also every `*stained_glass` and `*stained_glass_pane`.
 SEE_THROUGH = frozenset({"minecraft:water", "minecraft:bubble_column", "minecraft:glass",
                          "minecraft:glass_pane", "minecraft:ice", "minecraft:frosted_ice"})
-
-# Face directions, defined once: name, outward normal, brightness. Brightness
-# follows Minecraft's own flat shading (top 1.0, north/south 0.8,
-# east/west 0.6, bottom 0.5).
-DIRECTIONS = ("east", "west", "up", "down", "south", "north")
-NORMALS = np.array([(1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0), (0, 0, 1), (0, 0, -1)],
-                   dtype=np.int64)
-BRIGHTNESS = np.array([0.6, 0.6, 1.0, 0.5, 0.8, 0.8])
-
-# The four corners of each face of the unit cube, counter-clockwise seen from
-# outside (so the right-hand normal of corners 0, 1, 2 points outward).
-CORNERS = np.array([
-    [(1, 0, 0), (1, 1, 0), (1, 1, 1), (1, 0, 1)],  # east,  x = 1
-    [(0, 0, 0), (0, 0, 1), (0, 1, 1), (0, 1, 0)],  # west,  x = 0
-    [(0, 1, 0), (0, 1, 1), (1, 1, 1), (1, 1, 0)],  # up,    y = 1
-    [(0, 0, 0), (1, 0, 0), (1, 0, 1), (0, 0, 1)],  # down,  y = 0
-    [(0, 0, 1), (1, 0, 1), (1, 1, 1), (0, 1, 1)],  # south, z = 1
-    [(0, 0, 0), (0, 1, 0), (1, 1, 0), (1, 0, 0)],  # north, z = 0
-], dtype=np.float32)
-
 
 @dataclass
 class VoxelMesh:
@@ -161,29 +149,122 @@ def see_through_entries(palette) -> np.ndarray:
     return np.array([clear(block_id(state)) for state in palette], dtype=bool)
 
 
-def _layers(structure: Structure, filled: np.ndarray, see_through: bool):
-    """(opaque, clear) bool (X, Y, Z) cells of `filled`: with `see_through`,
-    the clear ones are SEE_THROUGH blocks, else none are."""
-    if not see_through:
-        return filled, None
-    clear = filled & see_through_entries(structure.palette)[structure.blocks]
-    return (filled & ~clear, clear) if clear.any() else (filled, None)
+def _layers(structure: Structure, filled: np.ndarray, see_through: bool, shapes: bool):
+    """(opaque, clear, shaped) bool (X, Y, Z) cells of `filled`, each None
+    when empty (opaque: never): `shaped` the cells drawn as boxes (with
+    `shapes`), `clear` the other SEE_THROUGH ones (with `see_through`),
+    `opaque` the full cubes left."""
+    # One look-up of the palette for both (the grid can be 256^3): 2 shaped, 1 clear.
+    kind = np.zeros(len(structure.palette), dtype=np.uint8)
+    if see_through:
+        kind[see_through_entries(structure.palette)] = 1
+    if shapes:
+        kind[compile_shapes(structure.palette).shaped] = 2
+    if not kind.any():
+        return filled, None, None
+    of_cell = kind[structure.blocks]
+    shaped, clear = filled & (of_cell == 2), filled & (of_cell == 1)
+    shaped, clear = (shaped if shaped.any() else None), (clear if clear.any() else None)
+    for layer in (shaped, clear):
+        filled = filled if layer is None else filled & ~layer
+    return filled, clear, shaped
 
 
-def _face_count(opaque: np.ndarray, clear: np.ndarray | None) -> int:
-    """Faces of the opaque cells beside anything not opaque, and of the
-    clear cells beside empty ones (water beside water or stone has none)."""
-    if clear is None:
-        return count_faces(opaque)
-    return count_faces(opaque) + count_faces(clear, clear | opaque)
+def _shaped_cells(shaped: np.ndarray, opaque: np.ndarray):
+    """Per slab of about _SLAB_CELLS cells along x: (flat, blocked), the
+    int64 (n,) flat indices of the `shaped` cells and bool (n, 6) whether
+    their neighbour in each direction (DIRECTIONS) is one of the `opaque`
+    full cubes."""
+    X, Y, Z = shaped.shape
+    padded = np.pad(opaque, 1)
+    rows = max(1, _SLAB_CELLS // max(1, Y * Z))
+    for a in range(0, X, rows):
+        flat = np.flatnonzero(shaped[a:a + rows]) + a * Y * Z
+        at = np.stack(np.unravel_index(flat, shaped.shape), axis=1) + 1      # in `padded`
+        beside = at[:, None, :] + NORMALS[None]                              # (n, 6, 3)
+        yield flat, padded[beside[..., 0], beside[..., 1], beside[..., 2]]
+
+
+def _covering(b: np.ndarray, blocked: np.ndarray, table: ShapeTable) -> np.ndarray:
+    """bool (n, 6): the opaque cube beside each side of the shaped cells
+    (entries `b`, see `_shaped_cells`) shows no face there: the side is
+    covered whole (the stone under a slab), or opaque cubes surround the
+    cell (so nothing of it shows and it hides all)."""
+    return (table.full_side[b] | blocked.all(axis=1)[:, None]) & blocked
+
+
+def _shaped_count(blocks: np.ndarray, shaped: np.ndarray, opaque: np.ndarray, table: ShapeTable) -> int:
+    """How many faces the shaped cells add (`_shaped_faces`, less the cube
+    faces `_covered_cube_faces` takes away), one slab at a time."""
+    n = 0
+    for flat, blocked in _shaped_cells(shaped, opaque):
+        b = blocks.ravel()[flat]
+        seen = ~blocked.all(axis=1)
+        n += int(table.count[b[seen]].sum() - (table.side_faces[b[seen]] * blocked[seen]).sum()
+                 - _covering(b, blocked, table).sum())
+    return n
+
+
+def _shaped_faces(blocks: np.ndarray, flat: np.ndarray, blocked: np.ndarray, table: ShapeTable, eye):
+    """(vertices float32 (F, 4, 3), block int32 (F,), direction int8 (F,)) of
+    the box faces of the shaped cells `flat` (see `_shaped_cells`): all but
+    those on a side against an opaque cube, none of a cell such cubes
+    surround, and with `eye` none turned away from it. No loop over cells:
+    each cell's faces are its entry's run of the table."""
+    seen = ~blocked.all(axis=1)
+    flat, blocked = flat[seen], blocked[seen]
+    b = blocks.ravel()[flat]
+    runs = table.count[b]
+    cell = np.repeat(np.arange(len(flat)), runs)
+    face = np.arange(int(runs.sum())) + np.repeat(table.start[b] - (np.cumsum(runs) - runs), runs)
+    direction = table.direction[face]
+    position = np.stack(np.unravel_index(flat, blocks.shape), axis=1)[cell]     # (F, 3)
+    shown = ~(table.on_side[face] & blocked[cell, direction])
+    if eye is not None:
+        axis = np.argmax(np.abs(NORMALS), axis=1)[direction]
+        sign = NORMALS[direction, axis]
+        plane = position[np.arange(len(face)), axis] + table.plane[face]
+        shown &= sign * (np.asarray(eye, dtype=float)[axis] - plane) > 0
+    face, cell, direction = face[shown], cell[shown], direction[shown]
+    vertices = position[shown][:, None, :].astype(np.float32) + table.corners[face]
+    return vertices, b[cell].astype(np.int32), direction
+
+
+def _covered_cube_faces(blocks: np.ndarray, flat: np.ndarray, blocked: np.ndarray,
+                        table: ShapeTable) -> list[np.ndarray]:
+    """Per direction d, the sorted flat indices of the opaque cubes whose
+    face d the shaped cells `flat` cover (`_covering`)."""
+    _, Y, Z = blocks.shape
+    step = NORMALS @ np.array([Y * Z, Z, 1])                # flat offset of each direction
+    covering = _covering(blocks.ravel()[flat], blocked, table)
+    # The cube beside side s shows its face s ^ 1 (east <-> west, ...).
+    return [np.sort(flat[covering[:, d ^ 1]] + step[d ^ 1]) for d in range(6)]
+
+
+def _plan(structure: Structure, keep, hidden, see_through: bool, shapes: bool):
+    """(opaque, clear, shaped, faces): the cells `build_mesh` draws and how
+    many faces it builds. Shapes that would take the mesh over MAX_FACES
+    give way to full cubes (as before shapes, so a picture that could be
+    drawn still can); a mesh over it even then is for the caller to refuse."""
+    filled = filled_mask(structure, keep, hidden)
+    opaque, clear, shaped = _layers(structure, filled, see_through, shapes)
+    n = count_faces(opaque)
+    if clear is not None:
+        n += count_faces(clear, clear | opaque)     # water beside water or stone shows nothing
+    if shaped is not None:
+        n += _shaped_count(structure.blocks, shaped, opaque, compile_shapes(structure.palette))
+        if n > MAX_FACES:
+            return _plan(structure, keep, hidden, see_through, False)
+    return opaque, clear, shaped, n
 
 
 def check_faces(structure: Structure, path=None, keep: np.ndarray | None = None,
-                hidden: np.ndarray | None = None, see_through: bool = False) -> int:
+                hidden: np.ndarray | None = None, see_through: bool = False,
+                shapes: bool = False) -> int:
     """The number of visible faces of `structure` (as `build_mesh` with the
     same arguments builds them); a VoxgenError naming `path` (default: the
     structure's name) if above MAX_FACES. Builds no mesh."""
-    n = _face_count(*_layers(structure, filled_mask(structure, keep, hidden), see_through))
+    n = _plan(structure, keep, hidden, see_through, shapes)[3]
     _refuse_above_limit(n, structure, path)
     return n
 
@@ -213,9 +294,17 @@ def facing_eye(flat: np.ndarray, d: int, shape, eye) -> np.ndarray:
     return sign * (eye[axis] - plane) > 0
 
 
+def _sorted_member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """bool mask over `values`: which are in the sorted array `sorted_set`."""
+    if len(sorted_set) == 0:
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return sorted_set[at] == values
+
+
 def build_mesh(structure: Structure, keep: np.ndarray | None = None,
                hidden: np.ndarray | None = None, eye=None, source=None,
-               see_through: bool = False) -> VoxelMesh:
+               see_through: bool = False, shapes: bool = False) -> VoxelMesh:
     """The merged mesh of `structure`'s visible faces (see `filled_mask` for
     `keep` and `hidden`). Does not apply `structure.origin`.
 
@@ -225,12 +314,21 @@ def build_mesh(structure: Structure, keep: np.ndarray | None = None,
     them: the faces of the blocks they touch are built too, theirs only
     where they touch air, and `face_clear` marks them (pictures draw them
     see-through; an export, without it, keeps the closed skin of the blocks).
+    shapes: stairs, slabs, fences, torches, plants... (`shapes.block_shape`)
+    are built as their boxes, appended after the cubes' faces (full cubes
+    instead when the boxes would take the mesh over MAX_FACES and cubes
+    would not); without it (exports) every block is a full cube.
 
     More than MAX_FACES visible faces is a VoxgenError naming `source` (the
     input file; default the structure's name), before any mesh array exists."""
-    opaque, clear = _layers(structure, filled_mask(structure, keep, hidden), see_through)
-    _refuse_above_limit(_face_count(opaque, clear), structure, source)
+    opaque, clear, shaped, n = _plan(structure, keep, hidden, see_through, shapes)
+    _refuse_above_limit(n, structure, source)
     per_direction = visible_faces(opaque)
+    if shaped is not None:
+        table = compile_shapes(structure.palette)
+        boxed, blocked = (np.concatenate(part) for part in zip(*_shaped_cells(shaped, opaque)))
+        covered = _covered_cube_faces(structure.blocks, boxed, blocked, table)
+        per_direction = [cells[~_sorted_member(cells, c)] for cells, c in zip(per_direction, covered)]
     clear_counts = [0] * 6
     if clear is not None:
         clear_faces = visible_faces(clear, clear | opaque)
@@ -252,15 +350,23 @@ def build_mesh(structure: Structure, keep: np.ndarray | None = None,
         position = np.stack(np.unravel_index(flat, opaque.shape), axis=1).astype(np.float32)
         np.add(position[:, None, :], CORNERS[d], out=vertices[start:start + len(flat)])
         start += len(flat)
-    vertices = vertices.reshape(-1, 3)
-    faces = np.arange(4 * len(cells), dtype=np.int32).reshape(-1, 4)
-
-    table = compile_palette(structure.palette)
     face_block = structure.blocks.ravel()[cells].astype(np.int32)
-    shaded = table.colour[face_block] * BRIGHTNESS[direction][:, None]
+    face_clear = np.concatenate(is_clear)
+    if shaped is not None:
+        box_vertices, box_block, box_direction = _shaped_faces(structure.blocks, boxed, blocked, table, eye)
+        vertices = np.concatenate([vertices, box_vertices])
+        face_block = np.concatenate([face_block, box_block])
+        direction = np.concatenate([direction, box_direction])
+        box_clear = see_through_entries(structure.palette)[box_block] if see_through else False
+        face_clear = np.concatenate([face_clear, np.broadcast_to(box_clear, box_block.shape)])
+    vertices = vertices.reshape(-1, 3)
+    faces = np.arange(len(vertices), dtype=np.int32).reshape(-1, 4)
+
+    colour = compile_palette(structure.palette).colour
+    shaded = colour[face_block] * BRIGHTNESS[direction][:, None]
     face_colours = np.rint(shaded).astype(np.uint8)
     return VoxelMesh(vertices, faces, face_block, direction, face_colours,
-                     table.colour, structure.palette, np.concatenate(is_clear))
+                     colour, structure.palette, face_clear)
 
 
 # Machine blocks whose working side decides what they do (where a piston

@@ -2,7 +2,8 @@
 
 Lighting is off (the mesh carries its own per-direction brightness, so a
 pixel's colour is exactly its face's colour; a machine block's front face
-carries a darker inset square, see `mesh.FRONT_BLOCKS`) and so is
+carries a darker inset square, see `mesh.FRONT_BLOCKS`; stairs, slabs,
+fences, torches, plants... are drawn as their boxes, see `shapes.block_shape`) and so is
 anti-aliasing (speed, and exact colours). The camera frames a box of blocks from an azimuth and an
 elevation in degrees:
 
@@ -161,7 +162,7 @@ class Scene:
 
     def show(self, structure: Structure, panel: int = 0, keep=None, hidden=None) -> VoxelMesh:
         """Draw `structure` in `panel`, replacing what was there."""
-        mesh = build_mesh(structure, keep=keep, hidden=hidden, see_through=True,
+        mesh = build_mesh(structure, keep=keep, hidden=hidden, see_through=True, shapes=True,
                           eye=self._eye[panel] if self.fixed_camera else None)
         self.meshes[panel] = mesh
         self._show_marks(mesh, panel)

@@ -1,0 +1,328 @@
+"""Pictures draw non-full blocks as their boxes (`build_mesh(shapes=True)`):
+each shape kind, the culling beside them, the face count, and the numpy
+kernel against its slow twin (tests/render_mesh_twin.per_box_faces)."""
+
+import numpy as np
+import pytest
+
+from voxgen.render import mesh as mesh_mod
+from voxgen.render.mesh import DIRECTIONS, build_mesh, check_faces, front_marks
+from voxgen.render.shapes import block_shape
+from voxgen.structure import Structure
+from render_mesh_twin import TWIN_NORMALS, per_box_faces
+
+AIR = "minecraft:air"
+
+
+def one_block(state: str) -> Structure:
+    return Structure(np.ones((1, 1, 1), np.int32), (AIR, state))
+
+
+def shape_mesh(state: str):
+    """The picture mesh of `state` alone in its cell, checked against the count."""
+    s = one_block(state)
+    mesh = build_mesh(s, shapes=True)
+    assert check_faces(s, shapes=True) == mesh.n_faces
+    return mesh
+
+
+def extent(state: str) -> tuple[list, list]:
+    """(lo, hi) corners of the box around everything drawn of `state`."""
+    v = shape_mesh(state).vertices
+    return v.min(axis=0).tolist(), v.max(axis=0).tolist()
+
+
+def faces_towards(mesh, name: str) -> np.ndarray:
+    """float (n, 4, 3): the quads of `mesh` facing `name`."""
+    return mesh.vertices.reshape(-1, 4, 3)[mesh.face_direction == DIRECTIONS.index(name)]
+
+
+def top_at(mesh, y: float) -> np.ndarray:
+    """The up-facing quads at height y."""
+    up = faces_towards(mesh, "up")
+    return up[np.isclose(up[:, 0, 1], y)]
+
+
+# --- each kind of shape --------------------------------------------------------
+
+def test_slabs_fill_their_half_and_a_double_slab_is_a_cube():
+    assert extent("minecraft:stone_slab[type=bottom,waterlogged=false]") == ([0, 0, 0], [1, 0.5, 1])
+    assert extent("minecraft:oak_slab[type=top,waterlogged=false]") == ([0, 0.5, 0], [1, 1, 1])
+    assert block_shape("minecraft:oak_slab[type=double,waterlogged=false]") is None
+    assert shape_mesh("minecraft:oak_slab[type=bottom]").n_faces == 6
+
+
+@pytest.mark.parametrize("facing, high_side", [("east", (0.5, 1, 0, 1)), ("west", (0, 0.5, 0, 1)),
+                                               ("south", (0, 1, 0.5, 1)), ("north", (0, 1, 0, 0.5))])
+def test_a_stair_has_its_step_on_its_facing_half(facing, high_side):
+    mesh = shape_mesh(f"minecraft:oak_stairs[facing={facing},half=bottom,shape=straight]")
+    step = top_at(mesh, 1.0)
+    assert len(step) == 1
+    x0, x1, z0, z1 = high_side
+    assert step[0, :, 0].min() == x0 and step[0, :, 0].max() == x1
+    assert step[0, :, 2].min() == z0 and step[0, :, 2].max() == z1
+    assert len(top_at(mesh, 0.5)) == 1                    # the slab under it
+    assert mesh.vertices.min(axis=0).tolist() == [0, 0, 0] and mesh.n_faces == 12
+
+
+def test_an_upside_down_stair_hangs_its_step_below():
+    mesh = shape_mesh("minecraft:oak_stairs[facing=east,half=top,shape=straight]")
+    bottom = faces_towards(mesh, "down")
+    low = bottom[np.isclose(bottom[:, 0, 1], 0.0)]
+    assert len(low) == 1 and low[0, :, 0].min() == 0.5      # the step, on the east half, at y = 0
+    assert len(top_at(mesh, 1.0)) == 1 and top_at(mesh, 1.0)[0, :, 0].min() == 0
+
+
+def test_stair_corners_follow_the_game_models():
+    outer = top_at(shape_mesh("minecraft:oak_stairs[facing=east,half=bottom,shape=outer_right]"), 1.0)
+    assert len(outer) == 1                                   # one quarter: south-east
+    assert outer[0, :, 0].min() == 0.5 and outer[0, :, 2].min() == 0.5
+    outer = top_at(shape_mesh("minecraft:oak_stairs[facing=east,half=bottom,shape=outer_left]"), 1.0)
+    assert outer[0, :, 0].min() == 0.5 and outer[0, :, 2].max() == 0.5    # north-east
+    inner = top_at(shape_mesh("minecraft:oak_stairs[facing=east,half=bottom,shape=inner_left]"), 1.0)
+    area = sum(np.ptp(q[:, 0]) * np.ptp(q[:, 2]) for q in inner)
+    assert area == 0.75                                      # east half and the north-west quarter
+    assert any(q[:, 0].max() == 0.5 and q[:, 2].max() == 0.5 for q in inner)
+
+
+@pytest.mark.parametrize("state, top", [
+    ("minecraft:red_carpet", 1 / 16), ("minecraft:stone_pressure_plate[powered=false]", 1 / 16),
+    ("minecraft:snow[layers=3]", 6 / 16), ("minecraft:rail[shape=north_south,waterlogged=false]", 1 / 16),
+    ("minecraft:oak_trapdoor[facing=north,half=bottom,open=false,powered=false]", 3 / 16),
+])
+def test_thin_boxes_lie_on_the_floor(state, top):
+    lo, hi = extent(state)
+    assert lo[1] == 0 and hi[1] == top
+
+
+def test_snow_of_eight_layers_is_a_cube():
+    assert block_shape("minecraft:snow[layers=8]") is None
+
+
+def test_trapdoors_top_and_open():
+    assert extent("minecraft:oak_trapdoor[facing=north,half=top,open=false]") == ([0, 13 / 16, 0], [1, 1, 1])
+    # Open, a trapdoor stands against the side opposite its facing.
+    assert extent("minecraft:oak_trapdoor[facing=north,half=bottom,open=true]") == ([0, 0, 13 / 16], [1, 1, 1])
+    assert extent("minecraft:oak_trapdoor[facing=east,half=bottom,open=true]") == ([0, 0, 0], [3 / 16, 1, 1])
+
+
+def test_fences_walls_and_panes_are_posts_with_arms_to_their_connected_sides():
+    post = extent("minecraft:oak_fence[east=false,north=false,south=false,waterlogged=false,west=false]")
+    assert post == ([6 / 16, 0, 6 / 16], [10 / 16, 1, 10 / 16])
+    lo, hi = extent("minecraft:oak_fence[east=true,north=false,south=false,waterlogged=false,west=false]")
+    assert hi[0] == 1 and lo[0] == 6 / 16 and lo[2] > 0 and hi[2] < 1
+    lo, hi = extent("minecraft:cobblestone_wall[east=none,north=tall,south=low,up=false,west=none]")
+    assert lo[2] == 0 and hi[2] == 1 and hi[1] == 1 and lo[0] == 5 / 16
+    lo, hi = extent("minecraft:glass_pane[east=true,north=false,south=false,waterlogged=false,west=true]")
+    assert (lo[0], hi[0], lo[2], hi[2]) == (0, 1, 7 / 16, 9 / 16)
+    assert extent("minecraft:iron_bars[east=false,north=false,south=false,west=false]") == (
+        [7 / 16, 0, 7 / 16], [9 / 16, 1, 9 / 16])
+
+
+def test_a_wall_without_its_post_on_a_corner_keeps_it():
+    """up=false is the game's own only on a straight run; on a corner the
+    arms would overlap, so the post stays."""
+    boxes = block_shape("minecraft:stone_brick_wall[east=low,north=low,south=none,up=false,west=none]")
+    assert [4, 0, 4, 12, 16, 12] in boxes.tolist()
+
+
+def test_torches_and_plants_are_thin_and_not_cubes():
+    lo, hi = extent("minecraft:torch")
+    assert hi[0] - lo[0] <= 0.125 and hi[1] < 1
+    lo, hi = extent("minecraft:wall_torch[facing=south]")     # on the north wall: leans out south
+    assert hi[2] < 0.5 and lo[1] > 0
+    for plant in ("minecraft:poppy", "minecraft:oak_sapling[stage=0]", "minecraft:short_grass",
+                  "minecraft:fern", "minecraft:wheat[age=7]"):
+        mesh = shape_mesh(plant)
+        assert mesh.n_faces == 18                          # a cross of three thin boxes
+        assert len(top_at(mesh, mesh.vertices[:, 1].max())) == 3
+    assert extent("minecraft:wheat[age=0]")[1][1] == 2 / 16
+    assert extent("minecraft:wheat[age=7]")[1][1] == 1
+
+
+@pytest.mark.parametrize("state, lo, hi", [
+    ("minecraft:oak_door[facing=south,half=lower,hinge=left,open=false,powered=false]",
+     [0, 0, 0], [1, 1, 3 / 16]),
+    ("minecraft:oak_door[facing=east,half=upper,hinge=left,open=false,powered=false]",
+     [0, 0, 0], [3 / 16, 1, 1]),
+    ("minecraft:oak_door[facing=east,half=lower,hinge=left,open=true,powered=false]",
+     [0, 0, 0], [1, 1, 3 / 16]),
+    ("minecraft:oak_door[facing=east,half=lower,hinge=right,open=true,powered=false]",
+     [0, 0, 13 / 16], [1, 1, 1]),
+    ("minecraft:ladder[facing=north,waterlogged=false]", [0, 0, 15 / 16], [1, 1, 1]),
+])
+def test_doors_and_ladders_are_panels(state, lo, hi):
+    assert extent(state) == (lo, hi)
+
+
+@pytest.mark.parametrize("state, lo, hi", [
+    ("minecraft:lantern[hanging=false,waterlogged=false]", [5 / 16, 0, 5 / 16], [11 / 16, 9 / 16, 11 / 16]),
+    ("minecraft:lantern[hanging=true,waterlogged=false]", [5 / 16, 1 / 16, 5 / 16], [11 / 16, 1, 11 / 16]),
+    ("minecraft:green_banner[rotation=0]", [1 / 16, 0, 7 / 16], [15 / 16, 1, 10 / 16]),    # cloth south of the pole
+    ("minecraft:green_wall_banner[facing=south]", [1 / 16, 0, 0], [15 / 16, 1, 2 / 16]),  # on the north wall
+    ("minecraft:red_bed[facing=south,occupied=false,part=head]", [0, 0, 0], [1, 9 / 16, 1]),
+    ("minecraft:chest[facing=east,type=single,waterlogged=false]", [1 / 16, 0, 1 / 16], [15 / 16, 14 / 16, 15 / 16]),
+])
+def test_a_few_more_common_blocks(state, lo, hi):
+    assert extent(state) == (lo, hi)
+
+
+@pytest.mark.parametrize("state", ["minecraft:stone", "minecraft:observer[facing=up,powered=false]",
+                                   "minecraft:oak_leaves[distance=1,persistent=true,waterlogged=false]",
+                                   "minecraft:grass_block[snowy=false]", "minecraft:water[level=0]"])
+def test_other_blocks_stay_cubes(state):
+    assert block_shape(state) is None
+    assert extent(state) == ([0, 0, 0], [1, 1, 1])
+
+
+def test_boxes_of_a_shape_never_overlap():
+    for state in ["minecraft:oak_stairs[facing=west,half=top,shape=inner_right]",
+                  "minecraft:oak_fence[east=true,north=true,south=true,west=true]",
+                  "minecraft:cobblestone_wall[east=tall,north=low,south=low,up=true,west=tall]",
+                  "minecraft:glass_pane[east=true,north=true,south=true,west=true]",
+                  "minecraft:lantern[hanging=true]", "minecraft:poppy", "minecraft:white_banner[rotation=7]",
+                  "minecraft:oak_fence_gate[facing=east,open=true]"]:
+        grid = np.zeros((16, 16, 16), int)
+        for x0, y0, z0, x1, y1, z1 in block_shape(state).tolist():
+            assert 0 <= x0 < x1 <= 16 and 0 <= y0 < y1 <= 16 and 0 <= z0 < z1 <= 16
+            grid[x0:x1, y0:y1, z0:z1] += 1
+        assert grid.max() == 1, state
+
+
+def test_an_export_keeps_every_block_a_cube():
+    s = one_block("minecraft:oak_stairs[facing=east,half=bottom,shape=straight]")
+    mesh = build_mesh(s)
+    assert mesh.n_faces == 6 and check_faces(s) == 6
+    assert (mesh.vertices.reshape(-1, 4, 3).max(axis=1).max(axis=0) == 1).all()
+
+
+# --- culling beside shaped blocks -------------------------------------------------
+
+SLAB = "minecraft:stone_slab[type=bottom,waterlogged=false]"
+
+
+def test_a_cube_beside_a_slab_shows_the_face_it_touches():
+    s = Structure(np.array([[[1]], [[2]]], np.int32), (AIR, "minecraft:stone", SLAB))
+    mesh = build_mesh(s, shapes=True)
+    stone = mesh.face_direction[mesh.face_block == 1]
+    assert sorted(DIRECTIONS[d] for d in stone) == sorted(DIRECTIONS)     # east face too
+    slab = [DIRECTIONS[d] for d in mesh.face_direction[mesh.face_block == 2]]
+    assert sorted(slab) == sorted(set(DIRECTIONS) - {"west"})          # its side on the stone is hidden
+    assert mesh.n_faces == 11 == check_faces(s, shapes=True)
+    assert build_mesh(s).n_faces == 10                                   # as cubes: the shared pair is hidden
+
+
+def test_stone_under_a_slab_and_the_slab_hide_the_faces_they_share():
+    s = Structure(np.array([[[1], [2], [1]]], np.int32), (AIR, "minecraft:stone", SLAB))
+    mesh = build_mesh(s, shapes=True)
+    below = (mesh.face_block == 1) & (mesh.vertices.reshape(-1, 4, 3)[:, :, 1].max(axis=1) <= 1)
+    assert "up" not in [DIRECTIONS[d] for d in mesh.face_direction[below]]     # covered by the slab
+    slab = [DIRECTIONS[d] for d in mesh.face_direction[mesh.face_block == 2]]
+    assert "down" not in slab and "up" in slab                               # its top shows under the stone
+    above = (mesh.face_block == 1) & (mesh.vertices.reshape(-1, 4, 3)[:, :, 1].min(axis=1) >= 2)
+    assert "down" in [DIRECTIONS[d] for d in mesh.face_direction[above]]     # the slab does not reach it
+    assert check_faces(s, shapes=True) == mesh.n_faces
+
+
+def test_a_slab_inside_stone_shows_nothing():
+    blocks = np.ones((3, 3, 3), np.int32)
+    blocks[1, 1, 1] = 2
+    s = Structure(blocks, (AIR, "minecraft:stone", SLAB))
+    mesh = build_mesh(s, shapes=True)
+    assert mesh.n_faces == 54 == check_faces(s, shapes=True) and 2 not in mesh.face_block
+
+
+def test_a_piston_beside_stairs_keeps_its_front_mark():
+    s = Structure(np.array([[[1]], [[2]]], np.int32),
+                  (AIR, "minecraft:sticky_piston[extended=false,facing=east]",
+                   "minecraft:oak_stairs[facing=east,half=bottom,shape=straight]"))
+    mesh = build_mesh(s, shapes=True)
+    vertices, quads, _ = front_marks(mesh)
+    assert len(quads) == 1 and np.allclose(vertices[:, 0], 1 + mesh_mod.FRONT_MARK_LIFT)
+
+
+# --- the kernel against its twin, and the count --------------------------------------
+
+PALETTE = (AIR, "minecraft:stone", "minecraft:glass", "minecraft:water[level=0]", SLAB,
+           "minecraft:oak_slab[type=top,waterlogged=false]",
+           "minecraft:oak_stairs[facing=north,half=bottom,shape=straight,waterlogged=false]",
+           "minecraft:oak_stairs[facing=west,half=top,shape=outer_left,waterlogged=false]",
+           "minecraft:oak_fence[east=true,north=false,south=true,waterlogged=false,west=false]",
+           "minecraft:glass_pane[east=true,north=true,south=false,waterlogged=false,west=false]",
+           "minecraft:torch", "minecraft:poppy", "minecraft:oak_trapdoor[facing=east,half=top,open=true]",
+           "minecraft:oak_door[facing=south,half=lower,hinge=right,open=false,powered=false]",
+           "minecraft:red_carpet", "minecraft:observer[facing=up,powered=false]")
+
+
+def mesh_faces(mesh):
+    """The twin's tuples from a VoxelMesh (corners in 16ths of a block)."""
+    out = []
+    for f in range(mesh.n_faces):
+        corners = frozenset(tuple(c) for c in np.rint(mesh.vertices[mesh.faces[f]] * 16).astype(int).tolist())
+        out.append((int(mesh.face_block[f]), DIRECTIONS[mesh.face_direction[f]],
+                    *mesh.face_colours[f].tolist(), bool(mesh.face_clear[f]), corners))
+    return sorted(out, key=lambda f: (f[:6], sorted(f[6])))
+
+
+def random_structure(rng, shape=(5, 4, 6), fill=0.6):
+    blocks = np.where(rng.random(shape) < fill, rng.integers(1, len(PALETTE), shape), 0)
+    # Some stone-heavy cells, so shaped blocks also sit inside and on top of cubes.
+    blocks = np.where(rng.random(shape) < 0.25, 1, blocks).astype(np.int32)
+    return Structure(blocks, PALETTE, void=rng.random(shape) < 0.05)
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("see_through", [False, True])
+def test_shaped_mesh_matches_per_box_twin(seed, see_through):
+    s = random_structure(np.random.default_rng(seed))
+    mesh = build_mesh(s, shapes=True, see_through=see_through)
+    assert mesh_faces(mesh) == per_box_faces(s, see_through=see_through)
+    assert check_faces(s, shapes=True, see_through=see_through) == mesh.n_faces
+
+
+def test_shaped_mesh_matches_twin_with_cut_hidden_blocks_and_eye():
+    rng = np.random.default_rng(11)
+    s = random_structure(rng, fill=0.8)
+    keep = rng.random(s.shape) < 0.8
+    hidden = np.zeros(len(PALETTE), bool)
+    hidden[[2, 8]] = True
+    mesh = build_mesh(s, keep=keep, hidden=hidden, shapes=True, see_through=True)
+    assert mesh_faces(mesh) == per_box_faces(s, keep=keep, hidden={2, 8}, see_through=True)
+    assert check_faces(s, keep=keep, hidden=hidden, shapes=True, see_through=True) == mesh.n_faces
+    for eye in [(20.0, 15.0, 25.0), (-8.0, 2.3, 3.4), (2.6, -10.0, -4.0)]:
+        seen = build_mesh(s, keep=keep, hidden=hidden, shapes=True, see_through=True, eye=np.array(eye))
+        twin = per_box_faces(s, keep=keep, hidden={2, 8}, see_through=True, eye=eye)
+        assert mesh_faces(seen) == twin and 0 < len(twin) < mesh.n_faces
+
+
+def test_shaped_faces_wind_outward():
+    s = random_structure(np.random.default_rng(3))
+    mesh = build_mesh(s, shapes=True, see_through=True)
+    v = mesh.vertices[mesh.faces]
+    normal = np.cross(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0])
+    expected = np.array([TWIN_NORMALS[DIRECTIONS[d]] for d in mesh.face_direction])
+    assert (np.sign(np.rint(normal * 256)) == expected).all()
+    assert sorted(mesh.faces.ravel().tolist()) == list(range(4 * mesh.n_faces))
+
+
+def test_counts_agree_slab_by_slab(monkeypatch):
+    s = random_structure(np.random.default_rng(4), shape=(9, 4, 5))
+    whole = check_faces(s, shapes=True, see_through=True)
+    monkeypatch.setattr(mesh_mod, "_SLAB_CELLS", 20)          # one x layer a slab
+    assert check_faces(s, shapes=True, see_through=True) == whole
+    assert build_mesh(s, shapes=True, see_through=True).n_faces == whole
+
+
+def test_shapes_over_the_face_limit_give_way_to_cubes(monkeypatch):
+    """A picture that fits as cubes but not as shapes is drawn as cubes, and
+    the count says so; over the limit even as cubes, it is refused."""
+    s = Structure(np.full((2, 1, 1), 2, np.int32), (AIR, "minecraft:stone", "minecraft:poppy"), name="p")
+    assert check_faces(s, shapes=True) == 36
+    monkeypatch.setattr(mesh_mod, "MAX_FACES", 20)
+    assert check_faces(s, shapes=True) == 10
+    mesh = build_mesh(s, shapes=True)
+    assert mesh.n_faces == 10 and mesh.vertices.max(axis=0).tolist() == [2, 1, 1]
+    monkeypatch.setattr(mesh_mod, "MAX_FACES", 9)
+    from voxgen.errors import VoxgenError
+    with pytest.raises(VoxgenError, match="10 .*limit 9"):
+        check_faces(s, shapes=True)

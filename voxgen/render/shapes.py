@@ -1,0 +1,299 @@
+"""The shapes pictures draw for blocks that do not fill their cell.
+
+A shape is a union of axis-aligned boxes inside the unit cell, written in
+Minecraft's model pixels (16 to a block): int (B, 6) rows
+`x0, y0, z0, x1, y1, z1` with 0 <= lo < hi <= 16. `block_shape(state)` gives
+it for one block state, or None for a block drawn as a full cube (anything
+not listed here, and the states that fill their cell: double slabs, eight
+snow layers). The boxes of one shape never overlap, so no two faces of one
+block lie on top of each other.
+
+Shapes with a direction are written facing north and turned (`_turn`); the
+rules follow the game's block models: a stair's step is on its `facing` side,
+an open trapdoor, a closed door and a ladder lie against the side opposite
+`facing`, an open door against the side of its hinge. Names are matched
+without their namespace, so a mod's `*_stairs` with the game's states draws
+as stairs. These are pictures only: physics and export keep every block a
+full cube.
+
+Also here, because both the cubes and the boxes are made of them: the face
+directions of a cell (DIRECTIONS, NORMALS, BRIGHTNESS, CORNERS) and
+`compile_shapes`, which turns a palette's shapes into one table of box
+faces for `mesh.build_mesh`.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from voxgen.blocks import block_id, properties
+
+# Face directions, defined once: name, outward normal, brightness. Brightness
+# follows Minecraft's own flat shading (top 1.0, north/south 0.8,
+# east/west 0.6, bottom 0.5).
+DIRECTIONS = ("east", "west", "up", "down", "south", "north")
+NORMALS = np.array([(1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0), (0, 0, 1), (0, 0, -1)],
+                   dtype=np.int64)
+BRIGHTNESS = np.array([0.6, 0.6, 1.0, 0.5, 0.8, 0.8])
+
+# The four corners of each face of the unit cube, counter-clockwise seen from
+# outside (so the right-hand normal of corners 0, 1, 2 points outward).
+CORNERS = np.array([
+    [(1, 0, 0), (1, 1, 0), (1, 1, 1), (1, 0, 1)],  # east,  x = 1
+    [(0, 0, 0), (0, 0, 1), (0, 1, 1), (0, 1, 0)],  # west,  x = 0
+    [(0, 1, 0), (0, 1, 1), (1, 1, 1), (1, 1, 0)],  # up,    y = 1
+    [(0, 0, 0), (1, 0, 0), (1, 0, 1), (0, 0, 1)],  # down,  y = 0
+    [(0, 0, 1), (1, 0, 1), (1, 1, 1), (0, 1, 1)],  # south, z = 1
+    [(0, 0, 0), (0, 1, 0), (1, 1, 0), (1, 0, 0)],  # north, z = 0
+], dtype=np.float32)
+
+
+# Horizontal sides in clockwise order seen from above: one quarter turn
+# (`_turn`) takes each to the next.
+SIDES = ("north", "east", "south", "west")
+
+# Cross-shaped plants (and saplings) and their height in pixels.
+PLANTS = {
+    "dandelion": 10, "poppy": 10, "blue_orchid": 10, "allium": 10, "azure_bluet": 10,
+    "red_tulip": 10, "orange_tulip": 10, "white_tulip": 10, "pink_tulip": 10, "oxeye_daisy": 10,
+    "cornflower": 10, "lily_of_the_valley": 10, "wither_rose": 10, "torchflower": 10,
+    "open_eyeblossom": 10, "closed_eyeblossom": 10,
+    "short_grass": 13, "grass": 13, "fern": 13, "dead_bush": 13, "bush": 13, "firefly_bush": 13,
+    "tall_grass": 16, "large_fern": 16, "sunflower": 16, "lilac": 16, "rose_bush": 16,
+    "peony": 16, "pitcher_plant": 16, "sugar_cane": 16, "seagrass": 13, "tall_seagrass": 16,
+    "kelp": 16, "kelp_plant": 16, "sweet_berry_bush": 13, "bamboo_sapling": 12,
+    "brown_mushroom": 7, "red_mushroom": 7, "crimson_fungus": 9, "warped_fungus": 9,
+    "crimson_roots": 12, "warped_roots": 12, "nether_sprouts": 6,
+}
+# Crops grow from 2 pixels to a full block over their ages 0 .. max.
+CROPS = {"wheat": 7, "carrots": 7, "potatoes": 7, "beetroots": 3, "torchflower_crop": 2}
+TORCHES = frozenset({"torch", "soul_torch", "redstone_torch", "copper_torch"})
+WALL_TORCHES = frozenset({"wall_torch", "soul_wall_torch", "redstone_wall_torch",
+                          "copper_wall_torch"})
+RAILS = frozenset({"rail", "powered_rail", "detector_rail", "activator_rail"})
+PANES = frozenset({"glass_pane", "iron_bars"})      # and every *_glass_pane
+
+
+def _turn(boxes, facing: str) -> list[tuple]:
+    """Boxes written facing north, turned to face `facing` (a quarter turn
+    clockwise from above per step: (x, z) -> (16 - z, x))."""
+    out = []
+    for x0, y0, z0, x1, y1, z1 in boxes:
+        for _ in range(SIDES.index(facing)):
+            x0, z0, x1, z1 = 16 - z1, x0, 16 - z0, x1
+        out.append((x0, y0, z0, x1, y1, z1))
+    return out
+
+
+def _flip(boxes) -> list[tuple]:
+    """Boxes mirrored top to bottom (the upper-half stair, the top trapdoor)."""
+    return [(x0, 16 - y1, z0, x1, 16 - y0, z1) for x0, y0, z0, x1, y1, z1 in boxes]
+
+
+def _facing(props, default: str = "north") -> str:
+    facing = props.get("facing", default)
+    return facing if facing in SIDES else default
+
+
+def _stairs(props):
+    # Facing north: the slab, and the step on the north half (right = east).
+    steps = {"straight": [(0, 8, 0, 16, 16, 8)],
+             "outer_right": [(8, 8, 0, 16, 16, 8)],
+             "outer_left": [(0, 8, 0, 8, 16, 8)],
+             "inner_right": [(0, 8, 0, 16, 16, 8), (8, 8, 8, 16, 16, 16)],
+             "inner_left": [(0, 8, 0, 16, 16, 8), (0, 8, 8, 8, 16, 16)]}
+    boxes = [(0, 0, 0, 16, 8, 16)] + steps.get(props.get("shape"), steps["straight"])
+    boxes = _flip(boxes) if props.get("half") == "top" else boxes
+    return _turn(boxes, _facing(props))
+
+
+def _slab(props):
+    kind = props.get("type", "bottom")
+    return None if kind == "double" else [(0, 8, 0, 16, 16, 16) if kind == "top" else (0, 0, 0, 16, 8, 16)]
+
+
+def _snow(props):
+    layers = int(props.get("layers", "1")) if props.get("layers", "1").isdigit() else 1
+    return None if layers >= 8 else [(0, 0, 0, 16, 2 * max(1, layers), 16)]
+
+
+def _trapdoor(props):
+    if props.get("open") == "true":
+        return _turn([(0, 0, 13, 16, 16, 16)], _facing(props))
+    return [(0, 13, 0, 16, 16, 16) if props.get("half") == "top" else (0, 0, 0, 16, 3, 16)]
+
+
+def _door(props):
+    if props.get("open") == "true":
+        panel = (13, 0, 0, 16, 16, 16) if props.get("hinge") == "right" else (0, 0, 0, 3, 16, 16)
+    else:
+        panel = (0, 0, 13, 16, 16, 16)
+    return _turn([panel], _facing(props))
+
+
+def _connected(props) -> list[str]:
+    """The sides a fence, wall or pane reaches to (true, low or tall)."""
+    return [side for side in SIDES if props.get(side, "false") not in ("false", "none")]
+
+
+def _post_and_arms(post, arm, sides) -> list[tuple]:
+    """The `post` boxes and the `arm` boxes (written for north) turned to each of `sides`."""
+    return list(post) + [box for side in sides for box in _turn(arm, side)]
+
+
+def _fence(props):
+    return _post_and_arms([(6, 0, 6, 10, 16, 10)], [(7, 12, 0, 9, 15, 6), (7, 6, 0, 9, 9, 6)],
+                          _connected(props))
+
+
+def _pane(props):
+    return _post_and_arms([(7, 0, 7, 9, 16, 9)], [(7, 0, 0, 9, 16, 7)], _connected(props))
+
+
+def _wall(props):
+    # Without its post (up=false, which the game sets only on a straight run)
+    # the two arms meet in the middle; any other state keeps the post, so
+    # arms never overlap.
+    sides = _connected(props)
+    straight = sorted(sides) in (["north", "south"], ["east", "west"])
+    post = props.get("up", "true") == "true" or not straight
+    boxes = [(4, 0, 4, 12, 16, 12)] if post else []
+    for side in sides:
+        height = 16 if props[side] == "tall" else 14
+        boxes += _turn([(5, 0, 0, 11, height, 4 if post else 8)], side)
+    return boxes
+
+
+def _fence_gate(props):
+    posts = [(0, 5, 7, 2, 16, 9), (14, 5, 7, 16, 16, 9)]
+    if props.get("open") == "true":
+        bars = [(0, 6, 0, 2, 15, 7), (14, 6, 0, 16, 15, 7)]
+    else:
+        bars = [(2, 6, 7, 14, 9, 9), (2, 12, 7, 14, 15, 9)]
+    return _turn(posts + bars, _facing(props))
+
+
+def _cross(height: int) -> list[tuple]:
+    """Two thin crossing walls (the second in two pieces, so none overlap)."""
+    return [(7, 0, 2, 9, height, 14), (2, 0, 7, 7, height, 9), (9, 0, 7, 14, height, 9)]
+
+
+def _crop(props, oldest: int):
+    age = int(props["age"]) if props.get("age", "").isdigit() else oldest
+    return _cross(2 + 14 * min(age, oldest) // oldest)
+
+
+def _lantern(props):
+    if props.get("hanging") == "true":           # hung from the block above by its chain
+        return [(5, 1, 5, 11, 8, 11), (6, 8, 6, 10, 10, 10), (7, 10, 7, 9, 16, 9)]
+    return [(5, 0, 5, 11, 7, 11), (6, 7, 6, 10, 9, 10)]
+
+
+def _banner(props):
+    """A pole and its cloth on the side the banner faces (`rotation` in
+    sixteenths of a turn from south, rounded to a side)."""
+    rotation = int(props["rotation"]) if props.get("rotation", "").isdigit() else 0
+    facing = SIDES[(2 + (rotation + 2) // 4) % 4]      # 0 south, 4 west, 8 north, 12 east
+    return _turn([(7, 0, 7, 9, 16, 9), (1, 3, 6, 15, 16, 7)], facing)
+
+
+def _flat(height: int, inset: int = 0):
+    return lambda props: [(inset, 0, inset, 16 - inset, height, 16 - inset)]
+
+
+# Shapes found by the end of the block's name (checked in this order).
+_BY_SUFFIX = (
+    ("_stairs", _stairs), ("_slab", _slab), ("_carpet", _flat(1)),
+    ("_pressure_plate", _flat(1, 1)), ("_trapdoor", _trapdoor), ("_door", _door),
+    ("_fence_gate", _fence_gate), ("_fence", _fence), ("_wall", _wall),
+    ("_glass_pane", _pane), ("_sapling", lambda props: _cross(14)), ("_bed", _flat(9)),
+    ("_wall_banner", lambda props: _turn([(1, 0, 14, 15, 16, 16)], _facing(props))), ("_banner", _banner),
+)
+_BY_NAME = {
+    "snow": _snow, "ladder": lambda props: _turn([(0, 0, 15, 16, 16, 16)], _facing(props)),
+    "chest": _flat(14, 1), "trapped_chest": _flat(14, 1), "ender_chest": _flat(14, 1),
+    "flower_pot": lambda props: [(5, 0, 5, 11, 6, 11)],
+    "lantern": _lantern, "soul_lantern": _lantern,
+    **{name: _pane for name in PANES},
+    **{name: _flat(1) for name in RAILS},
+    **{name: (lambda props: [(7, 0, 7, 9, 10, 9)]) for name in TORCHES},
+    **{name: (lambda props: _turn([(7, 3, 12, 9, 13, 14)], _facing(props))) for name in WALL_TORCHES},
+    **{name: (lambda props, h=h: _cross(h)) for name, h in PLANTS.items()},
+    **{name: (lambda props, oldest=oldest: _crop(props, oldest)) for name, oldest in CROPS.items()},
+}
+
+
+@functools.lru_cache(maxsize=65536)
+def block_shape(state: str) -> np.ndarray | None:
+    """int (B, 6) boxes `x0, y0, z0, x1, y1, z1` in pixels (16 a block) of
+    the canonical block state `state`, or None when a picture draws it as a
+    full cube. The array is shared: do not write to it."""
+    path = block_id(state).partition(":")[2]
+    make = _BY_NAME.get(path)
+    if make is None:
+        make = next((f for suffix, f in _BY_SUFFIX if path.endswith(suffix)), None)
+    boxes = None if make is None else make(properties(state))
+    if boxes is None:
+        return None
+    shape = np.array(boxes, dtype=np.int64).reshape(-1, 6)
+    shape.flags.writeable = False
+    return shape
+
+
+@dataclass
+class ShapeTable:
+    """The box faces of a palette's shaped entries (`shapes.block_shape`),
+    one flat table of T faces; entry k's faces are start[k] : start[k] + count[k].
+
+    shaped: bool (K,) entries drawn as boxes (the others are full cubes).
+    start, count: int64 (K,).
+    corners: float32 (T, 4, 3) block units inside the cell, wound as CORNERS.
+    direction: int8 (T,) index into DIRECTIONS.
+    plane: float32 (T,) the face's coordinate along its normal, inside the cell.
+    on_side: bool (T,) the face lies on the cell's side it faces.
+    side_faces: int64 (K, 6) per entry, how many faces lie on each side.
+    full_side: bool (K, 6) per entry, whether those faces cover the whole
+        side (a slab's bottom, a stair's back): the cube beside it there
+        shows no face.
+    """
+
+    shaped: np.ndarray
+    start: np.ndarray
+    count: np.ndarray
+    corners: np.ndarray
+    direction: np.ndarray
+    plane: np.ndarray
+    on_side: np.ndarray
+    side_faces: np.ndarray
+    full_side: np.ndarray
+
+
+def compile_shapes(palette) -> ShapeTable:
+    """The ShapeTable of `palette` (one Python loop over its entries)."""
+    shapes = [block_shape(state) for state in palette]
+    boxes = [np.zeros((0, 6)) if b is None else b / 16.0 for b in shapes]
+    count = np.array([6 * len(b) for b in boxes], dtype=np.int64)
+    start = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
+    every = np.concatenate(boxes).reshape(-1, 2, 3)                     # (N, lo/hi, xyz)
+    lo, size = every[:, 0], every[:, 1] - every[:, 0]
+    corners = lo[:, None, None, :] + CORNERS[None] * size[:, None, None, :]   # (N, 6, 4, 3)
+    direction = np.tile(np.arange(6, dtype=np.int8), len(every))
+    axis = np.argmax(np.abs(NORMALS), axis=1)[direction]
+    positive = NORMALS[direction, axis] > 0
+    box = np.repeat(np.arange(len(every)), 6)
+    plane = np.where(positive, every[box, 1, axis], every[box, 0, axis])
+    on_side = plane == positive.astype(float)       # x = 1 for an east face, x = 0 for a west one
+    entry = np.repeat(np.arange(len(palette)), count)
+    side_faces = np.zeros((len(palette), 6), dtype=np.int64)
+    np.add.at(side_faces, (entry[on_side], direction[on_side]), 1)
+    # The boxes of a shape do not overlap, so neither do its faces on one
+    # side: they cover it when their areas add up to 1.
+    area = np.prod(np.where(np.eye(3, dtype=bool)[axis], 1.0, size.repeat(6, axis=0)), axis=1)
+    covered = np.zeros((len(palette), 6))
+    np.add.at(covered, (entry[on_side], direction[on_side]), area[on_side])
+    return ShapeTable(np.array([b is not None for b in shapes], dtype=bool), start, count,
+                      corners.reshape(-1, 4, 3).astype(np.float32), direction,
+                      plane.astype(np.float32), on_side, side_faces, np.isclose(covered, 1.0))
