@@ -63,11 +63,82 @@ def _box_face_corners(box, axis, side):
     return corners
 
 
+TWIN_SIDES = {"north": (0, -1), "east": (1, 0), "south": (0, 1), "west": (-1, 0)}
+
+
+def _twin_kind(state):
+    """'fence', 'nether_fence', 'pane', 'wall', 'gate' or None, by the name."""
+    name = state.partition("[")[0].partition(":")[2]
+    if name == "nether_brick_fence":
+        return "nether_fence"
+    if name.endswith("_fence_gate"):
+        return "gate"
+    if name.endswith("_fence"):
+        return "fence"
+    if name in ("glass_pane", "iron_bars") or name.endswith("_glass_pane"):
+        return "pane"
+    if name.endswith("_wall"):
+        return "wall"
+    return None
+
+
+def _twin_props(state):
+    inner = state.partition("[")[2].rstrip("]")
+    return dict(part.split("=") for part in inner.split(",") if part)
+
+
+def twin_drawn_state(structure, x, y, z):
+    """The slow twin of `shapes.with_joined_sides` for one cell: the state a
+    picture draws there, by the rules written out one by one."""
+    from voxgen.render.shapes import block_shape
+
+    state = structure.palette[structure.blocks[x, y, z]]
+    kind = _twin_kind(state)
+    props = _twin_props(state)
+    if kind in (None, "gate") or any(props.get(side, "false") not in ("false", "none") for side in TWIN_SIDES):
+        return state
+    X, _, Z = structure.shape
+    joined = []
+    for side, (dx, dz) in TWIN_SIDES.items():
+        nx, nz = x + dx, z + dz
+        if not (0 <= nx < X and 0 <= nz < Z) or (structure.void is not None and structure.void[nx, y, nz]):
+            continue
+        other = structure.palette[structure.blocks[nx, y, nz]]
+        name = other.partition("[")[0].partition(":")[2]
+        other_kind = _twin_kind(other)
+        full_cube = (block_shape(other) is None and name not in ("air", "cave_air", "void_air")
+                     and name not in ("water", "lava", "bubble_column", "barrier", "pumpkin",
+                                      "carved_pumpkin", "jack_o_lantern", "melon")
+                     and not name.endswith("_leaves") and not name.endswith("shulker_box"))
+        gate_in_line = other_kind == "gate" and (
+            _twin_props(other).get("facing", "north") in ("north", "south")) == (side in ("east", "west"))
+        if kind in ("fence", "nether_fence"):
+            join = full_cube or other_kind == kind or gate_in_line
+        elif kind == "pane":
+            join = full_cube or other_kind in ("pane", "wall")
+        else:
+            join = full_cube or other_kind in ("pane", "wall") or gate_in_line
+        if join:
+            joined.append(side)
+    if not joined:
+        return state
+    for side in TWIN_SIDES:
+        if kind == "wall":
+            props[side] = "low" if side in joined else "none"
+        else:
+            props[side] = "true" if side in joined else "false"
+    if kind == "wall":
+        straight = set(joined) in ({"north", "south"}, {"east", "west"})
+        props["up"] = "false" if straight else "true"
+    return state.partition("[")[0] + "[" + ",".join(f"{k}={props[k]}" for k in sorted(props)) + "]"
+
+
 def per_box_faces(structure, keep=None, hidden=(), see_through=False, eye=None):
     """The slow twin of `build_mesh(shapes=True)`: every cell, every box,
     every face, by the rules written out one by one. Returns sorted tuples
     (block, direction, r, g, b, clear, frozenset of the 4 corners in 16ths
-    of a block)."""
+    of a block). `block` is the state drawn: fences and panes saved with no
+    side connected are joined to their neighbours (`twin_drawn_state`)."""
     from voxgen.render.mesh import see_through_entries
     from voxgen.render.shapes import block_shape
 
@@ -75,6 +146,8 @@ def per_box_faces(structure, keep=None, hidden=(), see_through=False, eye=None):
     clear_entry = see_through_entries(structure.palette)
     air = structure.air_mask()
     X, Y, Z = structure.shape
+    drawn = {(x, y, z): twin_drawn_state(structure, x, y, z)
+             for x in range(X) for y in range(Y) for z in range(Z)}
 
     def kind(x, y, z):
         if not (0 <= x < X and 0 <= y < Y and 0 <= z < Z):
@@ -82,7 +155,7 @@ def per_box_faces(structure, keep=None, hidden=(), see_through=False, eye=None):
         k = structure.blocks[x, y, z]
         if air[x, y, z] or k in hidden or (keep is not None and not keep[x, y, z]):
             return None
-        if block_shape(structure.palette[k]) is not None:
+        if block_shape(drawn[x, y, z]) is not None:
             return "shaped"
         return "clear" if see_through and clear_entry[k] else "opaque"
 
@@ -92,7 +165,7 @@ def per_box_faces(structure, keep=None, hidden=(), see_through=False, eye=None):
     def covers(x, y, z, axis, side):
         """The shaped block at (x, y, z) covers every pixel of its cell's side."""
         pixels = set()
-        for box in block_shape(structure.palette[structure.blocks[x, y, z]]).tolist():
+        for box in block_shape(drawn[x, y, z]).tolist():
             if box[3 * side + axis] == 16 * side:
                 others = [a for a in range(3) if a != axis]
                 pixels |= {(u, v) for u in range(box[others[0]], box[3 + others[0]])
@@ -108,7 +181,7 @@ def per_box_faces(structure, keep=None, hidden=(), see_through=False, eye=None):
         k = structure.blocks[x, y, z]
         rgb = np.rint(colours[k] * TWIN_BRIGHTNESS[name]).astype(int).tolist()
         clear = bool(see_through and clear_entry[k])
-        return [(int(k), name, *rgb, clear, frozenset(corners))]
+        return [(drawn[x, y, z], name, *rgb, clear, frozenset(corners))]
 
     faces = []
     for x in range(X):
@@ -123,7 +196,7 @@ def per_box_faces(structure, keep=None, hidden=(), see_through=False, eye=None):
                     there = (x + n[0], y + n[1], z + n[2])
                     beside = kind(*there)
                     if here == "shaped":
-                        boxes = block_shape(structure.palette[structure.blocks[x, y, z]]).tolist()
+                        boxes = block_shape(drawn[x, y, z]).tolist()
                         for box in boxes:
                             on_side = box[3 * side + axis] == 16 * side
                             if on_side and beside == "opaque":

@@ -1,13 +1,14 @@
 """Pictures draw non-full blocks as their boxes (`build_mesh(shapes=True)`):
-each shape kind, the culling beside them, the face count, and the numpy
-kernel against its slow twin (tests/render_mesh_twin.per_box_faces)."""
+each shape kind, fences and panes saved unconnected joined to their
+neighbours, the culling beside them, the face count, and the numpy kernel
+against its slow twin (tests/render_mesh_twin.per_box_faces)."""
 
 import numpy as np
 import pytest
 
 from voxgen.render import mesh as mesh_mod
 from voxgen.render.mesh import DIRECTIONS, build_mesh, check_faces, front_marks
-from voxgen.render.shapes import block_shape
+from voxgen.render.shapes import NORMALS, block_shape
 from voxgen.structure import Structure
 from render_mesh_twin import TWIN_NORMALS, per_box_faces
 
@@ -196,6 +197,118 @@ def test_an_export_keeps_every_block_a_cube():
     assert (mesh.vertices.reshape(-1, 4, 3).max(axis=1).max(axis=0) == 1).all()
 
 
+# --- fences, walls and panes saved unconnected, joined as the game would ------------
+
+UNJOINED_PANE = "minecraft:glass_pane[east=false,north=false,south=false,waterlogged=false,west=false]"
+UNJOINED_FENCE = "minecraft:oak_fence[east=false,north=false,south=false,waterlogged=false,west=false]"
+UNJOINED_WALL = "minecraft:cobblestone_wall[east=none,north=none,south=none,up=true,waterlogged=false,west=none]"
+
+
+def row(*states: str) -> Structure:
+    """The blocks `states` in a row along x (east), air where None."""
+    palette = [AIR] + sorted({s for s in states if s})
+    blocks = np.array([palette.index(s) if s else 0 for s in states], np.int32).reshape(-1, 1, 1)
+    return Structure(blocks, tuple(palette))
+
+
+def cell_of_faces(mesh) -> np.ndarray:
+    """int (F, 3): the cell each face of `mesh` belongs to (just behind its centre)."""
+    centre = mesh.vertices.reshape(-1, 4, 3).mean(axis=1)
+    return np.floor(centre - 0.01 * NORMALS[mesh.face_direction]).astype(int)
+
+
+def drawn_states(s: Structure) -> list[str]:
+    """The state a picture draws in each cell of the row `s` (None for air),
+    checking the count against the mesh on the way."""
+    mesh = build_mesh(s, shapes=True, see_through=True)
+    assert check_faces(s, shapes=True, see_through=True) == mesh.n_faces
+    at = cell_of_faces(mesh)[:, 0]
+    out = []
+    for x in range(s.shape[0]):
+        states = {mesh.palette[b] for b in mesh.face_block[at == x]}
+        assert len(states) <= 1
+        out.append(states.pop() if states else None)
+    return out
+
+
+def test_a_row_of_unjoined_panes_between_stone_joins_up():
+    states = drawn_states(row("minecraft:stone", UNJOINED_PANE, UNJOINED_PANE, UNJOINED_PANE, "minecraft:stone"))
+    joined = "minecraft:glass_pane[east=true,north=false,south=false,waterlogged=false,west=true]"
+    assert states == ["minecraft:stone", joined, joined, joined, "minecraft:stone"]
+    mesh = build_mesh(row("minecraft:stone", UNJOINED_PANE, UNJOINED_PANE, "minecraft:stone"), shapes=True)
+    pane = mesh.vertices.reshape(-1, 4, 3)[mesh.face_block == mesh.palette.index(joined)]
+    assert pane[:, :, 0].min() == 1 and pane[:, :, 0].max() == 3       # one sheet, wall to wall
+    assert mesh.palette[:3] == (AIR, UNJOINED_PANE, "minecraft:stone")  # the structure's own entries first
+
+
+def test_a_lone_unjoined_fence_stays_a_post():
+    assert drawn_states(row(None, UNJOINED_FENCE, None)) == [None, UNJOINED_FENCE, None]
+    assert extent(UNJOINED_FENCE) == ([6 / 16, 0, 6 / 16], [10 / 16, 1, 10 / 16])
+
+
+def test_a_fence_does_not_join_leaves():
+    leaves = "minecraft:oak_leaves[distance=1,persistent=true,waterlogged=false]"
+    assert drawn_states(row(leaves, UNJOINED_FENCE))[1] == UNJOINED_FENCE
+
+
+def test_a_nether_brick_fence_does_not_join_an_oak_fence():
+    nether = "minecraft:nether_brick_fence[east=false,north=false,south=false,waterlogged=false,west=false]"
+    assert drawn_states(row(nether, UNJOINED_FENCE)) == [nether, UNJOINED_FENCE]
+    birch = UNJOINED_FENCE.replace("oak", "birch")
+    assert drawn_states(row(birch, UNJOINED_FENCE)) == [
+        birch.replace("east=false", "east=true"), UNJOINED_FENCE.replace("west=false", "west=true")]
+
+
+def test_a_fence_joins_a_gate_only_in_line():
+    across = "minecraft:oak_fence_gate[facing=north,in_wall=false,open=false,powered=false]"
+    assert drawn_states(row(UNJOINED_FENCE, across))[0] == UNJOINED_FENCE.replace("east=false", "east=true")
+    facing_it = across.replace("north", "east")
+    assert drawn_states(row(UNJOINED_FENCE, facing_it))[0] == UNJOINED_FENCE
+
+
+def test_a_state_with_a_side_set_is_drawn_as_stored():
+    south = "minecraft:glass_pane[east=false,north=false,south=true,waterlogged=false,west=false]"
+    assert drawn_states(row("minecraft:stone", south, "minecraft:stone"))[1] == south
+
+
+def test_an_export_keeps_the_stored_state():
+    s = row("minecraft:stone", UNJOINED_PANE, "minecraft:stone")
+    mesh = build_mesh(s)
+    assert mesh.palette == s.palette and mesh.n_faces == 14
+
+
+def test_a_straight_run_of_wall_has_no_post_and_a_corner_has_one():
+    blocks = np.zeros((3, 1, 3), np.int32)
+    blocks[:, 0, 1] = 1            # a run along x at z = 1
+    blocks[2, 0, 2] = 1            # and a corner at its east end, turning south
+    s = Structure(blocks, (AIR, UNJOINED_WALL))
+    mesh = build_mesh(s, shapes=True)
+    assert check_faces(s, shapes=True) == mesh.n_faces
+    at = cell_of_faces(mesh)
+    drawn = {(x, z): mesh.palette[b] for (x, _, z), b in zip(at.tolist(), mesh.face_block.tolist())}
+    straight = "minecraft:cobblestone_wall[east=low,north=none,south=none,up=false,waterlogged=false,west=low]"
+    corner = "minecraft:cobblestone_wall[east=none,north=none,south=low,up=true,waterlogged=false,west=low]"
+    assert drawn[1, 1] == straight and drawn[2, 1] == corner
+    assert drawn[0, 1] == straight.replace("up=false", "up=true").replace("west=low", "west=none")
+    assert [4, 0, 4, 12, 16, 12] not in block_shape(straight).tolist()
+    assert [4, 0, 4, 12, 16, 12] in block_shape(corner).tolist()
+
+
+def test_panes_join_walls_and_iron_bars_but_not_fences():
+    bars = "minecraft:iron_bars[east=false,north=false,south=false,waterlogged=false,west=false]"
+    states = drawn_states(row(UNJOINED_FENCE, UNJOINED_PANE, bars, UNJOINED_WALL))
+    assert states[0] == UNJOINED_FENCE
+    assert states[1] == UNJOINED_PANE.replace("east=false", "east=true")
+    assert states[2] == bars.replace("east=false", "east=true").replace("west=false", "west=true")
+    assert states[3] == UNJOINED_WALL.replace("west=none", "west=low")
+
+
+def test_joining_ignores_void_and_the_box_edge():
+    s = row("minecraft:stone", UNJOINED_PANE, "minecraft:stone")
+    s = Structure(s.blocks, s.palette, void=np.array([True, False, False]).reshape(3, 1, 1))
+    assert drawn_states(s)[1] == UNJOINED_PANE.replace("east=false", "east=true")
+
+
 # --- culling beside shaped blocks -------------------------------------------------
 
 SLAB = "minecraft:stone_slab[type=bottom,waterlogged=false]"
@@ -251,7 +364,15 @@ PALETTE = (AIR, "minecraft:stone", "minecraft:glass", "minecraft:water[level=0]"
            "minecraft:glass_pane[east=true,north=true,south=false,waterlogged=false,west=false]",
            "minecraft:torch", "minecraft:poppy", "minecraft:oak_trapdoor[facing=east,half=top,open=true]",
            "minecraft:oak_door[facing=south,half=lower,hinge=right,open=false,powered=false]",
-           "minecraft:red_carpet", "minecraft:observer[facing=up,powered=false]")
+           "minecraft:red_carpet", "minecraft:observer[facing=up,powered=false]",
+           # saved unconnected (as upgraded from 1.12), and what they may join
+           "minecraft:oak_fence[east=false,north=false,south=false,waterlogged=false,west=false]",
+           "minecraft:nether_brick_fence[east=false,north=false,south=false,waterlogged=false,west=false]",
+           "minecraft:glass_pane[east=false,north=false,south=false,waterlogged=false,west=false]",
+           "minecraft:iron_bars[east=false,north=false,south=false,waterlogged=false,west=false]",
+           "minecraft:cobblestone_wall[east=none,north=none,south=none,up=true,waterlogged=false,west=none]",
+           "minecraft:oak_fence_gate[facing=north,in_wall=false,open=false,powered=false]",
+           "minecraft:oak_leaves[distance=1,persistent=true,waterlogged=false]")
 
 
 def mesh_faces(mesh):
@@ -259,7 +380,7 @@ def mesh_faces(mesh):
     out = []
     for f in range(mesh.n_faces):
         corners = frozenset(tuple(c) for c in np.rint(mesh.vertices[mesh.faces[f]] * 16).astype(int).tolist())
-        out.append((int(mesh.face_block[f]), DIRECTIONS[mesh.face_direction[f]],
+        out.append((mesh.palette[mesh.face_block[f]], DIRECTIONS[mesh.face_direction[f]],
                     *mesh.face_colours[f].tolist(), bool(mesh.face_clear[f]), corners))
     return sorted(out, key=lambda f: (f[:6], sorted(f[6])))
 

@@ -10,7 +10,10 @@ plants and the other blocks of `shapes.block_shape` as their boxes. A shaped
 block hides a neighbouring cube's face only where it covers that whole side
 of its cell (the stone under a slab); its own boxes are drawn whole, less
 the faces on its cell's sides against full opaque cubes (all of them when
-such cubes surround it). Exports keep every block a cube.
+such cubes surround it). Fences, walls and panes saved with no side
+connected (files upgraded from 1.12) are drawn joined to their neighbours,
+as the game would place them (`shapes.with_joined_sides`). Exports keep
+every block a cube, as saved.
 
 Colours come from the block registry (`compile_palette`), times a fixed
 brightness per face direction so blocks read as blocks without lighting.
@@ -26,7 +29,8 @@ import numpy as np
 
 from voxgen.blocks import block_id, compile_palette, properties
 from voxgen.errors import VoxgenError
-from voxgen.render.shapes import BRIGHTNESS, CORNERS, DIRECTIONS, NORMALS, ShapeTable, compile_shapes
+from voxgen.render.shapes import (BRIGHTNESS, CORNERS, DIRECTIONS, NORMALS, ShapeTable, compile_shapes,
+                                   with_joined_sides)
 from voxgen.structure import Structure
 
 # The most visible faces one mesh may have. A mesh costs about 150 bytes a
@@ -55,7 +59,9 @@ class VoxelMesh:
     face_direction: int8 (F,) index into DIRECTIONS.
     face_colours: uint8 (F, 3) block colour times the direction's brightness.
     block_colours: uint8 (K, 3) unshaded registry colour per palette entry.
-    palette: the structure's palette (K entries).
+    palette: the structure's palette (K entries), then, in pictures, the
+        joined states drawn for fences and panes saved unconnected
+        (`shapes.with_joined_sides`; the structure's entries keep their indices).
     face_clear: bool (F,) faces of see-through blocks (none unless `build_mesh(see_through=True)`).
     """
 
@@ -242,20 +248,23 @@ def _covered_cube_faces(blocks: np.ndarray, flat: np.ndarray, blocked: np.ndarra
 
 
 def _plan(structure: Structure, keep, hidden, see_through: bool, shapes: bool):
-    """(opaque, clear, shaped, faces): the cells `build_mesh` draws and how
+    """(drawn, opaque, clear, shaped, faces): the structure `build_mesh`
+    draws (with `shapes`, fences and panes saved unconnected joined to their
+    neighbours: `shapes.with_joined_sides`), its cells drawn each way and how
     many faces it builds. Shapes that would take the mesh over MAX_FACES
     give way to full cubes (as before shapes, so a picture that could be
     drawn still can); a mesh over it even then is for the caller to refuse."""
     filled = filled_mask(structure, keep, hidden)
-    opaque, clear, shaped = _layers(structure, filled, see_through, shapes)
+    drawn = with_joined_sides(structure) if shapes else structure
+    opaque, clear, shaped = _layers(drawn, filled, see_through, shapes)
     n = count_faces(opaque)
     if clear is not None:
         n += count_faces(clear, clear | opaque)     # water beside water or stone shows nothing
     if shaped is not None:
-        n += _shaped_count(structure.blocks, shaped, opaque, compile_shapes(structure.palette))
+        n += _shaped_count(drawn.blocks, shaped, opaque, compile_shapes(drawn.palette))
         if n > MAX_FACES:
             return _plan(structure, keep, hidden, see_through, False)
-    return opaque, clear, shaped, n
+    return drawn, opaque, clear, shaped, n
 
 
 def check_faces(structure: Structure, path=None, keep: np.ndarray | None = None,
@@ -264,7 +273,7 @@ def check_faces(structure: Structure, path=None, keep: np.ndarray | None = None,
     """The number of visible faces of `structure` (as `build_mesh` with the
     same arguments builds them); a VoxgenError naming `path` (default: the
     structure's name) if above MAX_FACES. Builds no mesh."""
-    n = _plan(structure, keep, hidden, see_through, shapes)[3]
+    n = _plan(structure, keep, hidden, see_through, shapes)[4]
     _refuse_above_limit(n, structure, path)
     return n
 
@@ -317,11 +326,14 @@ def build_mesh(structure: Structure, keep: np.ndarray | None = None,
     shapes: stairs, slabs, fences, torches, plants... (`shapes.block_shape`)
     are built as their boxes, appended after the cubes' faces (full cubes
     instead when the boxes would take the mesh over MAX_FACES and cubes
-    would not); without it (exports) every block is a full cube.
+    would not), fences, walls and panes saved with no side connected
+    joined to their neighbours as in the game (`shapes.with_joined_sides`);
+    without it (exports) every block is a full cube.
 
     More than MAX_FACES visible faces is a VoxgenError naming `source` (the
     input file; default the structure's name), before any mesh array exists."""
-    opaque, clear, shaped, n = _plan(structure, keep, hidden, see_through, shapes)
+    # From here on `structure` is the one drawn: with shapes, fences and panes joined.
+    structure, opaque, clear, shaped, n = _plan(structure, keep, hidden, see_through, shapes)
     _refuse_above_limit(n, structure, source)
     per_direction = visible_faces(opaque)
     if shaped is not None:

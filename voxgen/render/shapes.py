@@ -16,6 +16,10 @@ without their namespace, so a mod's `*_stairs` with the game's states draws
 as stairs. These are pictures only: physics and export keep every block a
 full cube.
 
+Fences, walls, panes and iron bars saved with no side connected (files
+upgraded from 1.12) are given the sides the game would connect from their
+neighbours (`with_joined_sides`), as new palette entries.
+
 Also here, because both the cubes and the boxes are made of them: the face
 directions of a cell (DIRECTIONS, NORMALS, BRIGHTNESS, CORNERS) and
 `compile_shapes`, which turns a palette's shapes into one table of box
@@ -24,12 +28,14 @@ faces for `mesh.build_mesh`.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
 import numpy as np
 
-from voxgen.blocks import block_id, properties
+from voxgen.blocks import AIR_IDS, block_id, join_state, properties
+from voxgen.structure import Structure
 
 # Face directions, defined once: name, outward normal, brightness. Brightness
 # follows Minecraft's own flat shading (top 1.0, north/south 0.8,
@@ -226,15 +232,18 @@ _BY_NAME = {
 }
 
 
+def _maker(path: str):
+    """The function giving the boxes of blocks named `path` (no namespace), or None."""
+    make = _BY_NAME.get(path)
+    return make if make is not None else next((f for suffix, f in _BY_SUFFIX if path.endswith(suffix)), None)
+
+
 @functools.lru_cache(maxsize=65536)
 def block_shape(state: str) -> np.ndarray | None:
     """int (B, 6) boxes `x0, y0, z0, x1, y1, z1` in pixels (16 a block) of
     the canonical block state `state`, or None when a picture draws it as a
     full cube. The array is shared: do not write to it."""
-    path = block_id(state).partition(":")[2]
-    make = _BY_NAME.get(path)
-    if make is None:
-        make = next((f for suffix, f in _BY_SUFFIX if path.endswith(suffix)), None)
+    make = _maker(block_id(state).partition(":")[2])
     boxes = None if make is None else make(properties(state))
     if boxes is None:
         return None
@@ -297,3 +306,106 @@ def compile_shapes(palette) -> ShapeTable:
     return ShapeTable(np.array([b is not None for b in shapes], dtype=bool), start, count,
                       corners.reshape(-1, 4, 3).astype(np.float32), direction,
                       plane.astype(np.float32), on_side, side_faces, np.isclose(covered, 1.0))
+
+
+# --- the arms the game gives unconnected fences, walls and panes ----------------
+#
+# Files upgraded from 1.12 (legacy .schematic, 1.12 structure .nbt) save every
+# fence, wall, pane and iron bars with no side connected; placed in the world,
+# the game recomputes the sides from the neighbours (updateFromNeighbourShapes).
+# Pictures do the same for those states only: a state with a side set was
+# saved by the game and is drawn as stored (a neighbour outside the saved
+# region may be why). Only the neighbours `_joined_by` lists are joined; a
+# shaped block's full side (a stair's back) is not, though it is in the game.
+
+# Kinds of block that reach out to their neighbours, as bits.
+FENCE, NETHER_FENCE, PANE, WALL = 1, 2, 4, 8
+# Full cubes nothing joins: fluids, and the game's exceptions (isExceptionForConnection).
+_JOIN_NONE = frozenset({"water", "lava", "bubble_column", "barrier", "pumpkin", "carved_pumpkin",
+                        "jack_o_lantern", "melon"})
+_JOIN_NONE_SUFFIXES = ("_leaves", "shulker_box")
+# Steps (dx, dz) to the neighbour on each of SIDES.
+SIDE_STEPS = tuple((int(NORMALS[DIRECTIONS.index(side)][0]), int(NORMALS[DIRECTIONS.index(side)][2]))
+                   for side in SIDES)
+
+
+def _reach(state: str) -> int:
+    """The kind bit of a fence, nether brick fence, wall or pane / iron bars
+    `state` saved with no side connected, else 0."""
+    path = block_id(state).partition(":")[2]
+    kind = {_fence: NETHER_FENCE if path == "nether_brick_fence" else FENCE,
+            _pane: PANE, _wall: WALL}.get(_maker(path), 0)
+    return kind if kind and not _connected(properties(state)) else 0
+
+
+def _joined_by(state: str) -> list[int]:
+    """Per side s of SIDES, the kinds (bits) that join `state` when it lies on their side s."""
+    path = block_id(state).partition(":")[2]
+    make = _maker(path)
+    if block_shape(state) is None:          # drawn as a full cube
+        none = (block_id(state) in AIR_IDS or path in _JOIN_NONE or path.endswith(_JOIN_NONE_SUFFIXES))
+        return [0 if none else FENCE | NETHER_FENCE | PANE | WALL] * 4
+    if make is _fence:
+        return [NETHER_FENCE if path == "nether_brick_fence" else FENCE] * 4
+    if make in (_pane, _wall):
+        return [PANE | WALL] * 4
+    if make is _fence_gate:                 # only in line: a gate facing north joins east and west
+        along = SIDES.index(_facing(properties(state))) % 2
+        return [0 if s % 2 == along else FENCE | NETHER_FENCE | WALL for s in range(4)]
+    return [0] * 4
+
+
+def joined_state(state: str, sides: list[str]) -> str:
+    """`state` (a fence, wall, pane or iron bars) connected on `sides` only:
+    true / false, or for a wall low / none, with its post (`up`) left out
+    only on a straight run."""
+    props = properties(state)
+    wall = _maker(block_id(state).partition(":")[2]) is _wall
+    for side in SIDES:
+        props[side] = ("low" if side in sides else "none") if wall else str(side in sides).lower()
+    if wall:
+        props["up"] = str(sorted(sides) not in (["north", "south"], ["east", "west"])).lower()
+    return join_state(block_id(state), props)
+
+
+def with_joined_sides(structure: Structure) -> Structure:
+    """`structure` with each fence, wall, pane and iron bars saved with no
+    side connected given the sides the game would connect (see above), as
+    new palette entries after the structure's own (which keep their
+    indices); `structure` itself when none changes. Blocks, not pictures:
+    no cell is hidden or cut here. One pass over the grid, then loops over
+    the 4 sides and the (entry, sides) pairs found."""
+    palette = structure.palette
+    reach = np.array([_reach(state) for state in palette], dtype=np.uint8)
+    if not reach.any():
+        return structure
+    blocks = structure.blocks.ravel()
+    cells = np.flatnonzero(reach[structure.blocks])
+    if structure.void is not None:
+        cells = cells[~structure.void.ravel()[cells]]
+    if len(cells) == 0:
+        return structure
+    joins = np.array([_joined_by(state) for state in palette], dtype=np.uint8)     # (K, 4)
+    X, Y, Z = structure.shape
+    x, y, z = np.unravel_index(cells, structure.shape)
+    entry = blocks[cells]
+    sides = np.zeros(len(cells), dtype=np.int64)                # bit s: joined on SIDES[s]
+    for s, (dx, dz) in enumerate(SIDE_STEPS):
+        inside = (x + dx >= 0) & (x + dx < X) & (z + dz >= 0) & (z + dz < Z)
+        beside = ((x + dx) * Y + y) * Z + (z + dz)
+        neighbour = np.where(inside, blocks[np.where(inside, beside, 0)], 0)       # 0 is air
+        if structure.void is not None:
+            neighbour[structure.void.ravel()[np.where(inside, beside, 0)]] = 0
+        sides |= ((joins[neighbour, s] & reach[entry]) != 0).astype(np.int64) << s
+    if not sides.any():
+        return structure
+    pairs, pair_of_cell = np.unique(entry * 16 + sides, return_inverse=True)
+    index = {state: k for k, state in enumerate(palette)}
+    drawn = np.empty(len(pairs), dtype=np.int32)
+    for i, pair in enumerate(pairs.tolist()):
+        k, bits = divmod(pair, 16)
+        state = joined_state(palette[k], [side for s, side in enumerate(SIDES) if bits >> s & 1])
+        drawn[i] = k if bits == 0 else index.setdefault(state, len(index))
+    joined = structure.blocks.copy()
+    joined.ravel()[cells] = drawn[pair_of_cell]
+    return dataclasses.replace(structure, blocks=joined, palette=tuple(index))
