@@ -180,9 +180,11 @@ def test_cut_refuses_an_oversized_schematic_from_its_header(tmp_path):
 
 @pytest.mark.parametrize("name,words", [("big.toml", "text blueprint"), ("big.snbt", "SNBT file")])
 def test_text_size_refusals_name_the_limit(tmp_path, monkeypatch, name, words):
-    monkeypatch.setattr(formats, "MAX_TEXT_BYTES", 100)
+    # imported before formats.MAX_TEXT_BYTES is patched: imported after, the first
+    # time, they bound the patched 100 as their own and kept it for the session
     from voxgen.formats import snbt, text
 
+    monkeypatch.setattr(formats, "MAX_TEXT_BYTES", 100)
     monkeypatch.setattr(text, "MAX_TEXT_BYTES", 100)
     monkeypatch.setattr(snbt, "MAX_TEXT_BYTES", 100)
     path = tmp_path / name
