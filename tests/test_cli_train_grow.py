@@ -259,12 +259,15 @@ def test_grow_frames_into_an_unreadable_folder_is_one_line(tmp_path, monkeypatch
 def test_the_verdict_of_a_run_far_from_its_structure_points_to_the_larger_recipe():
     """A house of 801 blocks trained with every default ended at IoU 0.52
     (about 560 blocks too many): --resume alone is not the advice. Near
-    it (IoU 0.97) resuming is."""
+    it (IoU 0.97), or after a short run, resuming is."""
     from voxgen.cli.train import verdict
     record = {"weights": "h.safetensors", "blueprint": "h.nbt", "iterations": 2000, "stopped_early": False,
               "final": {"exact": 0, "n": 10, "accuracy": 0.834, "iou": 0.52, "extra": 562.2, "missing": 94.9}}
     told = verdict("h.nbt", record, None, None, 1)
     assert "--resume --iterations 4000 --threads 1; far from it (IoU 0.52: 562 blocks too many, 95 missing)" in told
     assert told.endswith("see the README's 'A larger structure'")
+    record["iterations"] = 999                  # short: far off because it is short
+    assert verdict("h.nbt", record, None, None, 1).endswith("--resume --iterations 1998 --threads 1")
+    record["iterations"] = 2000
     record["final"].update(iou=0.97, extra=3.0, missing=2.0)
     assert verdict("h.nbt", record, None, None, 1).endswith("--resume --iterations 4000 --threads 1")

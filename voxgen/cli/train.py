@@ -67,10 +67,13 @@ def train(spec, device, resume, init, iterations, out, weights, threads):
     click.echo(verdict(spec, record, out, weights, threads), err=True)
 
 
-# Below this IoU of the grown blocks after a run, the verdict points to the
-# two-stage recipe for larger structures: a house of 801 blocks trained with
-# every default for 2000 iterations reached 0.52 (about 560 blocks too many).
+# Below this IoU of the grown blocks after a run of at least FAR_AFTER
+# iterations, the verdict points to the two-stage recipe for larger
+# structures: a house of 801 blocks trained with every default for 2000
+# iterations reached 0.52 (about 560 blocks too many). A shorter run is
+# far from its structure because it is short.
 FAR_IOU = 0.9
+FAR_AFTER = 1000
 
 
 def verdict(spec: str, record: dict, out, weights, threads) -> str:
@@ -92,7 +95,7 @@ def verdict(spec: str, record: dict, out, weights, threads) -> str:
     more += [f"--threads {threads}"] if threads else []
     line = (f"{line}; to train on: voxgen train {shlex.quote(spec)} --resume --iterations {2 * done}"
             + "".join(" " + m for m in more))
-    if final.get("iou", 1.0) < FAR_IOU:      # far off: more of the same model rarely gets there
+    if final.get("iou", 1.0) < FAR_IOU and done >= FAR_AFTER:     # far off: more of the same rarely gets there
         line += (f"; far from it (IoU {final['iou']:.2f}: {final['extra']:.0f} blocks too many, "
                  f"{final['missing']:.0f} missing): a larger structure may need a larger model, see the "
                  f"README's 'A larger structure'")
