@@ -447,3 +447,42 @@ def test_shapes_over_the_face_limit_give_way_to_cubes(monkeypatch):
     from voxgen.errors import VoxgenError
     with pytest.raises(VoxgenError, match="10 .*limit 9"):
         check_faces(s, shapes=True)
+
+
+def test_a_box_full_of_slabs_is_counted_in_runs_of_bounded_size(monkeypatch):
+    """The shaped cells' neighbours are looked up a bounded run of cells at a
+    time, not a whole slab at once (a 256^3 box of slabs took 1.5 GB and 8.6 s
+    to count that way); the runs together are every shaped cell with the
+    opaque cubes beside it, as one look-up per cell gives them."""
+    rng = np.random.default_rng(7)
+    blocks = rng.choice([1, 2], size=(4, 4, 4), p=[0.3, 0.7]).astype(np.int32)
+    s = Structure(blocks, (AIR, "minecraft:stone", "minecraft:oak_slab[type=bottom]"))
+    shaped, opaque = blocks == 2, blocks == 1
+    whole = check_faces(s, shapes=True)
+    monkeypatch.setattr(mesh_mod, "_SLAB_CELLS", 64)          # the whole box one slab, runs of 8
+    runs = list(mesh_mod._shaped_cells(shaped, opaque))
+    assert max(len(flat) for flat, _ in runs) <= 8
+    flat = np.concatenate([f for f, _ in runs])
+    blocked = np.concatenate([b for _, b in runs])
+    assert flat.tolist() == np.flatnonzero(shaped).tolist()
+    padded = np.pad(opaque, 1)
+    for cell, row in zip(flat, blocked):
+        at = np.array(np.unravel_index(cell, shaped.shape)) + 1
+        assert row.tolist() == [bool(padded[tuple(at + n)]) for n in NORMALS]
+    assert check_faces(s, shapes=True) == build_mesh(s, shapes=True).n_faces == whole
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_joining_in_runs_of_a_few_cells_gives_the_same_states(seed, monkeypatch):
+    """`with_joined_sides` works through the grid in runs of x-slabs (a 256^3
+    box of unjoined fences took 1.8 GB in one pass); runs of one slab give
+    every cell the state of one pass over all (new entries may come in
+    another order)."""
+    from voxgen.render import shapes
+    s = random_structure(np.random.default_rng(seed), shape=(7, 3, 5))
+    whole = shapes.with_joined_sides(s)
+    assert len(whole.palette) > len(s.palette)          # something was joined
+    monkeypatch.setattr(shapes, "_JOIN_CELLS", 1)
+    runs = shapes.with_joined_sides(s)
+    assert runs.palette[:len(s.palette)] == s.palette
+    assert (np.array(runs.palette)[runs.blocks] == np.array(whole.palette)[whole.blocks]).all()

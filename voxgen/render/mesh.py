@@ -177,18 +177,24 @@ def _layers(structure: Structure, filled: np.ndarray, see_through: bool, shapes:
 
 
 def _shaped_cells(shaped: np.ndarray, opaque: np.ndarray):
-    """Per slab of about _SLAB_CELLS cells along x: (flat, blocked), the
-    int64 (n,) flat indices of the `shaped` cells and bool (n, 6) whether
-    their neighbour in each direction (DIRECTIONS) is one of the `opaque`
-    full cubes."""
+    """Per slab of about _SLAB_CELLS cells along x, in runs of at most
+    _SLAB_CELLS // 8 shaped cells: (flat, blocked), the int64 (n,) flat
+    indices of the `shaped` cells and bool (n, 6) whether their neighbour in
+    each direction (DIRECTIONS) is one of the `opaque` full cubes. Neighbours
+    are looked up by flat offsets into the padded grid, so a run takes about
+    60 bytes a cell (a box full of slabs is counted in bounded memory)."""
     X, Y, Z = shaped.shape
-    padded = np.pad(opaque, 1)
+    padded = np.pad(opaque, 1).ravel()
+    step = NORMALS @ np.array([(Y + 2) * (Z + 2), Z + 2, 1])             # flat offset in `padded`
     rows = max(1, _SLAB_CELLS // max(1, Y * Z))
+    run = max(1, _SLAB_CELLS // 8)
     for a in range(0, X, rows):
-        flat = np.flatnonzero(shaped[a:a + rows]) + a * Y * Z
-        at = np.stack(np.unravel_index(flat, shaped.shape), axis=1) + 1      # in `padded`
-        beside = at[:, None, :] + NORMALS[None]                              # (n, 6, 3)
-        yield flat, padded[beside[..., 0], beside[..., 1], beside[..., 2]]
+        cells = np.flatnonzero(shaped[a:a + rows]) + a * Y * Z
+        for i in range(0, len(cells), run):
+            flat = cells[i:i + run]
+            x, y, z = np.unravel_index(flat, shaped.shape)
+            at = ((x + 1) * (Y + 2) + (y + 1)) * (Z + 2) + (z + 1)          # in `padded`
+            yield flat, padded[at[:, None] + step[None]]
 
 
 def _covering(b: np.ndarray, blocked: np.ndarray, table: ShapeTable) -> np.ndarray:

@@ -368,44 +368,57 @@ def joined_state(state: str, sides: list[str]) -> str:
     return join_state(block_id(state), props)
 
 
+# Connectable cells joined per run of the grid (`with_joined_sides`): bounds
+# its temporaries (about 100 bytes a cell) to ~100 MB whatever the grid.
+_JOIN_CELLS = 1 << 20
+
+
 def with_joined_sides(structure: Structure) -> Structure:
     """`structure` with each fence, wall, pane and iron bars saved with no
     side connected given the sides the game would connect (see above), as
     new palette entries after the structure's own (which keep their
     indices); `structure` itself when none changes. Blocks, not pictures:
-    no cell is hidden or cut here. One pass over the grid, then loops over
-    the 4 sides and the (entry, sides) pairs found."""
+    no cell is hidden or cut here. Runs of x-slabs of about _JOIN_CELLS
+    cells, each a pass over its cells, then loops over the 4 sides and the
+    (entry, sides) pairs found; neighbours are read from the blocks as saved."""
     palette = structure.palette
     reach = np.array([_reach(state) for state in palette], dtype=np.uint8)
     if not reach.any():
         return structure
-    blocks = structure.blocks.ravel()
-    cells = np.flatnonzero(reach[structure.blocks])
-    if structure.void is not None:
-        cells = cells[~structure.void.ravel()[cells]]
-    if len(cells) == 0:
-        return structure
     joins = np.array([_joined_by(state) for state in palette], dtype=np.uint8)     # (K, 4)
+    blocks = structure.blocks.ravel()
+    void = None if structure.void is None else structure.void.ravel()
     X, Y, Z = structure.shape
-    x, y, z = np.unravel_index(cells, structure.shape)
-    entry = blocks[cells]
-    sides = np.zeros(len(cells), dtype=np.int64)                # bit s: joined on SIDES[s]
-    for s, (dx, dz) in enumerate(SIDE_STEPS):
-        inside = (x + dx >= 0) & (x + dx < X) & (z + dz >= 0) & (z + dz < Z)
-        beside = ((x + dx) * Y + y) * Z + (z + dz)
-        neighbour = np.where(inside, blocks[np.where(inside, beside, 0)], 0)       # 0 is air
-        if structure.void is not None:
-            neighbour[structure.void.ravel()[np.where(inside, beside, 0)]] = 0
-        sides |= ((joins[neighbour, s] & reach[entry]) != 0).astype(np.int64) << s
-    if not sides.any():
-        return structure
-    pairs, pair_of_cell = np.unique(entry * 16 + sides, return_inverse=True)
     index = {state: k for k, state in enumerate(palette)}
-    drawn = np.empty(len(pairs), dtype=np.int32)
-    for i, pair in enumerate(pairs.tolist()):
-        k, bits = divmod(pair, 16)
-        state = joined_state(palette[k], [side for s, side in enumerate(SIDES) if bits >> s & 1])
-        drawn[i] = k if bits == 0 else index.setdefault(state, len(index))
-    joined = structure.blocks.copy()
-    joined.ravel()[cells] = drawn[pair_of_cell]
+    joined = None
+    rows = max(1, _JOIN_CELLS // max(1, Y * Z))
+    for a in range(0, X, rows):
+        cells = np.flatnonzero(reach[structure.blocks[a:a + rows]]) + a * Y * Z
+        if void is not None:
+            cells = cells[~void[cells]]
+        if len(cells) == 0:
+            continue
+        x, y, z = np.unravel_index(cells, structure.shape)
+        entry = blocks[cells]
+        sides = np.zeros(len(cells), dtype=np.int64)            # bit s: joined on SIDES[s]
+        for s, (dx, dz) in enumerate(SIDE_STEPS):
+            inside = (x + dx >= 0) & (x + dx < X) & (z + dz >= 0) & (z + dz < Z)
+            beside = np.where(inside, ((x + dx) * Y + y) * Z + (z + dz), 0)
+            neighbour = np.where(inside, blocks[beside], 0)     # 0 is air
+            if void is not None:
+                neighbour[void[beside]] = 0
+            sides |= ((joins[neighbour, s] & reach[entry]) != 0).astype(np.int64) << s
+        if not sides.any():
+            continue
+        pairs, pair_of_cell = np.unique(entry * 16 + sides, return_inverse=True)
+        drawn = np.empty(len(pairs), dtype=np.int32)
+        for i, pair in enumerate(pairs.tolist()):
+            k, bits = divmod(pair, 16)
+            state = joined_state(palette[k], [side for s, side in enumerate(SIDES) if bits >> s & 1])
+            drawn[i] = k if bits == 0 else index.setdefault(state, len(index))
+        if joined is None:
+            joined = structure.blocks.copy()
+        joined.ravel()[cells] = drawn[pair_of_cell.ravel()]
+    if joined is None:
+        return structure
     return dataclasses.replace(structure, blocks=joined, palette=tuple(index))
