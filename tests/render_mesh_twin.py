@@ -88,7 +88,7 @@ def _twin_props(state):
 
 
 def twin_drawn_state(structure, x, y, z):
-    """The slow twin of `shapes.with_joined_sides` for one cell: the state a
+    """The slow twin of `joins.with_joined_sides` for one cell: the state a
     picture draws there, by the rules written out one by one."""
     from voxgen.render.shapes import block_shape
 

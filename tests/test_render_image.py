@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from voxgen.blocks import compile_palette
 from voxgen.errors import VoxgenError
 from voxgen.render import offscreen
-from voxgen.render.mesh import BRIGHTNESS, DIRECTIONS
+from voxgen.render.shapes import BRIGHTNESS, DIRECTIONS
 from voxgen.structure import Structure
 
 needs_gl = pytest.mark.skipif(offscreen.opengl_problem() is not None,

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from voxgen.blocks import compile_palette
-from voxgen.render.mesh import BRIGHTNESS, DIRECTIONS, build_mesh
+from voxgen.render.mesh import build_mesh
+from voxgen.render.shapes import BRIGHTNESS, DIRECTIONS
 from voxgen.structure import Structure
 from render_mesh_twin import TWIN_NORMALS, per_cube_faces
 

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from voxgen.render import mesh as mesh_mod
-from voxgen.render.mesh import DIRECTIONS, build_mesh, check_faces, front_marks
-from voxgen.render.shapes import NORMALS, block_shape
+from voxgen.render.marks import FRONT_MARK_LIFT, front_marks
+from voxgen.render.mesh import build_mesh, check_faces
+from voxgen.render.shapes import DIRECTIONS, NORMALS, block_shape
 from voxgen.structure import Structure
 from render_mesh_twin import TWIN_NORMALS, per_box_faces
 
@@ -351,7 +352,7 @@ def test_a_piston_beside_stairs_keeps_its_front_mark():
                    "minecraft:oak_stairs[facing=east,half=bottom,shape=straight]"))
     mesh = build_mesh(s, shapes=True)
     vertices, quads, _ = front_marks(mesh)
-    assert len(quads) == 1 and np.allclose(vertices[:, 0], 1 + mesh_mod.FRONT_MARK_LIFT)
+    assert len(quads) == 1 and np.allclose(vertices[:, 0], 1 + FRONT_MARK_LIFT)
 
 
 # --- the kernel against its twin, and the count --------------------------------------
@@ -478,11 +479,11 @@ def test_joining_in_runs_of_a_few_cells_gives_the_same_states(seed, monkeypatch)
     box of unjoined fences took 1.8 GB in one pass); runs of one slab give
     every cell the state of one pass over all (new entries may come in
     another order)."""
-    from voxgen.render import shapes
+    from voxgen.render import joins
     s = random_structure(np.random.default_rng(seed), shape=(7, 3, 5))
-    whole = shapes.with_joined_sides(s)
+    whole = joins.with_joined_sides(s)
     assert len(whole.palette) > len(s.palette)          # something was joined
-    monkeypatch.setattr(shapes, "_JOIN_CELLS", 1)
-    runs = shapes.with_joined_sides(s)
+    monkeypatch.setattr(joins, "_JOIN_CELLS", 1)
+    runs = joins.with_joined_sides(s)
     assert runs.palette[:len(s.palette)] == s.palette
     assert (np.array(runs.palette)[runs.blocks] == np.array(whole.palette)[whole.blocks]).all()

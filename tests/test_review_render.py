@@ -9,8 +9,9 @@ from conftest import SAMPLES
 from voxgen import formats
 from voxgen.blocks import _UNKNOWN_COLOUR, block_id, block_info, is_air
 from voxgen.render import offscreen
-from voxgen.render.mesh import (BRIGHTNESS, DIRECTIONS, FRONT_MARK_SHADE, build_mesh,
-                                front_marks)
+from voxgen.render.marks import FRONT_MARK_SHADE, front_marks
+from voxgen.render.mesh import build_mesh
+from voxgen.render.shapes import BRIGHTNESS, DIRECTIONS
 from voxgen.structure import Structure
 
 needs_gl = pytest.mark.skipif(offscreen.opengl_problem() is not None,

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from voxgen.render import offscreen
-from voxgen.render.mesh import DIRECTIONS
+from voxgen.render.shapes import DIRECTIONS
 from voxgen.structure import Structure
 
 needs_gl = pytest.mark.skipif(offscreen.opengl_problem() is not None,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import torch
 
 from voxgen.nca.active import rollout
+from voxgen.nca.damage import blocks_box
 from voxgen.nca.model import NCA
 from voxgen.nca.target import decode_classes, seed_state
 
@@ -91,8 +92,6 @@ def check_regrowth(model: NCA, classes: torch.Tensor, seed, steps: int, seeds, a
     with no block dies at once and can never regrow, so at_range [0, 1]
     could never reach the 90% that stops training early), and an axis along
     which the blocks fill one layer is not cut."""
-    from voxgen.nca.damage import blocks_box
-
     device = classes.device
     gens = [torch.Generator(device=device).manual_seed(int(s)) for s in seeds]
     grown = rollout(model, seed_state(model, classes.shape, seed, len(gens), device), steps, gens)

@@ -12,7 +12,7 @@ of its cell (the stone under a slab); its own boxes are drawn whole, less
 the faces on its cell's sides against full opaque cubes (all of them when
 such cubes surround it). Fences, walls and panes saved with no side
 connected (files upgraded from 1.12) are drawn joined to their neighbours,
-as the game would place them (`shapes.with_joined_sides`). Exports keep
+as the game would place them (`joins.with_joined_sides`). Exports keep
 every block a cube, as saved.
 
 Colours come from the block registry (`compile_palette`), times a fixed
@@ -27,10 +27,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from voxgen.blocks import block_id, compile_palette, properties
+from voxgen.blocks import block_id, compile_palette
 from voxgen.errors import VoxgenError
-from voxgen.render.shapes import (BRIGHTNESS, CORNERS, DIRECTIONS, NORMALS, ShapeTable, compile_shapes,
-                                   with_joined_sides)
+from voxgen.render.joins import with_joined_sides
+from voxgen.render.shapes import BRIGHTNESS, CORNERS, NORMALS, ShapeTable, compile_shapes
 from voxgen.structure import Structure
 
 # The most visible faces one mesh may have. A mesh costs about 150 bytes a
@@ -61,7 +61,7 @@ class VoxelMesh:
     block_colours: uint8 (K, 3) unshaded registry colour per palette entry.
     palette: the structure's palette (K entries), then, in pictures, the
         joined states drawn for fences and panes saved unconnected
-        (`shapes.with_joined_sides`; the structure's entries keep their indices).
+        (`joins.with_joined_sides`; the structure's entries keep their indices).
     face_clear: bool (F,) faces of see-through blocks (none unless `build_mesh(see_through=True)`).
     """
 
@@ -256,7 +256,7 @@ def _covered_cube_faces(blocks: np.ndarray, flat: np.ndarray, blocked: np.ndarra
 def _plan(structure: Structure, keep, hidden, see_through: bool, shapes: bool):
     """(drawn, opaque, clear, shaped, faces): the structure `build_mesh`
     draws (with `shapes`, fences and panes saved unconnected joined to their
-    neighbours: `shapes.with_joined_sides`), its cells drawn each way and how
+    neighbours: `joins.with_joined_sides`), its cells drawn each way and how
     many faces it builds. Shapes that would take the mesh over MAX_FACES
     give way to full cubes (as before shapes, so a picture that could be
     drawn still can); a mesh over it even then is for the caller to refuse."""
@@ -333,7 +333,7 @@ def build_mesh(structure: Structure, keep: np.ndarray | None = None,
     are built as their boxes, appended after the cubes' faces (full cubes
     instead when the boxes would take the mesh over MAX_FACES and cubes
     would not), fences, walls and panes saved with no side connected
-    joined to their neighbours as in the game (`shapes.with_joined_sides`);
+    joined to their neighbours as in the game (`joins.with_joined_sides`);
     without it (exports) every block is a full cube.
 
     More than MAX_FACES visible faces is a VoxgenError naming `source` (the
@@ -385,41 +385,3 @@ def build_mesh(structure: Structure, keep: np.ndarray | None = None,
     face_colours = np.rint(shaded).astype(np.uint8)
     return VoxelMesh(vertices, faces, face_block, direction, face_colours,
                      colour, structure.palette, face_clear)
-
-
-# Machine blocks whose working side decides what they do (where a piston
-# pushes, where an observer looks): a picture marks the face their `facing`
-# names, so a piston grown facing the wrong way shows. The mark is a darker
-# square inset on that face, drawn over the mesh, which itself stays one
-# colour per block (exports keep the registry colour).
-FRONT_BLOCKS = frozenset({"minecraft:piston", "minecraft:sticky_piston", "minecraft:observer",
-                          "minecraft:dispenser", "minecraft:dropper", "minecraft:crafter"})
-FRONT_MARK_SHADE = 0.45     # times the face's own colour
-FRONT_MARK_SCALE = 0.6      # side of the mark, in blocks
-FRONT_MARK_LIFT = 0.01      # blocks in front of the face, so depth testing keeps it on top
-
-
-def front_directions(palette) -> np.ndarray:
-    """int8 (K,): per palette entry the DIRECTIONS index of the face its
-    `facing` names if it is one of FRONT_BLOCKS, else -1."""
-    out = np.full(len(palette), -1, dtype=np.int8)
-    for k, state in enumerate(palette):
-        if block_id(state) in FRONT_BLOCKS:
-            facing = properties(state).get("facing")
-            if facing in DIRECTIONS:
-                out[k] = DIRECTIONS.index(facing)
-    return out
-
-
-def front_marks(mesh: VoxelMesh) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The marks of `mesh`'s front faces (see FRONT_BLOCKS): float32 (4M, 3)
-    vertices, int32 (M, 4) quads wound like their faces, uint8 (M, 3) colours."""
-    front = front_directions(mesh.palette)
-    marked = np.flatnonzero(front[mesh.face_block] == mesh.face_direction)
-    corners = mesh.vertices.reshape(-1, 4, 3)[marked]
-    centre = corners.mean(axis=1, keepdims=True)
-    lift = NORMALS[mesh.face_direction[marked]][:, None, :] * FRONT_MARK_LIFT
-    vertices = (centre + (corners - centre) * FRONT_MARK_SCALE + lift).astype(np.float32)
-    colours = np.rint(mesh.face_colours[marked] * FRONT_MARK_SHADE).astype(np.uint8)
-    quads = np.arange(4 * len(marked), dtype=np.int32).reshape(-1, 4)
-    return vertices.reshape(-1, 3), quads, colours

@@ -2,7 +2,7 @@
 
 Lighting is off (the mesh carries its own per-direction brightness, so a
 pixel's colour is exactly its face's colour; a machine block's front face
-carries a darker inset square, see `mesh.FRONT_BLOCKS`; stairs, slabs,
+carries a darker inset square, see `marks.FRONT_BLOCKS`; stairs, slabs,
 fences, torches, plants... are drawn as their boxes, see `shapes.block_shape`) and so is
 anti-aliasing (speed, and exact colours). The camera frames a box of blocks from an azimuth and an
 elevation in degrees:
@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from voxgen.render.mesh import VoxelMesh, build_mesh, front_marks
+from voxgen.render.marks import front_marks
+from voxgen.render.mesh import VoxelMesh, build_mesh
 from voxgen.render.offscreen import require_opengl
 from voxgen.structure import Structure
 
