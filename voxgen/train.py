@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 
 from voxgen import formats
-from voxgen.atomic_write import check_output
+from voxgen.atomic_write import atomic_output, check_output
 from voxgen.errors import VoxgenError, make_dir
 from voxgen.grow import memory_available, rollout_sample_bytes
 from voxgen.nca.active import rollout
@@ -48,7 +48,7 @@ from voxgen.nca.damage import apply_damage, blocks_box
 from voxgen.nca.evaluate import check_growth, check_regrowth, distinct_runs
 from voxgen.nca.loss import class_weights, growth_loss
 from voxgen.nca.model import NCA, set_threads
-from voxgen.nca.spec import parse_spec
+from voxgen.nca.spec import LARGE_BLOCKS, for_blueprint, parse_spec
 from voxgen.nca.target import class_grid, decode_classes, encode, seed_state
 from voxgen.nca.train_run import (CHECKPOINT, CURVE, METRICS, PREVIOUS_CHECKPOINT, check_run_files,
                                   check_weights_path, checkpoint_device, config_changes, hold_run_folder,
@@ -121,17 +121,15 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
           init=None) -> dict:
     """Train the NCA of a structure spec; returns the training record (as
     saved in the weights' metadata) and where the weights and the run
-    folder were written ("weights", "run"). `init`:
-    trained weights to start from (a new run, fresh optimizer and pool)."""
+    folder were written ("weights", "run"). `init`: trained weights to
+    start from (a new run, fresh optimizer and pool). A spec of stages
+    runs them in turn (`_staged`); `iterations` is then the last one's."""
     spec = parse_spec(spec_path)
     if init is not None and resume:
         raise VoxgenError("init starts a new run from trained weights and resume goes on from the "
                           "run's checkpoint: give one of them")
-    cfg = spec.config
-    if iterations is not None:
-        if int(iterations) < 1:
-            raise VoxgenError(f"iterations must be at least 1, got {iterations}")
-        cfg.iterations = int(iterations)
+    if iterations is not None and int(iterations) < 1:
+        raise VoxgenError(f"iterations must be at least 1, got {iterations}")
     weights_path = Path(weights_path or spec.path.with_suffix(".safetensors"))
     out = Path(out) if out else Path("runs") / spec.name
     check_later = check_weights_path(weights_path, out)      # before training, not after
@@ -139,18 +137,38 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
         set_threads(threads)
     dev = pick_device(device)
     blueprint = formats.load(spec.blueprint)
-    padded = tuple(n + 2 * cfg.margin for n in blueprint.shape)
-    check_memory(spec, cfg, 2, padded, dev)          # air and one block at least: before the class grid
+    padded = tuple(n + 2 * spec.config.margin for n in blueprint.shape)
+    for cfg in spec.configs:
+        check_memory(spec, cfg, 2, padded, dev)      # air and one block at least: before the class grid
     classes_palette = class_grid(blueprint)
     if len(classes_palette[1]) < 2:
         raise VoxgenError("blueprint has no blocks to grow (it is all air)", spec.blueprint)
-    check_memory(spec, cfg, len(classes_palette[1]), padded, dev)       # before the padded grid is made
+    larger = for_blueprint(spec, int((classes_palette[0] > 0).sum()))
+    if larger is not spec and progress:
+        print(f"{spec.path}: {int((classes_palette[0] > 0).sum())} blocks, more than the defaults suit "
+              f"({LARGE_BLOCKS}): trained in {len(larger.configs)} stages, as the README's 'A larger "
+              f"structure' says (a spec of this blueprint alone trains it with every default)", file=sys.stderr)
+    spec = larger
+    configs = [NCAConfig.from_dict(cfg.to_dict()) for cfg in spec.configs]
+    if iterations is not None:
+        configs[-1].iterations = int(iterations)
+    for cfg in configs:
+        check_memory(spec, cfg, len(classes_palette[1]), padded, dev)      # before the padded grid is made
     try:
-        target = encode(blueprint, cfg.margin, cfg.seed_position, classes_palette)
+        target = encode(blueprint, spec.config.margin, spec.config.seed_position, classes_palette)
     except VoxgenError as err:       # a seed_position outside the box or on air: the spec's to fix
         raise VoxgenError(err.message, err.path or spec.path) from None
+    if len(configs) > 1:
+        return _staged(spec, configs, dev, target, out, weights_path, check_later, resume, init, progress)
+    return _stage(spec, configs[0], dev, target, out, weights_path, check_later, resume, init, progress)
 
-    # the model (and --init's weights in it) before the run folder is made
+
+def _stage(spec, cfg, dev, target, out, weights_path, check_later, resume, init, progress,
+           stages=None) -> dict:
+    """One training run of config `cfg` in run folder `out`: the model (and
+    `init`'s weights in it) made before the folder is, then the folder held
+    for `_run`. `stages`: for a stage of a spec of stages, the records of
+    the stages before (`_staged`)."""
     torch.manual_seed(cfg.torch_seed)
     model = NCA(len(target.palette), cfg).to(dev)
     classes = torch.as_tensor(target.classes, device=dev)                    # (X, Y, Z)
@@ -163,12 +181,93 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
         check_output(weights_path)
     with hold_run_folder(out):       # one run at a time in a run folder
         check_run_files(out)
-        return _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init, progress)
+        return _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init, progress, stages)
 
 
-def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init, progress) -> dict:
+STAGES = "stages.json"
+"""In a spec of stages' run folder: the stages done, each one's summary."""
+STAGE_WEIGHTS = "weights.safetensors"
+"""In a stage's folder: its weights, for the next stage to start from."""
+
+
+def stage_folder(out: Path, number: int) -> Path:
+    """Where stage `number` (from 1) of a spec of stages runs."""
+    return out / f"stage{number}"
+
+
+def _staged(spec, configs, dev, target, out, weights_path, check_later, resume, init, progress) -> dict:
+    """The stages of a spec in turn, each a run of its own in its
+    `stage_folder` of `out` from the weights of the stage before (kept
+    there as weights.safetensors); a stage that grows the blueprint exactly
+    (stopped early) ends them. Each stage writes `weights_path`, with the
+    summaries of every stage so far in its record ("stages"). `resume`
+    goes on with the latest stage begun: from its checkpoint, or from the
+    weights of the stage before if it has none yet."""
+    make_dir(out)
+    with hold_run_folder(out):          # the stages' list and every stage's folder
+        done = _stages_done(out) if resume else []
+        if done and (done[-1]["stopped_early"] or len(done) >= len(configs)):
+            done = done[:-1]            # the latest stage begun and ended: --resume goes on with it
+        if not resume:                  # a fresh run: every stage's earlier checkpoint set aside now
+            for number in range(1, len(configs) + 1):
+                set_aside_previous_run(stage_folder(out, number))
+        _write_stages(out, done)
+        record = None
+        for number, cfg in enumerate(configs[len(done):], len(done) + 1):
+            folder = stage_folder(out, number)
+            going_on = resume and (folder / CHECKPOINT).is_file()
+            start = init if number == 1 else stage_folder(out, number - 1) / STAGE_WEIGHTS
+            if not going_on and number > 1 and not start.is_file():
+                raise VoxgenError(f"stage {number - 1}'s weights are missing: train afresh (without --resume)",
+                                  start)
+            if progress:
+                print(f"{spec.name}: stage {number} of {len(configs)} (run folder {folder})", file=sys.stderr)
+            record = _stage(spec, cfg, dev, target, folder, weights_path, check_later, going_on,
+                            None if going_on else start, progress, stages=done)
+            done = record["stages"]
+            _keep_stage(weights_path, folder / STAGE_WEIGHTS)
+            _write_stages(out, done)
+            if record["stopped_early"] and number < len(configs):
+                if progress:
+                    print(f"{spec.name}: stage {number} grows it exactly: the later stages are not needed",
+                          file=sys.stderr)
+                break
+    return {**record, "run": str(out)}
+
+
+def _keep_stage(weights: Path, kept: Path) -> None:
+    """A copy of a stage's weights, whole or not at all, for the next stage
+    to start from."""
+    import shutil
+    with atomic_output(kept) as tmp:
+        shutil.copyfile(weights, tmp)
+
+
+def _write_stages(out: Path, done: list) -> None:
+    with atomic_output(out / STAGES) as tmp:
+        Path(tmp).write_text(json.dumps(done, indent=1) + "\n")
+
+
+def _stages_done(out: Path) -> list:
+    """The summaries in `out`'s STAGES file ([] without one)."""
+    path = out / STAGES
+    if not path.is_file():
+        return []
+    try:
+        done = json.loads(path.read_text())
+        if not (isinstance(done, list) and all(isinstance(d, dict) and isinstance(d.get("stopped_early"), bool)
+                                               for d in done)):
+            raise ValueError("not a list of stage summaries")
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise VoxgenError(f"cannot read the stages done ({err}): train afresh (without --resume)", path) from None
+    return done
+
+
+def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init, progress,
+         stages=None) -> dict:
     """`train`'s loop, in run folder `out` (held), from `model` (fresh, or
-    --init's weights): what `train` returns."""
+    --init's weights): what `train` returns. `stages`: the summaries of
+    the stages before, for a stage of a spec of stages."""
     ckpt_path = out / CHECKPOINT
     name = plain_name(spec.name)          # as weights files name it: a file's name may be any text
 
@@ -389,6 +488,11 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
         record["started_from"] = started_from
     if stalled_at is not None:
         record["loss_stalled_at"] = stalled_at
+    if stages is not None:
+        summary = {"iterations": iterations_done, "wall_time_s": record["wall_time_s"],
+                   "stopped_early": record["stopped_early"],
+                   **{k: final[k] for k in ("exact", "n", "accuracy", "iou") if k in final}}
+        record["stages"] = [*stages, summary]
     if mean.n:
         record["averaged"] = ({"from": cfg.average_from, "decay": cfg.average_decay, "iterations": mean.n}
                               if cfg.average_decay else

@@ -48,7 +48,7 @@ def _filters(config: NCAConfig) -> int:
     return config.perception_filters if config.perception == "learned" else 4
 
 
-def _changes(old: NCAConfig, new: NCAConfig) -> list[str]:
+def model_changes(old: NCAConfig, new: NCAConfig) -> list[str]:
     """The model settings that differ between `old` and `new`."""
     changed = [k for k in (*CAPACITY, "perception") if getattr(old, k) != getattr(new, k)]
     return changed + ["perception_filters"] * (_filters(old) != _filters(new))
@@ -72,7 +72,7 @@ def can_widen(old: NCAConfig, new: NCAConfig) -> bool:
     grows = [getattr(new, k) >= getattr(old, k) for k in CAPACITY] + [_filters(new) >= _filters(old)]
     perception_ok = (old.perception, new.perception) in {("fixed", "fixed"), ("learned", "learned"),
                                                           ("fixed", "learned")}
-    return all(grows) and perception_ok and bool(_changes(old, new))
+    return all(grows) and perception_ok and bool(model_changes(old, new))
 
 
 def fit_checkpoint(tensors: dict, before: NCAConfig, model: NCA, path) -> dict:
@@ -80,7 +80,7 @@ def fit_checkpoint(tensors: dict, before: NCAConfig, model: NCA, path) -> dict:
     with config `before`, fitted to `model`: unchanged when the model is the
     same, widened when its config only adds capacity, and a VoxgenError
     naming `path` and the changed settings otherwise."""
-    if not _changes(before, model.config):
+    if not model_changes(before, model.config):
         return tensors
     params = fit_parameters(model_state(tensors), before, model, path, "cannot resume")
     rest = {k: v for k, v in tensors.items() if not k.startswith(("model.", "opt."))}
@@ -93,7 +93,7 @@ def fit_parameters(params: dict, before: NCAConfig, model: NCA, path,
                    refusal: str = "cannot start from these weights") -> dict:
     """A state dict saved with config `before`, fitted to `model`: unchanged,
     widened, or a VoxgenError naming `path` that starts with `refusal`."""
-    changed = _changes(before, model.config)
+    changed = model_changes(before, model.config)
     if not changed:
         return params
     if not can_widen(before, model.config):
