@@ -43,8 +43,15 @@ from pathlib import Path
 
 import torch
 
+from voxgen.nca.spec import LARGER
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT.parent / "shared" / "samples" / "anchor-nca"
+
+def _toml(keys: dict) -> str:
+    """Spec lines setting `keys`."""
+    return "".join(f"{key} = {json.dumps(value)}\n" for key, value in keys.items())
+
 
 WIDE = "hidden_channels = 16\nmlp_width = 96\ndamage_kinds = []\n"    # the tree's and temple's model, growth only
 OAK = WIDE + 'seed_position = "centre"\nsteps = [40, 56]\nbatch = 4\nclass_weight_power = 0.25\n'
@@ -53,9 +60,9 @@ FINE = 'lr_schedule = "constant"\naverage_every = 100\n'
 EVERY_CELL = 'perception = "learned"\nfire_rate = 1.0\n'    # as for voxgen's temple
 LEARNED = OAK + FINE + EVERY_CELL
 # the wider model, growth only, then learned perception with every cell firing at
-# every step from those weights (the jungle temple's recipe; the mini castle's too)
-SETTLE = WIDE + EVERY_CELL + 'lr_schedule = "constant"\nlr = 2e-4\n'   # the second stage, less its budget
-TWO_STAGES = [WIDE + "iterations = 1500\n", SETTLE + "iterations = 1500\n"]
+# every step from those weights (the jungle temple's recipe; the mini castle's too):
+# what `voxgen train FILE` runs for a blueprint file of more than 500 blocks
+TWO_STAGES = [_toml(LARGER[0]), _toml({**LARGER[0], **LARGER[1]})]
 
 # name: (file under SAMPLES, spec lines beyond the blueprint (a list: one
 # per stage, each from the stage before's weights), the prior work's result)
@@ -75,10 +82,8 @@ TARGETS = {
     "mini_castle": ("mini_castle.nbt", TWO_STAGES, "no accuracy published; 15.1 s per CPU training iteration"),
     # 18x11x18 (801 blocks of 13 states, air around them), a 1.12 house in the prior work's
     # folder: voxgen's defaults reached 83% of cells right (IoU 0.52, ~560 blocks too many)
-    # in 2000 iterations; the jungle temple's recipe, as the README gives it for a larger
-    # structure, its second stage run to 2500 iterations (measured as 1500, IoU 0.971, then
-    # resumed to 2500 with `voxgen train --resume`: exact; not yet run straight through)
-    "cl_house3": ("cl_house3.nbt", [TWO_STAGES[0], SETTLE + "iterations = 2500\n"], "not among its published results"),
+    # in 2000 iterations; the jungle temple's recipe, as `voxgen train cl_house3.nbt` runs it
+    "cl_house3": ("cl_house3.nbt", TWO_STAGES, "not among its published results"),
     # its largest: the same model, growth from the trunk's middle, 3 in 4 cells firing,
     # air weighed nearer the blocks (class_weight_power 0.25: at the default 0.5 the
     # leaves overgrew, ~620 blocks too many against ~135 missing); then two stages at a

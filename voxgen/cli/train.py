@@ -23,7 +23,16 @@ def _print_keys(ctx, _param, value):
         doc = f"{doc} Allowed: {allowed}." if allowed else doc
         click.echo(f"{key} = {json.dumps(default)}")
         click.echo(textwrap.fill(doc, 78, initial_indent="    ", subsequent_indent="    "))
+    click.echo("[[stages]]")
+    click.echo(textwrap.fill(STAGES_DOC, 78, initial_indent="    ", subsequent_indent="    "))
     ctx.exit()
+
+
+STAGES_DOC = ("After the keys, each [[stages]] table is a later stage: the stage before's keys, these "
+              "changed, trained from the stage before's weights (a fresh optimizer and pool, as --init "
+              "starts), unless the stage before grows the blueprint exactly. A stage keeps margin and "
+              "seed_position and may only widen the model (hidden_channels, mlp_width, mlp_layers, "
+              "perception_filters up; fixed perception to learned). At most 15.")
 
 
 @click.command()
@@ -34,17 +43,20 @@ def _print_keys(ctx, _param, value):
 @click.option("--resume", is_flag=True, help="Continue from the run's last checkpoint (a spec with more hidden_channels, "
                    "mlp_width, mlp_layers or perception_filters, or learned perception in place of fixed, "
                    "widens the model without changing what it does). A run without it sets the run folder's "
-                   "earlier checkpoint aside as checkpoint.previous.safetensors.")
+                   "earlier checkpoint aside as checkpoint.previous.safetensors. A spec of stages goes on "
+                   "with the latest stage begun.")
 @click.option("--init", type=click.Path(dir_okay=False), default=None,
               help="Start a new run from these trained weights, a file or a shipped structure's NAME "
                    "(fine-tuning: the same blueprint, a fresh "
                    "optimizer and pool; a spec with more capacity widens them, as --resume does). Give the "
                    "spec a small lr (1e-4 to 3e-4): a fresh Adam moves every weight by about lr at first.")
 @click.option("--iterations", type=click.IntRange(min=1), default=None,
-              help="Override the spec's iteration budget (with --resume, the total: the "
-                   "checkpoint's own count trains nothing and writes its model as the weights).")
+              help="Override the spec's iteration budget, its last stage's in a spec of stages (with "
+                   "--resume, the total: the checkpoint's own count trains nothing and writes its model as "
+                   "the weights).")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Run folder for metrics.jsonl, curve.png, checkpoint (default runs/NAME).")
+              help="Run folder for metrics.jsonl, curve.png, checkpoint (default runs/NAME; a spec of stages "
+                   "runs each in a folder of its own there, stage1, stage2, ...).")
 @click.option("--weights", type=click.Path(dir_okay=False), default=None,
               help="Where to write the weights (default beside the spec: NAME.safetensors).")
 @click.option("--threads", type=click.IntRange(1, 256), default=None,
@@ -55,9 +67,11 @@ def train(spec, device, resume, init, iterations, out, weights, threads):
     """Train the NCA of SPEC and save NAME.safetensors beside it.
 
     SPEC is a spec file (structures/NAME.toml: a blueprint and the settings
-    that differ from the defaults), a shipped structure's NAME (tree), or a
-    blueprint file itself (house.schem, any format voxgen reads), trained
-    with every default."""
+    that differ from the defaults, and any later stages as [[stages]]
+    tables), a shipped structure's NAME (tree), or a blueprint file itself
+    (house.schem, any format voxgen reads), trained with every default, or
+    above 500 blocks in the two stages of the README's 'A larger
+    structure'."""
     from voxgen.nca.model import DEFAULT_THREADS
     from voxgen.train import train as run_training
 
@@ -79,11 +93,15 @@ FAR_AFTER = 1000
 def verdict(spec: str, record: dict, out, weights, threads) -> str:
     """One line for the person at the terminal: what the weights grow, and,
     when they do not grow the structure exactly from every seed checked,
-    the command that trains on (the run's own folder, weights and threads),
-    or, where the run stopped because its loss stalled, what to do instead."""
-    final, done = record["final"], record["iterations"]
+    the command that trains on (the run's own folder, weights and threads;
+    for a spec of stages, its last stage), or, where the run stopped
+    because its loss stalled, what to do instead."""
+    final, done, stages = record["final"], record["iterations"], record.get("stages")
     line = (f"voxgen: wrote {record['weights']}: {final['exact']} of {final['n']} seeds grow "
             f"{record['blueprint']} exactly ({final['accuracy']:.2%} of cells right) after {done} iterations")
+    if stages:
+        line += (f" of stage {len(stages)} ({sum(s['iterations'] for s in stages)} in all, "
+                 f"{sum(s['wall_time_s'] for s in stages) / 60:.0f} min)")
     if record["stopped_early"] or final["exact"] == final["n"]:
         return line
     if "loss_stalled_at" in record:          # no gradient: more of the same run cannot help
@@ -95,7 +113,7 @@ def verdict(spec: str, record: dict, out, weights, threads) -> str:
     more += [f"--threads {threads}"] if threads else []
     line = (f"{line}; to train on: voxgen train {shlex.quote(spec)} --resume --iterations {2 * done}"
             + "".join(" " + m for m in more))
-    if final.get("iou", 1.0) < FAR_IOU and done >= FAR_AFTER:     # far off: more of the same rarely gets there
+    if final.get("iou", 1.0) < FAR_IOU and done >= FAR_AFTER and not stages:   # far off: more of the same rarely gets there
         line += (f"; far from it (IoU {final['iou']:.2f}: {final['extra']:.0f} blocks too many, "
                  f"{final['missing']:.0f} missing): a larger structure may need a larger model, see the "
                  f"README's 'A larger structure'")

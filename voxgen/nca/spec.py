@@ -139,7 +139,7 @@ def _stage_configs(tables: list, path) -> list:
     """The configs of stages given as key tables, each table changing the
     stage before's keys (the first: the defaults'), every key checked, and
     each stage one that can start from the weights of the one before."""
-    from voxgen.nca.widen import RULE, can_widen, model_changes     # (torch: not for `train --keys`)
+    from voxgen.nca.widen import RULE, can_widen, changes_text, model_changes    # (torch: not for --keys)
     configs, values = [], {}
     for number, table in enumerate(tables, 1):
         label = "key" if number == 1 else f"stage {number} key"
@@ -154,8 +154,8 @@ def _stage_configs(tables: list, path) -> list:
                     raise VoxgenError(f"stage {number} changes '{key}': every stage grows the same grid from "
                                       f"the same seed, from the weights of the stage before", path)
             if model_changes(before, config) and not can_widen(before, config):
-                raise VoxgenError(f"stage {number} cannot start from the weights of stage {number - 1}: "
-                                  f"{RULE}", path)
+                raise VoxgenError(f"stage {number} cannot start from the weights of stage {number - 1}: it "
+                                  f"changes {changes_text(before, config)} ({RULE})", path)
         configs.append(config)
     return configs
 

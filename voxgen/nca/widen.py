@@ -65,6 +65,11 @@ def _change(key: str, old: NCAConfig, new: NCAConfig) -> str:
     return f"{key} {count(old)} -> {count(new)}"
 
 
+def changes_text(old: NCAConfig, new: NCAConfig) -> str:
+    """The model settings `new` changes from `old`, as refusals name them."""
+    return ", ".join(_change(k, old, new) for k in model_changes(old, new))
+
+
 def can_widen(old: NCAConfig, new: NCAConfig) -> bool:
     """True when `new` only adds capacity to `old` (and differs from it):
     more hidden channels, MLP width or layers, perception filters, or learned
@@ -97,8 +102,7 @@ def fit_parameters(params: dict, before: NCAConfig, model: NCA, path,
     if not changed:
         return params
     if not can_widen(before, model.config):
-        raise VoxgenError(f"{refusal}: the spec changes " + ", ".join(
-            _change(k, before, model.config) for k in changed) + f" ({RULE})", path)
+        raise VoxgenError(f"{refusal}: the spec changes {changes_text(before, model.config)} ({RULE})", path)
     return widen_parameters(params, before, model)
 
 
