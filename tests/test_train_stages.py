@@ -214,3 +214,39 @@ def test_a_run_stopped_between_stages_resumes_with_the_next_from_the_weights_kep
     record = train_module.train(spec, device="cpu", out=tmp_path / "run", iterations=2, resume=True, progress=False)
     assert record["stages"][0] == done[0] and record["stages"][1]["iterations"] == 2
     assert _losses(tmp_path / "run" / "stage2" / "metrics.jsonl") == [0, 1]
+
+
+def _fake_stage(calls, stop_at=None):
+    """A stage that trains nothing: writes its weights and reports."""
+    def run_stage(number, folder, going_on, start, done):
+        folder.mkdir(parents=True, exist_ok=True)
+        weights = folder.parent / "w.safetensors"
+        weights.write_bytes(b"stage %d" % number)
+        calls.append((number, going_on, start and str(start)))
+        record = {"iterations": 1, "wall_time_s": 0.0, "stopped_early": number == stop_at, "final": {},
+                  "weights": str(weights)}
+        return {**record, "stages": [*done, {"stopped_early": number == stop_at, "iterations": 1}]}
+    return run_stage
+
+
+def test_resume_of_a_run_with_more_stages_done_than_the_spec_now_has_goes_on_with_its_last(tmp_path):
+    from voxgen.nca.stages import run_stages
+    out = tmp_path / "run"
+    calls = []
+    run_stages("x", 3, out, False, None, _fake_stage(calls), progress=False)
+    assert [c[0] for c in calls] == [1, 2, 3] and calls[1][2].endswith("stage1/weights.safetensors")
+    assert (out / "stage2" / "weights.safetensors").read_bytes() == b"stage 2"
+    calls.clear()
+    (out / "stage2" / "checkpoint.safetensors").write_bytes(b"")      # the spec now has two stages
+    run_stages("x", 2, out, True, None, _fake_stage(calls), progress=False)
+    assert calls == [(2, True, None)]
+    assert len(json.loads((out / "stages.json").read_text())) == 2
+
+
+def test_an_oversized_stages_file_is_refused(tmp_path):
+    from voxgen.nca.stages import run_stages
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "stages.json").write_text("[" + " " * (1 << 20) + "]")
+    with pytest.raises(VoxgenError, match="over 1048576 bytes"):
+        run_stages("x", 2, out, True, None, _fake_stage([]), progress=False)

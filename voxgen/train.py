@@ -24,7 +24,7 @@ does (`widen.py`). Resuming with `iterations` at the checkpoint's own count
 trains nothing and writes the checkpoint's model as the weights. A spec of
 stages (or a blueprint file of more than 500 blocks: the larger-structure
 recipe) runs each stage as such a run in a folder of its own, from the
-weights of the stage before (`_staged`).
+weights of the stage before (`nca/stages.py`).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ import torch
 import torch.nn.functional as F
 
 from voxgen import formats
-from voxgen.atomic_write import atomic_output, check_output
+from voxgen.atomic_write import check_output
 from voxgen.errors import VoxgenError, make_dir
 from voxgen.grow import memory_available, rollout_sample_bytes
 from voxgen.nca.active import rollout
@@ -52,6 +52,7 @@ from voxgen.nca.evaluate import check_growth, check_regrowth, distinct_runs
 from voxgen.nca.loss import class_weights, growth_loss
 from voxgen.nca.model import NCA, set_threads
 from voxgen.nca.spec import LARGE_BLOCKS, for_blueprint, parse_spec
+from voxgen.nca.stages import run_stages, summary
 from voxgen.nca.target import class_grid, decode_classes, encode, seed_state
 from voxgen.nca.train_run import (CHECKPOINT, CURVE, METRICS, PREVIOUS_CHECKPOINT, check_run_files,
                                   check_weights_path, checkpoint_device, config_changes, hold_run_folder,
@@ -126,7 +127,7 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     saved in the weights' metadata) and where the weights and the run
     folder were written ("weights", "run"). `init`: trained weights to
     start from (a new run, fresh optimizer and pool). A spec of stages
-    runs them in turn (`_staged`); `iterations` is then the last one's."""
+    runs them in turn (`nca/stages.py`); `iterations` is then the last one's."""
     spec = parse_spec(spec_path)
     if init is not None and resume:
         raise VoxgenError("init starts a new run from trained weights and resume goes on from the "
@@ -162,7 +163,10 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     except VoxgenError as err:       # a seed_position outside the box or on air: the spec's to fix
         raise VoxgenError(err.message, err.path or spec.path) from None
     if len(configs) > 1:
-        return _staged(spec, configs, dev, target, out, weights_path, check_later, resume, init, progress)
+        def run_stage(number, folder, going_on, start, done):
+            return _stage(spec, configs[number - 1], dev, target, folder, weights_path, check_later, going_on,
+                          start, progress, stages=done)
+        return run_stages(spec.name, len(configs), out, resume, init, run_stage, progress)
     return _stage(spec, configs[0], dev, target, out, weights_path, check_later, resume, init, progress)
 
 
@@ -170,8 +174,8 @@ def _stage(spec, cfg, dev, target, out, weights_path, check_later, resume, init,
            stages=None) -> dict:
     """One training run of config `cfg` in run folder `out`: the model (and
     `init`'s weights in it) made before the folder is, then the folder held
-    for `_run`. `stages`: for a stage of a spec of stages, the records of
-    the stages before (`_staged`)."""
+    for `_run`. `stages`: for a stage of a spec of stages, the summaries of
+    the stages before (`nca/stages.py`)."""
     torch.manual_seed(cfg.torch_seed)
     model = NCA(len(target.palette), cfg).to(dev)
     classes = torch.as_tensor(target.classes, device=dev)                    # (X, Y, Z)
@@ -185,85 +189,6 @@ def _stage(spec, cfg, dev, target, out, weights_path, check_later, resume, init,
     with hold_run_folder(out):       # one run at a time in a run folder
         check_run_files(out)
         return _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init, progress, stages)
-
-
-STAGES = "stages.json"
-"""In a spec of stages' run folder: the stages done, each one's summary."""
-STAGE_WEIGHTS = "weights.safetensors"
-"""In a stage's folder: its weights, for the next stage to start from."""
-
-
-def stage_folder(out: Path, number: int) -> Path:
-    """Where stage `number` (from 1) of a spec of stages runs."""
-    return out / f"stage{number}"
-
-
-def _staged(spec, configs, dev, target, out, weights_path, check_later, resume, init, progress) -> dict:
-    """The stages of a spec in turn, each a run of its own in its
-    `stage_folder` of `out` from the weights of the stage before (kept
-    there as weights.safetensors); a stage that grows the blueprint exactly
-    (stopped early) ends them. Each stage writes `weights_path`, with the
-    summaries of every stage so far in its record ("stages"). `resume`
-    goes on with the latest stage begun: from its checkpoint, or from the
-    weights of the stage before if it has none yet."""
-    make_dir(out)
-    with hold_run_folder(out):          # the stages' list and every stage's folder
-        done = _stages_done(out) if resume else []
-        if done and (done[-1]["stopped_early"] or len(done) >= len(configs)):
-            done = done[:-1]            # the latest stage begun and ended: --resume goes on with it
-        if not resume:                  # a fresh run: every stage's earlier checkpoint set aside now
-            for number in range(1, len(configs) + 1):
-                set_aside_previous_run(stage_folder(out, number))
-        _write_stages(out, done)
-        record = None
-        for number, cfg in enumerate(configs[len(done):], len(done) + 1):
-            folder = stage_folder(out, number)
-            going_on = resume and (folder / CHECKPOINT).is_file()
-            start = init if number == 1 else stage_folder(out, number - 1) / STAGE_WEIGHTS
-            if not going_on and number > 1 and not start.is_file():
-                raise VoxgenError(f"stage {number - 1}'s weights are missing: train afresh (without --resume)",
-                                  start)
-            if progress:
-                print(f"{spec.name}: stage {number} of {len(configs)} (run folder {folder})", file=sys.stderr)
-            record = _stage(spec, cfg, dev, target, folder, weights_path, check_later, going_on,
-                            None if going_on else start, progress, stages=done)
-            done = record["stages"]
-            _keep_stage(weights_path, folder / STAGE_WEIGHTS)
-            _write_stages(out, done)
-            if record["stopped_early"] and number < len(configs):
-                if progress:
-                    print(f"{spec.name}: stage {number} grows it exactly: the later stages are not needed",
-                          file=sys.stderr)
-                break
-    return {**record, "run": str(out)}
-
-
-def _keep_stage(weights: Path, kept: Path) -> None:
-    """A copy of a stage's weights, whole or not at all, for the next stage
-    to start from."""
-    import shutil
-    with atomic_output(kept) as tmp:
-        shutil.copyfile(weights, tmp)
-
-
-def _write_stages(out: Path, done: list) -> None:
-    with atomic_output(out / STAGES) as tmp:
-        Path(tmp).write_text(json.dumps(done, indent=1) + "\n")
-
-
-def _stages_done(out: Path) -> list:
-    """The summaries in `out`'s STAGES file ([] without one)."""
-    path = out / STAGES
-    if not path.is_file():
-        return []
-    try:
-        done = json.loads(path.read_text())
-        if not (isinstance(done, list) and all(isinstance(d, dict) and isinstance(d.get("stopped_early"), bool)
-                                               for d in done)):
-            raise ValueError("not a list of stage summaries")
-    except (OSError, UnicodeDecodeError, ValueError) as err:
-        raise VoxgenError(f"cannot read the stages done ({err}): train afresh (without --resume)", path) from None
-    return done
 
 
 def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init, progress,
@@ -492,10 +417,7 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
     if stalled_at is not None:
         record["loss_stalled_at"] = stalled_at
     if stages is not None:
-        summary = {"iterations": iterations_done, "wall_time_s": record["wall_time_s"],
-                   "stopped_early": record["stopped_early"],
-                   **{k: final[k] for k in ("exact", "n", "accuracy", "iou") if k in final}}
-        record["stages"] = [*stages, summary]
+        record["stages"] = [*stages, summary(record)]
     if mean.n:
         record["averaged"] = ({"from": cfg.average_from, "decay": cfg.average_decay, "iterations": mean.n}
                               if cfg.average_decay else

@@ -1,0 +1,107 @@
+"""Training in stages (a spec's `[[stages]]`, or the larger-structure recipe
+a large blueprint file gets): the run folder's bookkeeping.
+
+    run_stages(name, count, out, resume, init, run_stage, progress) -> record
+
+Stage N (from 1) runs in out/stageN, from the weights of stage N-1 (kept as
+out/stage{N-1}/weights.safetensors; the first from `init`, or fresh). A
+stage that grows the blueprint exactly (it stopped early) ends them.
+out/stages.json lists a summary of each stage done, so that --resume goes
+on with the latest stage begun: from its checkpoint, or from the weights of
+the stage before if it has none yet. A fresh run sets every stage's earlier
+checkpoint aside first, so that none of an older run is resumed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from voxgen.atomic_write import atomic_output
+from voxgen.errors import VoxgenError, make_dir
+from voxgen.nca.train_run import CHECKPOINT, hold_run_folder, set_aside_previous_run
+
+STAGES = "stages.json"
+"""In a staged run's folder: the stages done, each one's summary."""
+STAGE_WEIGHTS = "weights.safetensors"
+"""In a stage's folder: its weights, for the next stage to start from."""
+_MAX_STAGES_BYTES = 1 << 20      # a summary a stage: a few hundred bytes each
+
+
+def stage_folder(out: Path, number: int) -> Path:
+    """Where stage `number` (from 1) runs."""
+    return out / f"stage{number}"
+
+
+def run_stages(name: str, count: int, out: Path, resume: bool, init, run_stage, progress: bool) -> dict:
+    """Run stages 1..`count` in `out` (held throughout) as the module says;
+    `run_stage(number, folder, resume, init, done)` trains one (`done`: the
+    summaries of the stages before) and returns its record, whose "stages"
+    is `done` and its own summary after it. Returns the last record run,
+    with "run": `out`."""
+    make_dir(out)
+    with hold_run_folder(out):          # the stages' list and every stage's folder
+        done = _stages_done(out) if resume else []
+        if done and (done[-1]["stopped_early"] or len(done) >= count):
+            done = done[:min(len(done), count) - 1]     # the latest stage begun and ended: go on with it
+        if not resume:
+            for number in range(1, count + 1):
+                set_aside_previous_run(stage_folder(out, number))
+        _write_stages(out, done)
+        for number in range(len(done) + 1, count + 1):
+            folder = stage_folder(out, number)
+            going_on = resume and (folder / CHECKPOINT).is_file()
+            start = init if number == 1 else stage_folder(out, number - 1) / STAGE_WEIGHTS
+            if not going_on and number > 1 and not start.is_file():
+                raise VoxgenError(f"stage {number - 1}'s weights are missing: train afresh (without --resume)",
+                                  start)
+            if progress:
+                print(f"{name}: stage {number} of {count} (run folder {folder})", file=sys.stderr)
+            record = run_stage(number, folder, going_on, None if going_on else start, done)
+            done = record["stages"]
+            _keep(Path(record["weights"]), folder / STAGE_WEIGHTS)
+            _write_stages(out, done)
+            if record["stopped_early"] and number < count:
+                if progress:
+                    print(f"{name}: stage {number} grows it exactly: the later stages are not needed",
+                          file=sys.stderr)
+                break
+    return {**record, "run": str(out)}
+
+
+def summary(record: dict) -> dict:
+    """What stages.json and the weights' record ("stages") keep of a stage's record."""
+    final = record["final"]
+    return {"iterations": record["iterations"], "wall_time_s": record["wall_time_s"],
+            "stopped_early": record["stopped_early"],
+            **{k: final[k] for k in ("exact", "n", "accuracy", "iou") if k in final}}
+
+
+def _keep(weights: Path, kept: Path) -> None:
+    """A copy of a stage's weights, whole or not at all."""
+    with atomic_output(kept) as tmp:
+        shutil.copyfile(weights, tmp)
+
+
+def _write_stages(out: Path, done: list) -> None:
+    with atomic_output(out / STAGES) as tmp:
+        Path(tmp).write_text(json.dumps(done, indent=1) + "\n")
+
+
+def _stages_done(out: Path) -> list:
+    """The summaries in `out`'s STAGES file ([] without one)."""
+    path = out / STAGES
+    if not path.is_file():
+        return []
+    try:
+        if path.stat().st_size > _MAX_STAGES_BYTES:
+            raise ValueError(f"over {_MAX_STAGES_BYTES} bytes")
+        done = json.loads(path.read_text())
+        if not (isinstance(done, list) and all(isinstance(d, dict) and isinstance(d.get("stopped_early"), bool)
+                                               for d in done)):
+            raise ValueError("not a list of stage summaries")
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise VoxgenError(f"cannot read the stages done ({err}): train afresh (without --resume)", path) from None
+    return done
