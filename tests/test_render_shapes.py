@@ -169,6 +169,84 @@ def test_a_few_more_common_blocks(state, lo, hi):
     assert extent(state) == (lo, hi)
 
 
+# --- redstone parts, buttons, levers and signs ------------------------------------------
+
+@pytest.mark.parametrize("state, lo, hi", [
+    # On a wall, against the side opposite `facing`: 6 wide, 4 tall, 2 deep.
+    ("minecraft:stone_button[face=wall,facing=east,powered=false]", [0, 6 / 16, 5 / 16], [2 / 16, 10 / 16, 11 / 16]),
+    ("minecraft:oak_button[face=wall,facing=north,powered=false]", [5 / 16, 6 / 16, 14 / 16], [11 / 16, 10 / 16, 1]),
+    ("minecraft:stone_button[face=wall,facing=east,powered=true]", [0, 6 / 16, 5 / 16], [1 / 16, 10 / 16, 11 / 16]),
+    ("minecraft:polished_blackstone_button[face=floor,facing=east,powered=false]",
+     [6 / 16, 0, 5 / 16], [10 / 16, 2 / 16, 11 / 16]),
+    ("minecraft:stone_button[face=ceiling,facing=north,powered=true]", [5 / 16, 15 / 16, 6 / 16], [11 / 16, 1, 10 / 16]),
+])
+def test_a_button_lies_on_the_face_it_is_attached_to(state, lo, hi):
+    assert extent(state) == (lo, hi)
+
+
+def test_a_lever_is_a_plate_on_its_face_with_a_handle():
+    mesh = shape_mesh("minecraft:lever[face=floor,facing=north,powered=false]")
+    down = faces_towards(mesh, "down")
+    floor = down[np.isclose(down[:, 0, 1], 0)]
+    assert len(floor) == 1                                          # flat on the floor: 6 x 8 pixels
+    assert np.ptp(floor[0, :, 0]) == 6 / 16 and np.ptp(floor[0, :, 2]) == 8 / 16
+    assert len(top_at(mesh, 3 / 16)) == 1 and mesh.vertices[:, 1].max() == 10 / 16
+    lo, hi = extent("minecraft:lever[face=wall,facing=south,powered=true]")     # on the north wall
+    assert lo == [5 / 16, 4 / 16, 0] and hi[2] == 10 / 16
+    back = faces_towards(shape_mesh("minecraft:lever[face=wall,facing=south,powered=true]"), "north")
+    wall = back[np.isclose(back[:, 0, 2], 0)]
+    assert len(wall) == 1 and np.ptp(wall[0, :, 0]) == 6 / 16 and np.ptp(wall[0, :, 1]) == 8 / 16
+    assert extent("minecraft:lever[face=ceiling,facing=east,powered=false]")[1][1] == 1
+
+
+@pytest.mark.parametrize("state, lo, hi", [
+    ("minecraft:oak_sign[rotation=0,waterlogged=false]", [0, 0, 7 / 16], [1, 1, 9 / 16]),
+    ("minecraft:birch_sign[rotation=4,waterlogged=false]", [7 / 16, 0, 0], [9 / 16, 1, 1]),     # turned to face west
+    ("minecraft:sign[rotation=8,waterlogged=false]", [0, 0, 7 / 16], [1, 1, 9 / 16]),         # the 1.13 name
+    ("minecraft:oak_wall_sign[facing=south,waterlogged=false]", [0, 4 / 16, 0], [1, 12 / 16, 2 / 16]),
+    ("minecraft:spruce_wall_sign[facing=west,waterlogged=false]", [14 / 16, 4 / 16, 0], [1, 12 / 16, 1]),
+    ("minecraft:oak_hanging_sign[attached=false,rotation=4,waterlogged=false]", [7 / 16, 0, 1 / 16], [9 / 16, 1, 15 / 16]),
+    ("minecraft:oak_wall_hanging_sign[facing=north,waterlogged=false]", [0, 0, 6 / 16], [1, 1, 10 / 16]),
+])
+def test_signs_stand_on_a_post_lie_on_a_wall_or_hang(state, lo, hi):
+    assert extent(state) == (lo, hi)
+
+
+def test_a_standing_sign_is_a_board_on_a_post():
+    mesh = shape_mesh("minecraft:oak_sign[rotation=0,waterlogged=false]")
+    down = faces_towards(mesh, "down")
+    post = down[np.isclose(down[:, 0, 1], 0)]
+    assert len(post) == 1 and np.ptp(post[0, :, 0]) == 2 / 16 and mesh.n_faces == 12
+    board = down[np.isclose(down[:, 0, 1], 8 / 16)]
+    assert len(board) == 1 and np.ptp(board[0, :, 0]) == 1 and np.ptp(board[0, :, 2]) == 2 / 16
+
+
+def test_redstone_wire_is_one_pixel_high_over_the_whole_cell():
+    state = "minecraft:redstone_wire[east=side,north=none,power=7,south=side,west=none]"
+    assert extent(state) == ([0, 0, 0], [1, 1 / 16, 1]) and shape_mesh(state).n_faces == 6
+
+
+def test_a_repeater_torch_moves_back_towards_its_input_with_its_delay():
+    """Facing east, the input is east and the output west: the fixed torch
+    stands near the west end, the delay torch goes from the middle (delay 1)
+    to the east end (delay 4)."""
+    def torches(delay):
+        mesh = shape_mesh(f"minecraft:repeater[delay={delay},facing=east,locked=false,powered=false]")
+        assert len(top_at(mesh, 2 / 16)) == 1                  # the slab under them
+        return sorted(q[:, 0].min() * 16 for q in top_at(mesh, 7 / 16))
+    assert torches(1) == [2, 6] and torches(4) == [2, 12]
+    assert extent("minecraft:repeater[delay=2,facing=north,locked=false,powered=false]") == ([0, 0, 0], [1, 7 / 16, 1])
+
+
+def test_a_comparator_has_two_torches_at_its_input_and_a_low_one_at_its_output():
+    mesh = shape_mesh("minecraft:comparator[facing=south,mode=compare,powered=false]")
+    tall = top_at(mesh, 7 / 16)
+    assert len(tall) == 2 and (tall[:, :, 2] >= 11 / 16).all()          # input on the south side
+    low = top_at(mesh, 4 / 16)
+    assert len(low) == 1 and low[0, :, 2].max() == 4 / 16
+    assert len(top_at(mesh, 2 / 16)) == 1 and mesh.n_faces == 24
+
+
 @pytest.mark.parametrize("state", ["minecraft:stone", "minecraft:observer[facing=up,powered=false]",
                                    "minecraft:oak_leaves[distance=1,persistent=true,waterlogged=false]",
                                    "minecraft:grass_block[snowy=false]", "minecraft:water[level=0]"])
@@ -183,7 +261,13 @@ def test_boxes_of_a_shape_never_overlap():
                   "minecraft:cobblestone_wall[east=tall,north=low,south=low,up=true,west=tall]",
                   "minecraft:glass_pane[east=true,north=true,south=true,west=true]",
                   "minecraft:lantern[hanging=true]", "minecraft:poppy", "minecraft:white_banner[rotation=7]",
-                  "minecraft:oak_fence_gate[facing=east,open=true]"]:
+                  "minecraft:oak_fence_gate[facing=east,open=true]",
+                  "minecraft:lever[face=wall,facing=west,powered=false]",
+                  "minecraft:lever[face=ceiling,facing=south,powered=true]",
+                  "minecraft:repeater[delay=3,facing=west,locked=false,powered=false]",
+                  "minecraft:comparator[facing=east,mode=subtract,powered=true]",
+                  "minecraft:oak_sign[rotation=12]", "minecraft:cherry_hanging_sign[attached=true,rotation=5]",
+                  "minecraft:oak_wall_hanging_sign[facing=west]"]:
         grid = np.zeros((16, 16, 16), int)
         for x0, y0, z0, x1, y1, z1 in block_shape(state).tolist():
             assert 0 <= x0 < x1 <= 16 and 0 <= y0 < y1 <= 16 and 0 <= z0 < z1 <= 16
@@ -373,7 +457,18 @@ PALETTE = (AIR, "minecraft:stone", "minecraft:glass", "minecraft:water[level=0]"
            "minecraft:iron_bars[east=false,north=false,south=false,waterlogged=false,west=false]",
            "minecraft:cobblestone_wall[east=none,north=none,south=none,up=true,waterlogged=false,west=none]",
            "minecraft:oak_fence_gate[facing=north,in_wall=false,open=false,powered=false]",
-           "minecraft:oak_leaves[distance=1,persistent=true,waterlogged=false]")
+           "minecraft:oak_leaves[distance=1,persistent=true,waterlogged=false]",
+           # redstone parts, buttons, levers and signs
+           "minecraft:redstone_wire[east=side,north=none,power=0,south=side,west=none]",
+           "minecraft:repeater[delay=2,facing=east,locked=false,powered=false]",
+           "minecraft:comparator[facing=north,mode=compare,powered=false]",
+           "minecraft:stone_button[face=wall,facing=south,powered=false]",
+           "minecraft:oak_button[face=floor,facing=east,powered=true]",
+           "minecraft:lever[face=wall,facing=west,powered=false]",
+           "minecraft:lever[face=ceiling,facing=north,powered=true]",
+           "minecraft:oak_sign[rotation=4,waterlogged=false]",
+           "minecraft:oak_wall_sign[facing=east,waterlogged=false]",
+           "minecraft:oak_wall_hanging_sign[facing=north,waterlogged=false]")
 
 
 def mesh_faces(mesh):

@@ -10,11 +10,13 @@ block lie on top of each other.
 
 Shapes with a direction are written facing north and turned (`_turn`); the
 rules follow the game's block models: a stair's step is on its `facing` side,
-an open trapdoor, a closed door and a ladder lie against the side opposite
-`facing`, an open door against the side of its hinge. Names are matched
-without their namespace, so a mod's `*_stairs` with the game's states draws
-as stairs. These are pictures only: physics and export keep every block a
-full cube.
+an open trapdoor, a closed door, a ladder, a wall sign and a button or lever
+on a wall lie against the side opposite `facing`, an open door against the
+side of its hinge; a repeater or comparator takes its input on its `facing`
+side. Standing signs and banners turn to the side nearest their `rotation`.
+Names are matched without their namespace, so a mod's `*_stairs` with the
+game's states draws as stairs. These are pictures only: physics and export
+keep every block a full cube.
 
 Fences, walls, panes and iron bars saved with no side connected (files
 upgraded from 1.12) are given the sides the game would connect from their
@@ -197,16 +199,60 @@ def _lantern(props):
     return [(5, 0, 5, 11, 7, 11), (6, 7, 6, 10, 9, 10)]
 
 
-def _banner(props):
-    """A pole and its cloth on the side the banner faces (`rotation` in
-    sixteenths of a turn from south, rounded to a side)."""
-    rotation = int(props["rotation"]) if props.get("rotation", "").isdigit() else 0
-    facing = SIDES[(2 + (rotation + 2) // 4) % 4]      # 0 south, 4 west, 8 north, 12 east
-    return _turn([(7, 0, 7, 9, 16, 9), (1, 3, 6, 15, 16, 7)], facing)
+def _faced(*boxes):
+    """The maker of `boxes` (written facing north) turned to the block's `facing`."""
+    return lambda props: _turn(boxes, _facing(props))
+
+
+def _rotated(*boxes):
+    """The maker of `boxes` (written facing north) turned to the side nearest
+    a standing block's `rotation` (sixteenths of a turn from south)."""
+    def make(props):
+        rotation = int(props["rotation"]) if props.get("rotation", "").isdigit() else 0
+        return _turn(boxes, SIDES[(2 + (rotation + 2) // 4) % 4])    # 0 south, 4 west, 8 north, 12 east
+    return make
+
+
+def _attached(props, boxes) -> list[tuple]:
+    """`boxes` written lying on the floor facing north, placed by the block's
+    `face`: on the floor, hung from the ceiling, or stood up against the
+    side opposite `facing` on a wall (the floor's y = 0 becoming z = 16)."""
+    face = props.get("face", "wall")
+    if face == "wall":
+        boxes = [(x0, z0, 16 - y1, x1, z1, 16 - y0) for x0, y0, z0, x1, y1, z1 in boxes]
+    elif face == "ceiling":
+        boxes = _flip(boxes)
+    return _turn(boxes, _facing(props))
+
+
+def _button(props):
+    depth = 1 if props.get("powered") == "true" else 2        # pressed in
+    return _attached(props, [(5, 0, 6, 11, depth, 10)])
+
+
+def _lever(props):
+    # The base and its handle, drawn upright (the game tilts it by `powered`).
+    return _attached(props, [(5, 0, 4, 11, 3, 12), (7, 3, 7, 9, 10, 9)])
+
+
+def _repeater(props):
+    """The slab, the fixed torch at the output end and the torch that moves
+    from the middle back towards the input (`facing`) with `delay` 1..4."""
+    delay = int(props["delay"]) if props.get("delay") in ("1", "2", "3", "4") else 1
+    return _turn([(0, 0, 0, 16, 2, 16), (7, 2, 12, 9, 7, 14), (7, 2, 10 - 2 * delay, 9, 7, 12 - 2 * delay)],
+                 _facing(props))
 
 
 def _flat(height: int, inset: int = 0):
     return lambda props: [(inset, 0, inset, 16 - inset, height, 16 - inset)]
+
+
+# Signs: a board on a post; on a wall, the board alone; hanging, a board on
+# two chains (and on a wall, the bar they hang from).
+_SIGN = ((0, 8, 7, 16, 16, 9), (7, 0, 7, 9, 8, 9))
+_WALL_SIGN = ((0, 4, 14, 16, 12, 16),)
+_HANGING_SIGN = ((1, 0, 7, 15, 10, 9), (2, 10, 7, 4, 16, 9), (12, 10, 7, 14, 16, 9))
+_WALL_HANGING_SIGN = ((1, 0, 7, 15, 10, 9), (2, 10, 7, 4, 14, 9), (12, 10, 7, 14, 14, 9), (0, 14, 6, 16, 16, 10))
 
 
 # Shapes found by the end of the block's name (checked in this order).
@@ -215,17 +261,24 @@ _BY_SUFFIX = (
     ("_pressure_plate", _flat(1, 1)), ("_trapdoor", _trapdoor), ("_door", _door),
     ("_fence_gate", _fence_gate), ("_fence", _fence), ("_wall", _wall),
     ("_glass_pane", _pane), ("_sapling", lambda props: _cross(14)), ("_bed", _flat(9)),
-    ("_wall_banner", lambda props: _turn([(1, 0, 14, 15, 16, 16)], _facing(props))), ("_banner", _banner),
+    ("_wall_banner", _faced((1, 0, 14, 15, 16, 16))),
+    ("_banner", _rotated((7, 0, 7, 9, 16, 9), (1, 3, 6, 15, 16, 7))),    # the cloth on the side it faces
+    ("_button", _button), ("_wall_hanging_sign", _faced(*_WALL_HANGING_SIGN)),
+    ("_hanging_sign", _rotated(*_HANGING_SIGN)), ("_wall_sign", _faced(*_WALL_SIGN)), ("_sign", _rotated(*_SIGN)),
 )
 _BY_NAME = {
-    "snow": _snow, "ladder": lambda props: _turn([(0, 0, 15, 16, 16, 16)], _facing(props)),
+    "snow": _snow, "ladder": _faced((0, 0, 15, 16, 16, 16)),
+    "sign": _rotated(*_SIGN), "wall_sign": _faced(*_WALL_SIGN),       # as 1.13 named the oak ones
+    "redstone_wire": _flat(1), "lever": _lever, "repeater": _repeater,
+    # The comparator: its slab, the two torches at the input end and the low one at the output.
+    "comparator": _faced((0, 0, 0, 16, 2, 16), (4, 2, 3, 6, 7, 5), (10, 2, 3, 12, 7, 5), (7, 2, 12, 9, 4, 14)),
     "chest": _flat(14, 1), "trapped_chest": _flat(14, 1), "ender_chest": _flat(14, 1),
     "flower_pot": lambda props: [(5, 0, 5, 11, 6, 11)],
     "lantern": _lantern, "soul_lantern": _lantern,
     **{name: _pane for name in PANES},
     **{name: _flat(1) for name in RAILS},
     **{name: (lambda props: [(7, 0, 7, 9, 10, 9)]) for name in TORCHES},
-    **{name: (lambda props: _turn([(7, 3, 12, 9, 13, 14)], _facing(props))) for name in WALL_TORCHES},
+    **{name: _faced((7, 3, 12, 9, 13, 14)) for name in WALL_TORCHES},
     **{name: (lambda props, h=h: _cross(h)) for name, h in PLANTS.items()},
     **{name: (lambda props, oldest=oldest: _crop(props, oldest)) for name, oldest in CROPS.items()},
 }
