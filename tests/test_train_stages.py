@@ -250,3 +250,12 @@ def test_an_oversized_stages_file_is_refused(tmp_path):
     (out / "stages.json").write_text("[" + " " * (1 << 20) + "]")
     with pytest.raises(VoxgenError, match="over 1048576 bytes"):
         run_stages("x", 2, out, True, None, _fake_stage([]), progress=False)
+
+
+def test_the_verdict_of_a_short_staged_run_gives_seconds():
+    from voxgen.cli.train import verdict
+    final = {"exact": 10, "n": 10, "accuracy": 1.0}
+    record = {"final": final, "iterations": 82, "stopped_early": True, "weights": "w.safetensors",
+              "blueprint": "b.toml", "stages": [{"iterations": 5, "wall_time_s": 1.2},
+                                                {"iterations": 82, "wall_time_s": 0.9}]}
+    assert verdict("s.toml", record, None, None, None).endswith("after 82 iterations of stage 2 (87 in all, 2 s)")

@@ -309,7 +309,8 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
 
     from tqdm import tqdm
     bar = tqdm(range(start, cfg.iterations), initial=start, total=cfg.iterations,
-               disable=not progress, desc=f"{spec.name} ({dev.type})", unit="it")
+               disable=not progress, unit="it",
+               desc=f"{spec.name}{'' if stages is None else f' stage {len(stages) + 1}'} ({dev.type})")
     t0 = time.perf_counter() - elapsed
     it = start - 1      # the last iteration run (none yet)
     for it in bar:

@@ -100,8 +100,9 @@ def verdict(spec: str, record: dict, out, weights, threads) -> str:
     line = (f"voxgen: wrote {record['weights']}: {final['exact']} of {final['n']} seeds grow "
             f"{record['blueprint']} exactly ({final['accuracy']:.2%} of cells right) after {done} iterations")
     if stages:
+        took = sum(s["wall_time_s"] for s in stages)
         line += (f" of stage {len(stages)} ({sum(s['iterations'] for s in stages)} in all, "
-                 f"{sum(s['wall_time_s'] for s in stages) / 60:.0f} min)")
+                 + (f"{took / 60:.0f} min)" if took >= 60 else f"{took:.0f} s)"))
     if record["stopped_early"] or final["exact"] == final["n"]:
         return line
     if "loss_stalled_at" in record:          # no gradient: more of the same run cannot help
