@@ -39,10 +39,15 @@ def faces_towards(mesh, name: str) -> np.ndarray:
     return mesh.vertices.reshape(-1, 4, 3)[mesh.face_direction == DIRECTIONS.index(name)]
 
 
+def faces_at(mesh, name: str, axis: int, at: float) -> np.ndarray:
+    """The quads facing `name` that lie at coordinate `at` of `axis`."""
+    quads = faces_towards(mesh, name)
+    return quads[np.isclose(quads[:, 0, axis], at)]
+
+
 def top_at(mesh, y: float) -> np.ndarray:
     """The up-facing quads at height y."""
-    up = faces_towards(mesh, "up")
-    return up[np.isclose(up[:, 0, 1], y)]
+    return faces_at(mesh, "up", 1, y)
 
 
 # --- each kind of shape --------------------------------------------------------
@@ -186,15 +191,13 @@ def test_a_button_lies_on_the_face_it_is_attached_to(state, lo, hi):
 
 def test_a_lever_is_a_plate_on_its_face_with_a_handle():
     mesh = shape_mesh("minecraft:lever[face=floor,facing=north,powered=false]")
-    down = faces_towards(mesh, "down")
-    floor = down[np.isclose(down[:, 0, 1], 0)]
+    floor = faces_at(mesh, "down", 1, 0)
     assert len(floor) == 1                                          # flat on the floor: 6 x 8 pixels
     assert np.ptp(floor[0, :, 0]) == 6 / 16 and np.ptp(floor[0, :, 2]) == 8 / 16
     assert len(top_at(mesh, 3 / 16)) == 1 and mesh.vertices[:, 1].max() == 10 / 16
     lo, hi = extent("minecraft:lever[face=wall,facing=south,powered=true]")     # on the north wall
     assert lo == [5 / 16, 4 / 16, 0] and hi[2] == 10 / 16
-    back = faces_towards(shape_mesh("minecraft:lever[face=wall,facing=south,powered=true]"), "north")
-    wall = back[np.isclose(back[:, 0, 2], 0)]
+    wall = faces_at(shape_mesh("minecraft:lever[face=wall,facing=south,powered=true]"), "north", 2, 0)
     assert len(wall) == 1 and np.ptp(wall[0, :, 0]) == 6 / 16 and np.ptp(wall[0, :, 1]) == 8 / 16
     assert extent("minecraft:lever[face=ceiling,facing=east,powered=false]")[1][1] == 1
 
@@ -214,10 +217,9 @@ def test_signs_stand_on_a_post_lie_on_a_wall_or_hang(state, lo, hi):
 
 def test_a_standing_sign_is_a_board_on_a_post():
     mesh = shape_mesh("minecraft:oak_sign[rotation=0,waterlogged=false]")
-    down = faces_towards(mesh, "down")
-    post = down[np.isclose(down[:, 0, 1], 0)]
+    post = faces_at(mesh, "down", 1, 0)
     assert len(post) == 1 and np.ptp(post[0, :, 0]) == 2 / 16 and mesh.n_faces == 12
-    board = down[np.isclose(down[:, 0, 1], 8 / 16)]
+    board = faces_at(mesh, "down", 1, 8 / 16)
     assert len(board) == 1 and np.ptp(board[0, :, 0]) == 1 and np.ptp(board[0, :, 2]) == 2 / 16
 
 
