@@ -90,7 +90,7 @@ def test_a_large_blueprint_file_gets_the_larger_recipe_and_a_spec_keeps_its_own(
 
 @pytest.fixture(scope="module")
 def staged_run(tmp_path_factory):
-    """Stage 1 cut short, stage 2 cut to 3 iterations; then resumed to 6."""
+    """Both stages cut to 3 iterations by `iterations`; then resumed to 6."""
     from voxgen.train import train
     root = tmp_path_factory.mktemp("staged")
     spec = _staged(root)
@@ -103,12 +103,12 @@ def staged_run(tmp_path_factory):
 def test_each_stage_runs_in_its_own_folder_from_the_weights_of_the_one_before(staged_run):
     root, spec, first, resumed, _ = staged_run
     run = root / "run"
-    assert [s["iterations"] for s in first["stages"]] == [5, 3]            # --iterations: the last stage's
+    assert [s["iterations"] for s in first["stages"]] == [3, 3]            # --iterations: each stage's
     assert not any(s["stopped_early"] for s in first["stages"])
     assert first["started_from"].endswith("weights.safetensors") and first["run"] == str(run)
     for stage in ("stage1", "stage2"):
         assert (run / stage / "checkpoint.safetensors").is_file() and (run / stage / "weights.safetensors").is_file()
-    assert _losses(run / "stage1" / "metrics.jsonl") == list(range(5))
+    assert _losses(run / "stage1" / "metrics.jsonl") == list(range(3))
     # stage 2: stage 1's model widened by two hidden channels, perception learned
     one, _ = read_weights(run / "stage1" / "weights.safetensors")
     two, two_meta = read_weights(root / "tiny.safetensors")
@@ -209,7 +209,7 @@ def test_a_run_stopped_between_stages_resumes_with_the_next_from_the_weights_kep
     with pytest.raises(KeyboardInterrupt):
         train_module.train(spec, device="cpu", out=tmp_path / "run", iterations=2, progress=False)
     done = json.loads((tmp_path / "run" / "stages.json").read_text())
-    assert [s["iterations"] for s in done] == [5] and not (tmp_path / "run" / "stage2").exists()
+    assert [s["iterations"] for s in done] == [2] and not (tmp_path / "run" / "stage2").exists()
     monkeypatch.setattr(train_module, "_stage", real)
     record = train_module.train(spec, device="cpu", out=tmp_path / "run", iterations=2, resume=True, progress=False)
     assert record["stages"][0] == done[0] and record["stages"][1]["iterations"] == 2

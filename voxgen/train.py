@@ -127,7 +127,7 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     saved in the weights' metadata) and where the weights and the run
     folder were written ("weights", "run"). `init`: trained weights to
     start from (a new run, fresh optimizer and pool). A spec of stages
-    runs them in turn (`nca/stages.py`); `iterations` is then the last one's."""
+    runs them in turn (`nca/stages.py`); `iterations` is then each one's."""
     spec = parse_spec(spec_path)
     if init is not None and resume:
         raise VoxgenError("init starts a new run from trained weights and resume goes on from the "
@@ -154,8 +154,8 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
               f"structure' says (a spec of this blueprint alone trains it with every default)", file=sys.stderr)
     spec = larger
     configs = [NCAConfig.from_dict(cfg.to_dict()) for cfg in spec.configs]
-    if iterations is not None:
-        configs[-1].iterations = int(iterations)
+    for cfg in configs if iterations is not None else []:
+        cfg.iterations = int(iterations)
     for cfg in configs:
         check_memory(spec, cfg, len(classes_palette[1]), padded, dev)      # before the padded grid is made
     try:

@@ -51,9 +51,9 @@ STAGES_DOC = ("After the keys, each [[stages]] table is a later stage: the stage
                    "optimizer and pool; a spec with more capacity widens them, as --resume does). Give the "
                    "spec a small lr (1e-4 to 3e-4): a fresh Adam moves every weight by about lr at first.")
 @click.option("--iterations", type=click.IntRange(min=1), default=None,
-              help="Override the spec's iteration budget, its last stage's in a spec of stages (with "
+              help="Override the spec's iteration budget, each stage's in a spec of stages (with "
                    "--resume, the total: the checkpoint's own count trains nothing and writes its model as "
-                   "the weights).")
+                   "the weights; stages done are not run again).")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Run folder for metrics.jsonl, curve.png, checkpoint (default runs/NAME; a spec of stages "
                    "runs each in a folder of its own there, stage1, stage2, ...).")
