@@ -218,8 +218,9 @@ def test_a_run_stopped_between_stages_resumes_with_the_next_from_the_weights_kep
 
 def _fake_stage(calls, stop_at=None):
     """A stage that trains nothing: writes its weights and reports."""
-    def run_stage(number, folder, going_on, start, done):
+    def run_stage(number, folder, going_on, start, done, starting):
         folder.mkdir(parents=True, exist_ok=True)
+        starting()
         weights = folder.parent / "w.safetensors"
         weights.write_bytes(b"stage %d" % number)
         calls.append((number, going_on, start and str(start)))
@@ -259,3 +260,51 @@ def test_the_verdict_of_a_short_staged_run_gives_seconds():
               "blueprint": "b.toml", "stages": [{"iterations": 5, "wall_time_s": 1.2},
                                                 {"iterations": 82, "wall_time_s": 0.9}]}
     assert verdict("s.toml", record, None, None, None).endswith("after 82 iterations of stage 2 (87 in all, 2 s)")
+
+
+def test_a_fresh_run_refused_before_training_leaves_the_last_run_resumable(staged_run):
+    """--init weights of another structure are refused before anything of the
+    run before is set aside."""
+    from voxgen.train import train
+    root, spec, _, _, _ = staged_run
+    run = root / "run"
+    kept = (run / "stages.json").read_text()
+    with pytest.raises(VoxgenError, match="grow another structure"):
+        train(spec, device="cpu", out=run, init="flying_machine", progress=False)
+    assert (run / "stages.json").read_text() == kept
+    assert (run / "stage1" / "checkpoint.safetensors").is_file() and (run / "stage2" / "checkpoint.safetensors").is_file()
+
+
+def test_weights_in_a_stage_folder_are_refused(tmp_path):
+    from voxgen.train import train
+    spec = _staged(tmp_path)
+    with pytest.raises(VoxgenError, match="in the folder of stage 2"):
+        train(spec, device="cpu", out=tmp_path / "run", weights_path=tmp_path / "run" / "stage2" / "w.safetensors",
+              progress=False)
+
+
+def test_a_stage_starting_sets_aside_the_checkpoints_of_every_later_stage_folder(tmp_path):
+    """Even of a stage the spec no longer has: restored later, it must not
+    resume the older run's checkpoint."""
+    from voxgen.nca.stages import run_stages
+    out = tmp_path / "run"
+    run_stages("x", 3, out, False, None, _fake_stage([]), progress=False)
+    for n in (2, 3):
+        (out / f"stage{n}" / "checkpoint.safetensors").write_bytes(b"old")
+    run_stages("x", 2, out, False, None, _fake_stage([]), progress=False)
+    assert not (out / "stage3" / "checkpoint.safetensors").exists()
+    assert (out / "stage3" / "checkpoint.previous.safetensors").read_bytes() == b"old"
+
+
+def test_a_stage_whose_final_check_is_exact_ends_the_stages_even_if_it_did_not_stop_early():
+    from voxgen.nca.stages import ended
+    assert ended({"stopped_early": False, "exact": 10, "n": 10})
+    assert not ended({"stopped_early": False, "exact": 9, "n": 10})
+    assert ended({"stopped_early": True, "exact": 9, "n": 10})
+
+
+def test_fine_tuning_a_large_blueprint_file_takes_the_last_stage_alone(tmp_path):
+    write_tiny(tmp_path, "grow")
+    bare = parse_spec(tmp_path / "tiny_blueprint.toml")
+    tuned = for_blueprint(bare, LARGE_BLOCKS + 1, fine_tuning=True)
+    assert tuned.stages == [] and tuned.config == for_blueprint(bare, LARGE_BLOCKS + 1).configs[-1]

@@ -52,7 +52,7 @@ from voxgen.nca.evaluate import check_growth, check_regrowth, distinct_runs
 from voxgen.nca.loss import class_weights, growth_loss
 from voxgen.nca.model import NCA, set_threads
 from voxgen.nca.spec import LARGE_BLOCKS, for_blueprint, parse_spec
-from voxgen.nca.stages import run_stages, summary
+from voxgen.nca.stages import check_weights_outside, run_stages, summary
 from voxgen.nca.target import class_grid, decode_classes, encode, seed_state
 from voxgen.nca.train_run import (CHECKPOINT, CURVE, METRICS, PREVIOUS_CHECKPOINT, check_run_files,
                                   check_weights_path, checkpoint_device, config_changes, hold_run_folder,
@@ -136,6 +136,8 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
         raise VoxgenError(f"iterations must be at least 1, got {iterations}")
     weights_path = Path(weights_path or spec.path.with_suffix(".safetensors"))
     out = Path(out) if out else Path("runs") / spec.name
+    if spec.stages or spec.from_file:        # (a large blueprint file is trained in stages)
+        check_weights_outside(weights_path, out)
     check_later = check_weights_path(weights_path, out)      # before training, not after
     if threads:
         set_threads(threads)
@@ -147,11 +149,13 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     classes_palette = class_grid(blueprint)
     if len(classes_palette[1]) < 2:
         raise VoxgenError("blueprint has no blocks to grow (it is all air)", spec.blueprint)
-    larger = for_blueprint(spec, int((classes_palette[0] > 0).sum()))
+    larger = for_blueprint(spec, int((classes_palette[0] > 0).sum()), fine_tuning=init is not None)
     if larger is not spec and progress:
+        how = (f"trained in {len(larger.configs)} stages" if larger.stages else
+               "trained from --init's weights with the settings of the last stage")
         print(f"{spec.path}: {int((classes_palette[0] > 0).sum())} blocks, more than the defaults suit "
-              f"({LARGE_BLOCKS}): trained in {len(larger.configs)} stages, as the README's 'A larger "
-              f"structure' says (a spec of this blueprint alone trains it with every default)", file=sys.stderr)
+              f"({LARGE_BLOCKS}): {how}, as the README's 'A larger structure' says (a spec of this blueprint "
+              f"alone trains it with every default)", file=sys.stderr)
     spec = larger
     configs = [NCAConfig.from_dict(cfg.to_dict()) for cfg in spec.configs]
     for cfg in configs if iterations is not None else []:
@@ -163,15 +167,15 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     except VoxgenError as err:       # a seed_position outside the box or on air: the spec's to fix
         raise VoxgenError(err.message, err.path or spec.path) from None
     if len(configs) > 1:
-        def run_stage(number, folder, going_on, start, done):
+        def run_stage(number, folder, going_on, start, done, starting):
             return _stage(spec, configs[number - 1], dev, target, folder, weights_path, check_later, going_on,
-                          start, progress, stages=done)
+                          start, progress, stages=done, starting=starting)
         return run_stages(spec.name, len(configs), out, resume, init, run_stage, progress)
     return _stage(spec, configs[0], dev, target, out, weights_path, check_later, resume, init, progress)
 
 
 def _stage(spec, cfg, dev, target, out, weights_path, check_later, resume, init, progress,
-           stages=None) -> dict:
+           stages=None, starting=None) -> dict:
     """One training run of config `cfg` in run folder `out`: the model (and
     `init`'s weights in it) made before the folder is, then the folder held
     for `_run`. `stages`: for a stage of a spec of stages, the summaries of
@@ -188,14 +192,16 @@ def _stage(spec, cfg, dev, target, out, weights_path, check_later, resume, init,
         check_output(weights_path)
     with hold_run_folder(out):       # one run at a time in a run folder
         check_run_files(out)
-        return _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init, progress, stages)
+        return _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init, progress,
+                    stages, starting)
 
 
 def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init, progress,
-         stages=None) -> dict:
+         stages=None, starting=None) -> dict:
     """`train`'s loop, in run folder `out` (held), from `model` (fresh, or
-    --init's weights): what `train` returns. `stages`: the summaries of
-    the stages before, for a stage of a spec of stages."""
+    --init's weights): what `train` returns. For a stage of a spec of
+    stages, `stages`: the summaries of the stages before, and `starting`:
+    called once every check has passed, just before training."""
     ckpt_path = out / CHECKPOINT
     name = plain_name(spec.name)          # as weights files name it: a file's name may be any text
 
@@ -275,6 +281,8 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
         previous = set_aside_previous_run(out)
         if previous is not None and progress:
             print(f"a fresh run: the previous run's checkpoint is kept as {previous}", file=sys.stderr)
+    if starting is not None:        # a stage of a spec of stages, about to train: `run_stages` says so
+        starting()
     saved_at = start if resume and ckpt_path.exists() else None       # the iteration the checkpoint holds
     log = (out / METRICS).open("w")
     for row in kept:

@@ -126,12 +126,16 @@ class Spec:
         return [self.config, *self.stages]
 
 
-def for_blueprint(spec: Spec, blocks: int) -> Spec:
+def for_blueprint(spec: Spec, blocks: int, fine_tuning: bool = False) -> Spec:
     """The spec to train: `spec` itself, or for a blueprint file of more than
-    LARGE_BLOCKS `blocks`, the stages of LARGER."""
+    LARGE_BLOCKS `blocks`, the stages of LARGER; `fine_tuning` (from trained
+    weights, `train --init`), its last stage alone, which takes the weights
+    of either stage or of the defaults."""
     if not spec.from_file or blocks <= LARGE_BLOCKS:
         return spec
     first, *later = _stage_configs(list(LARGER), spec.path)
+    if fine_tuning:
+        return Spec(spec.path, spec.name, spec.blueprint, later[-1], [], from_file=True)
     return Spec(spec.path, spec.name, spec.blueprint, first, later, from_file=True)
 
 

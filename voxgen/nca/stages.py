@@ -21,6 +21,7 @@ from pathlib import Path
 
 from voxgen.atomic_write import atomic_output
 from voxgen.errors import VoxgenError, make_dir
+from voxgen.nca.spec import MAX_STAGES
 from voxgen.nca.train_run import CHECKPOINT, hold_run_folder, set_aside_previous_run
 
 STAGES = "stages.json"
@@ -35,40 +36,59 @@ def stage_folder(out: Path, number: int) -> Path:
     return out / f"stage{number}"
 
 
+def check_weights_outside(weights: Path, out: Path) -> None:
+    """Refuse weights to be written in a stage's folder, where they would
+    overwrite its checkpoint or the weights the next stage starts from."""
+    for number in range(1, MAX_STAGES + 1):
+        if stage_folder(out, number).resolve() in weights.resolve().parents:
+            raise VoxgenError(f"is in the folder of stage {number} of the run (--out {out}), whose files "
+                              f"--resume and the next stage read: give --weights another path", weights)
+
+
 def run_stages(name: str, count: int, out: Path, resume: bool, init, run_stage, progress: bool) -> dict:
     """Run stages 1..`count` in `out` (held throughout) as the module says;
-    `run_stage(number, folder, resume, init, done)` trains one (`done`: the
-    summaries of the stages before) and returns its record, whose "stages"
-    is `done` and its own summary after it. Returns the last record run,
-    with "run": `out`."""
+    `run_stage(number, folder, resume, init, done, starting)` trains one
+    (`done`: the summaries of the stages before) and calls `starting()`
+    once its checks have passed, just before it trains; it returns its
+    record, whose "stages" is `done` and its own summary after it. Returns
+    the last record run, with "run": `out`. Nothing of an earlier run is
+    set aside before a stage is about to train."""
     make_dir(out)
     with hold_run_folder(out):          # the stages' list and every stage's folder
         done = _stages_done(out) if resume else []
-        if done and (done[-1]["stopped_early"] or len(done) >= count):
+        if done and (ended(done[-1]) or len(done) >= count):
             done = done[:min(len(done), count) - 1]     # the latest stage begun and ended: go on with it
-        if not resume:
-            for number in range(1, count + 1):
-                set_aside_previous_run(stage_folder(out, number))
-        _write_stages(out, done)
         for number in range(len(done) + 1, count + 1):
             folder = stage_folder(out, number)
-            going_on = resume and (folder / CHECKPOINT).is_file()
+            going_on = resume and (number == 1 or (folder / CHECKPOINT).is_file())
             start = init if number == 1 else stage_folder(out, number - 1) / STAGE_WEIGHTS
             if not going_on and number > 1 and not start.is_file():
                 raise VoxgenError(f"stage {number - 1}'s weights are missing: train afresh (without --resume)",
                                   start)
             if progress:
                 print(f"{name}: stage {number} of {count} (run folder {folder})", file=sys.stderr)
-            record = run_stage(number, folder, going_on, None if going_on else start, done)
+
+            def starting(number=number, done=done):
+                # this stage trains anew: what was done after its start is no more
+                for later in range(number + 1, MAX_STAGES + 1):    # those of a longer spec too
+                    set_aside_previous_run(stage_folder(out, later))
+                _write_stages(out, done)
+            record = run_stage(number, folder, going_on, None if going_on else start, done, starting)
             done = record["stages"]
             _keep(Path(record["weights"]), folder / STAGE_WEIGHTS)
             _write_stages(out, done)
-            if record["stopped_early"] and number < count:
+            if ended(done[-1]) and number < count:
                 if progress:
                     print(f"{name}: stage {number} grows it exactly: the later stages are not needed",
                           file=sys.stderr)
                 break
     return {**record, "run": str(out)}
+
+
+def ended(stage: dict) -> bool:
+    """Whether a stage's summary ends the stages: it stopped early, or its
+    final check grew the blueprint exactly from every seed."""
+    return stage["stopped_early"] or ("exact" in stage and stage.get("exact") == stage.get("n"))
 
 
 def summary(record: dict) -> dict:
