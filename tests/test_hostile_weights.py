@@ -226,7 +226,7 @@ def test_spec_values_out_of_bounds_are_refused(tmp_path, line, message):
 
 def test_the_memory_check_counts_parameters():
     from voxgen.nca.config import NCAConfig
-    from voxgen.train import memory_needed
+    from voxgen.train_memory import memory_needed
     wide = NCAConfig(mlp_width=100_000, mlp_layers=3)
     assert memory_needed(wide, 5, (4, 3, 6)) > 8 * 4 * 2 * 100_000 ** 2
 

@@ -347,21 +347,22 @@ def test_a_run_too_big_for_memory_is_refused_before_allocating(tmp_path, monkeyp
     """The estimate grows with the grid, pool, batch and steps; a run that
     cannot fit is one VoxgenError naming the spec, and nothing is written."""
     import voxgen.train as training
+    import voxgen.train_memory as memory
     from voxgen.errors import VoxgenError
     from voxgen.nca.config import NCAConfig
 
     cfg = NCAConfig()
-    small = training.memory_needed(cfg, 5, (8, 8, 8))
-    parameters = training.memory_needed(cfg, 5, (0, 0, 0))          # the parameters' share
-    assert parameters > 0 and training.memory_needed(cfg, 5, (16, 8, 8)) == 2 * small - parameters
-    assert training.memory_needed(NCAConfig(batch=2 * cfg.batch), 5, (8, 8, 8)) > small
-    assert training.memory_needed(NCAConfig(perception="learned"), 5, (8, 8, 8)) > small
+    small = memory.memory_needed(cfg, 5, (8, 8, 8))
+    parameters = memory.memory_needed(cfg, 5, (0, 0, 0))          # the parameters' share
+    assert parameters > 0 and memory.memory_needed(cfg, 5, (16, 8, 8)) == 2 * small - parameters
+    assert memory.memory_needed(NCAConfig(batch=2 * cfg.batch), 5, (8, 8, 8)) > small
+    assert memory.memory_needed(NCAConfig(perception="learned"), 5, (8, 8, 8)) > small
     # the prior work's caterpillar (7 classes, 8 x 6 x 27): ~0.2 GiB, fits anywhere
-    assert training.memory_needed(cfg, 7, (8, 6, 27)) < 2 ** 30
+    assert memory.memory_needed(cfg, 7, (8, 6, 27)) < 2 ** 30
 
     write_tiny(tmp_path, "grow")
     spec = tmp_path / "tiny.toml"
-    monkeypatch.setattr(training, "memory_available", lambda device: 1000)
+    monkeypatch.setattr(memory, "memory_available", lambda device: 1000)
     with pytest.raises(VoxgenError) as err:
         training.train(spec, device="cpu", out=tmp_path / "run", progress=False)
     assert str(err.value).startswith(f"{spec}: training on a ") and "GiB" in str(err.value)

@@ -124,7 +124,7 @@ def test_shipped_defaults_are_within_the_bounds(tmp_path):
 
 
 def test_memory_check_counts_the_verification():
-    from voxgen.train import memory_needed
+    from voxgen.train_memory import memory_needed
     few, many = NCAConfig(verify_seeds=10), NCAConfig(verify_seeds=10_000)
     grid = (40, 40, 40)
     assert memory_needed(many, 5, grid) > 10 * memory_needed(few, 5, grid)

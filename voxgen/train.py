@@ -34,6 +34,7 @@ import math
 import platform
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -42,7 +43,6 @@ import torch.nn.functional as F
 from voxgen import formats
 from voxgen.atomic_write import check_output
 from voxgen.errors import VoxgenError, make_dir
-from voxgen.grow import memory_available, rollout_sample_bytes
 from voxgen.nca.active import rollout
 from voxgen.nca.average import WeightMean
 from voxgen.nca.config import NCAConfig, lr_at
@@ -58,54 +58,15 @@ from voxgen.nca.train_run import (CHECKPOINT, CURVE, METRICS, PREVIOUS_CHECKPOIN
                                   check_weights_path, checkpoint_device, config_changes, hold_run_folder,
                                   load_optimizer, logged_rows, optimizer_tensors, origin_path, plot_curve,
                                   set_aside_previous_run)
-from voxgen.nca.weights import model_state, parameter_shapes, plain_name, read_weights, save_weights
+from voxgen.nca.weights import model_state, plain_name, read_weights, save_weights
 from voxgen.nca.widen import fit_checkpoint, fit_parameters
+from voxgen.train_memory import check_memory
 
 
 STALL_ITERATIONS = 50
 """Iterations of one unchanged batch loss after which a run stops: no
 gradient reaches the weights (growth dies out within every rollout, and a
 dead cell is all zeros whatever the weights), so nothing can change."""
-
-
-def memory_needed(config, classes: int, grid) -> int:
-    """Bytes a training run holds at most: the pool, a batch's rollout of
-    the longest length kept for the backward pass with every cell living,
-    and the parameters. Per cell and step (4-byte floats): the MLP's rows at
-    the firing cells, the state learned perception keeps for its backward,
-    the states and masks; 1.1-1.4x the peak measured on this machine with
-    every cell of a 23 x 22 x 23 grid living (fire_rate 0.5 and 1, both
-    perceptions), so it errs high. The parameters count 8 times: the
-    weights, their gradients, Adam's two moments, the weight average, and
-    the copies the CPU's kernels and widening lay out. The fresh-seed
-    verification (verify_seeds samples grown together, no gradients) runs
-    between rollouts, so the larger of the two counts."""
-    c = classes + 1 + config.hidden_channels
-    p = config.perception_filters if config.perception == "learned" else 4
-    hidden = config.mlp_width * config.mlp_layers
-    per_cell_step = 4 * (config.fire_rate * (p * c + hidden + c)
-                         + (c if config.perception == "learned" else 0) + 2 * c)
-    cells = math.prod(grid)
-    parameters = sum(math.prod(shape) for shape in parameter_shapes(classes, config).values())
-    rollout = config.batch * config.steps[1] * cells * per_cell_step
-    # the fresh-seed checks grow verify_seeds samples at once, no gradients, to
-    # 4x the horizon, and keep a copy of the grown states while halves regrow
-    verify = config.verify_seeds * (rollout_sample_bytes(cells, c, p, hidden) + 4 * cells * c)
-    return int(4 * config.pool_size * c * cells + max(rollout, verify) + 8 * 4 * parameters)
-
-
-def check_memory(spec, config, classes: int, grid, device: torch.device) -> None:
-    """Refuse, before allocating, a run that cannot fit in the device's memory."""
-    need, have = memory_needed(config, classes, grid), memory_available(device)
-    if have is not None and need > have:
-        gb = 1024 ** 3
-        shape = " x ".join(map(str, grid))
-        raise VoxgenError(f"training on a {shape} grid needs about {need / gb:.0f} GiB (pool {config.pool_size}, "
-                          f"batch {config.batch}, {config.steps[1]} steps, verify_seeds {config.verify_seeds}) "
-                          f"but {have / gb:.0f} GiB are there for it ({device.type}): choose a smaller blueprint "
-                          f"or lower margin, pool_size, batch, steps, verify_seeds or the model's hidden_channels, "
-                          f"mlp_width or mlp_layers",
-                          spec.path)
 
 
 def start_from(model: NCA, path, palette, classes: torch.Tensor) -> None:
@@ -149,17 +110,16 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     classes_palette = class_grid(blueprint)
     if len(classes_palette[1]) < 2:
         raise VoxgenError("blueprint has no blocks to grow (it is all air)", spec.blueprint)
-    larger = for_blueprint(spec, int((classes_palette[0] > 0).sum()), fine_tuning=init is not None)
+    blocks = int((classes_palette[0] > 0).sum())
+    larger = for_blueprint(spec, blocks, fine_tuning=init is not None)
     if larger is not spec and progress:
         how = (f"trained in {len(larger.configs)} stages" if larger.stages else
                "trained from --init's weights with the settings of the last stage")
-        print(f"{spec.path}: {int((classes_palette[0] > 0).sum())} blocks, more than the defaults suit "
+        print(f"{spec.path}: {blocks} blocks, more than the defaults suit "
               f"({LARGE_BLOCKS}): {how}, as the README's 'A larger structure' says (a spec of this blueprint "
               f"alone trains it with every default)", file=sys.stderr)
     spec = larger
-    configs = [NCAConfig.from_dict(cfg.to_dict()) for cfg in spec.configs]
-    for cfg in configs if iterations is not None else []:
-        cfg.iterations = int(iterations)
+    configs = [cfg if iterations is None else replace(cfg, iterations=int(iterations)) for cfg in spec.configs]
     for cfg in configs:
         check_memory(spec, cfg, len(classes_palette[1]), padded, dev)      # before the padded grid is made
     try:

@@ -5,11 +5,12 @@ a large blueprint file gets): the run folder's bookkeeping.
 
 Stage N (from 1) runs in out/stageN, from the weights of stage N-1 (kept as
 out/stage{N-1}/weights.safetensors; the first from `init`, or fresh). A
-stage that grows the blueprint exactly (it stopped early) ends them.
-out/stages.json lists a summary of each stage done, so that --resume goes
-on with the latest stage begun: from its checkpoint, or from the weights of
-the stage before if it has none yet. A fresh run sets every stage's earlier
-checkpoint aside first, so that none of an older run is resumed.
+stage that grows the blueprint exactly (`ended`) ends them. out/stages.json
+lists a summary of each stage done, so that --resume goes on with the
+latest stage begun: from its checkpoint, or from the weights of the stage
+before if it has none yet. When a stage is about to train (its checks
+passed), the checkpoints of every later stage folder are set aside, so
+that none of an older run is resumed after it.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def run_stages(name: str, count: int, out: Path, resume: bool, init, run_stage, 
 def ended(stage: dict) -> bool:
     """Whether a stage's summary ends the stages: it stopped early, or its
     final check grew the blueprint exactly from every seed."""
-    return stage["stopped_early"] or ("exact" in stage and stage.get("exact") == stage.get("n"))
+    return stage["stopped_early"] or ("exact" in stage and stage["exact"] == stage.get("n"))
 
 
 def summary(record: dict) -> dict:
