@@ -87,12 +87,80 @@ def _twin_props(state):
     return dict(part.split("=") for part in inner.split(",") if part)
 
 
+def _twin_state_at(structure, x, y, z):
+    """The state saved at (x, y, z); air outside the box or in a void cell."""
+    X, Y, Z = structure.shape
+    if not (0 <= x < X and 0 <= y < Y and 0 <= z < Z) or (structure.void is not None and structure.void[x, y, z]):
+        return "minecraft:air"
+    return structure.palette[structure.blocks[x, y, z]]
+
+
+def _twin_wire(structure, x, y, z, state):
+    """The wire at (x, y, z) as a picture draws it: as saved unless it reaches
+    no side; then by the game's getConnectingSide, side by side."""
+    from voxgen.blocks import block_info
+    from voxgen.render.shapes import block_shape
+
+    props = _twin_props(state)
+    if any(props.get(side) in ("side", "up") for side in TWIN_SIDES):
+        return state
+
+    def name(s):
+        return s.partition("[")[0].partition(":")[2]
+
+    def full(s):
+        return block_shape(s) is None and name(s) not in ("air", "cave_air", "void_air", "water", "lava",
+                                                          "bubble_column")
+
+    def conductor(s):
+        return full(s) and block_info(s).physics in ("solid", "immovable", "slime", "glazed")
+
+    def is_wire(s):
+        return name(s) == "redstone_wire"
+
+    def reaches(s, side):
+        facing = _twin_props(s).get("facing")
+        if name(s) == "repeater":
+            return facing in (side, {"north": "south", "south": "north", "east": "west", "west": "east"}[side])
+        if name(s) == "observer":
+            return facing == side
+        return name(s) in ("redstone_wire", "lever", "redstone_torch", "redstone_wall_torch", "redstone_block",
+                           "detector_rail", "daylight_detector", "comparator", "target", "trapped_chest",
+                           "tripwire_hook", "lectern", "sculk_sensor", "calibrated_sculk_sensor",
+                           "lightning_rod") or name(s).endswith(("_button", "_pressure_plate"))
+
+    capped = conductor(_twin_state_at(structure, x, y + 1, z))
+    got = {}
+    for side, (dx, dz) in TWIN_SIDES.items():
+        beside = _twin_state_at(structure, x + dx, y, z + dz)
+        if not capped and full(beside) and is_wire(_twin_state_at(structure, x + dx, y + 1, z + dz)):
+            got[side] = "up"
+        elif reaches(beside, side):
+            got[side] = "side"
+        elif not conductor(beside) and is_wire(_twin_state_at(structure, x + dx, y - 1, z + dz)):
+            got[side] = "side"
+        else:
+            got[side] = "none"
+    if set(got.values()) == {"none"}:
+        return state
+    if got["north"] == got["south"] == "none":
+        got["east"] = "side" if got["east"] == "none" else got["east"]
+        got["west"] = "side" if got["west"] == "none" else got["west"]
+    if got["east"] == got["west"] == "none":
+        got["north"] = "side" if got["north"] == "none" else got["north"]
+        got["south"] = "side" if got["south"] == "none" else got["south"]
+    props.update(got)
+    return state.partition("[")[0] + "[" + ",".join(f"{k}={props[k]}" for k in sorted(props)) + "]"
+
+
 def twin_drawn_state(structure, x, y, z):
     """The slow twin of `joins.with_joined_sides` for one cell: the state a
     picture draws there, by the rules written out one by one."""
     from voxgen.render.shapes import block_shape
 
     state = structure.palette[structure.blocks[x, y, z]]
+    if state.startswith("minecraft:redstone_wire["):
+        return _twin_wire(structure, x, y, z, state)
     kind = _twin_kind(state)
     props = _twin_props(state)
     if kind in (None, "gate") or any(props.get(side, "false") not in ("false", "none") for side in TWIN_SIDES):

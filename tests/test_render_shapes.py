@@ -1,6 +1,6 @@
 """Pictures draw non-full blocks as their boxes (`build_mesh(shapes=True)`):
-each shape kind, fences and panes saved unconnected joined to their
-neighbours, the culling beside them, the face count, and the numpy kernel
+each shape kind, fences, panes and redstone wire saved unconnected joined to
+their neighbours, the culling beside them, the face count, and the numpy kernel
 against its slow twin (tests/render_mesh_twin.per_box_faces)."""
 
 import numpy as np
@@ -223,9 +223,24 @@ def test_a_standing_sign_is_a_board_on_a_post():
     assert len(board) == 1 and np.ptp(board[0, :, 0]) == 1 and np.ptp(board[0, :, 2]) == 2 / 16
 
 
-def test_redstone_wire_is_one_pixel_high_over_the_whole_cell():
-    state = "minecraft:redstone_wire[east=side,north=none,power=7,south=side,west=none]"
-    assert extent(state) == ([0, 0, 0], [1, 1 / 16, 1]) and shape_mesh(state).n_faces == 6
+def wire(north="none", east="none", south="none", west="none", power=0) -> str:
+    return f"minecraft:redstone_wire[east={east},north={north},power={power},south={south},west={west}]"
+
+
+def test_redstone_wire_is_a_line_to_each_side_it_reaches():
+    line = shape_mesh(wire(east="side", west="side", power=7))
+    assert extent(wire(east="side", west="side")) == ([0, 0, 5 / 16], [1, 1 / 16, 11 / 16])
+    assert len(faces_at(line, "east", 0, 1)) == 1 and len(faces_at(line, "north", 2, 0)) == 0
+    assert extent(wire(north="side", east="side")) == ([5 / 16, 0, 0], [1, 1 / 16, 11 / 16])
+    assert extent(wire()) == ([5 / 16, 0, 5 / 16], [11 / 16, 1 / 16, 11 / 16])     # the dot
+    assert shape_mesh(wire()).n_faces == 6
+
+
+def test_redstone_wire_going_up_climbs_the_side_of_its_cell():
+    mesh = shape_mesh(wire(north="up", south="side"))
+    assert extent(wire(north="up", south="side")) == ([5 / 16, 0, 0], [11 / 16, 1, 1])
+    strip = faces_at(mesh, "south", 2, 1 / 16)                      # the strip's face away from the wall
+    assert len(strip) == 1 and strip[0, :, 1].min() == 1 / 16 and strip[0, :, 1].max() == 1
 
 
 def test_a_repeater_torch_moves_back_towards_its_input_with_its_delay():
@@ -269,7 +284,8 @@ def test_boxes_of_a_shape_never_overlap():
                   "minecraft:repeater[delay=3,facing=west,locked=false,powered=false]",
                   "minecraft:comparator[facing=east,mode=subtract,powered=true]",
                   "minecraft:oak_sign[rotation=12]", "minecraft:cherry_hanging_sign[attached=true,rotation=5]",
-                  "minecraft:oak_wall_hanging_sign[facing=west]"]:
+                  "minecraft:oak_wall_hanging_sign[facing=west]",
+                  "minecraft:redstone_wire[east=up,north=side,power=3,south=up,west=side]"]:
         grid = np.zeros((16, 16, 16), int)
         for x0, y0, z0, x1, y1, z1 in block_shape(state).tolist():
             assert 0 <= x0 < x1 <= 16 and 0 <= y0 < y1 <= 16 and 0 <= z0 < z1 <= 16
@@ -396,6 +412,58 @@ def test_joining_ignores_void_and_the_box_edge():
     assert drawn_states(s)[1] == UNJOINED_PANE.replace("east=false", "east=true")
 
 
+# --- redstone wire saved unconnected ---------------------------------------------
+
+def joined_wire(cells: dict) -> dict:
+    """The states drawn at the cells of a structure of `cells` ((x, y, z) ->
+    state, air elsewhere in the box from the origin to the highest)."""
+    from voxgen.render.joins import with_joined_sides
+    palette = [AIR] + sorted(set(cells.values()))
+    blocks = np.zeros(np.max(list(cells), axis=0) + 1, np.int32)
+    for at, state in cells.items():
+        blocks[at] = palette.index(state)
+    drawn = with_joined_sides(Structure(blocks, tuple(palette)))
+    return {at: drawn.palette[drawn.blocks[at]] for at in cells}
+
+
+def test_a_row_of_unconnected_wire_is_drawn_as_a_line():
+    drawn = joined_wire({(0, 0, 0): wire(), (1, 0, 0): wire(), (2, 0, 0): wire()})
+    assert set(drawn.values()) == {wire(east="side", west="side")}      # the ends too: one side is a line
+
+
+def test_a_lone_unconnected_wire_stays_a_dot_and_a_corner_is_a_corner():
+    assert joined_wire({(1, 0, 1): wire()}) == {(1, 0, 1): wire()}
+    drawn = joined_wire({(0, 0, 0): wire(), (1, 0, 0): wire(), (1, 0, 1): wire()})
+    assert drawn[1, 0, 0] == wire(west="side", south="side")
+    assert drawn[1, 0, 1] == wire(north="side", south="side")
+
+
+def test_wire_climbs_a_block_to_the_wire_on_top_unless_a_conductor_caps_it():
+    stone = "minecraft:stone"
+    stairs = {(0, 0, 0): wire(), (1, 0, 0): stone, (1, 1, 0): wire()}
+    drawn = joined_wire(stairs)
+    assert drawn[0, 0, 0] == wire(east="up", west="side")
+    assert drawn[1, 1, 0] == wire(east="side", west="side")             # down past the air beside it
+    capped = joined_wire({**stairs, (0, 1, 0): stone})
+    assert capped[0, 0, 0] == wire() and capped[1, 1, 0] == wire()
+    glass = joined_wire({**stairs, (1, 0, 0): "minecraft:glass"})      # a full block, no conductor
+    assert glass[0, 0, 0] == wire(east="up", west="side")
+
+
+def test_wire_reaches_power_sources_a_repeater_in_line_and_an_observer_back():
+    lever = "minecraft:lever[face=floor,facing=north,powered=false]"
+    assert joined_wire({(0, 0, 0): wire(), (1, 0, 0): lever})[0, 0, 0] == wire(east="side", west="side")
+    along = "minecraft:repeater[delay=1,facing=west,locked=false,powered=false]"
+    across = along.replace("west", "north")
+    assert joined_wire({(0, 0, 0): wire(), (1, 0, 0): along})[0, 0, 0] == wire(east="side", west="side")
+    assert joined_wire({(0, 0, 0): wire(), (1, 0, 0): across})[0, 0, 0] == wire()
+    away = "minecraft:observer[facing=east,powered=false]"              # its back, the output, to the wire
+    assert joined_wire({(0, 0, 0): wire(), (1, 0, 0): away})[0, 0, 0] == wire(east="side", west="side")
+    assert joined_wire({(0, 0, 0): wire(), (1, 0, 0): away.replace("east", "west")})[0, 0, 0] == wire()
+    stored = wire(north="side", south="side")                           # saved by the game: as stored
+    assert joined_wire({(0, 0, 0): stored, (1, 0, 0): lever})[0, 0, 0] == stored
+
+
 # --- culling beside shaped blocks -------------------------------------------------
 
 SLAB = "minecraft:stone_slab[type=bottom,waterlogged=false]"
@@ -462,6 +530,7 @@ PALETTE = (AIR, "minecraft:stone", "minecraft:glass", "minecraft:water[level=0]"
            "minecraft:oak_leaves[distance=1,persistent=true,waterlogged=false]",
            # redstone parts, buttons, levers and signs
            "minecraft:redstone_wire[east=side,north=none,power=0,south=side,west=none]",
+           "minecraft:redstone_wire[east=none,north=none,power=0,south=none,west=none]",    # as from 1.12
            "minecraft:repeater[delay=2,facing=east,locked=false,powered=false]",
            "minecraft:comparator[facing=north,mode=compare,powered=false]",
            "minecraft:stone_button[face=wall,facing=south,powered=false]",

@@ -1,15 +1,24 @@
-"""The arms the game gives fences, walls, panes and iron bars saved with
-no side connected, for pictures (`mesh.build_mesh(shapes=True)`).
+"""The arms the game gives fences, walls, panes and iron bars, and the
+lines it gives redstone wire, saved with no side connected, for pictures
+(`mesh.build_mesh(shapes=True)`).
 
     drawn = with_joined_sides(structure)     # new entries after the palette's own
 
 Files upgraded from 1.12 (legacy .schematic, 1.12 structure .nbt) save every
-fence, wall, pane and iron bars with no side connected; placed in the world,
-the game recomputes the sides from the neighbours (updateFromNeighbourShapes).
-Pictures do the same for those states only: a state with a side set was
-saved by the game and is drawn as stored (a neighbour outside the saved
-region may be why). Only the neighbours `_joined_by` lists are joined; a
-shaped block's full side (a stair's back) is not, though it is in the game.
+fence, wall, pane, iron bars and redstone wire with no side connected;
+placed in the world, the game recomputes the sides from the neighbours
+(updateFromNeighbourShapes). Pictures do the same for those states only: a
+state with a side set was saved by the game and is drawn as stored (a
+neighbour outside the saved region may be why). Only the neighbours
+`_joined_by` lists are joined; a shaped block's full side (a stair's back)
+is not, though it is in the game.
+
+Wire (`_joined_wire`) reaches, on each side, the wire beside it, the wire one
+block up on a full block beside it (unless a conductor lies on the wire),
+the wire one block down beside it past a non-conductor, and the redstone parts
+that give power that way (`_WIRE_LINKS`). Then, as the game does, a wire
+reaching only along one axis is drawn as a line through its cell; one that
+reaches nothing stays the dot it was saved as.
 """
 
 from __future__ import annotations
@@ -18,8 +27,9 @@ import dataclasses
 
 import numpy as np
 
-from voxgen.blocks import AIR_IDS, block_id, join_state, properties
-from voxgen.render.shapes import DIRECTIONS, NORMALS, SIDES, block_shape, connected_sides, connector
+from voxgen.blocks import AIR_IDS, block_id, block_info, join_state, properties
+from voxgen.render.shapes import (DIRECTIONS, NORMALS, SIDES, block_shape, connected_sides, connector,
+                                  wire_sides)
 from voxgen.structure import Structure
 
 # Kinds of block that reach out to their neighbours, as bits.
@@ -79,51 +89,145 @@ _JOIN_CELLS = 1 << 20
 
 
 def with_joined_sides(structure: Structure) -> Structure:
-    """`structure` with each fence, wall, pane and iron bars saved with no
-    side connected given the sides the game would connect (see above), as
-    new palette entries after the structure's own (which keep their
-    indices); `structure` itself when none changes. Blocks, not pictures:
-    no cell is hidden or cut here. Runs of x-slabs of about _JOIN_CELLS
-    cells, each a pass over its cells, then loops over the 4 sides and the
-    (entry, sides) pairs found; neighbours are read from the blocks as saved."""
-    palette = structure.palette
-    reach = np.array([_reach(state) for state in palette], dtype=np.uint8)
-    if not reach.any():
-        return structure
-    joins = np.array([_joined_by(state) for state in palette], dtype=np.uint8)     # (K, 4)
-    blocks = structure.blocks.ravel()
-    void = None if structure.void is None else structure.void.ravel()
+    """`structure` with each fence, wall, pane, iron bars and redstone wire
+    saved with no side connected given the sides the game would connect (see
+    above), as new palette entries after the structure's own (which keep
+    their indices); `structure` itself when none changes. Blocks, not
+    pictures: no cell is hidden or cut here. Neighbours are read from the
+    blocks as saved."""
+    return _joined_wire(_joined_fences(structure))
+
+
+def _in_slabs(structure: Structure, wanted: np.ndarray):
+    """Per run of x-slabs of about _JOIN_CELLS cells: the flat indices and
+    (x, y, z) of its cells whose entry is `wanted` (bool (K,)), void cells
+    left out; runs with none are skipped."""
     X, Y, Z = structure.shape
-    index = {state: k for k, state in enumerate(palette)}
-    joined = None
+    void = None if structure.void is None else structure.void.ravel()
     rows = max(1, _JOIN_CELLS // max(1, Y * Z))
     for a in range(0, X, rows):
-        cells = np.flatnonzero(reach[structure.blocks[a:a + rows]]) + a * Y * Z
+        cells = np.flatnonzero(wanted[structure.blocks[a:a + rows]]) + a * Y * Z
         if void is not None:
             cells = cells[~void[cells]]
-        if len(cells) == 0:
+        if len(cells):
+            yield cells, np.unravel_index(cells, structure.shape)
+
+
+def _entry_at(structure: Structure, x, y, z) -> np.ndarray:
+    """The entries at cells (x, y, z); 0 (air) outside the grid or in a void cell."""
+    X, Y, Z = structure.shape
+    inside = (x >= 0) & (x < X) & (y >= 0) & (y < Y) & (z >= 0) & (z < Z)
+    flat = np.where(inside, (x * Y + y) * Z + z, 0)
+    entry = np.where(inside, structure.blocks.ravel()[flat], 0)
+    if structure.void is not None:
+        entry[structure.void.ravel()[flat]] = 0
+    return entry
+
+
+def _with_entries(structure: Structure, changes) -> Structure:
+    """`structure` with cells given new states: `changes` yields (cells,
+    entries, codes, state_of) per run, `state_of(entry, code)` naming the
+    state drawn for a cell of `entry` found with `code` (None: unchanged).
+    New states become entries after the palette's own."""
+    index = {state: k for k, state in enumerate(structure.palette)}
+    joined = None
+    for cells, entry, code, state_of in changes:
+        pairs, pair_of_cell = np.unique(np.stack([entry, code]), axis=1, return_inverse=True)
+        drawn = np.empty(pairs.shape[1], dtype=np.int32)
+        for i, (k, c) in enumerate(pairs.T.tolist()):
+            state = state_of(k, c)
+            drawn[i] = k if state is None else index.setdefault(state, len(index))
+        if (drawn == pairs[0]).all():
             continue
-        x, y, z = np.unravel_index(cells, structure.shape)
-        entry = blocks[cells]
-        sides = np.zeros(len(cells), dtype=np.int64)            # bit s: joined on SIDES[s]
-        for s, (dx, dz) in enumerate(SIDE_STEPS):
-            inside = (x + dx >= 0) & (x + dx < X) & (z + dz >= 0) & (z + dz < Z)
-            beside = np.where(inside, ((x + dx) * Y + y) * Z + (z + dz), 0)
-            neighbour = np.where(inside, blocks[beside], 0)     # 0 is air
-            if void is not None:
-                neighbour[void[beside]] = 0
-            sides |= ((joins[neighbour, s] & reach[entry]) != 0).astype(np.int64) << s
-        if not sides.any():
-            continue
-        pairs, pair_of_cell = np.unique(entry * 16 + sides, return_inverse=True)
-        drawn = np.empty(len(pairs), dtype=np.int32)
-        for i, pair in enumerate(pairs.tolist()):
-            k, bits = divmod(pair, 16)
-            state = joined_state(palette[k], [side for s, side in enumerate(SIDES) if bits >> s & 1])
-            drawn[i] = k if bits == 0 else index.setdefault(state, len(index))
         if joined is None:
             joined = structure.blocks.copy()
         joined.ravel()[cells] = drawn[pair_of_cell.ravel()]
     if joined is None:
         return structure
     return dataclasses.replace(structure, blocks=joined, palette=tuple(index))
+
+
+def _joined_fences(structure: Structure) -> Structure:
+    """Fences, walls, panes and iron bars saved unconnected, joined (loops over
+    the 4 sides and the (entry, sides) pairs found)."""
+    palette = structure.palette
+    reach = np.array([_reach(state) for state in palette], dtype=np.uint8)
+    if not reach.any():
+        return structure
+    joins = np.array([_joined_by(state) for state in palette], dtype=np.uint8)     # (K, 4)
+
+    def changes():
+        for cells, (x, y, z) in _in_slabs(structure, reach.astype(bool)):
+            entry = structure.blocks.ravel()[cells]
+            sides = np.zeros(len(cells), dtype=np.int64)            # bit s: joined on SIDES[s]
+            for s, (dx, dz) in enumerate(SIDE_STEPS):
+                neighbour = _entry_at(structure, x + dx, y, z + dz)
+                sides |= ((joins[neighbour, s] & reach[entry]) != 0).astype(np.int64) << s
+            yield cells, entry, sides, lambda k, bits: None if bits == 0 else joined_state(
+                palette[k], [side for s, side in enumerate(SIDES) if bits >> s & 1])
+    return _with_entries(structure, changes())
+
+
+# Redstone parts wire reaches whichever side it meets them on (signal
+# sources), by name without the namespace; and by the end of the name.
+_WIRE_SOURCES = frozenset({"redstone_wire", "lever", "redstone_torch", "redstone_wall_torch",
+                           "redstone_block", "detector_rail", "daylight_detector", "comparator",
+                           "target", "trapped_chest", "tripwire_hook", "lectern", "sculk_sensor",
+                           "calibrated_sculk_sensor", "lightning_rod"})
+_WIRE_SOURCE_SUFFIXES = ("_button", "_pressure_plate")
+# Physics classes that conduct power (PHYSICS.md 2.2): one on top of a wire
+# keeps it from climbing, and a wire does not reach down past one.
+_CONDUCTORS = frozenset({"solid", "immovable", "slime", "glazed"})
+_FLUIDS = frozenset({"water", "lava", "bubble_column"})
+
+
+def _wire_links(state: str) -> list[bool]:
+    """Per side s of SIDES, whether a wire reaches `state` lying on its side s
+    (the game's shouldConnectTo): a repeater only along its length, an
+    observer only at its back, a signal source from any side."""
+    path = block_id(state).partition(":")[2]
+    facing = properties(state).get("facing")
+    if path == "repeater":
+        return [facing in (side, SIDES[(s + 2) % 4]) for s, side in enumerate(SIDES)]
+    if path == "observer":
+        return [facing == side for side in SIDES]
+    return [path in _WIRE_SOURCES or path.endswith(_WIRE_SOURCE_SUFFIXES)] * 4
+
+
+def _wire_state(state: str, code: int) -> str | None:
+    """The wire `state` reaching by `code` (2 bits a side of SIDES: 1 side,
+    2 up), filled out to a line or cross as the game does; None when it
+    reaches nothing (it stays a dot)."""
+    reach = {side: ("none", "side", "up")[code >> 2 * s & 3] for s, side in enumerate(SIDES)}
+    if all(r == "none" for r in reach.values()):
+        return None
+    for axis, other in ((("east", "west"), ("north", "south")), (("north", "south"), ("east", "west"))):
+        if all(reach[side] == "none" for side in other):
+            for side in axis:
+                reach[side] = reach[side] if reach[side] != "none" else "side"
+    return join_state(block_id(state), {**properties(state), **reach})
+
+
+def _joined_wire(structure: Structure) -> Structure:
+    """Redstone wire saved reaching no side, joined as the module says."""
+    palette = structure.palette
+    wire = np.array([block_id(s) == "minecraft:redstone_wire" for s in palette], dtype=bool)
+    unset = wire & np.array([set(wire_sides(properties(s)).values()) == {"none"} for s in palette], dtype=bool)
+    if not unset.any():
+        return structure
+    links = np.array([_wire_links(s) for s in palette], dtype=bool)               # (K, 4)
+    cube = np.array([block_id(s) not in AIR_IDS and block_shape(s) is None
+                     and block_id(s).partition(":")[2] not in _FLUIDS for s in palette], dtype=bool)
+    conductor = cube & np.array([block_info(s).physics in _CONDUCTORS for s in palette], dtype=bool)
+
+    def changes():
+        for cells, (x, y, z) in _in_slabs(structure, unset):
+            capped = conductor[_entry_at(structure, x, y + 1, z)]
+            code = np.zeros(len(cells), dtype=np.int64)
+            for s, (dx, dz) in enumerate(SIDE_STEPS):
+                beside = _entry_at(structure, x + dx, y, z + dz)
+                up = ~capped & cube[beside] & wire[_entry_at(structure, x + dx, y + 1, z + dz)]
+                down = ~conductor[beside] & wire[_entry_at(structure, x + dx, y - 1, z + dz)]
+                code |= np.where(up, 2, np.where(links[beside, s] | down, 1, 0)) << 2 * s
+            yield cells, structure.blocks.ravel()[cells], code, lambda k, c: _wire_state(palette[k], c)
+    return _with_entries(structure, changes())

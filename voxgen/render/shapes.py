@@ -18,10 +18,10 @@ Names are matched without their namespace, so a mod's `*_stairs` with the
 game's states draws as stairs. These are pictures only: physics and export
 keep every block a full cube.
 
-Fences, walls, panes and iron bars saved with no side connected (files
-upgraded from 1.12) are given the sides the game would connect from their
-neighbours by `joins.with_joined_sides`, which reads a block's kind here
-(`connector`).
+Fences, walls, panes, iron bars and redstone wire saved with no side
+connected (files upgraded from 1.12) are given the sides the game would
+connect from their neighbours by `joins.with_joined_sides`, which reads a
+block's kind here (`connector`, `wire_sides`).
 
 Also here, because both the cubes and the boxes are made of them: the face
 directions of a cell (DIRECTIONS, NORMALS, BRIGHTNESS, CORNERS) and
@@ -243,6 +243,24 @@ def _repeater(props):
                  _facing(props))
 
 
+def wire_sides(props) -> dict[str, str]:
+    """Side -> "side", "up" or "none": where a redstone wire reaches (`up`:
+    on to the top of the block beside it, up that block's face)."""
+    return {side: props.get(side, "none") if props.get(side) in ("side", "up") else "none"
+            for side in SIDES}
+
+
+def _wire(props):
+    """The wire's middle, a line to each side it reaches, and for `up` a strip
+    up the side of its cell (where the neighbour's face is); reaching no side,
+    the dot in the middle alone."""
+    boxes = [(5, 0, 5, 11, 1, 11)]
+    for side, reach in wire_sides(props).items():
+        if reach != "none":
+            boxes += _turn([(6, 0, 0, 10, 1, 5)] + ([(6, 1, 0, 10, 16, 1)] if reach == "up" else []), side)
+    return boxes
+
+
 def _flat(height: int, inset: int = 0):
     return lambda props: [(inset, 0, inset, 16 - inset, height, 16 - inset)]
 
@@ -269,7 +287,7 @@ _BY_SUFFIX = (
 _BY_NAME = {
     "snow": _snow, "ladder": _faced((0, 0, 15, 16, 16, 16)),
     "sign": _rotated(*_SIGN), "wall_sign": _faced(*_WALL_SIGN),       # as 1.13 named the oak ones
-    "redstone_wire": _flat(1), "lever": _lever, "repeater": _repeater,
+    "redstone_wire": _wire, "lever": _lever, "repeater": _repeater,
     # The comparator: its slab, the two torches at the input end and the low one at the output.
     "comparator": _faced((0, 0, 0, 16, 2, 16), (4, 2, 3, 6, 7, 5), (10, 2, 3, 12, 7, 5), (7, 2, 12, 9, 4, 14)),
     "chest": _flat(14, 1), "trapped_chest": _flat(14, 1), "ender_chest": _flat(14, 1),
