@@ -252,6 +252,10 @@ def test_a_repeater_torch_moves_back_towards_its_input_with_its_delay():
         assert len(top_at(mesh, 2 / 16)) == 1                  # the slab under them
         return sorted(q[:, 0].min() * 16 for q in top_at(mesh, 7 / 16))
     assert torches(1) == [2, 6] and torches(4) == [2, 12]
+    locked = shape_mesh("minecraft:repeater[delay=1,facing=east,locked=true,powered=false]")
+    bar = top_at(locked, 4 / 16)                             # across the slab where the torch was
+    assert len(top_at(locked, 7 / 16)) == 1 and len(bar) == 1
+    assert np.ptp(bar[0, :, 2]) == 12 / 16 and bar[0, :, 0].min() == 6 / 16
     assert extent("minecraft:repeater[delay=2,facing=north,locked=false,powered=false]") == ([0, 0, 0], [1, 7 / 16, 1])
 
 
@@ -282,6 +286,7 @@ def test_boxes_of_a_shape_never_overlap():
                   "minecraft:lever[face=wall,facing=west,powered=false]",
                   "minecraft:lever[face=ceiling,facing=south,powered=true]",
                   "minecraft:repeater[delay=3,facing=west,locked=false,powered=false]",
+                  "minecraft:repeater[delay=4,facing=south,locked=true,powered=false]",
                   "minecraft:comparator[facing=east,mode=subtract,powered=true]",
                   "minecraft:oak_sign[rotation=12]", "minecraft:cherry_hanging_sign[attached=true,rotation=5]",
                   "minecraft:oak_wall_hanging_sign[facing=west]",

@@ -237,10 +237,12 @@ def _lever(props):
 
 def _repeater(props):
     """The slab, the fixed torch at the output end and the torch that moves
-    from the middle back towards the input (`facing`) with `delay` 1..4."""
+    from the middle back towards the input (`facing`) with `delay` 1..4;
+    locked, a low bar across the slab instead of the moving torch."""
     delay = int(props["delay"]) if props.get("delay") in ("1", "2", "3", "4") else 1
-    return _turn([(0, 0, 0, 16, 2, 16), (7, 2, 12, 9, 7, 14), (7, 2, 10 - 2 * delay, 9, 7, 12 - 2 * delay)],
-                 _facing(props))
+    z = 10 - 2 * delay
+    moving = (2, 2, z, 14, 4, z + 2) if props.get("locked") == "true" else (7, 2, z, 9, 7, z + 2)
+    return _turn([(0, 0, 0, 16, 2, 16), (7, 2, 12, 9, 7, 14), moving], _facing(props))
 
 
 def wire_sides(props) -> dict[str, str]:
