@@ -268,6 +268,33 @@ def test_a_comparator_has_two_torches_at_its_input_and_a_low_one_at_its_output()
     assert len(top_at(mesh, 2 / 16)) == 1 and mesh.n_faces == 24
 
 
+def test_vines_are_plates_on_the_faces_they_grow_on():
+    assert extent("minecraft:vine[east=false,north=true,south=false,up=false,west=false]") == ([0, 0, 0], [1, 1, 1 / 16])
+    mesh = shape_mesh("minecraft:vine[east=true,north=false,south=false,up=true,west=false]")
+    assert len(faces_at(mesh, "west", 0, 15 / 16)) == 1 and len(faces_at(mesh, "down", 1, 15 / 16)) == 1
+    lichen = "minecraft:glow_lichen[down=true,east=false,north=false,south=false,up=false,waterlogged=false,west=false]"
+    assert extent(lichen) == ([0, 0, 0], [1, 1 / 16, 1])
+    assert block_shape("minecraft:vine[east=false,north=false,south=false,up=false,west=false]") is None
+
+
+def test_rods_chains_and_heads_point_and_hang_the_right_way():
+    assert extent("minecraft:end_rod[facing=up]") == ([6 / 16, 0, 6 / 16], [10 / 16, 1, 10 / 16])
+    assert extent("minecraft:end_rod[facing=east]") == ([0, 6 / 16, 6 / 16], [1, 10 / 16, 10 / 16])
+    base = faces_at(shape_mesh("minecraft:end_rod[facing=east]"), "east", 0, 1 / 16)   # the base, at the west end
+    assert len(base) == 1 and np.ptp(base[0, :, 1]) == 4 / 16
+    assert extent("minecraft:chain[axis=z,waterlogged=false]") == ([7 / 16, 7 / 16, 0], [9 / 16, 9 / 16, 1])
+    assert extent("minecraft:player_head[powered=false,rotation=3]") == ([4 / 16, 0, 4 / 16], [12 / 16, 0.5, 12 / 16])
+    # on a wall facing west: against the east side
+    assert extent("minecraft:creeper_wall_head[facing=west,powered=false]") == ([0.5, 4 / 16, 4 / 16], [1, 12 / 16, 12 / 16])
+    assert block_shape("minecraft:piston_head[facing=up,short=false,type=normal]") is None
+
+
+def test_a_potted_plant_grows_out_of_its_pot():
+    assert extent("minecraft:potted_red_tulip") == ([3 / 16, 0, 3 / 16], [13 / 16, 15 / 16, 13 / 16])
+    assert len(top_at(shape_mesh("minecraft:potted_cactus"), 6 / 16)) == 1      # the pot's rim around the cactus
+    assert block_shape("minecraft:brain_coral_block") is None
+
+
 @pytest.mark.parametrize("state", ["minecraft:stone", "minecraft:observer[facing=up,powered=false]",
                                    "minecraft:oak_leaves[distance=1,persistent=true,waterlogged=false]",
                                    "minecraft:grass_block[snowy=false]", "minecraft:water[level=0]"])
@@ -290,7 +317,12 @@ def test_boxes_of_a_shape_never_overlap():
                   "minecraft:comparator[facing=east,mode=subtract,powered=true]",
                   "minecraft:oak_sign[rotation=12]", "minecraft:cherry_hanging_sign[attached=true,rotation=5]",
                   "minecraft:oak_wall_hanging_sign[facing=west]",
-                  "minecraft:redstone_wire[east=up,north=side,power=3,south=up,west=side]"]:
+                  "minecraft:redstone_wire[east=up,north=side,power=3,south=up,west=side]",
+                  "minecraft:glow_lichen[down=true,east=true,north=true,south=true,up=true,waterlogged=false,west=true]",
+                  "minecraft:vine[east=true,north=false,south=true,up=true,west=true]",
+                  "minecraft:end_rod[facing=down]", "minecraft:lightning_rod[facing=south,powered=false]",
+                  "minecraft:potted_poppy", "minecraft:sea_pickle[pickles=4,waterlogged=true]",
+                  "minecraft:cobweb", "minecraft:brain_coral_fan[waterlogged=true]"]:
         grid = np.zeros((16, 16, 16), int)
         for x0, y0, z0, x1, y1, z1 in block_shape(state).tolist():
             assert 0 <= x0 < x1 <= 16 and 0 <= y0 < y1 <= 16 and 0 <= z0 < z1 <= 16
@@ -544,7 +576,9 @@ PALETTE = (AIR, "minecraft:stone", "minecraft:glass", "minecraft:water[level=0]"
            "minecraft:lever[face=ceiling,facing=north,powered=true]",
            "minecraft:oak_sign[rotation=4,waterlogged=false]",
            "minecraft:oak_wall_sign[facing=east,waterlogged=false]",
-           "minecraft:oak_wall_hanging_sign[facing=north,waterlogged=false]")
+           "minecraft:oak_wall_hanging_sign[facing=north,waterlogged=false]",
+           "minecraft:vine[east=false,north=true,south=false,up=true,west=true]", "minecraft:potted_fern",
+           "minecraft:end_rod[facing=west]")
 
 
 def mesh_faces(mesh):

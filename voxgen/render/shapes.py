@@ -263,6 +263,53 @@ def _wire(props):
     return boxes
 
 
+def _multiface(props):
+    """Vines, glow lichen and sculk veins: a one-pixel plate on each face of
+    the cell it grows on (`north` .. `west`, `up`, `down` true), the plates
+    cut back where they meet (up and down keep the edge, then north and
+    south); growing on none, a cube."""
+    on = {face for face in (*SIDES, "up", "down") if props.get(face) == "true"}
+    if not on:
+        return None
+    y0, y1 = int("down" in on), 16 - int("up" in on)
+    z0, z1 = int("north" in on), 16 - int("south" in on)
+    plates = {"up": (0, 15, 0, 16, 16, 16), "down": (0, 0, 0, 16, 1, 16),
+              "north": (0, y0, 0, 16, y1, 1), "south": (0, y0, 15, 16, y1, 16),
+              "west": (0, y0, z0, 1, y1, z1), "east": (15, y0, z0, 16, y1, z1)}
+    return [plates[face] for face in plates if face in on]
+
+
+def _rod(props):
+    """An end rod or lightning rod: a thin rod pointing to `facing`, on its
+    base against the block behind it."""
+    facing = props.get("facing", "up")
+    upright = [(6, 0, 6, 10, 1, 10), (7, 1, 7, 9, 16, 9)]
+    if facing == "up":
+        return upright
+    if facing == "down":
+        return _flip(upright)
+    return _turn([(6, 6, 15, 10, 10, 16), (7, 7, 0, 9, 9, 15)], _facing(props))
+
+
+def _potted(props, path: str):
+    """A flower pot and what grows in it (a cactus's column, else a small cross)."""
+    if path == "potted_cactus":
+        return [(5, 0, 5, 11, 6, 11), (6, 6, 6, 10, 15, 10)]
+    return [(5, 0, 5, 11, 6, 11), (7, 6, 3, 9, 15, 13), (3, 6, 7, 7, 15, 9), (9, 6, 7, 13, 15, 9)]
+
+
+def _sea_pickle(props):
+    count = int(props["pickles"]) if props.get("pickles") in ("1", "2", "3", "4") else 1
+    return [(6, 0, 6, 10, 6, 10), (2, 0, 2, 5, 4, 5), (11, 0, 2, 14, 6, 5), (2, 0, 11, 5, 5, 14)][:count]
+
+
+# Mob heads: on the floor, or on a wall against the side opposite `facing`.
+HEADS = frozenset({"skeleton_skull", "wither_skeleton_skull", "zombie_head", "player_head",
+                   "creeper_head", "dragon_head", "piglin_head"})
+WALL_HEADS = frozenset({"skeleton_wall_skull", "wither_skeleton_wall_skull", "zombie_wall_head",
+                        "player_wall_head", "creeper_wall_head", "dragon_wall_head", "piglin_wall_head"})
+
+
 def _flat(height: int, inset: int = 0):
     return lambda props: [(inset, 0, inset, 16 - inset, height, 16 - inset)]
 
@@ -285,6 +332,8 @@ _BY_SUFFIX = (
     ("_banner", _rotated((7, 0, 7, 9, 16, 9), (1, 3, 6, 15, 16, 7))),    # the cloth on the side it faces
     ("_button", _button), ("_wall_hanging_sign", _faced(*_WALL_HANGING_SIGN)),
     ("_hanging_sign", _rotated(*_HANGING_SIGN)), ("_wall_sign", _faced(*_WALL_SIGN)), ("_sign", _rotated(*_SIGN)),
+    ("_coral_wall_fan", _faced((2, 6, 10, 14, 8, 16))), ("_coral_fan", lambda props: _cross(6)),
+    ("_coral", lambda props: _cross(15)),
 )
 _BY_NAME = {
     "snow": _snow, "ladder": _faced((0, 0, 15, 16, 16, 16)),
@@ -295,6 +344,15 @@ _BY_NAME = {
     "chest": _flat(14, 1), "trapped_chest": _flat(14, 1), "ender_chest": _flat(14, 1),
     "flower_pot": lambda props: [(5, 0, 5, 11, 6, 11)],
     "lantern": _lantern, "soul_lantern": _lantern,
+    "vine": _multiface, "glow_lichen": _multiface, "sculk_vein": _multiface,
+    "end_rod": _rod, "lightning_rod": _rod, "sea_pickle": _sea_pickle,
+    "chain": lambda props: [{"x": (0, 7, 7, 16, 9, 9), "z": (7, 7, 0, 9, 9, 16)}.get(props.get("axis"),
+                                                                                   (7, 0, 7, 9, 16, 9))],
+    "cobweb": lambda props: _cross(16), "fire": lambda props: _cross(16), "soul_fire": lambda props: _cross(16),
+    "enchanting_table": _flat(12), "daylight_detector": _flat(6), "stonecutter": _flat(9),
+    "cake": _flat(8, 1), "campfire": _flat(7), "soul_campfire": _flat(7), "lily_pad": _flat(1),
+    **{name: (lambda props: [(4, 0, 4, 12, 8, 12)]) for name in HEADS},
+    **{name: _faced((4, 4, 8, 12, 12, 16)) for name in WALL_HEADS},
     **{name: _pane for name in PANES},
     **{name: _flat(1) for name in RAILS},
     **{name: (lambda props: [(7, 0, 7, 9, 10, 9)]) for name in TORCHES},
@@ -315,6 +373,8 @@ def connector(state: str) -> str | None:
 def _maker(path: str):
     """The function giving the boxes of blocks named `path` (no namespace), or None."""
     make = _BY_NAME.get(path)
+    if make is None and path.startswith("potted_"):
+        return functools.partial(_potted, path=path)
     return make if make is not None else next((f for suffix, f in _BY_SUFFIX if path.endswith(suffix)), None)
 
 
