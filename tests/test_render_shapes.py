@@ -289,6 +289,20 @@ def test_rods_chains_and_heads_point_and_hang_the_right_way():
     assert block_shape("minecraft:piston_head[facing=up,short=false,type=normal]") is None
 
 
+def test_cauldrons_and_hoppers_are_bowls_and_a_hopper_spout_turns_to_its_facing():
+    cauldron = shape_mesh("minecraft:water_cauldron[level=3]")
+    assert len(top_at(cauldron, 4 / 16)) == 1 and len(faces_at(cauldron, "down", 1, 0)) == 4     # floor, 4 legs
+    down = extent("minecraft:hopper[enabled=true,facing=down]")
+    assert down == ([0, 0, 0], [1, 1, 1])
+    east = shape_mesh("minecraft:hopper[enabled=true,facing=east]")
+    spout = faces_at(east, "east", 0, 1)
+    heights = sorted(np.ptp(q[:, 1]) for q in spout)            # the spout, then the bowl's three walls there
+    assert heights == [4 / 16] + [6 / 16] * 3 and not len(faces_at(east, "down", 1, 0))
+    assert extent("minecraft:anvil[facing=north]")[0][0] == 2 / 16               # its top long north-south
+    assert extent("minecraft:anvil[facing=east]")[0][2] == 2 / 16
+    assert len(block_shape("minecraft:lime_candle[candles=3,lit=true,waterlogged=false]")) == 3
+
+
 def test_a_potted_plant_grows_out_of_its_pot():
     assert extent("minecraft:potted_red_tulip") == ([3 / 16, 0, 3 / 16], [13 / 16, 15 / 16, 13 / 16])
     assert len(top_at(shape_mesh("minecraft:potted_cactus"), 6 / 16)) == 1      # the pot's rim around the cactus
@@ -322,7 +336,11 @@ def test_boxes_of_a_shape_never_overlap():
                   "minecraft:vine[east=true,north=false,south=true,up=true,west=true]",
                   "minecraft:end_rod[facing=down]", "minecraft:lightning_rod[facing=south,powered=false]",
                   "minecraft:potted_poppy", "minecraft:sea_pickle[pickles=4,waterlogged=true]",
-                  "minecraft:cobweb", "minecraft:brain_coral_fan[waterlogged=true]"]:
+                  "minecraft:cobweb", "minecraft:brain_coral_fan[waterlogged=true]",
+                  "minecraft:lava_cauldron", "minecraft:hopper[enabled=true,facing=north]",
+                  "minecraft:hopper[enabled=false,facing=down]", "minecraft:candle[candles=4,lit=false,waterlogged=false]",
+                  "minecraft:anvil[facing=west]", "minecraft:lectern[facing=east,has_book=true,powered=false]",
+                  "minecraft:brewing_stand[has_bottle_0=false,has_bottle_1=false,has_bottle_2=false]"]:
         grid = np.zeros((16, 16, 16), int)
         for x0, y0, z0, x1, y1, z1 in block_shape(state).tolist():
             assert 0 <= x0 < x1 <= 16 and 0 <= y0 < y1 <= 16 and 0 <= z0 < z1 <= 16
@@ -578,7 +596,7 @@ PALETTE = (AIR, "minecraft:stone", "minecraft:glass", "minecraft:water[level=0]"
            "minecraft:oak_wall_sign[facing=east,waterlogged=false]",
            "minecraft:oak_wall_hanging_sign[facing=north,waterlogged=false]",
            "minecraft:vine[east=false,north=true,south=false,up=true,west=true]", "minecraft:potted_fern",
-           "minecraft:end_rod[facing=west]")
+           "minecraft:end_rod[facing=west]", "minecraft:cauldron", "minecraft:hopper[enabled=true,facing=south]")
 
 
 def mesh_faces(mesh):

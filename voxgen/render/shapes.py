@@ -303,6 +303,31 @@ def _sea_pickle(props):
     return [(6, 0, 6, 10, 6, 10), (2, 0, 2, 5, 4, 5), (11, 0, 2, 14, 6, 5), (2, 0, 11, 5, 5, 14)][:count]
 
 
+def _bowl(y0: int, wall: int = 2) -> list[tuple]:
+    """Four walls `wall` thick from y0 to the top and a one-pixel floor
+    between them: a cauldron's or a hopper's bowl."""
+    w = wall
+    return [(0, y0, 0, 16, 16, w), (0, y0, 16 - w, 16, 16, 16), (0, y0, w, w, 16, 16 - w),
+            (16 - w, y0, w, 16, 16, 16 - w), (w, y0, w, 16 - w, y0 + 1, 16 - w)]
+
+
+def _cauldron(props):
+    legs = [(0, 0, 0, 4, 3, 2), (12, 0, 0, 16, 3, 2), (0, 0, 14, 4, 3, 16), (12, 0, 14, 16, 3, 16)]
+    return _bowl(3) + legs
+
+
+def _hopper(props):
+    """Its bowl, the middle below it and the spout, down or to `facing`."""
+    spout = (6, 0, 6, 10, 4, 10) if props.get("facing", "down") == "down" else _turn(
+        [(6, 4, 0, 10, 8, 4)], _facing(props))[0]
+    return _bowl(10) + [(4, 4, 4, 12, 10, 12), spout]
+
+
+def _candles(props):
+    count = int(props["candles"]) if props.get("candles") in ("1", "2", "3", "4") else 1
+    return [(7, 0, 7, 9, 6, 9), (4, 0, 9, 6, 5, 11), (10, 0, 9, 12, 5, 11), (9, 0, 4, 11, 4, 6)][:count]
+
+
 # Mob heads: on the floor, or on a wall against the side opposite `facing`.
 HEADS = frozenset({"skeleton_skull", "wither_skeleton_skull", "zombie_head", "player_head",
                    "creeper_head", "dragon_head", "piglin_head"})
@@ -351,6 +376,18 @@ _BY_NAME = {
     "cobweb": lambda props: _cross(16), "fire": lambda props: _cross(16), "soul_fire": lambda props: _cross(16),
     "enchanting_table": _flat(12), "daylight_detector": _flat(6), "stonecutter": _flat(9),
     "cake": _flat(8, 1), "campfire": _flat(7), "soul_campfire": _flat(7), "lily_pad": _flat(1),
+    "cactus": _flat(16, 1), "bamboo": lambda props: [(6, 0, 6, 10, 16, 10)],
+    "pointed_dripstone": lambda props: [(5, 0, 5, 11, 16, 11)],
+    "cauldron": _cauldron, "water_cauldron": _cauldron, "lava_cauldron": _cauldron,
+    "powder_snow_cauldron": _cauldron, "hopper": _hopper,
+    "candle": _candles, **{f"{colour}_candle": _candles for colour in (
+        "white", "orange", "magenta", "light_blue", "yellow", "lime", "pink", "gray", "light_gray",
+        "cyan", "purple", "blue", "brown", "green", "red", "black")},
+    # The anvil's foot, waist and top, its top long along `facing` (as the game's model).
+    **{name: _faced((2, 0, 2, 14, 4, 14), (4, 4, 4, 12, 10, 12), (3, 10, 0, 13, 16, 16))
+       for name in ("anvil", "chipped_anvil", "damaged_anvil")},
+    "lectern": _faced((0, 0, 0, 16, 2, 16), (4, 2, 4, 12, 13, 12), (0, 13, 0, 16, 16, 16)),
+    "brewing_stand": lambda props: [(1, 0, 1, 15, 2, 15), (7, 2, 7, 9, 14, 9)],
     **{name: (lambda props: [(4, 0, 4, 12, 8, 12)]) for name in HEADS},
     **{name: _faced((4, 4, 8, 12, 12, 16)) for name in WALL_HEADS},
     **{name: _pane for name in PANES},
