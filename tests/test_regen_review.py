@@ -2,6 +2,7 @@
 on both sides, shifts that keep every block, flight recipes from the
 weights' own blueprint, and options the command refuses instead of ignoring."""
 
+import json
 import shutil
 from pathlib import Path
 
@@ -141,9 +142,26 @@ def test_ticks_zero_is_refused_and_ticks_round_to_whole_cycles():
                                        (["--damage", "box", "--at", "3"], "--at"),
                                        (["--jitter", "1"], "--jitter"),
                                        (["--at", "half", "--jitter", "3"], "--jitter"),
-                                       (["--seed", str(2 ** 63 - 1), "--trials", "2"], "--seed")])
+                                       (["--seed", str(2 ** 63 - 1), "--trials", "2"], "--seed"),
+                                       (["--radius", "0.2"], "--radius"),
+                                       (["--damage", "random", "--radius", "0.2"], "--radius"),
+                                       (["--damage", "sphere", "--rate", "0.1"], "--rate"),
+                                       (["--damage", "sphere", "--radius", "1.5"], "--radius"),
+                                       (["--damage", "random", "--rate", "-0.1"], "--rate")])
 def test_options_that_would_be_ignored_or_overflow_are_refused(args, word):
     refused(["regen", "flying_machine", *args], word)
+
+
+@needs_flying
+def test_radius_and_rate_size_the_damage():
+    def damage(*args):
+        result = CliRunner().invoke(cli, ["regen", "flying_machine", "--trials", "1", "--steps", "1",
+                                          "--ticks", "10", "--json", *args])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)["trials"][0]
+    assert damage("--damage", "sphere")["radius"] == pytest.approx(0.3 * 4)      # the default: 0.3 of 4 blocks
+    assert damage("--damage", "sphere", "--radius", "0.1")["radius"] == pytest.approx(0.4)
+    assert damage("--damage", "random", "--rate", "0.05")["rate"] == 0.05
 
 
 @needs_flying

@@ -187,6 +187,11 @@ def table(report) -> str:
                    "always leaves blocks on both sides.")
 @click.option("--jitter", type=click.IntRange(min=0), default=2, show_default=True,
               help="--at random picks the middle +- JITTER.")
+@click.option("--radius", type=click.FloatRange(min=0, max=1), default=0.3, show_default=True,
+              help="--damage sphere: the ball's radius, a fraction of the blueprint's largest extent "
+                   "(placed at random inside its box).")
+@click.option("--rate", type=click.FloatRange(min=0, max=1), default=0.3, show_default=True,
+              help="--damage random: the fraction of cells wiped.")
 @click.option("--trials", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--steps", type=click.IntRange(min=0), default=None,
               help="Regrowth steps after the damage (default: 2 x the training horizon).")
@@ -202,17 +207,21 @@ def table(report) -> str:
                    f"{STORY} frames of regrowth and the first {FLIGHT_SHOWN} ticks of flight).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.pass_context
-def regen(ctx, name, damage, axis, at, jitter, trials, steps, ticks, seed, as_json, render_dir, device):
+def regen(ctx, name, damage, axis, at, jitter, radius, rate, trials, steps, ticks, seed, as_json, render_dir,
+          device):
     """Grow NAME, damage it, regrow every part alone and judge each one."""
     from voxgen.errors import ParameterError, VoxgenError, make_dir
     from voxgen.grow import load_trained
     from voxgen.regen import regenerate
 
-    given = {p for p in ("axis", "at", "jitter")
+    given = {p for p in ("axis", "at", "jitter", "radius", "rate")
              if ctx.get_parameter_source(p) is not click.core.ParameterSource.DEFAULT}
     if damage != "cut" and given & {"axis", "at"}:
         raise VoxgenError(f"--{sorted(given & {'axis', 'at'})[0]} places a cut; "
                           f"--damage {damage} does not use it")
+    for option, kind, what in (("radius", "sphere", "sizes a sphere"), ("rate", "random", "sets random damage")):
+        if option in given and damage != kind:
+            raise VoxgenError(f"--{option} {what}; --damage {damage} does not use it")
     if "jitter" in given and at != "random":
         raise VoxgenError("--jitter moves an --at random cut; it does nothing without --at random")
 
@@ -228,7 +237,7 @@ def regen(ctx, name, damage, axis, at, jitter, trials, steps, ticks, seed, as_js
         make_dir(render_dir)
     try:
         report = regenerate(trained, damage=damage, axis=axis, at=at, trials=trials, steps=steps,
-                            ticks=ticks, seed=seed, jitter=jitter,
+                            ticks=ticks, seed=seed, jitter=jitter, radius=radius, rate=rate,
                             keep_frames=render_dir is not None)
     except BaseException as err:
         for folder in reversed(made):       # a refused option or Ctrl-C leaves no empty folder
