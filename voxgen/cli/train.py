@@ -91,8 +91,9 @@ FAR_AFTER = 1000
 
 
 def verdict(spec: str, record: dict, out, weights, threads) -> str:
-    """One line for the person at the terminal: what the weights grow, and,
-    when they do not grow the structure exactly from every seed checked,
+    """One line for the person at the terminal: what the weights grow (and,
+    when something grows, how many cut halves and wiped balls regrew where
+    the run checked them), and, when they do not grow the structure exactly from every seed checked,
     the command that trains on (the run's own folder, weights and threads;
     for a spec of stages, its last stage), or, where the run stopped
     because its loss stalled, what to do instead."""
@@ -103,6 +104,10 @@ def verdict(spec: str, record: dict, out, weights, threads) -> str:
         took = sum(s["wall_time_s"] for s in stages)
         line += (f" of stage {len(stages)} ({sum(s['iterations'] for s in stages)} in all, "
                  + (f"{took / 60:.0f} min)" if took >= 60 else f"{took:.0f} s)"))
+    if final["exact"]:                       # what regrows, once something grows
+        line += "".join(f"; {what} in {final[key]['exact']} of {final[key]['n']} tries" for key, what in
+                        (("regrowth", "cut halves regrow"), ("sphere_regrowth", "a wiped ball regrows"))
+                        if key in final)
     if record["stopped_early"] or final["exact"] == final["n"]:
         return line
     if "loss_stalled_at" in record:          # no gradient: more of the same run cannot help

@@ -70,7 +70,10 @@ class NCAConfig:
     reseed: int = 1
     """Worst-loss samples of each batch replaced by fresh seeds (at most `batch`)."""
     damage_kinds: list = field(default_factory=lambda: ["sphere", "halfcut", "dropout"])
-    """Damage applied to grown samples: any of sphere, halfcut, dropout."""
+    """Damage applied to grown samples: any of sphere, halfcut, dropout.
+    With halfcut, an early stop also needs 90% of cut halves to regrow the
+    whole; with sphere and no halfcut, 90% of grown samples with a ball
+    wiped out (3 balls a verify seed). The final check reports both."""
     damage_count: int = 1
     """Best-loss samples of each batch that get damaged (after a warm-up; at
     most `batch`)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 
 from voxgen.nca.active import rollout
-from voxgen.nca.damage import blocks_box
+from voxgen.nca.damage import blocks_box, sphere
 from voxgen.nca.model import NCA
 from voxgen.nca.target import decode_classes, seed_state
 
@@ -112,4 +112,30 @@ def check_regrowth(model: NCA, classes: torch.Tensor, seed, steps: int, seeds, a
                 state = rollout(model, grown * keep, steps, regen)
                 right = (decode_classes(model, state) == classes).flatten(1).all(1)
                 n, exact = n + len(gens), exact + int(right.sum())
+    return {"n": n, "exact": exact}
+
+
+@torch.no_grad()
+def check_sphere_regrowth(model: NCA, classes: torch.Tensor, seed, steps: int, seeds,
+                          radius_range, tries: int = 3) -> dict:
+    """Grow one sample per seed for `steps`; then `tries` times wipe a ball
+    out of each grown sample, placed and sized as training's sphere damage
+    does (`damage.sphere`: a centre in the blocks' box, a radius drawn from
+    `radius_range` times its largest extent, from a generator seeded by the
+    seed and the try), and run `steps` more steps. Returns n (balls tried)
+    and exact (samples that regrew the whole target)."""
+    device = classes.device
+    seeds = list(seeds)
+    gens = [torch.Generator(device=device).manual_seed(int(s)) for s in seeds]
+    grown = rollout(model, seed_state(model, classes.shape, seed, len(gens), device), steps, gens)
+    box = blocks_box(classes.cpu().numpy())
+    n = exact = 0
+    for t in range(tries):
+        wiped = torch.cat([sphere(grown[i:i + 1], box, radius_range,
+                                  torch.Generator().manual_seed(20_000 + 1_000 * t + int(s)))
+                           for i, s in enumerate(seeds)])
+        regen = [torch.Generator(device=device).manual_seed(30_000 + 1_000 * t + int(s)) for s in seeds]
+        state = rollout(model, wiped, steps, regen)
+        right = (decode_classes(model, state) == classes).flatten(1).all(1)
+        n, exact = n + len(seeds), exact + int(right.sum())
     return {"n": n, "exact": exact}
