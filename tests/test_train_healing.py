@@ -85,7 +85,7 @@ def test_the_verdict_says_what_regrows():
         "voxgen: wrote w.safetensors: 10 of 10 seeds grow b.toml exactly (100.00% of cells right) after 500 "
         "iterations; cut halves regrow in 171 of 180 tries; a wiped ball regrows in 12 of 30 tries")
     record["stages"] = [{"iterations": 300, "wall_time_s": 30.0}, {"iterations": 500, "wall_time_s": 50.0}]
-    assert "after 500 iterations of stage 2 (800 in all, 80 s); cut halves regrow in 171" in verdict(
+    assert "after 500 iterations of stage 2 (800 in all, 1 min); cut halves regrow in 171" in verdict(
         "b.toml", record, None, None, None)
     del record["stages"]
     record["stopped_early"] = False
