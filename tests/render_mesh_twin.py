@@ -174,18 +174,27 @@ def twin_drawn_state(structure, x, y, z):
         other = structure.palette[structure.blocks[nx, y, nz]]
         name = other.partition("[")[0].partition(":")[2]
         other_kind = _twin_kind(other)
-        full_cube = (block_shape(other) is None and name not in ("air", "cave_air", "void_air")
+        full_face = (block_shape(other) is None and name not in ("air", "cave_air", "void_air")
                      and name not in ("water", "lava", "bubble_column", "barrier", "pumpkin",
                                       "carved_pumpkin", "jack_o_lantern", "melon")
                      and not name.endswith("_leaves") and not name.endswith("shulker_box"))
         gate_in_line = other_kind == "gate" and (
             _twin_props(other).get("facing", "north") in ("north", "south")) == (side in ("east", "west"))
+        if other_kind is None and block_shape(other) is not None:
+            # a shaped block's face towards this cell, drawn pixel by pixel
+            face = np.zeros((16, 16), bool)
+            for x0, y0, z0, x1, y1, z1 in block_shape(other).tolist():
+                touches = {"east": x0 == 0, "west": x1 == 16, "south": z0 == 0, "north": z1 == 16}[side]
+                if touches:
+                    across = (z0, z1) if side in ("east", "west") else (x0, x1)
+                    face[y0:y1, across[0]:across[1]] = True
+            full_face = bool(face.all())
         if kind in ("fence", "nether_fence"):
-            join = full_cube or other_kind == kind or gate_in_line
+            join = full_face or other_kind == kind or gate_in_line
         elif kind == "pane":
-            join = full_cube or other_kind in ("pane", "wall")
+            join = full_face or other_kind in ("pane", "wall")
         else:
-            join = full_cube or other_kind in ("pane", "wall") or gate_in_line
+            join = full_face or other_kind in ("pane", "wall") or gate_in_line
         if join:
             joined.append(side)
     if not joined:

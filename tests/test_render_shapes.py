@@ -424,6 +424,17 @@ def test_a_fence_joins_a_gate_only_in_line():
     assert drawn_states(row(UNJOINED_FENCE, facing_it))[0] == UNJOINED_FENCE
 
 
+def test_fences_and_panes_join_a_stair_by_its_back_only():
+    """A stair's full side (its back) is on its `facing` side, where its step is."""
+    back_west = "minecraft:oak_stairs[facing=west,half=bottom,shape=straight,waterlogged=false]"
+    assert drawn_states(row(UNJOINED_FENCE, back_west))[0] == UNJOINED_FENCE.replace("east=false", "east=true")
+    back_east = back_west.replace("facing=west", "facing=east")
+    assert drawn_states(row(UNJOINED_FENCE, back_east))[0] == UNJOINED_FENCE     # its back faces away
+    assert drawn_states(row(back_east, UNJOINED_PANE))[1] == UNJOINED_PANE.replace("west=false", "west=true")
+    slab = "minecraft:stone_slab[type=bottom,waterlogged=false]"                 # half a side: not joined
+    assert drawn_states(row(UNJOINED_FENCE, slab))[0] == UNJOINED_FENCE
+
+
 def test_a_state_with_a_side_set_is_drawn_as_stored():
     south = "minecraft:glass_pane[east=false,north=false,south=true,waterlogged=false,west=false]"
     assert drawn_states(row("minecraft:stone", south, "minecraft:stone"))[1] == south

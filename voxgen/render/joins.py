@@ -10,8 +10,8 @@ placed in the world, the game recomputes the sides from the neighbours
 (updateFromNeighbourShapes). Pictures do the same for those states only: a
 state with a side set was saved by the game and is drawn as stored (a
 neighbour outside the saved region may be why). Only the neighbours
-`_joined_by` lists are joined; a shaped block's full side (a stair's back)
-is not, though it is in the game.
+`_joined_by` lists are joined: full cubes, the other connectors as the game
+pairs them, and a shaped block's full side (a stair's back).
 
 Wire (`_joined_wire`) reaches, on each side, the wire beside it, the wire one
 block up on a full block beside it (unless a conductor lies on the wire),
@@ -67,7 +67,19 @@ def _joined_by(state: str) -> list[int]:
         facing = properties(state).get("facing", "north")
         along = SIDES.index(facing if facing in SIDES else "north") % 2
         return [0 if s % 2 == along else FENCE | NETHER_FENCE | WALL for s in range(4)]
-    return [0] * 4
+    full = _full_sides(state)              # e.g. a stair's back
+    return [FENCE | NETHER_FENCE | PANE | WALL if full[SIDES[(s + 2) % 4]] else 0 for s in range(4)]
+
+
+def _full_sides(state: str) -> dict[str, bool]:
+    """Side -> whether the boxes of shaped `state` cover its whole face there
+    (the boxes never overlap, so their areas on a side add up)."""
+    boxes = block_shape(state).tolist()
+    area = {"north": sum((x1 - x0) * (y1 - y0) for x0, y0, z0, x1, y1, z1 in boxes if z0 == 0),
+            "south": sum((x1 - x0) * (y1 - y0) for x0, y0, z0, x1, y1, z1 in boxes if z1 == 16),
+            "west": sum((z1 - z0) * (y1 - y0) for x0, y0, z0, x1, y1, z1 in boxes if x0 == 0),
+            "east": sum((z1 - z0) * (y1 - y0) for x0, y0, z0, x1, y1, z1 in boxes if x1 == 16)}
+    return {side: a == 256 for side, a in area.items()}
 
 
 def joined_state(state: str, sides: list[str]) -> str:
