@@ -199,14 +199,24 @@ def twin_drawn_state(structure, x, y, z):
             joined.append(side)
     if not joined:
         return state
+    # on top of a wall: a full block makes its sides tall; a wall saved with
+    # its post and a side, or a torch, sign, banner or pressure plate, keeps its post
+    top = _twin_state_at(structure, x, y + 1, z)
+    top_name = top.partition("[")[0].partition(":")[2]
+    covered = block_shape(top) is None and top_name not in ("air", "cave_air", "void_air", "water", "lava",
+                                                            "bubble_column")
+    top_props = _twin_props(top)
+    raises = (_twin_kind(top) == "wall" and top_props.get("up") == "true"
+              and any(top_props.get(side, "none") != "none" for side in TWIN_SIDES)) or \
+        top_name.endswith(("_sign", "_banner", "_pressure_plate", "torch")) or top_name == "tripwire"
     for side in TWIN_SIDES:
         if kind == "wall":
-            props[side] = "low" if side in joined else "none"
+            props[side] = ("tall" if covered else "low") if side in joined else "none"
         else:
             props[side] = "true" if side in joined else "false"
     if kind == "wall":
         straight = set(joined) in ({"north", "south"}, {"east", "west"})
-        props["up"] = "false" if straight else "true"
+        props["up"] = "true" if not straight or (raises and not covered) else "false"
     return state.partition("[")[0] + "[" + ",".join(f"{k}={props[k]}" for k in sorted(props)) + "]"
 
 

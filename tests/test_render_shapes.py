@@ -8,6 +8,7 @@ import pytest
 
 from voxgen.render import mesh as mesh_mod
 from voxgen.render.marks import FRONT_MARK_LIFT, front_marks
+from voxgen.render.joins import with_joined_sides
 from voxgen.render.mesh import build_mesh, check_faces
 from voxgen.render.shapes import DIRECTIONS, NORMALS, block_shape
 from voxgen.structure import Structure
@@ -463,6 +464,25 @@ def test_a_straight_run_of_wall_has_no_post_and_a_corner_has_one():
     assert [4, 0, 4, 12, 16, 12] in block_shape(corner).tolist()
 
 
+def test_a_wall_under_a_block_is_tall_and_a_torch_on_a_straight_run_keeps_its_post():
+    def middle(on_top):
+        blocks = np.zeros((3, 2, 1), np.int32)
+        blocks[:, 0, 0] = 1                       # a straight run along x
+        palette = (AIR, UNJOINED_WALL) + ((on_top,) if on_top else ())
+        if on_top:
+            blocks[1, 1, 0] = 2
+        return with_joined_sides(Structure(blocks, palette))
+
+    def drawn(s):
+        return s.palette[s.blocks[1, 0, 0]]
+    low = "minecraft:cobblestone_wall[east=low,north=none,south=none,up=false,waterlogged=false,west=low]"
+    assert drawn(middle(None)) == low
+    assert drawn(middle("minecraft:stone")) == low.replace("low", "tall")
+    assert drawn(middle("minecraft:torch")) == low.replace("up=false", "up=true")
+    assert drawn(middle("minecraft:oak_pressure_plate[powered=false]")) == low.replace("up=false", "up=true")
+    assert drawn(middle(UNJOINED_WALL)) == low            # a wall saved unjoined: its post is not the game's
+
+
 def test_panes_join_walls_and_iron_bars_but_not_fences():
     bars = "minecraft:iron_bars[east=false,north=false,south=false,waterlogged=false,west=false]"
     states = drawn_states(row(UNJOINED_FENCE, UNJOINED_PANE, bars, UNJOINED_WALL))
@@ -483,7 +503,6 @@ def test_joining_ignores_void_and_the_box_edge():
 def joined_wire(cells: dict) -> dict:
     """The states drawn at the cells of a structure of `cells` ((x, y, z) ->
     state, air elsewhere in the box from the origin to the highest)."""
-    from voxgen.render.joins import with_joined_sides
     palette = [AIR] + sorted(set(cells.values()))
     blocks = np.zeros(np.max(list(cells), axis=0) + 1, np.int32)
     for at, state in cells.items():

@@ -38,6 +38,7 @@ FENCE, NETHER_FENCE, PANE, WALL = 1, 2, 4, 8
 _JOIN_NONE = frozenset({"water", "lava", "bubble_column", "barrier", "pumpkin", "carved_pumpkin",
                         "jack_o_lantern", "melon"})
 _JOIN_NONE_SUFFIXES = ("_leaves", "shulker_box")
+_FLUIDS = frozenset({"water", "lava", "bubble_column"})
 # Steps (dx, dz) to the neighbour on each of SIDES.
 SIDE_STEPS = tuple((int(NORMALS[DIRECTIONS.index(side)][0]), int(NORMALS[DIRECTIONS.index(side)][2]))
                    for side in SIDES)
@@ -82,16 +83,39 @@ def _full_sides(state: str) -> dict[str, bool]:
     return {side: a == 256 for side, a in area.items()}
 
 
-def joined_state(state: str, sides: list[str]) -> str:
+# What lies on top of a wall, as far as its shape goes (`_above`).
+OPEN, COVERED, RAISES_POST = 0, 1, 2
+# Blocks on a wall that keep its post on a straight run (the game's tag
+# wall_post_override), by the end of the name; and torches, by name.
+_POST_OVERRIDE_SUFFIXES = ("_sign", "_banner", "_pressure_plate", "torch")
+
+
+def _above(state: str) -> int:
+    """OPEN, COVERED (a full block: the wall's sides under it are tall) or
+    RAISES_POST (a wall saved with its post and a side set, or a torch,
+    sign, banner or pressure plate) for `state` lying on a wall."""
+    path = block_id(state).partition(":")[2]
+    if block_shape(state) is None:
+        return OPEN if block_id(state) in AIR_IDS or path in _FLUIDS else COVERED
+    props = properties(state)
+    if connector(state) == "wall" and props.get("up") == "true" and connected_sides(props):
+        return RAISES_POST
+    return RAISES_POST if path.endswith(_POST_OVERRIDE_SUFFIXES) or path == "tripwire" else OPEN
+
+
+def joined_state(state: str, sides: list[str], above: int = OPEN) -> str:
     """`state` (a fence, wall, pane or iron bars) connected on `sides` only:
-    true / false, or for a wall low / none, with its post (`up`) left out
-    only on a straight run."""
+    true / false; for a wall low / none, tall under a full block (`above`,
+    see `_above`), with its post (`up`) left out on a straight run unless a
+    wall's post or a torch, sign, banner or pressure plate stands on it."""
     props = properties(state)
     wall = connector(state) == "wall"
+    reach = "tall" if above == COVERED else "low"
     for side in SIDES:
-        props[side] = ("low" if side in sides else "none") if wall else str(side in sides).lower()
+        props[side] = (reach if side in sides else "none") if wall else str(side in sides).lower()
     if wall:
-        props["up"] = str(sorted(sides) not in (["north", "south"], ["east", "west"])).lower()
+        straight = sorted(sides) in (["north", "south"], ["east", "west"])
+        props["up"] = str(not straight or above == RAISES_POST).lower()
     return join_state(block_id(state), props)
 
 
@@ -167,6 +191,7 @@ def _joined_fences(structure: Structure) -> Structure:
     if not reach.any():
         return structure
     joins = np.array([_joined_by(state) for state in palette], dtype=np.uint8)     # (K, 4)
+    above = np.array([_above(state) for state in palette], dtype=np.int64)
 
     def changes():
         for cells, (x, y, z) in _in_slabs(structure, reach.astype(bool)):
@@ -175,8 +200,10 @@ def _joined_fences(structure: Structure) -> Structure:
             for s, (dx, dz) in enumerate(SIDE_STEPS):
                 neighbour = _entry_at(structure, x + dx, y, z + dz)
                 sides |= ((joins[neighbour, s] & reach[entry]) != 0).astype(np.int64) << s
-            yield cells, entry, sides, lambda k, bits: None if bits == 0 else joined_state(
-                palette[k], [side for s, side in enumerate(SIDES) if bits >> s & 1])
+            on_top = np.where(reach[entry] == WALL, above[_entry_at(structure, x, y + 1, z)], OPEN)   # walls only
+            code = sides | on_top << 4
+            yield cells, entry, code, lambda k, c: None if c & 15 == 0 else joined_state(
+                palette[k], [side for s, side in enumerate(SIDES) if c >> s & 1], c >> 4)
     return _with_entries(structure, changes())
 
 
@@ -190,7 +217,6 @@ _WIRE_SOURCE_SUFFIXES = ("_button", "_pressure_plate")
 # Physics classes that conduct power (PHYSICS.md 2.2): one on top of a wire
 # keeps it from climbing, and a wire does not reach down past one.
 _CONDUCTORS = frozenset({"solid", "immovable", "slime", "glazed"})
-_FLUIDS = frozenset({"water", "lava", "bubble_column"})
 
 
 def _wire_links(state: str) -> list[bool]:
