@@ -22,7 +22,7 @@ capacity (hidden channels, MLP width or layers, perception filters, fixed ->
 learned perception) widens the checkpoint's model without changing what it
 does (`widen.py`). Resuming with `iterations` at the checkpoint's own count
 trains nothing and writes the checkpoint's model as the weights. A spec of
-stages (or a blueprint file of more than 500 blocks: the larger-structure
+stages (or a blueprint file of more than 300 blocks: the larger-structure
 recipe) runs each stage as such a run in a folder of its own, from the
 weights of the stage before (`nca/stages.py`).
 """

@@ -70,7 +70,7 @@ def train(spec, device, resume, init, iterations, out, weights, threads):
     that differ from the defaults, and any later stages as [[stages]]
     tables), a shipped structure's NAME (tree), or a blueprint file itself
     (house.schem, any format voxgen reads), trained with every default, or
-    above 500 blocks in the two stages of the README's 'A larger
+    above 300 blocks in the two stages of the README's 'A larger
     structure'."""
     from voxgen.nca.model import DEFAULT_THREADS
     from voxgen.train import train as run_training
