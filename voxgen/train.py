@@ -81,7 +81,6 @@ def start_from(model: NCA, path, palette, classes: torch.Tensor) -> None:
     model.load_state_dict(params)
 
 
-
 # The regrowth checks, by the damage each stands for.
 _HEALS = {"regrowth": "halfcut", "sphere_regrowth": "sphere"}
 
