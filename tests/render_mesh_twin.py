@@ -95,58 +95,91 @@ def _twin_state_at(structure, x, y, z):
     return structure.palette[structure.blocks[x, y, z]]
 
 
+def _twin_name(s):
+    return s.partition("[")[0].partition(":")[2]
+
+
+def _twin_face(state, side):
+    """bool (16, 16): the pixels of the cell's side `side` the block covers,
+    box by box and pixel by pixel; nothing for a block without collision."""
+    from voxgen.render.neighbours import collides
+    from voxgen.render.shapes import block_shape
+
+    covered = np.zeros((16, 16), bool)
+    if not collides(state):
+        return covered
+    boxes = block_shape(state)
+    if boxes is None:
+        return ~covered
+    for x0, y0, z0, x1, y1, z1 in boxes.tolist():
+        for a in range(16):
+            for b in range(16):
+                if side == "down" and y0 == 0 and x0 <= a < x1 and z0 <= b < z1:
+                    covered[a, b] = True
+                if side == "up" and y1 == 16 and x0 <= a < x1 and z0 <= b < z1:
+                    covered[a, b] = True
+                if side in ("north", "south") and (z0 == 0 if side == "north" else z1 == 16) \
+                        and x0 <= a < x1 and y0 <= b < y1:
+                    covered[a, b] = True
+                if side in ("west", "east") and (x0 == 0 if side == "west" else x1 == 16) \
+                        and z0 <= a < z1 and y0 <= b < y1:
+                    covered[a, b] = True
+    return covered
+
+
+TWIN_OPPOSITE = {"north": "south", "south": "north", "east": "west", "west": "east"}
+
+
 def _twin_wire(structure, x, y, z, state):
     """The wire at (x, y, z) as a picture draws it: as saved unless it reaches
     no side; then by the game's getConnectingSide, side by side."""
-    from voxgen.blocks import block_info
     from voxgen.render.shapes import block_shape
 
     props = _twin_props(state)
     if any(props.get(side) in ("side", "up") for side in TWIN_SIDES):
         return state
 
-    def name(s):
-        return s.partition("[")[0].partition(":")[2]
-
-    def full(s):
-        return block_shape(s) is None and name(s) not in ("air", "cave_air", "void_air", "water", "lava",
-                                                          "bubble_column")
-
     def conductor(s):
-        return full(s) and block_info(s).physics in ("solid", "immovable", "slime", "glazed")
+        from voxgen.render.neighbours import collides
+        return (block_shape(s) is None and collides(s) and _twin_name(s) not in (
+            "glass", "tinted_glass", "ice", "frosted_ice", "glowstone", "redstone_block", "observer", "piston",
+            "sticky_piston", "beacon", "barrier", "spawner")
+            and not _twin_name(s).endswith(("_stained_glass", "_leaves")))
 
     def is_wire(s):
-        return name(s) == "redstone_wire"
+        return _twin_name(s) == "redstone_wire"
 
     def reaches(s, side):
         facing = _twin_props(s).get("facing")
-        if name(s) == "repeater":
-            return facing in (side, {"north": "south", "south": "north", "east": "west", "west": "east"}[side])
-        if name(s) == "observer":
+        if _twin_name(s) == "repeater":
+            return facing in (side, TWIN_OPPOSITE[side])
+        if _twin_name(s) == "observer":
             return facing == side
-        return name(s) in ("redstone_wire", "lever", "redstone_torch", "redstone_wall_torch", "redstone_block",
-                           "detector_rail", "daylight_detector", "comparator", "target", "trapped_chest",
-                           "tripwire_hook", "lectern", "sculk_sensor", "calibrated_sculk_sensor",
-                           "lightning_rod") or name(s).endswith(("_button", "_pressure_plate"))
+        return _twin_name(s) in ("redstone_wire", "lever", "redstone_torch", "redstone_wall_torch",
+                                 "redstone_block", "detector_rail", "daylight_detector", "comparator", "target",
+                                 "trapped_chest", "tripwire_hook", "lectern", "sculk_sensor",
+                                 "calibrated_sculk_sensor", "lightning_rod") \
+            or _twin_name(s).endswith(("_button", "_pressure_plate"))
 
     capped = conductor(_twin_state_at(structure, x, y + 1, z))
     got = {}
     for side, (dx, dz) in TWIN_SIDES.items():
         beside = _twin_state_at(structure, x + dx, y, z + dz)
-        if not capped and full(beside) and is_wire(_twin_state_at(structure, x + dx, y + 1, z + dz)):
-            got[side] = "up"
+        holds = _twin_face(beside, "up").all() or _twin_name(beside) == "hopper"
+        if not capped and holds and is_wire(_twin_state_at(structure, x + dx, y + 1, z + dz)):
+            got[side] = "up" if _twin_face(beside, TWIN_OPPOSITE[side]).all() else "side"
         elif reaches(beside, side):
             got[side] = "side"
         elif not conductor(beside) and is_wire(_twin_state_at(structure, x + dx, y - 1, z + dz)):
             got[side] = "side"
         else:
             got[side] = "none"
-    if set(got.values()) == {"none"}:
-        return state
-    if got["north"] == got["south"] == "none":
+    no_north_south = got["north"] == got["south"] == "none"
+    no_east_west = got["east"] == got["west"] == "none"
+    if no_north_south:
         got["east"] = "side" if got["east"] == "none" else got["east"]
         got["west"] = "side" if got["west"] == "none" else got["west"]
-    if got["east"] == got["west"] == "none":
+    if no_east_west:
         got["north"] = "side" if got["north"] == "none" else got["north"]
         got["south"] = "side" if got["south"] == "none" else got["south"]
     props.update(got)
@@ -155,40 +188,34 @@ def _twin_wire(structure, x, y, z, state):
 
 def twin_drawn_state(structure, x, y, z):
     """The slow twin of `joins.with_joined_sides` for one cell: the state a
-    picture draws there, by the rules written out one by one."""
+    picture draws there, by the rules written out one by one (a wall asks
+    for the state drawn on top of it first)."""
     from voxgen.render.shapes import block_shape
 
     state = structure.palette[structure.blocks[x, y, z]]
-    if state.startswith("minecraft:redstone_wire["):
+    if _twin_name(state) == "redstone_wire":
         return _twin_wire(structure, x, y, z, state)
     kind = _twin_kind(state)
     props = _twin_props(state)
     if kind in (None, "gate") or any(props.get(side, "false") not in ("false", "none") for side in TWIN_SIDES):
         return state
-    X, _, Z = structure.shape
+    X, Y, Z = structure.shape
     joined = []
     for side, (dx, dz) in TWIN_SIDES.items():
         nx, nz = x + dx, z + dz
         if not (0 <= nx < X and 0 <= nz < Z) or (structure.void is not None and structure.void[nx, y, nz]):
             continue
         other = structure.palette[structure.blocks[nx, y, nz]]
-        name = other.partition("[")[0].partition(":")[2]
+        name = _twin_name(other)
         other_kind = _twin_kind(other)
-        full_face = (block_shape(other) is None and name not in ("air", "cave_air", "void_air")
-                     and name not in ("water", "lava", "bubble_column", "barrier", "pumpkin",
-                                      "carved_pumpkin", "jack_o_lantern", "melon")
-                     and not name.endswith("_leaves") and not name.endswith("shulker_box"))
+        if block_shape(other) is None:
+            full_face = _twin_face(other, side).all() and name not in (
+                "barrier", "pumpkin", "carved_pumpkin", "jack_o_lantern", "melon") \
+                and not name.endswith("_leaves") and not name.endswith("shulker_box")
+        else:
+            full_face = other_kind is None and _twin_face(other, TWIN_OPPOSITE[side]).all()
         gate_in_line = other_kind == "gate" and (
             _twin_props(other).get("facing", "north") in ("north", "south")) == (side in ("east", "west"))
-        if other_kind is None and block_shape(other) is not None:
-            # a shaped block's face towards this cell, drawn pixel by pixel
-            face = np.zeros((16, 16), bool)
-            for x0, y0, z0, x1, y1, z1 in block_shape(other).tolist():
-                touches = {"east": x0 == 0, "west": x1 == 16, "south": z0 == 0, "north": z1 == 16}[side]
-                if touches:
-                    across = (z0, z1) if side in ("east", "west") else (x0, x1)
-                    face[y0:y1, across[0]:across[1]] = True
-            full_face = bool(face.all())
         if kind in ("fence", "nether_fence"):
             join = full_face or other_kind == kind or gate_in_line
         elif kind == "pane":
@@ -199,24 +226,32 @@ def twin_drawn_state(structure, x, y, z):
             joined.append(side)
     if not joined:
         return state
-    # on top of a wall: a full block makes its sides tall; a wall saved with
-    # its post and a side, or a torch, sign, banner or pressure plate, keeps its post
-    top = _twin_state_at(structure, x, y + 1, z)
-    top_name = top.partition("[")[0].partition(":")[2]
-    covered = block_shape(top) is None and top_name not in ("air", "cave_air", "void_air", "water", "lava",
-                                                            "bubble_column")
-    top_props = _twin_props(top)
-    raises = (_twin_kind(top) == "wall" and top_props.get("up") == "true"
-              and any(top_props.get(side, "none") != "none" for side in TWIN_SIDES)) or \
-        top_name.endswith(("_sign", "_banner", "_pressure_plate", "torch")) or top_name == "tripwire"
-    for side in TWIN_SIDES:
-        if kind == "wall":
-            props[side] = ("tall" if covered else "low") if side in joined else "none"
-        else:
+    if kind != "wall":
+        for side in TWIN_SIDES:
             props[side] = "true" if side in joined else "false"
-    if kind == "wall":
-        straight = set(joined) in ({"north", "south"}, {"east", "west"})
-        props["up"] = "true" if not straight or (raises and not covered) else "false"
+        return state.partition("[")[0] + "[" + ",".join(f"{k}={props[k]}" for k in sorted(props)) + "]"
+    # a wall: the block on top as drawn, its bottom face against the game's test boxes
+    top = twin_drawn_state(structure, x, y + 1, z) if y + 1 < Y and not (
+        structure.void is not None and structure.void[x, y + 1, z]) else "minecraft:air"
+    bottom = _twin_face(top, "down")
+    tests = {"north": (7, 0, 9, 9), "east": (7, 7, 16, 9), "south": (7, 7, 9, 16), "west": (0, 7, 9, 9)}
+    for side in TWIN_SIDES:
+        x0, z0, x1, z1 = tests[side]
+        props[side] = ("tall" if bottom[x0:x1, z0:z1].all() else "low") if side in joined else "none"
+    top_name, top_props = _twin_name(top), _twin_props(top)
+    wall_post = _twin_kind(top) == "wall" and top_props.get("up", "true") == "true"
+    override = top_name in ("torch", "soul_torch", "redstone_torch", "copper_torch", "tripwire", "sign",
+                            "wall_sign") or top_name.endswith(("_pressure_plate", "_banner")) \
+        or (top_name.endswith("_sign") and not top_name.endswith("hanging_sign"))
+    corner_or_end = (props["north"] == "none") != (props["south"] == "none") or \
+        (props["east"] == "none") != (props["west"] == "none")
+    tall_line = props["north"] == props["south"] == "tall" or props["east"] == props["west"] == "tall"
+    if wall_post or corner_or_end:
+        props["up"] = "true"
+    elif tall_line:
+        props["up"] = "false"
+    else:
+        props["up"] = "true" if override or bottom[7:9, 7:9].all() else "false"
     return state.partition("[")[0] + "[" + ",".join(f"{k}={props[k]}" for k in sorted(props)) + "]"
 
 

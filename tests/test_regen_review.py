@@ -147,7 +147,9 @@ def test_ticks_zero_is_refused_and_ticks_round_to_whole_cycles():
                                        (["--damage", "random", "--radius", "0.2"], "--radius"),
                                        (["--damage", "sphere", "--rate", "0.1"], "--rate"),
                                        (["--damage", "sphere", "--radius", "1.5"], "--radius"),
-                                       (["--damage", "random", "--rate", "-0.1"], "--rate")])
+                                       (["--damage", "random", "--rate", "-0.1"], "--rate"),
+                                       (["--damage", "sphere", "--radius", "0"], "--radius"),
+                                       (["--damage", "random", "--rate", "0"], "--rate")])
 def test_options_that_would_be_ignored_or_overflow_are_refused(args, word):
     refused(["regen", "flying_machine", *args], word)
 

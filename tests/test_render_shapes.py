@@ -233,8 +233,7 @@ def test_redstone_wire_is_a_line_to_each_side_it_reaches():
     assert extent(wire(east="side", west="side")) == ([0, 0, 5 / 16], [1, 1 / 16, 11 / 16])
     assert len(faces_at(line, "east", 0, 1)) == 1 and len(faces_at(line, "north", 2, 0)) == 0
     assert extent(wire(north="side", east="side")) == ([5 / 16, 0, 0], [1, 1 / 16, 11 / 16])
-    assert extent(wire()) == ([5 / 16, 0, 5 / 16], [11 / 16, 1 / 16, 11 / 16])     # the dot
-    assert shape_mesh(wire()).n_faces == 6
+    assert block_shape(wire()).tolist() == [[5, 0, 5, 11, 1, 11]]                  # reaching no side: the dot
 
 
 def test_redstone_wire_going_up_climbs_the_side_of_its_cell():
@@ -275,7 +274,9 @@ def test_vines_are_plates_on_the_faces_they_grow_on():
     assert len(faces_at(mesh, "west", 0, 15 / 16)) == 1 and len(faces_at(mesh, "down", 1, 15 / 16)) == 1
     lichen = "minecraft:glow_lichen[down=true,east=false,north=false,south=false,up=false,waterlogged=false,west=false]"
     assert extent(lichen) == ([0, 0, 0], [1, 1 / 16, 1])
-    assert block_shape("minecraft:vine[east=false,north=false,south=false,up=false,west=false]") is None
+    hanging = [[0, 15, 0, 16, 16, 16]]                                # no face (1.12): from the block above
+    assert block_shape("minecraft:vine[east=false,north=false,south=false,up=false,west=false]").tolist() == hanging
+    assert block_shape("minecraft:vine").tolist() == hanging
 
 
 def test_rods_chains_and_heads_point_and_hang_the_right_way():
@@ -283,6 +284,9 @@ def test_rods_chains_and_heads_point_and_hang_the_right_way():
     assert extent("minecraft:end_rod[facing=east]") == ([0, 6 / 16, 6 / 16], [1, 10 / 16, 10 / 16])
     base = faces_at(shape_mesh("minecraft:end_rod[facing=east]"), "east", 0, 1 / 16)   # the base, at the west end
     assert len(base) == 1 and np.ptp(base[0, :, 1]) == 4 / 16
+    rod = shape_mesh("minecraft:lightning_rod[facing=north,powered=false,waterlogged=false]")
+    tip = faces_at(rod, "north", 2, 0)                                  # its tip, at the north end
+    assert len(tip) == 1 and np.ptp(tip[0, :, 0]) == 4 / 16
     assert extent("minecraft:chain[axis=z,waterlogged=false]") == ([7 / 16, 7 / 16, 0], [9 / 16, 9 / 16, 1])
     assert extent("minecraft:player_head[powered=false,rotation=3]") == ([4 / 16, 0, 4 / 16], [12 / 16, 0.5, 12 / 16])
     # on a wall facing west: against the east side
@@ -480,7 +484,28 @@ def test_a_wall_under_a_block_is_tall_and_a_torch_on_a_straight_run_keeps_its_po
     assert drawn(middle("minecraft:stone")) == low.replace("low", "tall")
     assert drawn(middle("minecraft:torch")) == low.replace("up=false", "up=true")
     assert drawn(middle("minecraft:oak_pressure_plate[powered=false]")) == low.replace("up=false", "up=true")
-    assert drawn(middle(UNJOINED_WALL)) == low            # a wall saved unjoined: its post is not the game's
+    assert drawn(middle("minecraft:oak_sign[rotation=0,waterlogged=false]")) == low.replace("up=false", "up=true")
+    # not in the game's tag, and no collision: nothing changes
+    for top in ("minecraft:wall_torch[facing=north]", "minecraft:oak_hanging_sign[attached=false,rotation=0]"):
+        assert drawn(middle(top)) == low, top
+    # a bottom face covering the sides' test boxes: tall (and a tall straight run has no post)
+    for top in ("minecraft:stone_slab[type=bottom,waterlogged=false]", "minecraft:white_carpet"):
+        assert drawn(middle(top)) == low.replace("low", "tall"), top
+    # one covering the post's test box: the post
+    for top in ("minecraft:oak_fence[east=false,north=false,south=false,waterlogged=false,west=false]",
+                "minecraft:lantern[hanging=false,waterlogged=false]", "minecraft:chain[axis=y,waterlogged=false]"):
+        assert drawn(middle(top)) == low.replace("up=false", "up=true"), top
+    # a lone wall on it keeps its post (up=true as the game gives it): so does this one
+    assert drawn(middle(UNJOINED_WALL)) == low.replace("up=false", "up=true")
+
+
+def test_walls_stacked_in_a_straight_run_are_tall_below_and_have_no_post():
+    blocks = np.zeros((3, 2, 1), np.int32)
+    blocks[:, :, 0] = 1                           # two straight runs along x, one on the other
+    s = with_joined_sides(Structure(blocks, (AIR, UNJOINED_WALL)))
+    low = "minecraft:cobblestone_wall[east=low,north=none,south=none,up=false,waterlogged=false,west=low]"
+    assert s.palette[s.blocks[1, 1, 0]] == low                    # the top one: nothing on it
+    assert s.palette[s.blocks[1, 0, 0]] == low.replace("low", "tall")     # under the top one's arms
 
 
 def test_panes_join_walls_and_iron_bars_but_not_fences():
@@ -516,8 +541,12 @@ def test_a_row_of_unconnected_wire_is_drawn_as_a_line():
     assert set(drawn.values()) == {wire(east="side", west="side")}      # the ends too: one side is a line
 
 
-def test_a_lone_unconnected_wire_stays_a_dot_and_a_corner_is_a_corner():
-    assert joined_wire({(1, 0, 1): wire()}) == {(1, 0, 1): wire()}
+def test_a_lone_unconnected_wire_is_a_cross_and_a_corner_is_a_corner():
+    """The game's data fixer of 1.16 makes a lone wire of 1.12 a cross."""
+    cross = wire(north="side", east="side", south="side", west="side")
+    assert joined_wire({(1, 0, 1): wire()}) == {(1, 0, 1): cross}
+    bare = "minecraft:redstone_wire"                                   # no properties at all: the same
+    assert joined_wire({(1, 0, 1): bare}) == {(1, 0, 1): cross.replace("power=0,", "")}
     drawn = joined_wire({(0, 0, 0): wire(), (1, 0, 0): wire(), (1, 0, 1): wire()})
     assert drawn[1, 0, 0] == wire(west="side", south="side")
     assert drawn[1, 0, 1] == wire(north="side", south="side")
@@ -529,10 +558,24 @@ def test_wire_climbs_a_block_to_the_wire_on_top_unless_a_conductor_caps_it():
     drawn = joined_wire(stairs)
     assert drawn[0, 0, 0] == wire(east="up", west="side")
     assert drawn[1, 1, 0] == wire(east="side", west="side")             # down past the air beside it
+    cross = wire(north="side", east="side", south="side", west="side")
     capped = joined_wire({**stairs, (0, 1, 0): stone})
-    assert capped[0, 0, 0] == wire() and capped[1, 1, 0] == wire()
+    assert capped[0, 0, 0] == cross and capped[1, 1, 0] == cross       # each alone
     glass = joined_wire({**stairs, (1, 0, 0): "minecraft:glass"})      # a full block, no conductor
     assert glass[0, 0, 0] == wire(east="up", west="side")
+    assert joined_wire({**stairs, (0, 1, 0): "minecraft:glass"})[0, 0, 0] == wire(east="up", west="side")
+    sand = joined_wire({**stairs, (0, 1, 0): "minecraft:sand"})        # sand conducts: it caps the wire
+    assert sand[0, 0, 0] == cross
+    # a top slab holds wire: the wire reaches it, but its side is not full, so not up
+    slab = joined_wire({**stairs, (1, 0, 0): "minecraft:stone_slab[type=top,waterlogged=false]"})
+    assert slab[0, 0, 0] == wire(east="side", west="side")
+
+
+def test_wire_reaches_down_past_a_block_that_does_not_conduct_only():
+    down = {(0, 1, 0): wire(), (1, 0, 0): wire()}
+    assert joined_wire({**down, (1, 1, 0): "minecraft:glass"})[0, 1, 0] == wire(east="side", west="side")
+    cross = wire(north="side", east="side", south="side", west="side")
+    assert joined_wire({**down, (1, 1, 0): "minecraft:sand"})[0, 1, 0] == cross
 
 
 def test_wire_reaches_power_sources_a_repeater_in_line_and_an_observer_back():
@@ -541,12 +584,38 @@ def test_wire_reaches_power_sources_a_repeater_in_line_and_an_observer_back():
     along = "minecraft:repeater[delay=1,facing=west,locked=false,powered=false]"
     across = along.replace("west", "north")
     assert joined_wire({(0, 0, 0): wire(), (1, 0, 0): along})[0, 0, 0] == wire(east="side", west="side")
-    assert joined_wire({(0, 0, 0): wire(), (1, 0, 0): across})[0, 0, 0] == wire()
+    cross = wire(north="side", east="side", south="side", west="side")
+    assert joined_wire({(0, 0, 0): wire(), (1, 0, 0): across})[0, 0, 0] == cross
     away = "minecraft:observer[facing=east,powered=false]"              # its back, the output, to the wire
     assert joined_wire({(0, 0, 0): wire(), (1, 0, 0): away})[0, 0, 0] == wire(east="side", west="side")
-    assert joined_wire({(0, 0, 0): wire(), (1, 0, 0): away.replace("east", "west")})[0, 0, 0] == wire()
+    assert joined_wire({(0, 0, 0): wire(), (1, 0, 0): away.replace("east", "west")})[0, 0, 0] == cross
     stored = wire(north="side", south="side")                           # saved by the game: as stored
     assert joined_wire({(0, 0, 0): stored, (1, 0, 0): lever})[0, 0, 0] == stored
+
+
+# Connectors saved unconnected among what changes how they join: conductors
+# or not, faces full or not, blocks on top of walls.
+JOINING = (AIR, "minecraft:stone", "minecraft:redstone_wire", wire(power=3), UNJOINED_WALL, UNJOINED_FENCE,
+           UNJOINED_PANE, "minecraft:glass", "minecraft:sand", "minecraft:stone_slab[type=top,waterlogged=false]",
+           "minecraft:stone_slab[type=bottom,waterlogged=false]", "minecraft:torch", "minecraft:white_carpet",
+           "minecraft:oak_stairs[facing=east,half=bottom,shape=straight,waterlogged=false]",
+           "minecraft:hopper[enabled=true,facing=down]", "minecraft:lantern[hanging=false,waterlogged=false]",
+           "minecraft:repeater[delay=1,facing=north,locked=false,powered=false]",
+           "minecraft:observer[facing=west,powered=false]", "minecraft:vine[east=false,north=true,south=false,"
+           "up=false,west=false]")
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_joining_matches_its_twin_cell_by_cell(seed):
+    from render_mesh_twin import twin_drawn_state
+    rng = np.random.default_rng(seed)
+    shape = (5, 4, 5)
+    blocks = np.where(rng.random(shape) < 0.7, rng.integers(1, len(JOINING), shape), 0).astype(np.int32)
+    s = Structure(blocks, JOINING, void=rng.random(shape) < 0.05 if seed % 2 else None)
+    joined = with_joined_sides(s)
+    drawn = np.ones(shape, bool) if s.void is None else ~s.void
+    for at in np.argwhere(drawn).tolist():
+        assert joined.palette[joined.blocks[tuple(at)]] == twin_drawn_state(s, *at), at
 
 
 # --- culling beside shaped blocks -------------------------------------------------
@@ -732,11 +801,11 @@ def test_joining_in_runs_of_a_few_cells_gives_the_same_states(seed, monkeypatch)
     box of unjoined fences took 1.8 GB in one pass); runs of one slab give
     every cell the state of one pass over all (new entries may come in
     another order)."""
-    from voxgen.render import joins
+    from voxgen.render import joins, neighbours
     s = random_structure(np.random.default_rng(seed), shape=(7, 3, 5))
     whole = joins.with_joined_sides(s)
     assert len(whole.palette) > len(s.palette)          # something was joined
-    monkeypatch.setattr(joins, "_JOIN_CELLS", 1)
+    monkeypatch.setattr(neighbours, "JOIN_CELLS", 1)
     runs = joins.with_joined_sides(s)
     assert runs.palette[:len(s.palette)] == s.palette
     assert (np.array(runs.palette)[runs.blocks] == np.array(whole.palette)[whole.blocks]).all()

@@ -187,10 +187,10 @@ def table(report) -> str:
                    "always leaves blocks on both sides.")
 @click.option("--jitter", type=click.IntRange(min=0), default=2, show_default=True,
               help="--at random picks the middle +- JITTER.")
-@click.option("--radius", type=click.FloatRange(min=0, max=1), default=0.3, show_default=True,
+@click.option("--radius", type=click.FloatRange(min=0, max=1, min_open=True), default=0.3, show_default=True,
               help="--damage sphere: the ball's radius, a fraction of the blueprint's largest extent "
                    "(placed at random inside its box).")
-@click.option("--rate", type=click.FloatRange(min=0, max=1), default=0.3, show_default=True,
+@click.option("--rate", type=click.FloatRange(min=0, max=1, min_open=True), default=0.3, show_default=True,
               help="--damage random: the fraction of cells wiped.")
 @click.option("--trials", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--steps", type=click.IntRange(min=0), default=None,

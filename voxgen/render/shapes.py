@@ -268,9 +268,7 @@ def _multiface(props):
     the cell it grows on (`north` .. `west`, `up`, `down` true), the plates
     cut back where they meet (up and down keep the edge, then north and
     south); growing on none, a cube."""
-    on = {face for face in (*SIDES, "up", "down") if props.get(face) == "true"}
-    if not on:
-        return None
+    on = {face for face in (*SIDES, "up", "down") if props.get(face) == "true"} or {"up"}
     y0, y1 = int("down" in on), 16 - int("up" in on)
     z0, z1 = int("north" in on), 16 - int("south" in on)
     plates = {"up": (0, 15, 0, 16, 16, 16), "down": (0, 0, 0, 16, 1, 16),
@@ -279,16 +277,19 @@ def _multiface(props):
     return [plates[face] for face in plates if face in on]
 
 
-def _rod(props):
-    """An end rod or lightning rod: a thin rod pointing to `facing`, on its
-    base against the block behind it."""
-    facing = props.get("facing", "up")
-    upright = [(6, 0, 6, 10, 1, 10), (7, 1, 7, 9, 16, 9)]
-    if facing == "up":
-        return upright
-    if facing == "down":
-        return _flip(upright)
-    return _turn([(6, 6, 15, 10, 10, 16), (7, 7, 0, 9, 9, 15)], _facing(props))
+def _rod(*upright):
+    """The maker of a rod written pointing up (`upright` boxes, y along the
+    rod), pointed to its `facing`: up, down, or a side (y becoming the way
+    it points)."""
+    def make(props):
+        facing = props.get("facing", "up")
+        if facing == "down":
+            return _flip(upright)
+        if facing not in SIDES:
+            return list(upright)
+        north = [(x0, z0, 16 - y1, x1, z1, 16 - y0) for x0, y0, z0, x1, y1, z1 in upright]
+        return _turn(north, facing)
+    return make
 
 
 def _potted(props, path: str):
@@ -370,7 +371,9 @@ _BY_NAME = {
     "flower_pot": lambda props: [(5, 0, 5, 11, 6, 11)],
     "lantern": _lantern, "soul_lantern": _lantern,
     "vine": _multiface, "glow_lichen": _multiface, "sculk_vein": _multiface,
-    "end_rod": _rod, "lightning_rod": _rod, "sea_pickle": _sea_pickle,
+    # the end rod on its base; the lightning rod with its tip at the far end
+    "end_rod": _rod((6, 0, 6, 10, 1, 10), (7, 1, 7, 9, 16, 9)),
+    "lightning_rod": _rod((7, 0, 7, 9, 12, 9), (6, 12, 6, 10, 16, 10)), "sea_pickle": _sea_pickle,
     "chain": lambda props: [{"x": (0, 7, 7, 16, 9, 9), "z": (7, 7, 0, 9, 9, 16)}.get(props.get("axis"),
                                                                                    (7, 0, 7, 9, 16, 9))],
     "cobweb": lambda props: _cross(16), "fire": lambda props: _cross(16), "soul_fire": lambda props: _cross(16),
