@@ -8,7 +8,7 @@ not listed here, and the states that fill their cell: double slabs, eight
 snow layers). The boxes of one shape never overlap, so no two faces of one
 block lie on top of each other.
 
-Shapes with a direction are written facing north and turned (`_turn`); the
+Shapes with a direction are written facing north and turned (`turn`); the
 rules follow the game's block models: a stair's step is on its `facing` side,
 an open trapdoor, a closed door, a ladder, a wall sign and a button or lever
 on a wall lie against the side opposite `facing`, an open door against the
@@ -18,10 +18,12 @@ Names are matched without their namespace, so a mod's `*_stairs` with the
 game's states draws as stairs. These are pictures only: physics and export
 keep every block a full cube.
 
+The small things in and on blocks (redstone parts, signs, vines, heads,
+cauldrons, ...) are written in `fixtures`, with the helpers of `boxes`.
 Fences, walls, panes, iron bars and redstone wire saved with no side
 connected (files upgraded from 1.12) are given the sides the game would
 connect from their neighbours by `joins.with_joined_sides`, which reads a
-block's kind here (`connector`, `wire_sides`).
+block's kind here (`connector`).
 
 Also here, because both the cubes and the boxes are made of them: the face
 directions of a cell (DIRECTIONS, NORMALS, BRIGHTNESS, CORNERS) and
@@ -37,6 +39,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from voxgen.blocks import block_id, properties
+from voxgen.render.boxes import SIDES, cross, faced, facing_of, flat, flip, rotated, turn
+from voxgen.render.fixtures import (HANGING_SIGN, HEADS, SIGN, WALL_HANGING_SIGN, WALL_HEADS, WALL_SIGN, button,
+                                    candles, cauldron, hopper, lantern, lever, multiface, potted, repeater, rod,
+                                    sea_pickle, wire)
 
 # Face directions, defined once: name, outward normal, brightness. Brightness
 # follows Minecraft's own flat shading (top 1.0, north/south 0.8,
@@ -58,9 +64,6 @@ CORNERS = np.array([
 ], dtype=np.float32)
 
 
-# Horizontal sides in clockwise order seen from above: one quarter turn
-# (`_turn`) takes each to the next.
-SIDES = ("north", "east", "south", "west")
 
 # Cross-shaped plants (and saplings) and their height in pixels.
 PLANTS = {
@@ -84,27 +87,6 @@ RAILS = frozenset({"rail", "powered_rail", "detector_rail", "activator_rail"})
 PANES = frozenset({"glass_pane", "iron_bars"})      # and every *_glass_pane
 
 
-def _turn(boxes, facing: str) -> list[tuple]:
-    """Boxes written facing north, turned to face `facing` (a quarter turn
-    clockwise from above per step: (x, z) -> (16 - z, x))."""
-    out = []
-    for x0, y0, z0, x1, y1, z1 in boxes:
-        for _ in range(SIDES.index(facing)):
-            x0, z0, x1, z1 = 16 - z1, x0, 16 - z0, x1
-        out.append((x0, y0, z0, x1, y1, z1))
-    return out
-
-
-def _flip(boxes) -> list[tuple]:
-    """Boxes mirrored top to bottom (the upper-half stair, the top trapdoor)."""
-    return [(x0, 16 - y1, z0, x1, 16 - y0, z1) for x0, y0, z0, x1, y1, z1 in boxes]
-
-
-def _facing(props, default: str = "north") -> str:
-    facing = props.get("facing", default)
-    return facing if facing in SIDES else default
-
-
 def _stairs(props):
     # Facing north: the slab, and the step on the north half (right = east).
     steps = {"straight": [(0, 8, 0, 16, 16, 8)],
@@ -113,8 +95,8 @@ def _stairs(props):
              "inner_right": [(0, 8, 0, 16, 16, 8), (8, 8, 8, 16, 16, 16)],
              "inner_left": [(0, 8, 0, 16, 16, 8), (0, 8, 8, 8, 16, 16)]}
     boxes = [(0, 0, 0, 16, 8, 16)] + steps.get(props.get("shape"), steps["straight"])
-    boxes = _flip(boxes) if props.get("half") == "top" else boxes
-    return _turn(boxes, _facing(props))
+    boxes = flip(boxes) if props.get("half") == "top" else boxes
+    return turn(boxes, facing_of(props))
 
 
 def _slab(props):
@@ -129,7 +111,7 @@ def _snow(props):
 
 def _trapdoor(props):
     if props.get("open") == "true":
-        return _turn([(0, 0, 13, 16, 16, 16)], _facing(props))
+        return turn([(0, 0, 13, 16, 16, 16)], facing_of(props))
     return [(0, 13, 0, 16, 16, 16) if props.get("half") == "top" else (0, 0, 0, 16, 3, 16)]
 
 
@@ -138,7 +120,7 @@ def _door(props):
         panel = (13, 0, 0, 16, 16, 16) if props.get("hinge") == "right" else (0, 0, 0, 3, 16, 16)
     else:
         panel = (0, 0, 13, 16, 16, 16)
-    return _turn([panel], _facing(props))
+    return turn([panel], facing_of(props))
 
 
 def connected_sides(props) -> list[str]:
@@ -148,7 +130,7 @@ def connected_sides(props) -> list[str]:
 
 def _post_and_arms(post, arm, sides) -> list[tuple]:
     """The `post` boxes and the `arm` boxes (written for north) turned to each of `sides`."""
-    return list(post) + [box for side in sides for box in _turn(arm, side)]
+    return list(post) + [box for side in sides for box in turn(arm, side)]
 
 
 def _fence(props):
@@ -170,7 +152,7 @@ def _wall(props):
     boxes = [(4, 0, 4, 12, 16, 12)] if post else []
     for side in sides:
         height = 16 if props[side] == "tall" else 14
-        boxes += _turn([(5, 0, 0, 11, height, 4 if post else 8)], side)
+        boxes += turn([(5, 0, 0, 11, height, 4 if post else 8)], side)
     return boxes
 
 
@@ -180,224 +162,64 @@ def _fence_gate(props):
         bars = [(0, 6, 0, 2, 15, 7), (14, 6, 0, 16, 15, 7)]
     else:
         bars = [(2, 6, 7, 14, 9, 9), (2, 12, 7, 14, 15, 9)]
-    return _turn(posts + bars, _facing(props))
-
-
-def _cross(height: int) -> list[tuple]:
-    """Two thin crossing walls (the second in two pieces, so none overlap)."""
-    return [(7, 0, 2, 9, height, 14), (2, 0, 7, 7, height, 9), (9, 0, 7, 14, height, 9)]
+    return turn(posts + bars, facing_of(props))
 
 
 def _crop(props, oldest: int):
     age = int(props["age"]) if props.get("age", "").isdigit() else oldest
-    return _cross(2 + 14 * min(age, oldest) // oldest)
-
-
-def _lantern(props):
-    if props.get("hanging") == "true":           # hung from the block above by its chain
-        return [(5, 1, 5, 11, 8, 11), (6, 8, 6, 10, 10, 10), (7, 10, 7, 9, 16, 9)]
-    return [(5, 0, 5, 11, 7, 11), (6, 7, 6, 10, 9, 10)]
-
-
-def _faced(*boxes):
-    """The maker of `boxes` (written facing north) turned to the block's `facing`."""
-    return lambda props: _turn(boxes, _facing(props))
-
-
-def _rotated(*boxes):
-    """The maker of `boxes` (written facing north) turned to the side nearest
-    a standing block's `rotation` (sixteenths of a turn from south)."""
-    def make(props):
-        rotation = int(props["rotation"]) if props.get("rotation", "").isdigit() else 0
-        return _turn(boxes, SIDES[(2 + (rotation + 2) // 4) % 4])    # 0 south, 4 west, 8 north, 12 east
-    return make
-
-
-def _attached(props, boxes) -> list[tuple]:
-    """`boxes` written lying on the floor facing north, placed by the block's
-    `face`: on the floor, hung from the ceiling, or stood up against the
-    side opposite `facing` on a wall (the floor's y = 0 becoming z = 16)."""
-    face = props.get("face", "wall")
-    if face == "wall":
-        boxes = [(x0, z0, 16 - y1, x1, z1, 16 - y0) for x0, y0, z0, x1, y1, z1 in boxes]
-    elif face == "ceiling":
-        boxes = _flip(boxes)
-    return _turn(boxes, _facing(props))
-
-
-def _button(props):
-    depth = 1 if props.get("powered") == "true" else 2        # pressed in
-    return _attached(props, [(5, 0, 6, 11, depth, 10)])
-
-
-def _lever(props):
-    # The base and its handle, drawn upright (the game tilts it by `powered`).
-    return _attached(props, [(5, 0, 4, 11, 3, 12), (7, 3, 7, 9, 10, 9)])
-
-
-def _repeater(props):
-    """The slab, the fixed torch at the output end and the torch that moves
-    from the middle back towards the input (`facing`) with `delay` 1..4;
-    locked, a low bar across the slab instead of the moving torch."""
-    delay = int(props["delay"]) if props.get("delay") in ("1", "2", "3", "4") else 1
-    z = 10 - 2 * delay
-    moving = (2, 2, z, 14, 4, z + 2) if props.get("locked") == "true" else (7, 2, z, 9, 7, z + 2)
-    return _turn([(0, 0, 0, 16, 2, 16), (7, 2, 12, 9, 7, 14), moving], _facing(props))
-
-
-def wire_sides(props) -> dict[str, str]:
-    """Side -> "side", "up" or "none": where a redstone wire reaches (`up`:
-    on to the top of the block beside it, up that block's face)."""
-    return {side: props.get(side, "none") if props.get(side) in ("side", "up") else "none"
-            for side in SIDES}
-
-
-def _wire(props):
-    """The wire's middle, a line to each side it reaches, and for `up` a strip
-    up the side of its cell (where the neighbour's face is); reaching no side,
-    the dot in the middle alone."""
-    boxes = [(5, 0, 5, 11, 1, 11)]
-    for side, reach in wire_sides(props).items():
-        if reach != "none":
-            boxes += _turn([(6, 0, 0, 10, 1, 5)] + ([(6, 1, 0, 10, 16, 1)] if reach == "up" else []), side)
-    return boxes
-
-
-def _multiface(props):
-    """Vines, glow lichen and sculk veins: a one-pixel plate on each face of
-    the cell it grows on (`north` .. `west`, `up`, `down` true), the plates
-    cut back where they meet (up and down keep the edge, then north and
-    south); growing on none, a cube."""
-    on = {face for face in (*SIDES, "up", "down") if props.get(face) == "true"} or {"up"}
-    y0, y1 = int("down" in on), 16 - int("up" in on)
-    z0, z1 = int("north" in on), 16 - int("south" in on)
-    plates = {"up": (0, 15, 0, 16, 16, 16), "down": (0, 0, 0, 16, 1, 16),
-              "north": (0, y0, 0, 16, y1, 1), "south": (0, y0, 15, 16, y1, 16),
-              "west": (0, y0, z0, 1, y1, z1), "east": (15, y0, z0, 16, y1, z1)}
-    return [plates[face] for face in plates if face in on]
-
-
-def _rod(*upright):
-    """The maker of a rod written pointing up (`upright` boxes, y along the
-    rod), pointed to its `facing`: up, down, or a side (y becoming the way
-    it points)."""
-    def make(props):
-        facing = props.get("facing", "up")
-        if facing == "down":
-            return _flip(upright)
-        if facing not in SIDES:
-            return list(upright)
-        north = [(x0, z0, 16 - y1, x1, z1, 16 - y0) for x0, y0, z0, x1, y1, z1 in upright]
-        return _turn(north, facing)
-    return make
-
-
-def _potted(props, path: str):
-    """A flower pot and what grows in it (a cactus's column, else a small cross)."""
-    if path == "potted_cactus":
-        return [(5, 0, 5, 11, 6, 11), (6, 6, 6, 10, 15, 10)]
-    return [(5, 0, 5, 11, 6, 11), (7, 6, 3, 9, 15, 13), (3, 6, 7, 7, 15, 9), (9, 6, 7, 13, 15, 9)]
-
-
-def _sea_pickle(props):
-    count = int(props["pickles"]) if props.get("pickles") in ("1", "2", "3", "4") else 1
-    return [(6, 0, 6, 10, 6, 10), (2, 0, 2, 5, 4, 5), (11, 0, 2, 14, 6, 5), (2, 0, 11, 5, 5, 14)][:count]
-
-
-def _bowl(y0: int, wall: int = 2) -> list[tuple]:
-    """Four walls `wall` thick from y0 to the top and a one-pixel floor
-    between them: a cauldron's or a hopper's bowl."""
-    w = wall
-    return [(0, y0, 0, 16, 16, w), (0, y0, 16 - w, 16, 16, 16), (0, y0, w, w, 16, 16 - w),
-            (16 - w, y0, w, 16, 16, 16 - w), (w, y0, w, 16 - w, y0 + 1, 16 - w)]
-
-
-def _cauldron(props):
-    legs = [(0, 0, 0, 4, 3, 2), (12, 0, 0, 16, 3, 2), (0, 0, 14, 4, 3, 16), (12, 0, 14, 16, 3, 16)]
-    return _bowl(3) + legs
-
-
-def _hopper(props):
-    """Its bowl, the middle below it and the spout, down or to `facing`."""
-    spout = (6, 0, 6, 10, 4, 10) if props.get("facing", "down") == "down" else _turn(
-        [(6, 4, 0, 10, 8, 4)], _facing(props))[0]
-    return _bowl(10) + [(4, 4, 4, 12, 10, 12), spout]
-
-
-def _candles(props):
-    count = int(props["candles"]) if props.get("candles") in ("1", "2", "3", "4") else 1
-    return [(7, 0, 7, 9, 6, 9), (4, 0, 9, 6, 5, 11), (10, 0, 9, 12, 5, 11), (9, 0, 4, 11, 4, 6)][:count]
-
-
-# Mob heads: on the floor, or on a wall against the side opposite `facing`.
-HEADS = frozenset({"skeleton_skull", "wither_skeleton_skull", "zombie_head", "player_head",
-                   "creeper_head", "dragon_head", "piglin_head"})
-WALL_HEADS = frozenset({"skeleton_wall_skull", "wither_skeleton_wall_skull", "zombie_wall_head",
-                        "player_wall_head", "creeper_wall_head", "dragon_wall_head", "piglin_wall_head"})
-
-
-def _flat(height: int, inset: int = 0):
-    return lambda props: [(inset, 0, inset, 16 - inset, height, 16 - inset)]
-
-
-# Signs: a board on a post; on a wall, the board alone; hanging, a board on
-# two chains (and on a wall, the bar they hang from).
-_SIGN = ((0, 8, 7, 16, 16, 9), (7, 0, 7, 9, 8, 9))
-_WALL_SIGN = ((0, 4, 14, 16, 12, 16),)
-_HANGING_SIGN = ((1, 0, 7, 15, 10, 9), (2, 10, 7, 4, 16, 9), (12, 10, 7, 14, 16, 9))
-_WALL_HANGING_SIGN = ((1, 0, 7, 15, 10, 9), (2, 10, 7, 4, 14, 9), (12, 10, 7, 14, 14, 9), (0, 14, 6, 16, 16, 10))
+    return cross(2 + 14 * min(age, oldest) // oldest)
 
 
 # Shapes found by the end of the block's name (checked in this order).
 _BY_SUFFIX = (
-    ("_stairs", _stairs), ("_slab", _slab), ("_carpet", _flat(1)),
-    ("_pressure_plate", _flat(1, 1)), ("_trapdoor", _trapdoor), ("_door", _door),
+    ("_stairs", _stairs), ("_slab", _slab), ("_carpet", flat(1)),
+    ("_pressure_plate", flat(1, 1)), ("_trapdoor", _trapdoor), ("_door", _door),
     ("_fence_gate", _fence_gate), ("_fence", _fence), ("_wall", _wall),
-    ("_glass_pane", _pane), ("_sapling", lambda props: _cross(14)), ("_bed", _flat(9)),
-    ("_wall_banner", _faced((1, 0, 14, 15, 16, 16))),
-    ("_banner", _rotated((7, 0, 7, 9, 16, 9), (1, 3, 6, 15, 16, 7))),    # the cloth on the side it faces
-    ("_button", _button), ("_wall_hanging_sign", _faced(*_WALL_HANGING_SIGN)),
-    ("_hanging_sign", _rotated(*_HANGING_SIGN)), ("_wall_sign", _faced(*_WALL_SIGN)), ("_sign", _rotated(*_SIGN)),
-    ("_coral_wall_fan", _faced((2, 6, 10, 14, 8, 16))), ("_coral_fan", lambda props: _cross(6)),
-    ("_coral", lambda props: _cross(15)),
+    ("_glass_pane", _pane), ("_sapling", lambda props: cross(14)), ("_bed", flat(9)),
+    ("_wall_banner", faced((1, 0, 14, 15, 16, 16))),
+    ("_banner", rotated((7, 0, 7, 9, 16, 9), (1, 3, 6, 15, 16, 7))),    # the cloth on the side it faces
+    ("button", button), ("_wall_hanging_sign", faced(*WALL_HANGING_SIGN)),
+    ("_hanging_sign", rotated(*HANGING_SIGN)), ("_wall_sign", faced(*WALL_SIGN)), ("_sign", rotated(*SIGN)),
+    ("_coral_wall_fan", faced((2, 6, 10, 14, 8, 16))), ("_coral_fan", lambda props: cross(6)),
+    ("_coral", lambda props: cross(15)),
 )
 _BY_NAME = {
-    "snow": _snow, "ladder": _faced((0, 0, 15, 16, 16, 16)),
-    "sign": _rotated(*_SIGN), "wall_sign": _faced(*_WALL_SIGN),       # as 1.13 named the oak ones
-    "redstone_wire": _wire, "lever": _lever, "repeater": _repeater,
+    "snow": _snow, "ladder": faced((0, 0, 15, 16, 16, 16)),
+    "sign": rotated(*SIGN), "wall_sign": faced(*WALL_SIGN),       # as 1.13 named the oak ones
+    "redstone_wire": wire, "lever": lever, "repeater": repeater,
     # The comparator: its slab, the two torches at the input end and the low one at the output.
-    "comparator": _faced((0, 0, 0, 16, 2, 16), (4, 2, 3, 6, 7, 5), (10, 2, 3, 12, 7, 5), (7, 2, 12, 9, 4, 14)),
-    "chest": _flat(14, 1), "trapped_chest": _flat(14, 1), "ender_chest": _flat(14, 1),
+    "comparator": faced((0, 0, 0, 16, 2, 16), (4, 2, 3, 6, 7, 5), (10, 2, 3, 12, 7, 5), (7, 2, 12, 9, 4, 14)),
+    "chest": flat(14, 1), "trapped_chest": flat(14, 1), "ender_chest": flat(14, 1),
     "flower_pot": lambda props: [(5, 0, 5, 11, 6, 11)],
-    "lantern": _lantern, "soul_lantern": _lantern,
-    "vine": _multiface, "glow_lichen": _multiface, "sculk_vein": _multiface,
+    "lantern": lantern, "soul_lantern": lantern,
+    "vine": multiface, "glow_lichen": multiface, "sculk_vein": multiface,
     # the end rod on its base; the lightning rod with its tip at the far end
-    "end_rod": _rod((6, 0, 6, 10, 1, 10), (7, 1, 7, 9, 16, 9)),
-    "lightning_rod": _rod((7, 0, 7, 9, 12, 9), (6, 12, 6, 10, 16, 10)), "sea_pickle": _sea_pickle,
+    "end_rod": rod((6, 0, 6, 10, 1, 10), (7, 1, 7, 9, 16, 9)),
+    "lightning_rod": rod((7, 0, 7, 9, 12, 9), (6, 12, 6, 10, 16, 10)), "sea_pickle": sea_pickle,
     "chain": lambda props: [{"x": (0, 7, 7, 16, 9, 9), "z": (7, 7, 0, 9, 9, 16)}.get(props.get("axis"),
                                                                                    (7, 0, 7, 9, 16, 9))],
-    "cobweb": lambda props: _cross(16), "fire": lambda props: _cross(16), "soul_fire": lambda props: _cross(16),
-    "enchanting_table": _flat(12), "daylight_detector": _flat(6), "stonecutter": _flat(9),
-    "cake": _flat(8, 1), "campfire": _flat(7), "soul_campfire": _flat(7), "lily_pad": _flat(1),
-    "cactus": _flat(16, 1), "bamboo": lambda props: [(6, 0, 6, 10, 16, 10)],
+    "cobweb": lambda props: cross(16), "fire": lambda props: cross(16), "soul_fire": lambda props: cross(16),
+    "enchanting_table": flat(12), "daylight_detector": flat(6), "stonecutter": flat(9),
+    "cake": flat(8, 1), "campfire": flat(7), "soul_campfire": flat(7), "lily_pad": flat(1),
+    "cactus": flat(16, 1), "bamboo": lambda props: [(6, 0, 6, 10, 16, 10)],
     "pointed_dripstone": lambda props: [(5, 0, 5, 11, 16, 11)],
-    "cauldron": _cauldron, "water_cauldron": _cauldron, "lava_cauldron": _cauldron,
-    "powder_snow_cauldron": _cauldron, "hopper": _hopper,
-    "candle": _candles, **{f"{colour}_candle": _candles for colour in (
+    "cauldron": cauldron, "water_cauldron": cauldron, "lava_cauldron": cauldron,
+    "powder_snow_cauldron": cauldron, "hopper": hopper,
+    "candle": candles, **{f"{colour}_candle": candles for colour in (
         "white", "orange", "magenta", "light_blue", "yellow", "lime", "pink", "gray", "light_gray",
         "cyan", "purple", "blue", "brown", "green", "red", "black")},
     # The anvil's foot, waist and top, its top long along `facing` (as the game's model).
-    **{name: _faced((2, 0, 2, 14, 4, 14), (4, 4, 4, 12, 10, 12), (3, 10, 0, 13, 16, 16))
+    **{name: faced((2, 0, 2, 14, 4, 14), (4, 4, 4, 12, 10, 12), (3, 10, 0, 13, 16, 16))
        for name in ("anvil", "chipped_anvil", "damaged_anvil")},
-    "lectern": _faced((0, 0, 0, 16, 2, 16), (4, 2, 4, 12, 13, 12), (0, 13, 0, 16, 16, 16)),
+    "lectern": faced((0, 0, 0, 16, 2, 16), (4, 2, 4, 12, 13, 12), (0, 13, 0, 16, 16, 16)),
     "brewing_stand": lambda props: [(1, 0, 1, 15, 2, 15), (7, 2, 7, 9, 14, 9)],
     **{name: (lambda props: [(4, 0, 4, 12, 8, 12)]) for name in HEADS},
-    **{name: _faced((4, 4, 8, 12, 12, 16)) for name in WALL_HEADS},
+    **{name: faced((4, 4, 8, 12, 12, 16)) for name in WALL_HEADS},
     **{name: _pane for name in PANES},
-    **{name: _flat(1) for name in RAILS},
+    **{name: flat(1) for name in RAILS},
     **{name: (lambda props: [(7, 0, 7, 9, 10, 9)]) for name in TORCHES},
-    **{name: _faced((7, 3, 12, 9, 13, 14)) for name in WALL_TORCHES},
-    **{name: (lambda props, h=h: _cross(h)) for name, h in PLANTS.items()},
+    **{name: faced((7, 3, 12, 9, 13, 14)) for name in WALL_TORCHES},
+    **{name: (lambda props, h=h: cross(h)) for name, h in PLANTS.items()},
     **{name: (lambda props, oldest=oldest: _crop(props, oldest)) for name, oldest in CROPS.items()},
 }
 
@@ -414,7 +236,7 @@ def _maker(path: str):
     """The function giving the boxes of blocks named `path` (no namespace), or None."""
     make = _BY_NAME.get(path)
     if make is None and path.startswith("potted_"):
-        return functools.partial(_potted, path=path)
+        return functools.partial(potted, path=path)
     return make if make is not None else next((f for suffix, f in _BY_SUFFIX if path.endswith(suffix)), None)
 
 

@@ -19,8 +19,9 @@ from __future__ import annotations
 import numpy as np
 
 from voxgen.blocks import block_id, join_state, properties
+from voxgen.render.boxes import SIDES
+from voxgen.render.fixtures import wire_sides
 from voxgen.render.neighbours import SIDE_STEPS, NewEntries, entry_at, face, full_cube, in_slabs, opposite
-from voxgen.render.shapes import SIDES, wire_sides
 from voxgen.structure import Structure
 
 # Redstone parts wire reaches whichever side it meets them on (signal
