@@ -308,6 +308,17 @@ def test_cauldrons_and_hoppers_are_bowls_and_a_hopper_spout_turns_to_its_facing(
     assert len(block_shape("minecraft:lime_candle[candles=3,lit=true,waterlogged=false]")) == 3
 
 
+def test_bells_hang_from_what_holds_them_and_amethyst_points_its_way():
+    floor = shape_mesh("minecraft:bell[attachment=floor,facing=north,powered=false]")
+    assert len(faces_at(floor, "down", 1, 0)) == 2                       # the frame's two posts
+    assert extent("minecraft:bell[attachment=ceiling,facing=north,powered=false]")[1][1] == 1
+    assert extent("minecraft:bell[attachment=double_wall,facing=north,powered=false]")[0][2] == 0
+    east = extent("minecraft:amethyst_cluster[facing=east,waterlogged=false]")
+    assert east[0][0] == 0 and east[1][0] == 7 / 16                       # on the west side, 7 pixels long
+    assert extent("minecraft:scaffolding[bottom=false,distance=0,waterlogged=false]") == ([0, 0, 0], [1, 1, 1])
+    assert len(top_at(shape_mesh("minecraft:scaffolding[bottom=false,distance=0,waterlogged=false]"), 1)) == 1
+
+
 def test_a_potted_plant_grows_out_of_its_pot():
     assert extent("minecraft:potted_red_tulip") == ([3 / 16, 0, 3 / 16], [13 / 16, 15 / 16, 13 / 16])
     assert len(top_at(shape_mesh("minecraft:potted_cactus"), 6 / 16)) == 1      # the pot's rim around the cactus
@@ -345,7 +356,13 @@ def test_boxes_of_a_shape_never_overlap():
                   "minecraft:lava_cauldron", "minecraft:hopper[enabled=true,facing=north]",
                   "minecraft:hopper[enabled=false,facing=down]", "minecraft:candle[candles=4,lit=false,waterlogged=false]",
                   "minecraft:anvil[facing=west]", "minecraft:lectern[facing=east,has_book=true,powered=false]",
-                  "minecraft:brewing_stand[has_bottle_0=false,has_bottle_1=false,has_bottle_2=false]"]:
+                  "minecraft:brewing_stand[has_bottle_0=false,has_bottle_1=false,has_bottle_2=false]",
+                  *[f"minecraft:bell[attachment={a},facing=east,powered=false]"
+                    for a in ("floor", "ceiling", "single_wall", "double_wall")],
+                  "minecraft:grindstone[face=ceiling,facing=south]", "minecraft:grindstone[face=wall,facing=west]",
+                  "minecraft:scaffolding[bottom=true,distance=0,waterlogged=false]",
+                  "minecraft:amethyst_cluster[facing=north,waterlogged=false]",
+                  "minecraft:large_amethyst_bud[facing=down,waterlogged=false]"]:
         grid = np.zeros((16, 16, 16), int)
         for x0, y0, z0, x1, y1, z1 in block_shape(state).tolist():
             assert 0 <= x0 < x1 <= 16 and 0 <= y0 < y1 <= 16 and 0 <= z0 < z1 <= 16

@@ -1,11 +1,12 @@
 """The shapes of the small things in and on blocks: redstone parts and
 wire, buttons and levers, signs, lanterns, vines, rods, mob heads, potted
-plants, cauldrons and hoppers, candles and sea pickles (boxes as `boxes`
+plants, cauldrons and hoppers, candles and sea pickles, bells, grindstones,
+scaffolding and amethyst (boxes as `boxes`
 writes them; `shapes` looks them up by name)."""
 
 from __future__ import annotations
 
-from voxgen.render.boxes import SIDES, attached, facing_of, flip, turn
+from voxgen.render.boxes import SIDES, attached, cross, facing_of, flip, turn
 
 
 def lantern(props):
@@ -131,3 +132,32 @@ SIGN = ((0, 8, 7, 16, 16, 9), (7, 0, 7, 9, 8, 9))
 WALL_SIGN = ((0, 4, 14, 16, 12, 16),)
 HANGING_SIGN = ((1, 0, 7, 15, 10, 9), (2, 10, 7, 4, 16, 9), (12, 10, 7, 14, 16, 9))
 WALL_HANGING_SIGN = ((1, 0, 7, 15, 10, 9), (2, 10, 7, 4, 14, 9), (12, 10, 7, 14, 14, 9), (0, 14, 6, 16, 16, 10))
+
+
+def bell(props):
+    """The bell (its rim and body) and what holds it, by `attachment`: a
+    frame of two posts and a bar on the floor, a chain from the ceiling, a
+    bar from the wall behind it, or a bar between two walls."""
+    body = [(4, 4, 4, 12, 6, 12), (5, 6, 5, 11, 13, 11)]
+    holder = {"floor": [(0, 0, 6, 2, 16, 10), (14, 0, 6, 16, 16, 10), (2, 13, 7, 14, 15, 9)],
+              "ceiling": [(7, 13, 7, 9, 16, 9)],
+              "single_wall": [(7, 13, 5, 9, 15, 16)],
+              "double_wall": [(7, 13, 0, 9, 15, 16)]}.get(props.get("attachment"), [(7, 13, 7, 9, 16, 9)])
+    return turn(body + holder, facing_of(props))
+
+
+def grindstone(props):
+    """The wheel between two supports on two legs, placed by `face` as a
+    button or lever is."""
+    return attached(props, [(4, 4, 2, 12, 16, 14), (2, 0, 6, 4, 7, 10), (12, 0, 6, 14, 7, 10),
+                            (2, 7, 5, 4, 13, 11), (12, 7, 5, 14, 13, 11)])
+
+
+def scaffolding(props):
+    """Its top and four corner posts."""
+    posts = [(0, 0, 0, 2, 14, 2), (14, 0, 0, 16, 14, 2), (0, 0, 14, 2, 14, 16), (14, 0, 14, 16, 14, 16)]
+    return [(0, 14, 0, 16, 16, 16)] + posts
+
+
+# Amethyst buds and clusters: a cross of this height, pointed to `facing` (`rod`).
+AMETHYST = {"small_amethyst_bud": 3, "medium_amethyst_bud": 4, "large_amethyst_bud": 5, "amethyst_cluster": 7}

@@ -40,9 +40,9 @@ import numpy as np
 
 from voxgen.blocks import block_id, properties
 from voxgen.render.boxes import SIDES, cross, faced, facing_of, flat, flip, rotated, turn
-from voxgen.render.fixtures import (HANGING_SIGN, HEADS, SIGN, WALL_HANGING_SIGN, WALL_HEADS, WALL_SIGN, button,
-                                    candles, cauldron, hopper, lantern, lever, multiface, potted, repeater, rod,
-                                    sea_pickle, wire)
+from voxgen.render.fixtures import (AMETHYST, HANGING_SIGN, HEADS, SIGN, WALL_HANGING_SIGN, WALL_HEADS, WALL_SIGN,
+                                    bell, button, candles, cauldron, grindstone, hopper, lantern, lever, multiface,
+                                    potted, repeater, rod, scaffolding, sea_pickle, wire)
 
 # Face directions, defined once: name, outward normal, brightness. Brightness
 # follows Minecraft's own flat shading (top 1.0, north/south 0.8,
@@ -196,6 +196,8 @@ _BY_NAME = {
     # the end rod on its base; the lightning rod with its tip at the far end
     "end_rod": rod((6, 0, 6, 10, 1, 10), (7, 1, 7, 9, 16, 9)),
     "lightning_rod": rod((7, 0, 7, 9, 12, 9), (6, 12, 6, 10, 16, 10)), "sea_pickle": sea_pickle,
+    "bell": bell, "grindstone": grindstone, "scaffolding": scaffolding,
+    **{name: rod(*cross(height)) for name, height in AMETHYST.items()},
     "chain": lambda props: [{"x": (0, 7, 7, 16, 9, 9), "z": (7, 7, 0, 9, 9, 16)}.get(props.get("axis"),
                                                                                    (7, 0, 7, 9, 16, 9))],
     "cobweb": lambda props: cross(16), "fire": lambda props: cross(16), "soul_fire": lambda props: cross(16),
