@@ -1,8 +1,8 @@
 """The shapes of the small things in and on blocks: redstone parts and
 wire, buttons and levers, signs, lanterns, vines, rods, mob heads, potted
 plants, cauldrons and hoppers, candles and sea pickles, bells, grindstones,
-scaffolding and amethyst (boxes as `boxes`
-writes them; `shapes` looks them up by name)."""
+scaffolding and amethyst (boxes as `boxes` writes them; `shapes` looks
+them up by name)."""
 
 from __future__ import annotations
 
