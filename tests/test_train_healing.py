@@ -59,7 +59,8 @@ def _sphere_run(tmp_path, monkeypatch, regrows: bool):
         asked.append(list(radius_range))
         n = 3 * len(seeds)
         return {"n": n, "exact": n if regrows else 0}
-    monkeypatch.setattr(training, "check_sphere_regrowth", fake)
+    import voxgen.nca.evaluate as evaluate
+    monkeypatch.setattr(evaluate, "check_sphere_regrowth", fake)
     record = training.train(spec, device="cpu", out=tmp_path / "run", progress=False)
     return record, asked
 

@@ -48,7 +48,7 @@ from voxgen.nca.average import WeightMean
 from voxgen.nca.config import NCAConfig, lr_at
 from voxgen.nca.device import pick_device
 from voxgen.nca.damage import apply_damage, blocks_box
-from voxgen.nca.evaluate import check_growth, check_regrowth, check_sphere_regrowth, distinct_runs
+from voxgen.nca.evaluate import HEALS, check_growth, distinct_runs, heal, healing_checks
 from voxgen.nca.loss import class_weights, growth_loss
 from voxgen.nca.model import NCA, set_threads
 from voxgen.nca.spec import LARGE_BLOCKS, for_blueprint, parse_spec
@@ -79,28 +79,6 @@ def start_from(model: NCA, path, palette, classes: torch.Tensor) -> None:
                           "blueprint and margin)", path)
     params = fit_parameters(model_state(tensors), NCAConfig.from_dict(meta["config"]), model, path)
     model.load_state_dict(params)
-
-
-# The regrowth checks, by the damage each stands for.
-_HEALS = {"regrowth": "halfcut", "sphere_regrowth": "sphere"}
-
-
-def _healing_checks(cfg) -> list[str]:
-    """The regrowth checks an early stop needs besides exact growth: the cut
-    halves' when training cuts halves, else the wiped balls' when it wipes
-    balls (a run trained to heal balls would otherwise stop as soon as it
-    grows, before it heals)."""
-    if "halfcut" in cfg.damage_kinds:
-        return ["regrowth"]
-    return ["sphere_regrowth"] if "sphere" in cfg.damage_kinds else []
-
-
-def _heal(key: str, model, classes, seed, cfg, cut_axes) -> dict:
-    """The regrowth check `key` (see _HEALS) of `model` from cfg.verify_seeds seeds."""
-    if key == "regrowth":
-        return check_regrowth(model, classes, seed, cfg.horizon, range(cfg.verify_seeds), cut_axes,
-                              cfg.halfcut_range)
-    return check_sphere_regrowth(model, classes, seed, cfg.horizon, range(cfg.verify_seeds), cfg.sphere_radius)
 
 
 def train(spec_path, device: str = "auto", resume: bool = False, iterations: int | None = None,
@@ -373,10 +351,10 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
                                  long_if_exact=cfg.verify_needed)     # grown on to 4x only if it may pass
             row["verify"] = check
             passed = check["exact"] >= cfg.verify_needed and check["long_accuracy"] >= 0.99
-            for key in _healing_checks(cfg) if passed else ():
+            for key in healing_checks(cfg) if passed else ():
                 # trained to heal: cut halves (or, trained on balls alone, the
                 # grown structure with a ball wiped) must regrow too, in >= 90% of tries
-                check[key] = _heal(key, judged, classes, target.seed, cfg, cut_axes)
+                check[key] = heal(key, judged, classes, target.seed, cfg, cut_axes)
                 passed = passed and check[key]["exact"] >= 0.9 * check[key]["n"]
             log.write(json.dumps({"it": it, "verify": check}) + "\n")
             if passed:
@@ -392,9 +370,9 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
     model = mean.model(model)
 
     final = verified or check_growth(model, classes, target.seed, cfg.horizon, range(cfg.verify_seeds))
-    for key in ("regrowth", "sphere_regrowth"):
-        if key not in final and _HEALS[key] in cfg.damage_kinds:
-            final[key] = _heal(key, model, classes, target.seed, cfg, cut_axes)
+    for key, damage in HEALS.items():
+        if key not in final and damage in cfg.damage_kinds:
+            final[key] = heal(key, model, classes, target.seed, cfg, cut_axes)
     record = {"iterations": iterations_done, "wall_time_s": round(elapsed, 1), "device": str(dev),
               "cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
               "torch": torch.__version__, "stopped_early": verified is not None,

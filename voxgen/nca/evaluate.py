@@ -108,11 +108,16 @@ def check_regrowth(model: NCA, classes: torch.Tensor, seed, steps: int, seeds, a
             shape[2 + a] = -1
             first = (coord < at).reshape(shape)
             for keep in (first, ~first):
-                regen = [torch.Generator(device=device).manual_seed(10_000 + int(s)) for s in seeds]
-                state = rollout(model, grown * keep, steps, regen)
-                right = (decode_classes(model, state) == classes).flatten(1).all(1)
-                n, exact = n + len(gens), exact + int(right.sum())
+                n, exact = n + len(gens), exact + _regrown(model, grown * keep, classes, steps, seeds, 10_000)
     return {"n": n, "exact": exact}
+
+
+def _regrown(model: NCA, damaged: torch.Tensor, classes: torch.Tensor, steps: int, seeds, offset: int) -> int:
+    """How many of the damaged samples (one per seed) regrow the whole target
+    in `steps` steps, sample i firing from seed offset + seeds[i]."""
+    regen = [torch.Generator(device=classes.device).manual_seed(offset + int(s)) for s in seeds]
+    state = rollout(model, damaged, steps, regen)
+    return int((decode_classes(model, state) == classes).flatten(1).all(1).sum())
 
 
 @torch.no_grad()
@@ -134,8 +139,27 @@ def check_sphere_regrowth(model: NCA, classes: torch.Tensor, seed, steps: int, s
         wiped = torch.cat([sphere(grown[i:i + 1], box, radius_range,
                                   torch.Generator().manual_seed(20_000 + 1_000 * t + int(s)))
                            for i, s in enumerate(seeds)])
-        regen = [torch.Generator(device=device).manual_seed(30_000 + 1_000 * t + int(s)) for s in seeds]
-        state = rollout(model, wiped, steps, regen)
-        right = (decode_classes(model, state) == classes).flatten(1).all(1)
-        n, exact = n + len(seeds), exact + int(right.sum())
+        n, exact = n + len(seeds), exact + _regrown(model, wiped, classes, steps, seeds, 30_000 + 1_000 * t)
     return {"n": n, "exact": exact}
+
+
+# The regrowth checks a run reports, by the damage each stands for.
+HEALS = {"regrowth": "halfcut", "sphere_regrowth": "sphere"}
+
+
+def healing_checks(config) -> list[str]:
+    """The regrowth checks an early stop needs besides exact growth: the cut
+    halves' when training cuts halves, else the wiped balls' when it wipes
+    balls (a run trained to heal balls would otherwise stop as soon as it
+    grows, before it heals)."""
+    if "halfcut" in config.damage_kinds:
+        return ["regrowth"]
+    return ["sphere_regrowth"] if "sphere" in config.damage_kinds else []
+
+
+def heal(key: str, model: NCA, classes: torch.Tensor, seed, config, cut_axes) -> dict:
+    """The regrowth check `key` (of HEALS) of `model`, from config.verify_seeds seeds."""
+    seeds = range(config.verify_seeds)
+    if key == "regrowth":
+        return check_regrowth(model, classes, seed, config.horizon, seeds, cut_axes, config.halfcut_range)
+    return check_sphere_regrowth(model, classes, seed, config.horizon, seeds, config.sphere_radius)

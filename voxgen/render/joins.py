@@ -171,9 +171,10 @@ def _joined_walls(structure: Structure) -> Structure:
     out = NewEntries(structure)
     on_top = {}                                                 # entry -> _on_top bits, as met
     X, Y, Z = structure.shape
-    layers = np.flatnonzero(reach.astype(bool)[structure.blocks].any(axis=(0, 2)))
+    wall = reach.astype(bool)
+    layers = np.flatnonzero(wall[structure.blocks].any(axis=(0, 2)))
     for y in layers[::-1].tolist():
-        x, z = np.nonzero(reach.astype(bool)[structure.blocks[:, y, :]])
+        x, z = np.nonzero(wall[structure.blocks[:, y, :]])
         if structure.void is not None:
             keep = ~structure.void[x, y, z]
             x, z = x[keep], z[keep]
