@@ -542,14 +542,14 @@ def test_joining_ignores_void_and_the_box_edge():
 
 # --- redstone wire saved unconnected ---------------------------------------------
 
-def joined_wire(cells: dict) -> dict:
+def joined_wire(cells: dict, data_version=None) -> dict:
     """The states drawn at the cells of a structure of `cells` ((x, y, z) ->
     state, air elsewhere in the box from the origin to the highest)."""
     palette = [AIR] + sorted(set(cells.values()))
     blocks = np.zeros(np.max(list(cells), axis=0) + 1, np.int32)
     for at, state in cells.items():
         blocks[at] = palette.index(state)
-    drawn = with_joined_sides(Structure(blocks, tuple(palette)))
+    drawn = with_joined_sides(Structure(blocks, tuple(palette), data_version=data_version))
     return {at: drawn.palette[drawn.blocks[at]] for at in cells}
 
 
@@ -567,6 +567,18 @@ def test_a_lone_unconnected_wire_is_a_cross_and_a_corner_is_a_corner():
     drawn = joined_wire({(0, 0, 0): wire(), (1, 0, 0): wire(), (1, 0, 1): wire()})
     assert drawn[1, 0, 0] == wire(west="side", south="side")
     assert drawn[1, 0, 1] == wire(north="side", south="side")
+
+
+def test_wire_reaching_nothing_is_a_dot_in_files_from_1_16_on():
+    """From DataVersion 2531 (20w18a) a wire reaching no side is a dot the
+    player chose; before it (1.13-1.15, and 1.12 files upgraded: 1519) it
+    is joined as the game's data fixer does."""
+    row = {(0, 0, 0): wire(), (1, 0, 0): wire(), (2, 2, 2): wire()}
+    for version in (2531, 2586, 3953):
+        assert joined_wire(row, version) == row
+    line, cross = wire(east="side", west="side"), wire(north="side", east="side", south="side", west="side")
+    for version in (None, 1519, 2230, 2530):
+        assert joined_wire(row, version) == {(0, 0, 0): line, (1, 0, 0): line, (2, 2, 2): cross}
 
 
 def test_wire_climbs_a_block_to_the_wire_on_top_unless_a_conductor_caps_it():

@@ -1,6 +1,11 @@
 """The lines the game gives redstone wire saved with no side connected
 (files upgraded from 1.12), for pictures (`joins.with_joined_sides`).
 
+Only in files saved before 1.16 (DataVersion below DOT_DATA_VERSION, or
+none): from 1.16 on a wire reaching no side is a dot the player chose
+(the game's data fixer of that version, RedstoneWireConnectionsFix, made
+every older one a line or cross), and is drawn as saved.
+
 On each side a wire reaches (the game's getConnectingSide):
 - `up` the wire one block up on the block beside it, where that block's
   top is a full face (or it is a hopper) and no conductor lies on this
@@ -36,6 +41,9 @@ _SOURCE_SUFFIXES = ("_button", "_pressure_plate")
 _NOT_CONDUCTORS = frozenset({"glass", "tinted_glass", "ice", "frosted_ice", "glowstone", "redstone_block",
                              "observer", "piston", "sticky_piston", "beacon", "barrier", "spawner"})
 _NOT_CONDUCTOR_SUFFIXES = ("_stained_glass", "_leaves")
+# The first DataVersion (the data fixer V2531, 20w18a) with dots: wire saved
+# from it on reaching no side is a dot.
+DOT_DATA_VERSION = 2531
 
 
 def is_wire(state: str) -> bool:
@@ -75,8 +83,11 @@ def wire_state(state: str, code: int) -> str:
 
 def joined_wire(structure: Structure) -> Structure:
     """`structure` with its wire saved reaching no side joined as the module
-    says (new palette entries after its own); itself when none changes."""
+    says (new palette entries after its own); itself when none changes, and
+    when it was saved from 1.16 on (its wire reaching nothing is a dot)."""
     palette = structure.palette
+    if structure.data_version is not None and structure.data_version >= DOT_DATA_VERSION:
+        return structure
     wire = np.array([is_wire(s) for s in palette], dtype=bool)
     unset = wire & np.array([set(wire_sides(properties(s)).values()) == {"none"} for s in palette], dtype=bool)
     if not unset.any():
