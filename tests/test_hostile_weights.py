@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
+import voxgen.nca.weights as weights_module
 from voxgen.cli import main
 from voxgen.errors import VoxgenError
 from voxgen.grow import load_trained
@@ -341,3 +342,104 @@ def test_an_edited_fixed_perception_kernel_is_refused(tmp_path):
     assert load_trained(write(tmp_path, tensors, meta, "fixed.safetensors")).config.perception == "fixed"
     tensors["model.kernel"] = tensors["model.kernel"] * 3
     refused(write(tmp_path, tensors, meta), "'model.kernel' is not the fixed perception's filters")
+
+
+# --- the header, checked before any tensor is read -------------------------------
+
+def with_header(tmp_path, entries: dict, metadata: dict | None = None, data: bytes = b"",
+                data_size: int | None = None, name="bad.safetensors") -> Path:
+    """A file of safetensors' layout by hand: the header's `entries` (name ->
+    dtype, shape, data_offsets) and `metadata` (the flying machine's when
+    None), then `data`, stretched (sparse) to `data_size` bytes if given."""
+    if metadata is None:
+        metadata = {k: json.dumps(v) for k, v in shipped()[1].items()}
+    text = json.dumps({"__metadata__": metadata, **entries}).encode()
+    path = tmp_path / name
+    with open(path, "wb") as f:
+        f.write(len(text).to_bytes(8, "little") + text + data)
+        if data_size is not None:
+            f.truncate(8 + len(text) + data_size)
+    return path
+
+
+def no_tensor_read(monkeypatch):
+    def load_file(path):
+        raise AssertionError("a tensor was read")
+    monkeypatch.setattr(weights_module, "load_file", load_file)
+
+
+@pytest.mark.parametrize("shape", [[2 ** 64 - 1, 0], [0, 2 ** 63], [-1, 0], [1.5], "big", [[1]]])
+def test_a_shape_that_is_no_list_of_counts_is_one_line(tmp_path, shape):
+    path = with_header(tmp_path, {"x": {"dtype": "F32", "shape": shape, "data_offsets": [0, 0]}})
+    refused(path, "not a voxgen weights file (tensor 'x': its shape or place in the file is not a list of counts)")
+    result = CliRunner().invoke(main, ["grow", str(path)])
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+
+
+def test_a_tensor_larger_than_its_place_in_the_file_is_refused(tmp_path):
+    path = with_header(tmp_path, {"x": {"dtype": "F32", "shape": [2 ** 32, 2 ** 32, 4], "data_offsets": [0, 0]}})
+    refused(path, "tensor 'x' of shape [4294967296, 4294967296, 4] does not fit its place in the file")
+
+
+def test_a_huge_grid_is_refused_from_the_header_without_reading_it(tmp_path, monkeypatch):
+    """A sparse 2 GB file whose target grid, 800^3 cells, and grid_shape
+    agree: refused by its header, no tensor read (it was read whole first,
+    4.5 GB of memory and 14 s, before the refusal)."""
+    tensors, meta = shipped()
+    meta["grid_shape"] = [800, 800, 800]
+    offsets, entries = 0, {}
+    for key, t in tensors.items():
+        shape, dtype = ([800, 800, 800], "I32") if key == "target.classes" else (list(t.shape), "F32")
+        size = 4 * math.prod(shape)
+        entries[key] = {"dtype": dtype, "shape": shape, "data_offsets": [offsets, offsets + size]}
+        offsets += size
+    path = with_header(tmp_path, entries, {k: json.dumps(v) for k, v in meta.items()}, data_size=offsets)
+    no_tensor_read(monkeypatch)
+    refused(path, "bad weights file: the grid [800, 800, 800] has more than 67,108,864 cells")
+
+
+def test_tensors_larger_than_the_memory_are_refused_before_reading(tmp_path, monkeypatch):
+    path = tmp_path / "fm.safetensors"
+    path.write_bytes(FLYING.read_bytes())
+    monkeypatch.setattr(weights_module, "memory_available", lambda device: 1000)
+    no_tensor_read(monkeypatch)
+    refused(path, "its tensors take 0.0 GiB, more than the 0.0 GiB of memory here")
+
+
+def test_many_tensors_are_refused_by_count(tmp_path, monkeypatch):
+    entries = {f"x{i}": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]} for i in range(5000)}
+    no_tensor_read(monkeypatch)
+    refused(with_header(tmp_path, entries), "5000 tensors; voxgen writes at most 4096")
+
+
+def test_a_pickle_or_a_torch_save_file_is_named_as_one(tmp_path):
+    import pickle
+    path = tmp_path / "pickled.safetensors"
+    path.write_bytes(pickle.dumps({"model": [1.0] * 100}))
+    refused(path, "a pickle, not safetensors: voxgen never unpickles")
+    path = tmp_path / "saved.safetensors"
+    torch.save({"w": torch.zeros(3)}, str(path))
+    refused(path, "a zip file (torch.save?), not safetensors: voxgen never unpickles")
+
+
+@pytest.mark.parametrize("raw, message", [
+    (b"\x05\x00\x00\x00\x00\x00\x00\x00{", "truncated in its header"),
+    (b"\x02\x00\x00\x00\x00\x00\x00\x00[]", "its header is not a JSON object"),
+    (b"\x02\x00\x00\x00\x00\x00\x00\x00\xff\xfe", "its header is not JSON"),
+    (b"\x01\x00", "truncated: no header"),
+])
+def test_a_broken_header_is_one_line(tmp_path, raw, message):
+    path = tmp_path / "broken.safetensors"
+    path.write_bytes(raw)
+    refused(path, f"not a voxgen weights file ({message})")
+
+
+def test_metadata_that_is_not_json_is_named_by_its_key(tmp_path):
+    metadata = {k: json.dumps(v) for k, v in shipped()[1].items()}
+    metadata["record"] = "{not json"
+    refused(with_header(tmp_path, {}, metadata), "its metadata 'record' is not JSON")
+
+
+def test_a_dtype_safetensors_knows_but_voxgen_never_writes_is_refused_by_name(tmp_path):
+    path = with_header(tmp_path, {"x": {"dtype": "F8_E8M0", "shape": [1], "data_offsets": [0, 1]}}, data=b"\0")
+    refused(path, "tensor 'x' is of a dtype voxgen never writes (F8_E8M0)")

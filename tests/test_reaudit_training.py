@@ -149,7 +149,7 @@ def test_memory_available_honours_the_address_space_limit(monkeypatch):
     """`ulimit -v` (or a container's cgroup limit) below the machine's RAM is
     what a run may use: the memory checks compare against it."""
     import resource
-    from voxgen.grow import memory_available
+    from voxgen.nca.device import memory_available
     ram = memory_available(torch.device("cpu"))
     assert ram and ram > 1 << 20
     monkeypatch.setattr(resource, "getrlimit", lambda which: (1 << 20, resource.RLIM_INFINITY))

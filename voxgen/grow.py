@@ -16,7 +16,6 @@ margin counts as wrong.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from voxgen.metrics import compare
 from voxgen.nca import target as nca_target
 from voxgen.nca.active import rollout
 from voxgen.nca.config import NCAConfig
-from voxgen.nca.device import pick_device
+from voxgen.nca.device import memory_available, pick_device
 from voxgen.nca.model import NCA
 from voxgen.nca.weights import build_model, read_weights
 from voxgen.safe_read import MAX_TOML_BYTES, NOT_REGULAR, BadToml, read_toml
@@ -112,31 +111,6 @@ def load_trained(name_or_path, device="cpu") -> Trained:
     return Trained(name=meta["name"], model=model, palette=palette, target=target,
                    seed_pos=tuple(meta["seed_pos"]), config=model.config,
                    record=meta.get("record", {}), path=path)
-
-
-def memory_available(device: torch.device) -> int | None:
-    """Bytes of memory on `device`, None if unknown: for the CPU physical RAM,
-    or less where this process is held to less (its address-space limit,
-    `ulimit -v`, or its container's cgroup limit)."""
-    try:
-        if device.type == "cuda":
-            return torch.cuda.mem_get_info(device)[1]
-        limits = [os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")]
-    except (ValueError, OSError, AttributeError):
-        return None
-    import resource
-    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-    if soft != resource.RLIM_INFINITY:
-        limits.append(soft)
-    for cgroup in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
-        try:
-            text = open(cgroup).read().strip()
-        except OSError:
-            continue
-        if text.isdigit():
-            limits.append(int(text))
-        break
-    return min(limits)
 
 
 def rollout_sample_bytes(cells: int, channels: int, filters: int, hidden: int) -> int:

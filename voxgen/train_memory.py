@@ -13,7 +13,8 @@ import math
 import torch
 
 from voxgen.errors import VoxgenError
-from voxgen.grow import memory_available, rollout_sample_bytes
+from voxgen.grow import rollout_sample_bytes
+from voxgen.nca.device import memory_available
 from voxgen.nca.weights import parameter_shapes
 
 

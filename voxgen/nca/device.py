@@ -1,6 +1,8 @@
-"""The device a model runs on: `--device auto|cpu|cuda`."""
+"""The device a model runs on (`--device auto|cpu|cuda`), and its memory."""
 
 from __future__ import annotations
+
+import os
 
 import torch
 
@@ -30,3 +32,28 @@ def pick_device(device) -> torch.device:
         return torch.device(name)
     except RuntimeError:
         raise VoxgenError(f"unknown device {device!r} (auto, cpu or cuda)") from None
+
+
+def memory_available(device: torch.device) -> int | None:
+    """Bytes of memory on `device`, None if unknown: for the CPU physical RAM,
+    or less where this process is held to less (its address-space limit,
+    `ulimit -v`, or its container's cgroup limit)."""
+    try:
+        if device.type == "cuda":
+            return torch.cuda.mem_get_info(device)[1]
+        limits = [os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")]
+    except (ValueError, OSError, AttributeError):
+        return None
+    import resource
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY:
+        limits.append(soft)
+    for cgroup in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = open(cgroup).read().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            limits.append(int(text))
+        break
+    return min(limits)

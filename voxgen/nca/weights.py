@@ -16,16 +16,31 @@ import unicodedata
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError, safe_open
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from voxgen.atomic_write import atomic_output
 from voxgen.blocks import AIR, canonical
 from voxgen.errors import VoxgenError
+from voxgen.formats import MAX_CELLS
 from voxgen.nca.config import NCAConfig
+from voxgen.nca.device import memory_available
 from voxgen.nca.model import NCA, perception_kernels
 
 FORMAT = "voxgen-nca/1"
+# A weights file's header at most (its tensors' names, dtypes and shapes,
+# and the metadata: palette, config, record): the shipped ones take 2-3 KB,
+# a palette of 10,000 long block states about 1 MB.
+MAX_HEADER_BYTES = 16 << 20
+# Tensors in a file at most: a model of 64 layers has about 130, a
+# checkpoint adds its Adam moments and weight average, 6 a parameter.
+MAX_TENSORS = 4096
+# safetensors' dtype names -> torch's, for the header's tensors: those of
+# `stored_dtypes` and others that a weights file from elsewhere may hold
+# (refused by name there); a name not here is refused at once.
+_DTYPES = {"F32": torch.float32, "F64": torch.float64, "F16": torch.float16, "BF16": torch.bfloat16,
+           "F8_E4M3": torch.float8_e4m3fn, "F8_E5M2": torch.float8_e5m2, "I64": torch.int64,
+           "I32": torch.int32, "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8, "BOOL": torch.bool}
 
 
 def parameter_shapes(classes: int, config: NCAConfig, trainable: bool = False) -> dict[str, tuple]:
@@ -65,21 +80,90 @@ def save_weights(path, model: NCA, classes, name: str, palette, seed, record: di
 def read_weights(path, checkpoint: bool = False) -> tuple[dict, dict]:
     """(tensors, metadata with JSON decoded), the whole file checked
     (`check_weights`; `checkpoint`: a training checkpoint's extra tensors
-    and metadata too). Raises VoxgenError on bad files."""
+    and metadata too). Raises VoxgenError on bad files. The header is read
+    and its tensors' names, dtypes and shapes checked before any tensor is
+    (`read_header`): a file is read whole only when it holds what a model of
+    its config does, and fits the memory."""
     path = Path(path)
     if not path.is_file():
         raise VoxgenError("no such weights file", path)
-    try:
-        tensors = load_file(str(path))
-        with safe_open(str(path), framework="pt") as f:
-            raw = f.metadata() or {}
-        meta = {k: json.loads(v) for k, v in raw.items()}
-    except (SafetensorError, OSError, ValueError, RecursionError) as err:
-        raise VoxgenError(f"not a voxgen weights file ({err})", path) from None
+    shapes, raw = read_header(path)
+    meta = {}
+    for key, value in raw.items():
+        try:
+            meta[key] = json.loads(value)
+        except (ValueError, RecursionError):
+            raise VoxgenError(f"not a voxgen weights file (its metadata '{key[:40]}' is not JSON)", path) from None
     if meta.get("format") != FORMAT:
         raise VoxgenError(f"not a voxgen weights file (format {meta.get('format')!r})", path)
+    check_weights(shapes, meta, path, checkpoint)
+    need, have = sum(t.nbytes for t in shapes.values()), memory_available(torch.device("cpu"))
+    if have is not None and need > have:
+        raise VoxgenError(f"its tensors take {need / 1024 ** 3:.1f} GiB, more than the "
+                          f"{have / 1024 ** 3:.1f} GiB of memory here", path)
+    try:
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError, TypeError, OverflowError, RecursionError) as err:
+        raise VoxgenError(f"not a voxgen weights file ({err})", path) from None
     check_weights(tensors, meta, path, checkpoint)
     return tensors, meta
+
+
+def read_header(path: Path) -> tuple[dict, dict]:
+    """A safetensors file's header alone: (name -> a tensor on torch's "meta"
+    device, of the stored dtype and shape and holding no data; the metadata,
+    str -> str). A VoxgenError naming `path` for a header that is too large
+    (MAX_HEADER_BYTES, MAX_TENSORS), not JSON of the layout safetensors
+    writes, of a dtype voxgen never writes, or whose tensors' sizes do not
+    match their places in the file."""
+    def bad(message):
+        raise VoxgenError(f"not a voxgen weights file ({message})", path)
+
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if len(head) < 8:
+            bad("truncated: no header")
+        length = int.from_bytes(head, "little")
+        if length > MAX_HEADER_BYTES:
+            what = "a pickle" if head[:1] == b"\x80" else "a zip file (torch.save?)" if head[:2] == b"PK" else None
+            bad(f"{what}, not safetensors: voxgen never unpickles" if what else
+                f"its first 8 bytes give a header of {length} bytes; a safetensors file of voxgen's has one "
+                f"of at most {MAX_HEADER_BYTES >> 20} MiB")
+        text = f.read(length)
+        data = f.seek(0, os.SEEK_END) - 8 - length
+    if len(text) < length:
+        bad("truncated in its header")
+    try:
+        header = json.loads(text.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        bad("its header is not JSON")
+    if not isinstance(header, dict):
+        bad("its header is not a JSON object")
+    raw = header.pop("__metadata__", None) or {}
+    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+        bad("its metadata is not a table of strings")
+    if len(header) > MAX_TENSORS:
+        bad(f"{len(header)} tensors; voxgen writes at most {MAX_TENSORS}")
+    shapes = {}
+    for name, entry in header.items():
+        shape, offsets = (entry.get("shape"), entry.get("data_offsets")) if isinstance(entry, dict) else (None, None)
+        dtype = _DTYPES.get(entry.get("dtype")) if isinstance(entry, dict) else None
+        label = repr(name[:40])
+        if dtype is None:
+            bad(f"tensor {label} is of a dtype voxgen never writes ({str(entry.get('dtype'))[:20] if isinstance(entry, dict) else '?'})")
+        if not (isinstance(shape, list) and len(shape) <= 8 and all(_count(n) for n in shape)) \
+                or not (isinstance(offsets, list) and len(offsets) == 2 and all(_count(n) for n in offsets)):
+            bad(f"tensor {label}: its shape or place in the file is not a list of counts")
+        begin, end = offsets
+        if not begin <= end <= data or math.prod(shape) * dtype.itemsize != end - begin:
+            bad(f"tensor {label} of shape {shape} does not fit its place in the file "
+                f"(bytes {begin}..{end} of {data})")
+        shapes[name] = torch.empty(shape, dtype=dtype, device="meta")
+    return shapes, raw
+
+
+def _count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 48
 
 
 def check_weights(tensors: dict, meta: dict, path, checkpoint: bool = False) -> None:
@@ -89,7 +173,8 @@ def check_weights(tensors: dict, meta: dict, path, checkpoint: bool = False) -> 
     the target grid (3-D, classes within the palette, wider than the
     margins), the seed inside it, every tensor of the dtype voxgen writes it
     in (`stored_dtypes`), and every model tensor of the shape the config and
-    palette give (finite). A VoxgenError naming `path` otherwise."""
+    palette give (finite). A VoxgenError naming `path` otherwise. Tensors of
+    a header alone (`read_header`) get every check but those of values."""
     from voxgen.nca.spec import check_config
 
     def bad(message):
@@ -123,9 +208,11 @@ def check_weights(tensors: dict, meta: dict, path, checkpoint: bool = False) -> 
     if classes.dtype not in (torch.int32, torch.int64) or classes.ndim != 3:
         bad(f"'target.classes' must be 3-D integers, got {classes.dtype} {list(classes.shape)}")
     grid = tuple(classes.shape)
+    if math.prod(grid) > MAX_CELLS:
+        bad(f"the grid {list(grid)} has more than {MAX_CELLS:,} cells, the most a blueprint may")
     if min(grid) <= 2 * config.margin:
         bad(f"the grid {list(grid)} is no wider than its margins ({config.margin} cells a side)")
-    if int(classes.min()) < 0 or int(classes.max()) >= len(palette):
+    if _anywhere(classes, lambda c: (c < 0) | (c >= len(palette))):
         bad(f"'target.classes' holds classes outside the palette's 0..{len(palette) - 1}")
     if "grid_shape" in meta and meta["grid_shape"] != list(grid):
         bad(f"'grid_shape' {meta['grid_shape']!r} is not the target's {list(grid)}")
@@ -152,9 +239,10 @@ def check_weights(tensors: dict, meta: dict, path, checkpoint: bool = False) -> 
         if tuple(have[name].shape) != want[name] or not have[name].is_floating_point():
             bad(f"'model.{name}' is {have[name].dtype} {list(have[name].shape)}, the config and palette "
                 f"give float {list(want[name])}")
-        if not bool(torch.isfinite(have[name]).all()):
+        if _anywhere(have[name], _not_finite):
             bad(f"'model.{name}' holds values that are not finite")
-    if config.perception == "fixed" and not torch.equal(have["kernel"], _fixed_kernel(have["kernel"])):
+    if config.perception == "fixed" and not have["kernel"].is_meta \
+            and not torch.equal(have["kernel"], _fixed_kernel(have["kernel"])):
         # the CPU's kernels apply the fixed filters themselves, torch's (a GPU's) the stored ones
         bad("'model.kernel' is not the fixed perception's filters (identity and Sobel): a fixed "
             "kernel is not trained, so these weights were edited")
@@ -169,6 +257,16 @@ def check_weights(tensors: dict, meta: dict, path, checkpoint: bool = False) -> 
         others = {k for k in others if not k.startswith(("opt.", "mean."))}
     if others:
         bad(f"unexpected tensor {sorted(others)[0]!r}")
+
+
+def _anywhere(t: torch.Tensor, test) -> bool:
+    """Whether `test(t)` (a bool tensor) holds anywhere; never for a tensor
+    of a header alone (`read_header`: on the "meta" device, no values yet)."""
+    return not t.is_meta and bool(test(t).any())
+
+
+def _not_finite(t: torch.Tensor) -> torch.Tensor:
+    return ~torch.isfinite(t)
 
 
 def _fixed_kernel(like: torch.Tensor) -> torch.Tensor:
@@ -221,9 +319,9 @@ def _check_checkpoint(tensors: dict, meta: dict, channels: int, grid: tuple, bad
         bad(f"'pool' is {list(pool.shape)}, not (N, {channels}, {', '.join(map(str, grid))})")
     if tuple(loss.shape) != (pool.shape[0],) or not loss.is_floating_point():
         bad(f"'pool_loss' is {list(loss.shape)}, not ({pool.shape[0]},)")
-    if not bool(torch.isfinite(pool).all()):
+    if _anywhere(pool, _not_finite):
         bad("'pool' holds values that are not finite")
-    if bool((loss.isnan() | (loss < 0)).any()):         # +inf: a state not yet scored
+    if _anywhere(loss, lambda t: t.isnan() | (t < 0)):         # +inf: a state not yet scored
         bad("'pool_loss' holds NaN or negative losses")
 
 
@@ -252,23 +350,23 @@ def _check_training_state(tensors: dict, meta: dict, params: dict, shapes: dict,
         step = tensors[f"opt.{i}.step"]
         if step.numel() != 1 or step.ndim > 1:
             bad(f"'opt.{i}.step' must be one number, got {step.dtype} {list(step.shape)}")
-        if not (math.isfinite(float(step)) and float(step) >= 0):
+        if not step.is_meta and not (math.isfinite(float(step)) and float(step) >= 0):
             bad(f"'opt.{i}.step' must be a finite non-negative count, got {float(step)}")
         for moment in ("exp_avg", "exp_avg_sq"):
             t = tensors[f"opt.{i}.{moment}"]
             if tuple(t.shape) != params[names[i]] or not t.is_floating_point():
                 bad(f"'opt.{i}.{moment}' is {t.dtype} {list(t.shape)}, the parameter '{names[i]}' is "
                     f"float {list(params[names[i]])}")
-            if not bool(torch.isfinite(t).all()):
+            if _anywhere(t, _not_finite):
                 bad(f"'opt.{i}.{moment}' holds values that are not finite")
-        if bool((tensors[f"opt.{i}.exp_avg_sq"] < 0).any()):
+        if _anywhere(tensors[f"opt.{i}.exp_avg_sq"], lambda t: t < 0):
             bad(f"'opt.{i}.exp_avg_sq' holds negative values (squared gradients are >= 0)")
     for key, t in tensors.items():
         if key.startswith("mean."):
             name = key[len("mean."):]
             if name not in shapes or not t.is_floating_point():
                 bad(f"unexpected tensor {key!r}")
-            if not bool(torch.isfinite(t).all()):
+            if _anywhere(t, _not_finite):
                 bad(f"'{key}' holds values that are not finite")
 
 
