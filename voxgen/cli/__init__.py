@@ -13,6 +13,7 @@ import math
 import os
 import signal
 import sys
+from contextlib import contextmanager
 
 import click
 
@@ -202,6 +203,57 @@ class LazyGroup(click.Group):
                 signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
 
 
+def empty_path_error(name: str, what: str, example: str) -> VoxgenError:
+    """The one-line error for a path option or argument given as '' (Path('')
+    is the current folder: `--frames ''` wrote its frames there). `name`:
+    the option (`--frames`) or argument (`FILE|NAME`) as --help shows it."""
+    typed = f"{name} {example}" if name.startswith("-") else example
+    return VoxgenError(f"{name} is empty: give {what}, e.g. {typed}")
+
+
+class GivenPath(click.Path):
+    """A path option or argument that refuses an empty value in one line
+    (`empty_path_error`); otherwise click.Path. `what` and `example` complete the
+    message: "--frames is empty: give a folder, e.g. --frames frames"."""
+
+    def __init__(self, what: str, example: str, **kwargs):
+        super().__init__(**kwargs)
+        self.what, self.example = what, example
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value:
+            name = param.opts[0] if isinstance(param, click.Option) else param.human_readable_name.strip("[]")
+            raise empty_path_error(name, self.what, self.example)
+        return super().convert(value, param, ctx)
+
+
+# The blueprint and the trained weights most commands take, as a file or a NAME.
+BLUEPRINT = GivenPath("a blueprint file or a bundled NAME", "tree")
+WEIGHTS = GivenPath("a trained structure's NAME or a weights file", "tree")
+
+
+@contextmanager
+def output_folder(path):
+    """Make folder `path` and its missing parents for a command's output; if
+    the block fails, remove the ones made here (when empty: a failed command
+    leaves no folder made for nothing)."""
+    from pathlib import Path
+
+    from voxgen.errors import make_dir
+
+    made = [p for p in [Path(path), *Path(path).parents] if not p.exists()][::-1]
+    make_dir(path)
+    try:
+        yield
+    except BaseException:
+        for folder in reversed(made):
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
+
+
 def output_path(text: str, example: str):
     """The -o path as typed, refused in one line when it is empty or ends in
     a path separator (a folder was meant: Path() would drop the slash and
@@ -209,7 +261,7 @@ def output_path(text: str, example: str):
     from pathlib import Path
 
     if not text:
-        raise VoxgenError(f"-o is empty: give the output file, e.g. -o {example}")
+        raise empty_path_error("-o", "the output file", example)
     if text.endswith(("/", os.sep)):
         raise VoxgenError(f"-o names a folder (it ends in '/'), not a file: give a file in it, "
                           f"e.g. -o DIR/{example}", text)

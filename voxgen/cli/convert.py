@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import click
 
+from voxgen.cli import BLUEPRINT, GivenPath
+
 
 @click.command()
-@click.argument("source", metavar="IN|NAME")
-@click.argument("target", metavar="OUT", type=click.Path(path_type=str))
+@click.argument("source", metavar="IN|NAME", type=BLUEPRINT)
+@click.argument("target", metavar="OUT", type=GivenPath("the file to write", "tree.schem", path_type=str))
 @click.option("--schem-version", type=click.Choice(["2", "3"]), default=None,
               help="Sponge schematic version for .schem output (default 3).")
 def convert(source, target, schem_version):

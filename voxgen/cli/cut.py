@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from voxgen.cli import SEED, load_blueprint
+from voxgen.cli import BLUEPRINT, SEED, load_blueprint, output_folder
 
 # The most cells `cut` takes on. Both parts keep the whole box, and writing
 # them (e.g. .schem) peaks near 100 bytes a cell: a 256^3 sample (16.7 M
@@ -25,7 +25,7 @@ def part_stem(path: Path) -> str:
 
 
 @click.command()
-@click.argument("blueprint")
+@click.argument("blueprint", type=BLUEPRINT)
 @click.option("--axis", type=click.Choice(["x", "y", "z"]), default=None,
               help="Axis the cut plane crosses (default: the longest).")
 @click.option("--at", "at", default="half", show_default=True,
@@ -78,29 +78,11 @@ def cut(blueprint, axis, at, seed, out, fmt):
     targets = [out / f"{name}_part{i}.{fmt.lstrip('.')}" for i in range(2)]
     formats.format_for_output(targets[0])               # refuse a bad format before writing
     parts = structure.cut_along(a, pos)
-    created = _make_dirs(out)
-    try:
-        with atomic_outputs(targets) as temps:           # both parts or neither
-            for i, (part, tmp) in enumerate(zip(parts, temps)):
-                meta = {k: v for k, v in part.metadata.items() if k not in ("machine", "format")}
-                formats.save(replace(part, name=f"{name}_part{i}", metadata=meta), tmp)
-    except BaseException:
-        for folder in reversed(created):                 # and no folder made for nothing
-            try:
-                folder.rmdir()
-            except OSError:
-                break
-        raise
+    with output_folder(out), atomic_outputs(targets) as temps:     # both parts or neither
+        for i, (part, tmp) in enumerate(zip(parts, temps)):
+            meta = {k: v for k, v in part.metadata.items() if k not in ("machine", "format")}
+            formats.save(replace(part, name=f"{name}_part{i}", metadata=meta), tmp)
     for part, target in zip(parts, targets):
         click.echo(f"{target}  {part.count_non_air()} blocks")
     click.echo(f"cut {name} along {'xyz'[a]} at {pos}")
 
-
-def _make_dirs(out: Path) -> list[Path]:
-    """Create folder `out` and its missing parents; returns those it created,
-    outermost first."""
-    from voxgen.errors import make_dir
-
-    missing = [p for p in [out, *out.parents] if not p.exists()][::-1]
-    make_dir(out)
-    return missing

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import click
 
+from voxgen.cli import BLUEPRINT
+
 
 @click.command()
-@click.argument("file", metavar="FILE|NAME")
+@click.argument("file", metavar="FILE|NAME", type=BLUEPRINT)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output mesh: .glb, .obj (+ .mtl beside it) or .ply.")
 def export(file, output):

@@ -3,39 +3,44 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import sys
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import click
 
-from voxgen.cli import SEED
+from voxgen.cli import SEED, WEIGHTS, GivenPath
+from voxgen.nca.config import MAX_STEPS
 
-MAX_FRAME_FILES = 10_000     # --frames writes a file a step: a mistyped --steps must not fill the disk
 FRAME_NAME = re.compile(r"step_\d{4,}\.toml")     # what --frames writes: step_0000.toml (the seed), ...
 PROGRESS_FROM = 1000         # growths of this many steps or more show a progress bar at a terminal
 
 
 @click.command()
-@click.argument("weights")
-@click.option("--steps", type=click.IntRange(min=0), default=None,
+@click.argument("weights", type=WEIGHTS)
+@click.option("--steps", type=click.IntRange(0, MAX_STEPS), default=None,
               help="Growth steps (default: the training horizon).")
 @click.option("--seed", type=SEED, default=0, show_default=True,
               help="Firing-mask random seed.")
-@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
+@click.option("--out", "out", type=GivenPath("the file to write", "grown.schem", dir_okay=False),
+              default=None,
               help="Write the grown structure (.toml, .schem, .nbt, .litematic): the whole grid it "
                    "grew in, the blueprint's box and the margin of air around it.")
 @click.option("--json", "as_json", is_flag=True, help="Print metrics as JSON.")
-@click.option("--frames", type=click.Path(file_okay=False), default=None,
+@click.option("--frames", type=GivenPath("a folder", "frames", file_okay=False), default=None,
               help=f"Write the seed and every step's structure as DIR/step_NNNN.toml, step_0000 the "
-                   f"seed (a file a step: at most {MAX_FRAME_FILES:,} steps). Frames an earlier run left "
-                   f"in DIR are removed first; other files there are left alone.")
+                   f"seed (a file a step: --steps is at most {MAX_STEPS:,}). When the growth is done they "
+                   f"replace the frames an earlier run left in DIR; other files there are left alone, "
+                   f"and a failed run leaves DIR as it was.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 def grow(weights, steps, seed, out, as_json, frames, device):
     """Grow WEIGHTS (a structure name or a .safetensors file) and compare with its blueprint
     (per block state too: the states not all right are listed, worst first)."""
     from voxgen import formats
-    from voxgen.errors import VoxgenError, make_dir
+    from voxgen.errors import VoxgenError
     from voxgen.atomic_write import check_output
     from tqdm import tqdm
 
@@ -49,24 +54,16 @@ def grow(weights, steps, seed, out, as_json, frames, device):
     trained = load_trained(weights)
     ready(trained, device)                        # a bad --device or too little memory: before frames are touched
     total = trained.steps if steps is None else steps
-    save_frame = None
-    if frames is not None and total > MAX_FRAME_FILES:
-        raise VoxgenError(f"--frames writes a file a step: at most {MAX_FRAME_FILES:,} steps with it, not "
-                          f"{total:,} (grow fewer steps, or render the growth: voxgen render --growth)", frames)
-    if frames is not None:                        # made before growing; frames written as they come
-        make_dir(frames)
-        digits = max(4, len(str(total)))          # names sort in step order
-
-        def save_frame(i, structure):
-            formats.save(structure, Path(frames) / f"step_{i:0{digits}d}.toml")
-        remove_old_frames(Path(frames))             # a shorter run must not leave the old run's later steps
-        save_frame(0, decode(trained, seed_state(trained))[0])
-    with tqdm(total=total, desc=f"grow {trained.name}", unit="step", leave=False, file=sys.stderr,
-              disable=None if total >= PROGRESS_FROM else True) as bar:     # a long growth, at a terminal
-        result = grow_structure(trained, steps=steps, seed=seed, device=device, on_frame=save_frame,
-                                on_step_done=None if bar.disable else lambda i: bar.update())
-    if out is not None:
-        formats.save(result.structure, out)
+    digits = max(4, len(str(total)))              # frame names sort in step order
+    with staged_frames(Path(frames), digits) if frames is not None else nullcontext() as save_frame:
+        if save_frame is not None:
+            save_frame(0, decode(trained, seed_state(trained))[0])
+        with tqdm(total=total, desc=f"grow {trained.name}", unit="step", leave=False, file=sys.stderr,
+                  disable=None if total >= PROGRESS_FROM else True) as bar:     # a long growth, at a terminal
+            result = grow_structure(trained, steps=steps, seed=seed, device=device, on_frame=save_frame,
+                                    on_step_done=None if bar.disable else lambda i: bar.update())
+        if out is not None:                       # inside: a failed --out leaves no frames either
+            formats.save(result.structure, out)
     m = result.metrics
     report = {"name": trained.name, "exact": m["exact"], "accuracy": m["accuracy"], "iou": m["iou"],
               "wrong_cells": m["wrong_cells"], "steps": result.steps, "seed": result.seed,
@@ -82,15 +79,63 @@ def grow(weights, steps, seed, out, as_json, frames, device):
                 click.echo(f"  {right:.4f} right: {state}")
 
 
-def remove_old_frames(folder: Path) -> None:
-    """Remove the frames (step_NNNN.toml) an earlier `grow --frames` wrote
-    into `folder`; nothing else in it (no folder, no other name) is touched."""
+@contextmanager
+def staged_frames(folder: Path, digits: int):
+    """Yield save(i, structure), which writes step i's frame (step_NNNN.toml,
+    `digits` digits at least) into a hidden folder inside `folder`, made with
+    its parents if missing. When the block ends normally, the frames an
+    earlier run left in `folder` are removed and these moved in; if it
+    fails, these are removed and `folder` is left as it was."""
+    import tempfile
+
+    from voxgen import formats
+    from voxgen.atomic_write import TEMP_PREFIX
+    from voxgen.cli import output_folder
+    from voxgen.errors import VoxgenError
+
+    with output_folder(folder):
+        old = old_frames(folder)                  # an unreadable folder: told before the growth
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=folder))
+        except OSError as err:
+            raise VoxgenError(f"cannot write into it ({err.strerror or err})", folder) from None
+        written = []
+        try:
+            def save(i, structure):
+                name = f"step_{i:0{digits}d}.toml"
+                try:
+                    formats.save(structure, staging / name)
+                except VoxgenError as err:        # named as the user will see it, not the hidden folder
+                    raise VoxgenError(err.message, folder / name) from None
+                except OSError as err:
+                    raise VoxgenError(f"cannot write ({err.strerror or err})", folder / name) from None
+                written.append(name)
+
+            yield save
+            for path in old:                      # a shorter run must not leave the old run's later steps
+                path.unlink(missing_ok=True)
+            moved = []
+            try:
+                for name in written:
+                    os.replace(staging / name, folder / name)
+                    moved.append(name)
+            except OSError as err:                # (a folder of a frame's name): none of this run's
+                for done in moved:
+                    (folder / done).unlink(missing_ok=True)
+                raise VoxgenError(f"cannot put the frame in place ({err.strerror or err})",
+                                  folder / name) from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def old_frames(folder: Path) -> list[Path]:
+    """The frames (step_NNNN.toml) an earlier `grow --frames` wrote into
+    `folder`: no folder, no other name."""
     from voxgen.errors import VoxgenError
 
     try:
-        for path in folder.iterdir():
-            if FRAME_NAME.fullmatch(path.name) and (path.is_symlink() or path.is_file()):
-                path.unlink()
+        return [path for path in folder.iterdir()
+                if FRAME_NAME.fullmatch(path.name) and (path.is_symlink() or path.is_file())]
     except OSError as err:
-        raise VoxgenError(f"cannot clear an earlier run's frames ({err.strerror or err})",
+        raise VoxgenError(f"cannot list an earlier run's frames ({err.strerror or err})",
                           err.filename or folder) from None

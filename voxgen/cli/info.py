@@ -6,6 +6,8 @@ import json
 
 import click
 
+from voxgen.cli import BLUEPRINT
+
 
 def describe(path) -> dict:
     """The facts `info` prints, as a JSON-ready dict.
@@ -46,7 +48,7 @@ def describe(path) -> dict:
 
 
 @click.command()
-@click.argument("file", metavar="FILE|NAME")
+@click.argument("file", metavar="FILE|NAME", type=BLUEPRINT)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def info(file, as_json):
     """Describe a blueprint FILE (or bundled blueprint NAME): format, size,

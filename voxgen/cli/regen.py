@@ -8,11 +8,13 @@ side and then, for machines, flying apart.
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
 
-from voxgen.cli import SEED
+from voxgen.cli import SEED, WEIGHTS, GivenPath
+from voxgen.nca.config import MAX_STEPS
 
 GAP = 3           # air cells between the two parts in the GIF
 HOLD = 6          # GIF frames showing the grown whole, then the cut parts
@@ -177,7 +179,7 @@ def table(report) -> str:
 
 
 @click.command()
-@click.argument("name")
+@click.argument("name", type=WEIGHTS)
 @click.option("--damage", type=click.Choice(["cut", "sphere", "box", "random"]), default="cut",
               show_default=True, help="How the grown structure is damaged.")
 @click.option("--axis", type=click.Choice(["x", "y", "z"]), default=None,
@@ -193,7 +195,7 @@ def table(report) -> str:
 @click.option("--rate", type=click.FloatRange(min=0, max=1, min_open=True), default=0.3, show_default=True,
               help="--damage random: the fraction of cells wiped.")
 @click.option("--trials", type=click.IntRange(min=1), default=10, show_default=True)
-@click.option("--steps", type=click.IntRange(min=0), default=None,
+@click.option("--steps", type=click.IntRange(0, MAX_STEPS), default=None,
               help="Regrowth steps after the damage (default: 2 x the training horizon).")
 @click.option("--ticks", type=click.IntRange(min=1), default=None,
               help="Game ticks of flight for machines (default: 10 blocks' worth), rounded up to "
@@ -202,7 +204,8 @@ def table(report) -> str:
               help="Trial i grows with firing seed SEED + i (so SEED + TRIALS - 1 <= 2^63 - 1); "
                    "also seeds --at random.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--render", "render_dir", type=click.Path(file_okay=False), default=None,
+@click.option("--render", "render_dir", type=GivenPath("a folder", "pictures", file_okay=False),
+              default=None,
               help="Write DIR/NAME_regen.png (montage) and DIR/NAME_regen.gif (trial 0; at most "
                    f"{STORY} frames of regrowth and the first {FLIGHT_SHOWN} ticks of flight).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
@@ -210,7 +213,9 @@ def table(report) -> str:
 def regen(ctx, name, damage, axis, at, jitter, radius, rate, trials, steps, ticks, seed, as_json, render_dir,
           device):
     """Grow NAME, damage it, regrow every part alone and judge each one."""
-    from voxgen.errors import ParameterError, VoxgenError, make_dir
+    from voxgen.atomic_write import atomic_outputs
+    from voxgen.cli import output_folder
+    from voxgen.errors import ParameterError, VoxgenError
     from voxgen.grow import load_trained
     from voxgen.regen import regenerate
 
@@ -231,31 +236,24 @@ def regen(ctx, name, damage, axis, at, jitter, radius, rate, trials, steps, tick
         from voxgen.render.offscreen import require_opengl
         require_opengl()                    # fail before the work, not after
     trained = load_trained(name, device=device)
-    made = []                               # folders made for --render, outermost first
-    if render_dir is not None:              # made before the work: a folder that cannot be is told now
-        made = [p for p in [Path(render_dir), *Path(render_dir).parents] if not p.exists()][::-1]
-        make_dir(render_dir)
-    try:
-        report = regenerate(trained, damage=damage, axis=axis, at=at, trials=trials, steps=steps,
-                            ticks=ticks, seed=seed, jitter=jitter, radius=radius, rate=rate,
-                            keep_frames=render_dir is not None)
-    except BaseException as err:
-        for folder in reversed(made):       # a refused option or Ctrl-C leaves no empty folder
-            try:
-                folder.rmdir()
-            except OSError:
-                break
-        if isinstance(err, ParameterError):  # the library names `at`; the user typed --at
+    # --render's folder is made before the work (a folder that cannot be is told now) and
+    # removed if the run fails (a refused option, Ctrl-C, a picture that cannot be written)
+    with output_folder(Path(render_dir)) if render_dir is not None else nullcontext():
+        try:
+            report = regenerate(trained, damage=damage, axis=axis, at=at, trials=trials, steps=steps,
+                                ticks=ticks, seed=seed, jitter=jitter, radius=radius, rate=rate,
+                                keep_frames=render_dir is not None)
+        except ParameterError as err:     # the library names `at`; the user typed --at
             raise err.as_option(path=trained.path) from None
-        raise
-    frames = report.pop("frames", None)
-    click.echo(json.dumps(report, indent=1) if as_json else table(report))
-    if render_dir is not None:
-        report["frames"] = frames
-        png, gif = (Path(render_dir) / f"{file_stem(trained.name)}_regen.{ext}" for ext in ("png", "gif"))
-        render_montage(report, png)
-        n, seconds = render_story(report, trained, gif)
-        click.echo(f"wrote {png} and {gif} ({n} frames, {seconds:.1f} s)", err=as_json)
+        frames = report.pop("frames", None)
+        click.echo(json.dumps(report, indent=1) if as_json else table(report))
+        if render_dir is not None:
+            report["frames"] = frames
+            png, gif = (Path(render_dir) / f"{file_stem(trained.name)}_regen.{ext}" for ext in ("png", "gif"))
+            with atomic_outputs([png, gif]) as (png_tmp, gif_tmp):     # both pictures or neither
+                render_montage(report, png_tmp)
+                n, seconds = render_story(report, trained, gif_tmp)
+            click.echo(f"wrote {png} and {gif} ({n} frames, {seconds:.1f} s)", err=as_json)
 
 
 def file_stem(name: str) -> str:

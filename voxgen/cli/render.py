@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from voxgen.cli import SEED, FiniteFloat, load_blueprint
+from voxgen.cli import BLUEPRINT, SEED, WEIGHTS, FiniteFloat, GivenPath, load_blueprint
 from voxgen.errors import VoxgenError
+from voxgen.nca.config import MAX_STEPS
 
 SUFFIXES = (".png", ".gif", ".mp4")
 
@@ -21,15 +22,16 @@ SUFFIXES = (".png", ".gif", ".mp4")
   voxgen render --growth NAME -o growth.mp4     one frame per NCA step
   voxgen render --growth NAME --side-by-side -o g.gif   blueprint | grown
 """)
-@click.argument("file", required=False, metavar="[FILE|NAME]")
+@click.argument("file", required=False, metavar="[FILE|NAME]", type=BLUEPRINT)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output .png, .gif or .mp4.")
-@click.option("--growth", metavar="NAME|WEIGHTS",
+@click.option("--growth", metavar="NAME|WEIGHTS", type=WEIGHTS,
               help="Grow from trained weights (structures/NAME.safetensors or a path).")
-@click.option("--steps", type=click.IntRange(1, 10_000), help="NCA steps (default: the trained count).")
+@click.option("--steps", type=click.IntRange(1, MAX_STEPS), help="NCA steps (default: the trained count).")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Growth seed.")
 @click.option("--device", default="auto", show_default=True, help="Growth device: auto, cpu, cuda.")
-@click.option("--compare", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--compare", type=GivenPath("a blueprint file or a bundled NAME", "tree", dir_okay=False,
+                                           path_type=Path),
               help="A second blueprint (file or NAME) shown beside (still) or as the left panel (growth).")
 @click.option("--side-by-side", is_flag=True, help="Growth: the blueprint beside the grown frames.")
 @click.option("--azimuth", type=FiniteFloat(), default=35.0, show_default=True,

@@ -9,6 +9,8 @@ import sys
 
 import click
 
+from voxgen.cli import BLUEPRINT, GivenPath
+
 _PLACE = re.compile(r"^\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*(-?\d+)\s*=\s*([^@]+?)\s*(?:@\s*(.*?)\s*)?$")
 _ORIGIN = re.compile(r"^\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*(-?\d+)\s*$")
 
@@ -65,7 +67,7 @@ _NOT_WITH_TRACE = {"ticks": "--ticks", "version": "--version", "out": "--out",
 
 
 @click.command()
-@click.argument("file", metavar="FILE|NAME")
+@click.argument("file", metavar="FILE|NAME", type=BLUEPRINT)
 @click.option("--ticks", type=click.IntRange(0), default=100, show_default=True,
               help="Game ticks to run.")
 @click.option("--place", "places", multiple=True, metavar="X,Y,Z=STATE@TICK",
@@ -74,11 +76,13 @@ _NOT_WITH_TRACE = {"ticks": "--ticks", "version": "--version", "out": "--out",
               help="How the blueprint is placed (default quiet; loud for --check-trace).")
 @click.option("--version", "version", type=click.Choice(["modern", "1.12"]), default="modern",
               show_default=True, help="Game behaviour to reproduce.")
-@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
+@click.option("--out", "out", type=GivenPath("the file to write", "moved.schem", dir_okay=False),
+              default=None,
               help="Write the final structure here (format by extension).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
 @click.option("--trace", "show_trace", is_flag=True, help="Print every block change per tick.")
-@click.option("--check-trace", "check_trace", type=click.Path(dir_okay=False), default=None,
+@click.option("--check-trace", "check_trace", type=GivenPath("a trace file", "trace.json", dir_okay=False),
+              default=None,
               help="Replay a real-game trace (samples/physics format) and report the first "
                    "difference; exit 0 only if every tick agrees.")
 @click.option("--no-start", is_flag=True, help="Ignore the blueprint's [meta.machine] start.")

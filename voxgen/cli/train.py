@@ -7,6 +7,8 @@ import shlex
 
 import click
 
+from voxgen.cli import GivenPath
+
 
 def _print_keys(ctx, _param, value):
     """--keys: print every spec key as `key = default` and its docstring, then exit."""
@@ -38,14 +40,14 @@ STAGES_DOC = ("After the keys, each [[stages]] table is a later stage: the stage
 @click.command()
 @click.option("--keys", is_flag=True, is_eager=True, expose_value=False, callback=_print_keys,
               help="List every key a spec may set, with its default and what it does, and exit.")
-@click.argument("spec", type=click.Path(dir_okay=False))
+@click.argument("spec", type=GivenPath("a spec, a blueprint file or a NAME", "structures/tree.toml", dir_okay=False))
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--resume", is_flag=True, help="Continue from the run's last checkpoint (a spec with more hidden_channels, "
                    "mlp_width, mlp_layers or perception_filters, or learned perception in place of fixed, "
                    "widens the model without changing what it does). A run without it sets the run folder's "
                    "earlier checkpoint aside as checkpoint.previous.safetensors. A spec of stages goes on "
                    "with the latest stage begun.")
-@click.option("--init", type=click.Path(dir_okay=False), default=None,
+@click.option("--init", type=GivenPath("trained weights: a file or a NAME", "tree", dir_okay=False), default=None,
               help="Start a new run from these trained weights, a file or a shipped structure's NAME "
                    "(fine-tuning: the same blueprint, a fresh "
                    "optimizer and pool; a spec with more capacity widens them, as --resume does). Give the "
@@ -54,10 +56,10 @@ STAGES_DOC = ("After the keys, each [[stages]] table is a later stage: the stage
               help="Override the spec's iteration budget, each stage's in a spec of stages (with "
                    "--resume, the total: the checkpoint's own count trains nothing and writes its model as "
                    "the weights; stages done are not run again).")
-@click.option("--out", type=click.Path(file_okay=False), default=None,
+@click.option("--out", type=GivenPath("a run folder", "runs/tree", file_okay=False), default=None,
               help="Run folder for metrics.jsonl, curve.png, checkpoint (default runs/NAME; a spec of stages "
                    "runs each in a folder of its own there, stage1, stage2, ...).")
-@click.option("--weights", type=click.Path(dir_okay=False), default=None,
+@click.option("--weights", type=GivenPath("the weights file", "tree.safetensors", dir_okay=False), default=None,
               help="Where to write the weights (default beside the spec: NAME.safetensors).")
 @click.option("--threads", type=click.IntRange(1, 256), default=None,
               help="CPU threads for torch and the numba kernels (default: torch's own count, the cores "

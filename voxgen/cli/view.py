@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from voxgen.cli import SEED
+from voxgen.cli import SEED, GivenPath
 from voxgen.errors import VoxgenError
+from voxgen.nca.config import MAX_STEPS
 
 
 def resolve(target: str) -> tuple[str, Path]:
@@ -34,8 +35,9 @@ def resolve(target: str) -> tuple[str, Path]:
 
 
 @click.command()
-@click.argument("target", metavar="FILE|NAME")
-@click.option("--steps", type=click.IntRange(min=1), help="NCA steps when growing NAME.")
+@click.argument("target", metavar="FILE|NAME",
+                type=GivenPath("a blueprint or weights file, or a NAME", "tree"))
+@click.option("--steps", type=click.IntRange(1, MAX_STEPS), help="NCA steps when growing NAME.")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Growth seed.")
 @click.option("--reveal", type=click.IntRange(2, 1000),
               help="For a blueprint: scrub through its block-by-block build-up in N steps "

@@ -68,8 +68,28 @@ def check_path(path) -> Path:
 
 
 def sniff(path) -> str:
-    """The format name of a file, from its content."""
-    return _sniff_format(check_path(path))
+    """The format name of a file, from its content; trained weights given as
+    a blueprint are named as such."""
+    path = check_path(path)
+    try:
+        return _sniff_format(path)
+    except VoxgenError:
+        if _is_weights(path):
+            raise VoxgenError(f"a voxgen weights file (safetensors), not a blueprint: grow it with "
+                              f"voxgen grow {path}", path) from None
+        raise
+
+
+def _is_weights(path) -> bool:
+    """Whether a file begins as safetensors (voxgen's weights) do: the
+    header's length, 8 bytes little-endian, that fits the file, then the
+    header's JSON '{'."""
+    try:
+        with open_regular(path) as f:
+            head, size = f.read(9), os.fstat(f.fileno()).st_size
+    except VoxgenError:
+        return False
+    return len(head) == 9 and head[8:] == b"{" and 8 + int.from_bytes(head[:8], "little") <= size
 
 
 def is_blueprint(path, damaged: bool = False) -> bool:

@@ -310,6 +310,9 @@ def parse_spec(path) -> Spec:
     blueprint = doc.pop("blueprint")
     if not isinstance(blueprint, str):
         raise VoxgenError(f"key 'blueprint' must be a path string, got {blueprint!r}", path)
+    if not blueprint:                           # path.parent / "" is the spec's own folder
+        raise VoxgenError("key 'blueprint' is empty: name a blueprint file (a path from the spec's "
+                          "folder) or a bundled NAME (tree)", path)
     stages = doc.pop("stages", [])
     if not isinstance(stages, list) or not all(isinstance(t, dict) for t in stages):
         raise VoxgenError("key 'stages' must be tables of keys, each a later stage ([[stages]] then "
@@ -330,4 +333,23 @@ def parse_spec(path) -> Spec:
     if beside is None:
         raise VoxgenError(f"key 'blueprint': no file {path.parent / blueprint} and no bundled blueprint "
                           f"{blueprint!r}", path)
+    _check_blueprint(beside, blueprint, path)
     return Spec(path=path, name=path.stem, blueprint=beside.resolve(), config=config, stages=later)
+
+
+def _check_blueprint(blueprint: Path, text: str, spec: Path) -> None:
+    """Refuse, naming `spec` and its key, a blueprint that is a folder or
+    another spec; `text`: the key's value as written. Any other file is
+    left for its loader to judge (a small .toml is read, nothing else)."""
+    if blueprint.is_dir():
+        raise VoxgenError(f"key 'blueprint': {text} is a folder, not a blueprint file", spec)
+    if blueprint.suffix != ".toml" or not blueprint.is_file() or blueprint.stat().st_size > _MAX_SPEC_BYTES:
+        return
+    try:
+        doc = read_toml(blueprint, _MAX_SPEC_BYTES, "spec file")
+    except VoxgenError:
+        return
+    trains_on = doc.get("blueprint")
+    if isinstance(trains_on, str) and not {"palette", "layers"} & set(doc):
+        raise VoxgenError(f"key 'blueprint': {text} is a structure spec, not a blueprint; the "
+                          f"blueprint it trains on is {trains_on!r}", spec)
