@@ -29,7 +29,6 @@ weights of the stage before (`nca/stages.py`).
 
 from __future__ import annotations
 
-import json
 import math
 import platform
 import sys
@@ -56,8 +55,8 @@ from voxgen.nca.stages import check_weights_outside, run_stages, summary
 from voxgen.nca.target import class_grid, decode_classes, encode, seed_state
 from voxgen.nca.train_run import (CHECKPOINT, CURVE, METRICS, PREVIOUS_CHECKPOINT, check_run_files,
                                   check_weights_path, checkpoint_device, config_changes, hold_run_folder,
-                                  load_optimizer, logged_rows, optimizer_tensors, origin_path, plot_curve,
-                                  set_aside_previous_run)
+                                  load_optimizer, log_rows, logged_rows, open_log, optimizer_tensors,
+                                  origin_path, plot_curve, set_aside_previous_run)
 from voxgen.nca.weights import model_state, plain_name, read_weights, save_weights
 from voxgen.nca.widen import fit_checkpoint, fit_parameters
 from voxgen.train_memory import check_memory
@@ -244,9 +243,7 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
     if starting is not None:        # a stage of a spec of stages, about to train: `run_stages` says so
         starting()
     saved_at = start if resume and ckpt_path.exists() else None       # the iteration the checkpoint holds
-    log = (out / METRICS).open("w")
-    for row in kept:
-        log.write(json.dumps(row) + "\n")
+    log = open_log(out / METRICS, kept)
 
     def diverged(it: int, what: str):
         kept_file = f"the last good checkpoint, {ckpt_path}, is kept" if ckpt_path.exists() else "no weights written"
@@ -332,8 +329,7 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
         row = {"it": it, "loss": float(loss.detach()), "accuracy": accuracy, "exact": exact,
                "batch": cfg.batch, "steps": steps, "lr": lr_at(cfg, it), "time_s": round(elapsed, 3)}
         history.append(row)
-        log.write(json.dumps(row) + "\n")
-        log.flush()
+        log_rows(log, [row], out / METRICS)
         bar.set_postfix(loss=f"{row['loss']:.4f}", acc=f"{accuracy:.4f}", exact=f"{exact}/{cfg.batch}", refresh=False)
         if len(history) >= STALL_ITERATIONS and len({h["loss"] for h in history[-STALL_ITERATIONS:]}) == 1:
             stalled_at = history[-STALL_ITERATIONS]["it"]
@@ -356,7 +352,7 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
                 # grown structure with a ball wiped) must regrow too, in >= 90% of tries
                 check[key] = heal(key, judged, classes, target.seed, cfg, cut_axes)
                 passed = passed and check[key]["exact"] >= 0.9 * check[key]["n"]
-            log.write(json.dumps({"it": it, "verify": check}) + "\n")
+            log_rows(log, [{"it": it, "verify": check}], out / METRICS)
             if passed:
                 verified = check
                 break
@@ -391,5 +387,8 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
                               {"from": cfg.average_from, "every": cfg.average_every, "weights": mean.n})
     save_weights(weights_path, model, classes, name, target.palette, target.seed, record)
     if history:
-        plot_curve(history, out / CURVE)
+        try:
+            plot_curve(history, out / CURVE)
+        except VoxgenError as err:      # (a full disk): what the run made is kept, and said
+            raise VoxgenError(f"{err.message}; the weights are written, to {weights_path}", err.path) from None
     return {**record, "weights": str(weights_path), "run": str(out)}     # where they went (not in the metadata)

@@ -20,18 +20,30 @@ the device its firing generator's state belongs to (`checkpoint_device`).
 from __future__ import annotations
 
 import json
+import math
 import os
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from voxgen.atomic_write import check_output
+from voxgen.atomic_write import atomic_output, check_output
 from voxgen.errors import VoxgenError
+from voxgen.nca.spec import MAX_COUNT
+from voxgen.safe_read import NOT_REGULAR, read_capped
 
 CHECKPOINT = "checkpoint.safetensors"
 PREVIOUS_CHECKPOINT = "checkpoint.previous.safetensors"
 METRICS = "metrics.jsonl"
 PREVIOUS_METRICS = "metrics.previous.jsonl"
 CURVE = "curve.png"
+
+# A row of metrics.jsonl is 150-210 bytes (a growth check's a few hundred,
+# and rare), about 850 once parsed. A spec allows up to MAX_COUNT (10^8)
+# iterations, some 20 GB of rows: more than a resume could hold, so the cap
+# is what it can: 128 MiB is about 650,000 iterations (over 300 times the
+# default 2000, days of training on a CPU), under 1 GB once parsed. A longer
+# run's log is moved aside to resume: the run goes on, without those rows.
+MAX_METRICS_BYTES = 128 << 20
+MOVE_ASIDE = "move it aside and --resume goes on without its rows"
 
 
 def check_weights_path(weights: Path, out: Path) -> bool:
@@ -81,9 +93,12 @@ def hold_run_folder(out: Path):
 def check_run_files(out: Path) -> None:
     """Refuse, before training, a run folder whose checkpoint, metrics or
     curve could not be written at the end (a folder by one of their names,
-    a read-only file)."""
+    a read-only file), or whose metrics.jsonl is a pipe or device (opened
+    to write, a pipe waits for a reader forever)."""
     for name in (CHECKPOINT, METRICS, CURVE):
         check_output(out / name)
+    if (out / METRICS).exists() and not (out / METRICS).is_file():
+        raise VoxgenError(NOT_REGULAR, out / METRICS)
 
 
 def set_aside_previous_run(out: Path) -> Path | None:
@@ -127,37 +142,124 @@ def origin_path(init) -> str:
 
 
 def logged_rows(path: Path) -> list[dict]:
-    """The rows of a run's metrics.jsonl, if there is one; a line that is not
-    a row with an iteration (the last one, cut short where a run was killed
-    while writing it) is left out."""
+    """The rows of a run's metrics.jsonl, if there is one (none if not):
+    each a loss row (`it`, and `loss` and `accuracy` finite numbers) or a
+    growth check (`it`, `verify`). A last line that is not JSON (cut short
+    where a run was killed while writing it) is left out. A file that is
+    not a regular one, larger than MAX_METRICS_BYTES or not UTF-8, or any
+    other line that is not such a row, is a VoxgenError naming the file
+    (and the line): `train --resume` reads the log before it trains."""
+    # A bad row is refused, not skipped: the resumed run writes the log
+    # afresh from the rows it keeps, so a skipped row would be lost for
+    # good, and unseen. Refused, it costs seconds (nothing has trained yet)
+    # and the user fixes the line named, or moves the log aside, and loses
+    # nothing they did not choose to.
+    if not path.exists():
+        return []
+    try:
+        raw = read_capped(path, MAX_METRICS_BYTES, "metrics log")
+    except VoxgenError as err:
+        raise VoxgenError(f"{err.message}; {MOVE_ASIDE}", path) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        raise VoxgenError(f"line {line}: not UTF-8 text (byte {err.start}); {MOVE_ASIDE}", path) from None
+    del raw
+    lines = text.split("\n")
     rows = []
-    for line in path.read_text().splitlines() if path.exists() else []:
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
         try:
             row = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(row, dict) and isinstance(row.get("it"), int):
-            rows.append(row)
+        except (ValueError, RecursionError):      # (nested too deeply: json recurses)
+            if number == len(lines):               # no newline after it: cut short
+                continue
+            raise VoxgenError(f"line {number}: not a JSON row: fix the line, or {MOVE_ASIDE}", path) from None
+        problem = _row_problem(row)
+        if problem:
+            raise VoxgenError(f"line {number}: {problem}: fix the line, or {MOVE_ASIDE}", path)
+        rows.append(row)
     return rows
 
 
+def _row_problem(row) -> str | None:
+    """What keeps a parsed line of metrics.jsonl from being a row training
+    writes (see `logged_rows`); None if nothing does."""
+    if not isinstance(row, dict):
+        return "not a JSON object"
+    it = row.get("it")
+    if isinstance(it, bool) or not isinstance(it, int) or not 0 <= it <= MAX_COUNT:
+        return f"'it' is {'missing' if 'it' not in row else 'not an iteration'} (a whole number 0 to {MAX_COUNT})"
+    if "loss" not in row and isinstance(row.get("verify"), dict):
+        return None                             # a growth check
+    for key in ("loss", "accuracy"):
+        if key not in row:
+            return f"'{key}' is missing"
+        if not _finite(row[key]):
+            return f"'{key}' is not a finite number"
+    return None
+
+
+def _finite(value) -> bool:
+    """Whether a value parsed from JSON is a number a float holds, not NaN or infinite."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:                       # an integer past any float
+        return False
+
+
+def open_log(path: Path, rows: list[dict]):
+    """metrics.jsonl at `path` opened afresh for writing, with `rows` (the
+    ones a resumed run keeps) in it; see `log_rows`."""
+    try:
+        log = path.open("w")
+    except OSError as err:
+        raise VoxgenError(f"cannot write ({err.strerror or err})", path) from None
+    log_rows(log, rows, path)
+    return log
+
+
+def log_rows(log, rows, path: Path) -> None:
+    """Add `rows` to the open metrics log `log` (at `path`) and flush them,
+    so that a run killed later keeps every row it logged. A failure to
+    write (a full disk) is a VoxgenError naming the file, and closes `log`."""
+    try:
+        for row in rows:
+            log.write(json.dumps(row) + "\n")
+        log.flush()
+    except OSError as err:
+        with suppress(OSError):     # closed now (its flush fails again), not when collected, with a warning
+            log.close()
+        raise VoxgenError(f"cannot write ({err.strerror or err})", path) from None
+
+
 def plot_curve(history: list[dict], path: Path) -> None:
-    """loss (log scale) and batch accuracy per iteration, as a PNG."""
+    """loss (log scale) and batch accuracy per iteration, as a PNG written
+    whole or not at all (`atomic_output`): a failure to write it (a full
+    disk) is a VoxgenError naming `path`. `history`: loss rows, as
+    `logged_rows` checks them."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     its = [h["it"] for h in history]
     fig, ax = plt.subplots(figsize=(7, 3.5))
-    ax.semilogy(its, [h["loss"] for h in history], color="tab:blue", lw=0.8)
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("loss", color="tab:blue")
-    acc_ax = ax.twinx()
-    acc_ax.plot(its, [h["accuracy"] for h in history], color="tab:orange", lw=0.8)
-    acc_ax.set_ylabel("batch accuracy", color="tab:orange")
-    acc_ax.set_ylim(min(0.9, min((h["accuracy"] for h in history), default=0.9)), 1.0005)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:
+        ax.semilogy(its, [h["loss"] for h in history], color="tab:blue", lw=0.8)
+        ax.set_xlabel("iteration")
+        ax.set_ylabel("loss", color="tab:blue")
+        acc_ax = ax.twinx()
+        acc_ax.plot(its, [h["accuracy"] for h in history], color="tab:orange", lw=0.8)
+        acc_ax.set_ylabel("batch accuracy", color="tab:orange")
+        acc_ax.set_ylim(min(0.9, min((h["accuracy"] for h in history), default=0.9)), 1.0005)
+        fig.tight_layout()
+        with atomic_output(path) as tmp:
+            fig.savefig(tmp, dpi=110, format="png")
+    finally:
+        plt.close(fig)
 
 
 def optimizer_tensors(opt) -> dict:

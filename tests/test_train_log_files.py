@@ -1,0 +1,171 @@
+"""`train --resume` reads the run folder's metrics.jsonl, and every run
+writes it and curve.png: a log that is not UTF-8, not a regular file, too
+large or holding a row of wrong fields is refused in one line naming it
+before anything trains; the curve appears whole or not at all."""
+
+import errno
+import os
+import re
+import shutil
+import threading
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import write_tiny
+from voxgen.cli import main
+from voxgen.errors import VoxgenError
+from voxgen.nca.train_run import MAX_METRICS_BYTES
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """The tiny blueprint's spec, and a run folder of it trained 2 iterations."""
+    root = tmp_path_factory.mktemp("log_files")
+    write_tiny(root, "grow")
+    from voxgen.train import train
+    train(root / "tiny.toml", device="cpu", out=root / "run", iterations=2,
+          weights_path=root / "w.safetensors", progress=False)
+    return root
+
+
+@pytest.fixture
+def run(tiny, tmp_path):
+    """A copy of the tiny run folder, to spoil."""
+    shutil.copytree(tiny / "run", tmp_path / "run")
+    return tmp_path / "run"
+
+
+def _resume(tiny, run, **kw):
+    from voxgen.train import train
+    return train(tiny / "tiny.toml", device="cpu", out=run, resume=True, iterations=3,
+                 weights_path=run.parent / "w.safetensors", progress=False, **kw)
+
+
+def _refused_before_training(tiny, run, match):
+    """Resuming `run` is refused naming its metrics.jsonl, with nothing
+    written: the checkpoint as it was, no weights."""
+    checkpoint = (run / "checkpoint.safetensors").read_bytes()
+    with pytest.raises(VoxgenError, match=match) as err:
+        _resume(tiny, run)
+    assert err.value.path == str(run / "metrics.jsonl") and "\n" not in str(err.value)
+    assert (run / "checkpoint.safetensors").read_bytes() == checkpoint
+    assert not (run.parent / "w.safetensors").exists()
+
+
+def test_a_log_that_is_not_utf8_is_one_line_from_the_command(tiny, run):
+    (run / "metrics.jsonl").write_bytes(b'\xff\xfe{"it":0}\n')
+    result = CliRunner().invoke(main, ["train", str(tiny / "tiny.toml"), "--resume", "--iterations", "3",
+                                       "--device", "cpu", "--threads", "1", "--out", str(run),
+                                       "--weights", str(run.parent / "w.safetensors")])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert f"{run / 'metrics.jsonl'}: line 1: not UTF-8 text (byte 0)" in result.output
+    assert (run / "metrics.jsonl").read_bytes() == b'\xff\xfe{"it":0}\n'       # left for the user to see
+
+
+@pytest.mark.parametrize("row, problem", [
+    ('{"it": 1, "loss": 0.5}', "'accuracy' is missing"),
+    ('{"it": 1, "loss": "abc", "accuracy": 0.9}', "'loss' is not a finite number"),
+    ('{"it": 1, "loss": NaN, "accuracy": 0.9}', "'loss' is not a finite number"),
+    ('{"it": 1, "loss": 0.5, "accuracy": 1e999}', "'accuracy' is not a finite number"),
+    ('{"it": 1, "loss": 1' + "0" * 400 + ', "accuracy": 0.9}', "'loss' is not a finite number"),
+    ('{"it": "1", "loss": 0.5, "accuracy": 0.9}', "'it' is not an iteration (a whole number 0 to 100000000)"),
+    ('{"loss": 0.5, "accuracy": 0.9}', "'it' is missing (a whole number 0 to 100000000)"),
+    ('[1, 2]', "not a JSON object"),
+    ('{"it": 1, "loss": 0.5, "accur', "not a JSON row"),        # cut short, but not the last line
+    ("[" * 100_000, "not a JSON row"),                           # json would recurse past the limit
+])
+def test_a_row_of_wrong_fields_is_refused_naming_its_line(tiny, run, row, problem):
+    """Before, such rows failed in plot_curve once the checkpoint and the
+    weights were written: a traceback, no record, a stale curve."""
+    (run / "metrics.jsonl").write_text('{"it": 0, "loss": 0.5, "accuracy": 0.9}\n' + row + "\n")
+    _refused_before_training(tiny, run, re.escape(f"line 2: {problem}: fix the line, or move it aside"))
+
+
+def test_a_cut_last_line_and_growth_checks_still_resume(tiny, run):
+    (run / "metrics.jsonl").write_text('{"it": 0, "loss": 0.5, "accuracy": 0.9}\n\n'
+                                       '{"it": 1, "verify": {"n": 10, "exact": 0}}\n'
+                                       '{"it": 1, "loss": 0.4, "accur')
+    _resume(tiny, run)
+    assert (run / "metrics.jsonl").read_text().startswith('{"it": 0, "loss": 0.5, "accuracy": 0.9}\n'
+                                                          '{"it": 1, "verify": {"n": 10, "exact": 0}}\n'
+                                                          '{"it": 2, "loss": ')
+
+
+def _with_pipe_released(path, call):
+    """Call `call()`; should it hang on the FIFO at `path` (the bug), open the
+    pipe's other end after a few seconds, again and again, so that the test
+    fails, not hangs."""
+    done = threading.Event()
+
+    def release():
+        wait = 5
+        while not done.wait(wait):
+            fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)      # a reader and a writer: nobody waits
+            done.wait(1)
+            os.close(fd)
+            wait = 0
+
+    helper = threading.Thread(target=release, daemon=True)
+    helper.start()
+    try:
+        return call()
+    finally:
+        done.set()
+        helper.join()
+
+
+@pytest.mark.parametrize("resume", [True, False])
+def test_a_log_that_is_a_pipe_is_refused_not_waited_on(tiny, run, resume):
+    (run / "metrics.jsonl").unlink()
+    os.mkfifo(run / "metrics.jsonl")
+    from voxgen.train import train
+    with pytest.raises(VoxgenError, match="metrics.jsonl: not a regular file"):
+        _with_pipe_released(run / "metrics.jsonl", lambda: train(
+            tiny / "tiny.toml", device="cpu", out=run, resume=resume, iterations=3,
+            weights_path=run.parent / "w.safetensors", progress=False))
+    assert not (run.parent / "w.safetensors").exists()
+
+
+def test_a_huge_log_is_refused_by_its_size_unread(tiny, run):
+    """A sparse 1 GiB log took the process to 2.6 GB of memory."""
+    with open(run / "metrics.jsonl", "r+b") as log:
+        log.truncate(1 << 30)
+    _refused_before_training(tiny, run, f"metrics log of 1,073,741,824 bytes is larger than voxgen accepts "
+                                        f"\\({MAX_METRICS_BYTES:,} bytes\\); move it aside")
+
+
+def test_a_log_moved_aside_resumes_without_its_rows(tiny, run):
+    (run / "metrics.jsonl").unlink()
+    _resume(tiny, run)
+    assert (run / "metrics.jsonl").read_text().startswith('{"it": 2, ')
+
+
+def test_a_curve_that_cannot_be_written_names_it_and_leaves_the_old_one(tiny, run, monkeypatch):
+    """A full disk: before, `voxgen: error: No space left on device`, naming
+    no file, and a half-written curve.png."""
+    from matplotlib.figure import Figure
+
+    def full_disk(self, fname, **kw):
+        with open(fname, "wb") as f:
+            f.write(b"\x89PNG\r\n half")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    before = (run / "curve.png").read_bytes()
+    monkeypatch.setattr(Figure, "savefig", full_disk)
+    with pytest.raises(VoxgenError, match="curve.png: cannot write .No space left on device.; the weights "
+                                          "are written, to ") as err:
+        _resume(tiny, run)
+    assert err.value.path == str(run / "curve.png")
+    assert (run / "curve.png").read_bytes() == before
+    assert sorted(p.name for p in run.iterdir()) == sorted(p.name for p in (tiny / "run").iterdir())
+    assert (run.parent / "w.safetensors").exists()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+def test_a_log_row_that_cannot_be_written_names_the_log(tmp_path):
+    from voxgen.nca.train_run import log_rows
+    full = open("/dev/full", "w")
+    with pytest.raises(VoxgenError, match="metrics.jsonl: cannot write .No space left on device.$"):
+        log_rows(full, [{"it": 0, "loss": 0.5, "accuracy": 0.9}], tmp_path / "metrics.jsonl")
+    assert full.closed          # not left to fail again, unseen, when collected
