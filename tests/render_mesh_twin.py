@@ -132,11 +132,14 @@ TWIN_OPPOSITE = {"north": "south", "south": "north", "east": "west", "west": "ea
 
 def _twin_wire(structure, x, y, z, state):
     """The wire at (x, y, z) as a picture draws it: as saved unless it reaches
-    no side; then by the game's getConnectingSide, side by side."""
+    no side in a file from before 1.16 (DataVersion 2531, dots); then by the
+    game's getConnectingSide, side by side."""
     from voxgen.render.shapes import block_shape
 
     props = _twin_props(state)
     if any(props.get(side) in ("side", "up") for side in TWIN_SIDES):
+        return state
+    if structure.data_version is None or structure.data_version >= 2531:
         return state
 
     def conductor(s):

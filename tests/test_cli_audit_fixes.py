@@ -118,6 +118,17 @@ def test_grow_frames_on_a_full_disk_leave_the_folder_as_it_was(tmp_path, monkeyp
     assert not (tmp_path / "new").exists()               # no folder made for nothing
 
 
+def test_grow_frames_refuse_a_folder_by_a_frames_name_before_removing_anything(tmp_path):
+    frames = tmp_path / "frames"
+    (frames / "step_0002.toml").mkdir(parents=True)
+    for name in ("step_0000.toml", "step_0005.toml"):
+        (frames / name).write_text(f"an earlier {name}")
+    before = contents(frames)
+    one_line_error(run("grow", "caterpillar", "--steps", "3", "--frames", frames),
+                   frames / "step_0002.toml", "a folder by a frame's name is in the way")
+    assert contents(frames) == before and (frames / "step_0002.toml").is_dir()
+
+
 def test_grow_frames_are_not_left_by_a_failed_out(tmp_path, monkeypatch):
     disk_full_after(monkeypatch, 4)                      # the seed and 3 steps, then --out fails
     result = run("grow", "caterpillar", "--steps", "3", "--frames", tmp_path / "f", "--out", tmp_path / "g.toml")
@@ -132,7 +143,7 @@ def test_regen_render_failing_on_the_gif_leaves_the_folder_as_it_was(tmp_path, m
     def montage(report, path):
         Path(path).write_bytes(b"this run's montage")
 
-    def story(report, trained, path):
+    def story(report, trained, path, shown_as=None):
         Path(path).write_bytes(b"half a gif")
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
     monkeypatch.setattr(offscreen, "require_opengl", lambda: None)
@@ -162,7 +173,7 @@ def test_weights_given_as_a_blueprint_are_named_as_weights(tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path)
     shutil.copy(WEIGHTS, tmp_path / name)
     one_line_error(run(command[0], name, *command[1:]),
-                   f"{name}: a voxgen weights file (safetensors), not a blueprint: grow it with voxgen grow {name}")
+                   f"{name}: a voxgen weights file (safetensors), not a blueprint: grow it with voxgen grow {name} (or draw it: render --growth)")
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]
 
 

@@ -368,7 +368,8 @@ def no_tensor_read(monkeypatch):
     monkeypatch.setattr(weights_module, "load_file", load_file)
 
 
-@pytest.mark.parametrize("shape", [[2 ** 64 - 1, 0], [0, 2 ** 63], [-1, 0], [1.5], "big", [[1]]])
+@pytest.mark.parametrize("shape", [[2 ** 64 - 1, 0], [0, 2 ** 63], [-1, 0], [1.5], "big", [[1]],
+                                   [0, 2 ** 47, 2 ** 47, 2 ** 47]])
 def test_a_shape_that_is_no_list_of_counts_is_one_line(tmp_path, shape):
     path = with_header(tmp_path, {"x": {"dtype": "F32", "shape": shape, "data_offsets": [0, 0]}})
     refused(path, "not a voxgen weights file (tensor 'x': its shape or place in the file is not a list of counts)")
@@ -377,8 +378,10 @@ def test_a_shape_that_is_no_list_of_counts_is_one_line(tmp_path, shape):
 
 
 def test_a_tensor_larger_than_its_place_in_the_file_is_refused(tmp_path):
+    path = with_header(tmp_path, {"x": {"dtype": "F32", "shape": [2 ** 20, 2 ** 20, 4], "data_offsets": [0, 0]}})
+    refused(path, "tensor 'x' of shape [1048576, 1048576, 4] does not fit its place in the file")
     path = with_header(tmp_path, {"x": {"dtype": "F32", "shape": [2 ** 32, 2 ** 32, 4], "data_offsets": [0, 0]}})
-    refused(path, "tensor 'x' of shape [4294967296, 4294967296, 4] does not fit its place in the file")
+    refused(path, "tensor 'x': its shape or place in the file is not a list of counts")
 
 
 def test_a_huge_grid_is_refused_from_the_header_without_reading_it(tmp_path, monkeypatch):
@@ -395,7 +398,7 @@ def test_a_huge_grid_is_refused_from_the_header_without_reading_it(tmp_path, mon
         offsets += size
     path = with_header(tmp_path, entries, {k: json.dumps(v) for k, v in meta.items()}, data_size=offsets)
     no_tensor_read(monkeypatch)
-    refused(path, "bad weights file: the grid [800, 800, 800] has more than 67,108,864 cells")
+    refused(path, "bad weights file: the grid [800, 800, 800] has more than 67,108,864 cells, the most voxgen takes")
 
 
 def test_tensors_larger_than_the_memory_are_refused_before_reading(tmp_path, monkeypatch):
@@ -438,6 +441,18 @@ def test_metadata_that_is_not_json_is_named_by_its_key(tmp_path):
     metadata = {k: json.dumps(v) for k, v in shipped()[1].items()}
     metadata["record"] = "{not json"
     refused(with_header(tmp_path, {}, metadata), "its metadata 'record' is not JSON")
+
+
+@pytest.mark.parametrize("dtype", [["F32"], {"F32": 1}, None])
+def test_a_dtype_that_is_no_name_is_one_line(tmp_path, dtype):
+    path = with_header(tmp_path, {"x": {"dtype": dtype, "shape": [1], "data_offsets": [0, 4]}}, data=b"\0" * 4)
+    refused(path, "tensor 'x' is of a dtype voxgen never writes")
+
+
+def test_a_metadata_key_is_quoted_in_the_one_line(tmp_path):
+    metadata = {k: json.dumps(v) for k, v in shipped()[1].items()}
+    metadata["evil\nvoxgen: ok"] = "{not json"
+    refused(with_header(tmp_path, {}, metadata), "its metadata 'evil\\nvoxgen: ok' is not JSON")
 
 
 def test_a_dtype_safetensors_knows_but_voxgen_never_writes_is_refused_by_name(tmp_path):

@@ -92,6 +92,20 @@ def test_a_cut_last_line_and_growth_checks_still_resume(tiny, run):
                                                           '{"it": 2, "loss": ')
 
 
+def test_rows_after_the_checkpoint_are_dropped_unread(tiny, run):
+    """A killed run's rows from its checkpoint's iteration on are dropped
+    (a version without the divergence check logged NaN losses there), and
+    not checked: the checkpoint before them resumes as it did."""
+    (run / "metrics.jsonl").write_text('{"it": 0, "loss": 0.5, "accuracy": 0.9}\n'
+                                       '{"it": 1, "loss": 0.4, "accuracy": 0.9}\n'
+                                       '{"it": 2, "loss": NaN, "accuracy": 0.1}\n'
+                                       'not json\n{"it": 3, "loss": NaN, "accuracy": 0.1}\n')
+    _resume(tiny, run)
+    rows = (run / "metrics.jsonl").read_text().splitlines()
+    assert rows[:2] == ['{"it": 0, "loss": 0.5, "accuracy": 0.9}', '{"it": 1, "loss": 0.4, "accuracy": 0.9}']
+    assert rows[2].startswith('{"it": 2, "loss": ') and "NaN" not in "".join(rows) and "not json" not in rows
+
+
 def _with_pipe_released(path, call):
     """Call `call()`; should it hang on the FIFO at `path` (the bug), open the
     pipe's other end after a few seconds, again and again, so that the test
@@ -169,3 +183,30 @@ def test_a_log_row_that_cannot_be_written_names_the_log(tmp_path):
     with pytest.raises(VoxgenError, match="metrics.jsonl: cannot write .No space left on device.$"):
         log_rows(full, [{"it": 0, "loss": 0.5, "accuracy": 0.9}], tmp_path / "metrics.jsonl")
     assert full.closed          # not left to fail again, unseen, when collected
+
+
+def test_what_grows_from_weights_keeps_the_blueprints_data_version(tiny, tmp_path):
+    """Pictures draw a wire reaching no side by the DataVersion (a dot from
+    1.16 on, joined before): the weights keep the blueprint's, and what grows
+    from them has it, so a grown structure is drawn as its blueprint is."""
+    from voxgen.grow import grow as grow_structure, load_trained
+    from voxgen.nca.weights import read_weights, save_weights
+    from voxgen.train import train
+    blueprint = (tiny / "tiny_blueprint.toml").read_text()
+    assert "data_version" not in blueprint
+    (tmp_path / "tiny_blueprint.toml").write_text("data_version = 1519\n" + blueprint)
+    shutil.copy(tiny / "tiny.toml", tmp_path / "tiny.toml")
+    train(tmp_path / "tiny.toml", device="cpu", out=tmp_path / "run", iterations=1,
+          weights_path=tmp_path / "w.safetensors", progress=False)
+    assert read_weights(tmp_path / "w.safetensors")[1]["data_version"] == 1519
+    assert read_weights(tmp_path / "run" / "checkpoint.safetensors", checkpoint=True)[1]["data_version"] == 1519
+    trained = load_trained(tmp_path / "w.safetensors")
+    assert trained.target.data_version == 1519
+    assert grow_structure(trained, steps=2).structure.data_version == 1519
+    old = tmp_path / "old.safetensors"                   # weights from before: no DataVersion, none grows
+    save_weights(old, trained.model, trained.target.blocks, trained.name, trained.palette, trained.seed_pos, {})
+    assert grow_structure(load_trained(old), steps=2).structure.data_version is None
+    save_weights(old, trained.model, trained.target.blocks, trained.name, trained.palette, trained.seed_pos, {},
+                 extra_meta={"data_version": "1.12"})
+    with pytest.raises(VoxgenError, match="'data_version' must be a DataVersion"):
+        load_trained(old)

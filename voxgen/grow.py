@@ -107,7 +107,7 @@ def load_trained(name_or_path, device="cpu") -> Trained:
     model = build_model(tensors, meta, pick_device(device))
     classes = tensors["target.classes"].numpy().astype(np.int32)
     palette = tuple(meta["palette"])
-    target = Structure(classes, palette, name=meta["name"])
+    target = Structure(classes, palette, name=meta["name"], data_version=meta.get("data_version"))
     return Trained(name=meta["name"], model=model, palette=palette, target=target,
                    seed_pos=tuple(meta["seed_pos"]), config=model.config,
                    record=meta.get("record", {}), path=path)
@@ -156,7 +156,8 @@ def run(trained: Trained, state: torch.Tensor, steps: int, generator=None, on_st
 def decode(trained: Trained, state: torch.Tensor) -> list[Structure]:
     """One Structure per sample: argmax class where alive, air elsewhere."""
     classes = nca_target.decode_classes(trained.model, state).cpu().numpy().astype(np.int32)
-    return [Structure(c, trained.palette, name=trained.name) for c in classes]
+    return [Structure(c, trained.palette, name=trained.name, data_version=trained.target.data_version)
+            for c in classes]
 
 
 @dataclass

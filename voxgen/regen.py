@@ -287,7 +287,8 @@ def regen_bytes(trained: Trained, trials: int, parts: int, checks: int, keep_fra
 
 def decode_one(trained: Trained, classes: np.ndarray):
     """A Structure from an (X, Y, Z) class grid in the trained palette."""
-    return Structure(classes.astype(np.int32), trained.palette, name=trained.name)
+    return Structure(classes.astype(np.int32), trained.palette, name=trained.name,
+                     data_version=trained.target.data_version)
 
 
 def summarise(trials: list[dict], machine) -> dict:

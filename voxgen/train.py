@@ -233,7 +233,7 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
         if edited and progress:             # an edited blueprint of the same palette and box: said too
             print(f"{ckpt_path}: the blueprint differs from the checkpoint's in {edited} cells: training goes "
                   f"on toward the blueprint as it is now", file=sys.stderr)
-        kept = [r for r in logged_rows(out / METRICS) if r["it"] < start]      # losses and checks
+        kept = logged_rows(out / METRICS, before=start)      # losses and checks
         history = [r for r in kept if "loss" in r]
         last_verify = max((r["it"] for r in kept if "verify" in r), default=last_verify)
     else:                   # a fresh run: --resume must not find another run's checkpoint
@@ -266,7 +266,7 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
         extra = {"pool": pool, "pool_loss": pool_loss, "rng.sampler": sampler.get_state(),
                  "rng.firing": firing.get_state(), **optimizer_tensors(opt), **mean.tensors()}
         save_weights(ckpt_path, model, classes, name, target.palette, target.seed,
-                     record={}, extra_tensors=extra,
+                     record={}, extra_tensors=extra, data_version=target.structure.data_version,
                      extra_meta={"iteration": it, "elapsed_s": elapsed, "streak": streak, "averaged": mean.n,
                                  "device": dev.type, "threads": torch.get_num_threads(),
                                  **({"started_from": started_from} if started_from else {})})
@@ -385,7 +385,8 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
         record["averaged"] = ({"from": cfg.average_from, "decay": cfg.average_decay, "iterations": mean.n}
                               if cfg.average_decay else
                               {"from": cfg.average_from, "every": cfg.average_every, "weights": mean.n})
-    save_weights(weights_path, model, classes, name, target.palette, target.seed, record)
+    save_weights(weights_path, model, classes, name, target.palette, target.seed, record,
+                 data_version=target.structure.data_version)
     if history:
         try:
             plot_curve(history, out / CURVE)

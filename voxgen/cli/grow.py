@@ -130,12 +130,17 @@ def staged_frames(folder: Path, digits: int):
 
 def old_frames(folder: Path) -> list[Path]:
     """The frames (step_NNNN.toml) an earlier `grow --frames` wrote into
-    `folder`: no folder, no other name."""
+    `folder`: no other name. A folder by a frame's name is refused (before
+    the growth: once old frames are removed, it would stop a new one)."""
     from voxgen.errors import VoxgenError
 
     try:
-        return [path for path in folder.iterdir()
-                if FRAME_NAME.fullmatch(path.name) and (path.is_symlink() or path.is_file())]
+        frames = [path for path in folder.iterdir() if FRAME_NAME.fullmatch(path.name)]
+        for path in frames:
+            if not (path.is_symlink() or path.is_file()):
+                raise VoxgenError("a folder by a frame's name is in the way: move it, or give another "
+                                  "--frames folder", path)
+        return frames
     except OSError as err:
         raise VoxgenError(f"cannot list an earlier run's frames ({err.strerror or err})",
                           err.filename or folder) from None

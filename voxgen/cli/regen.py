@@ -129,15 +129,17 @@ def story_frames(report, trained, every_step: int = 2, every_tick: int = 2):
     return frames, labels
 
 
-def render_story(report, trained, path, size: int = 384, fps: float = 10.0) -> tuple[int, float]:
+def render_story(report, trained, path, size: int = 384, fps: float = 10.0,
+                 shown_as: str | None = None) -> tuple[int, float]:
     """The GIF (or MP4) of trial 0 regrowing and flying; returns the frames
     in the file (a GIF shows a held picture as one longer frame) and its
-    length in seconds."""
+    length in seconds. `shown_as`: the name its progress bar gives it (a
+    temporary file's by default)."""
     from voxgen.render.animate import write_animation
 
     frames, labels = story_frames(report, trained)
     final, _ = compose([((0, 0, 0), frames[0]), ((0, 0, 0), frames[-1])])
-    written = write_animation(frames, path, final=final, labels=labels, size=size, fps=fps)
+    written = write_animation(frames, path, final=final, labels=labels, size=size, fps=fps, shown_as=shown_as)
     return written, len(frames) / fps
 
 
@@ -252,7 +254,7 @@ def regen(ctx, name, damage, axis, at, jitter, radius, rate, trials, steps, tick
             png, gif = (Path(render_dir) / f"{file_stem(trained.name)}_regen.{ext}" for ext in ("png", "gif"))
             with atomic_outputs([png, gif]) as (png_tmp, gif_tmp):     # both pictures or neither
                 render_montage(report, png_tmp)
-                n, seconds = render_story(report, trained, gif_tmp)
+                n, seconds = render_story(report, trained, gif_tmp, shown_as=gif.name)
             click.echo(f"wrote {png} and {gif} ({n} frames, {seconds:.1f} s)", err=as_json)
 
 

@@ -11,6 +11,7 @@ import importlib
 import inspect
 import math
 import os
+import shlex
 from pathlib import Path
 
 from voxgen.atomic_write import atomic_output
@@ -76,7 +77,7 @@ def sniff(path) -> str:
     except VoxgenError:
         if _is_weights(path):
             raise VoxgenError(f"a voxgen weights file (safetensors), not a blueprint: grow it with "
-                              f"voxgen grow {path}", path) from None
+                              f"voxgen grow {shlex.quote(str(path))} (or draw it: render --growth)", path) from None
         raise
 
 

@@ -78,7 +78,7 @@ def encode(structure: Structure, margin: int, seed_position, grid=None) -> Targe
     seed = seed_cell(classes, seed_position)
     classes = np.pad(classes, margin)
     grown = Structure(classes.astype(np.int32), palette, name=structure.name,
-                      origin=tuple(o - margin for o in structure.origin))
+                      origin=tuple(o - margin for o in structure.origin), data_version=structure.data_version)
     return Target(classes, palette, tuple(s + margin for s in seed), grown)
 
 

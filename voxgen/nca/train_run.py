@@ -141,14 +141,19 @@ def origin_path(init) -> str:
         return path.name
 
 
-def logged_rows(path: Path) -> list[dict]:
-    """The rows of a run's metrics.jsonl, if there is one (none if not):
-    each a loss row (`it`, and `loss` and `accuracy` finite numbers) or a
-    growth check (`it`, `verify`). A last line that is not JSON (cut short
-    where a run was killed while writing it) is left out. A file that is
-    not a regular one, larger than MAX_METRICS_BYTES or not UTF-8, or any
-    other line that is not such a row, is a VoxgenError naming the file
-    (and the line): `train --resume` reads the log before it trains."""
+def logged_rows(path: Path, before: int) -> list[dict]:
+    """The rows of a run's metrics.jsonl before iteration `before` (the
+    checkpoint's, which a resumed run keeps), if there is a log (none if
+    not): each a loss row (`it`, and `loss` and `accuracy` finite numbers)
+    or a growth check (`it`, `verify`). Rows come in iteration order, so
+    reading stops at the first from `before` on: what follows is the
+    killed run's after its checkpoint, dropped unread (a run of a version
+    without the divergence check logged NaN losses there). A last line that
+    is not JSON (cut short where a run was killed while writing it) is left
+    out. A file that is not a regular one, larger than MAX_METRICS_BYTES or
+    not UTF-8, or any other line that is not such a row, is a VoxgenError
+    naming the file (and the line): `train --resume` reads the log before
+    it trains."""
     # A bad row is refused, not skipped: the resumed run writes the log
     # afresh from the rows it keeps, so a skipped row would be lost for
     # good, and unseen. Refused, it costs seconds (nothing has trained yet)
@@ -177,6 +182,8 @@ def logged_rows(path: Path) -> list[dict]:
             if number == len(lines):               # no newline after it: cut short
                 continue
             raise VoxgenError(f"line {number}: not a JSON row: fix the line, or {MOVE_ASIDE}", path) from None
+        if isinstance(row, dict) and isinstance(row.get("it"), int) and row["it"] >= before:
+            break
         problem = _row_problem(row)
         if problem:
             raise VoxgenError(f"line {number}: {problem}: fix the line, or {MOVE_ASIDE}", path)

@@ -55,16 +55,20 @@ def parameter_shapes(classes: int, config: NCAConfig, trainable: bool = False) -
 
 
 def save_weights(path, model: NCA, classes, name: str, palette, seed, record: dict,
-                 extra_tensors: dict | None = None, extra_meta: dict | None = None) -> Path:
+                 extra_tensors: dict | None = None, extra_meta: dict | None = None,
+                 data_version: int | None = None) -> Path:
     """Write atomically (temporary name, then rename); a failure is a
-    VoxgenError naming `path`. `classes`: (X, Y, Z) ints."""
+    VoxgenError naming `path`. `classes`: (X, Y, Z) ints; `data_version`:
+    the blueprint's DataVersion, kept for what grows from the weights (its
+    pictures draw some blocks by it)."""
     path = Path(path)
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     tensors["target.classes"] = torch.as_tensor(classes).to(torch.int32).cpu().contiguous()
     tensors.update({k: v.detach().cpu().contiguous() for k, v in (extra_tensors or {}).items()})
     meta = {"format": FORMAT, "name": name, "palette": list(palette),
             "grid_shape": list(tensors["target.classes"].shape), "seed_pos": list(seed),
-            "config": model.config.to_dict(), "record": record, **(extra_meta or {})}
+            "config": model.config.to_dict(), "record": record, **(extra_meta or {}),
+            **({"data_version": int(data_version)} if data_version is not None else {})}
     temps = []
     try:
         with atomic_output(path) as tmp:      # short temporary name; OSErrors name `path`
@@ -93,7 +97,7 @@ def read_weights(path, checkpoint: bool = False) -> tuple[dict, dict]:
         try:
             meta[key] = json.loads(value)
         except (ValueError, RecursionError):
-            raise VoxgenError(f"not a voxgen weights file (its metadata '{key[:40]}' is not JSON)", path) from None
+            raise VoxgenError(f"not a voxgen weights file (its metadata {key[:40]!r} is not JSON)", path) from None
     if meta.get("format") != FORMAT:
         raise VoxgenError(f"not a voxgen weights file (format {meta.get('format')!r})", path)
     check_weights(shapes, meta, path, checkpoint)
@@ -147,11 +151,13 @@ def read_header(path: Path) -> tuple[dict, dict]:
     shapes = {}
     for name, entry in header.items():
         shape, offsets = (entry.get("shape"), entry.get("data_offsets")) if isinstance(entry, dict) else (None, None)
-        dtype = _DTYPES.get(entry.get("dtype")) if isinstance(entry, dict) else None
+        named = entry.get("dtype") if isinstance(entry, dict) else None
+        dtype = _DTYPES.get(named) if isinstance(named, str) else None
         label = repr(name[:40])
         if dtype is None:
-            bad(f"tensor {label} is of a dtype voxgen never writes ({str(entry.get('dtype'))[:20] if isinstance(entry, dict) else '?'})")
-        if not (isinstance(shape, list) and len(shape) <= 8 and all(_count(n) for n in shape)) \
+            bad(f"tensor {label} is of a dtype voxgen never writes ({str(named)[:20]})")
+        if not (isinstance(shape, list) and len(shape) <= 8 and all(_count(n) for n in shape)
+                and _count(math.prod(max(n, 1) for n in shape))) \
                 or not (isinstance(offsets, list) and len(offsets) == 2 and all(_count(n) for n in offsets)):
             bad(f"tensor {label}: its shape or place in the file is not a list of counts")
         begin, end = offsets
@@ -209,7 +215,7 @@ def check_weights(tensors: dict, meta: dict, path, checkpoint: bool = False) -> 
         bad(f"'target.classes' must be 3-D integers, got {classes.dtype} {list(classes.shape)}")
     grid = tuple(classes.shape)
     if math.prod(grid) > MAX_CELLS:
-        bad(f"the grid {list(grid)} has more than {MAX_CELLS:,} cells, the most a blueprint may")
+        bad(f"the grid {list(grid)} has more than {MAX_CELLS:,} cells, the most voxgen takes")
     if min(grid) <= 2 * config.margin:
         bad(f"the grid {list(grid)} is no wider than its margins ({config.margin} cells a side)")
     if _anywhere(classes, lambda c: (c < 0) | (c >= len(palette))):
@@ -224,6 +230,9 @@ def check_weights(tensors: dict, meta: dict, path, checkpoint: bool = False) -> 
         bad(f"'seed_pos' {seed} is outside the grid {list(grid)}")
     if not isinstance(meta.get("record", {}), dict):
         bad("'record' must be a table")
+    version = meta.get("data_version", 0)
+    if not isinstance(version, int) or isinstance(version, bool) or not 0 <= version < 1 << 31:
+        bad(f"'data_version' must be a DataVersion (an integer 0 to 2^31 - 1), got {repr(version)[:40]}")
 
     for key, t in tensors.items():      # before any arithmetic: torch lacks some for exotic dtypes
         stored = stored_dtypes(key)

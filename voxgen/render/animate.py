@@ -122,7 +122,7 @@ def write_animation(frames: Iterable[Structure], path, *, final: Structure | Non
                     elevation: float = DEFAULT_ELEVATION, labels: Iterable[str] | None = None,
                     total: int | None = None, compare: Structure | None = None,
                     panel_titles: Sequence[str] = ("blueprint", "grown"),
-                    progress: bool = True) -> int:
+                    progress: bool = True, shown_as: str | None = None) -> int:
     """Render `frames` into `path` (.gif or .mp4); returns the number of
     frames in the file. A GIF stores identical consecutive frames once,
     shown for their summed time, so it may hold fewer than were rendered.
@@ -133,6 +133,8 @@ def write_animation(frames: Iterable[Structure], path, *, final: Structure | Non
     compare: if given, two panels: `compare` (static, e.g. the blueprint) on
       the left and the frames on the right, both framed on the same box.
     size: pixels per panel side (rounded up to even, as H.264 needs).
+    shown_as: the file's name on the progress bar (default: `path`'s; a
+      temporary file's is not the user's).
     """
     path = check_animation_path(path)
     if final is None and (not isinstance(frames, Sequence) or not frames):
@@ -165,7 +167,7 @@ def write_animation(frames: Iterable[Structure], path, *, final: Structure | Non
                     scene.show(compare, 0)
                     scene.label(panel_titles[0], 0)
                 labels = iter(labels) if labels is not None else None
-                for frame in tqdm(frames, total=total, desc=f"render {path.name}", unit="frame",
+                for frame in tqdm(frames, total=total, desc=f"render {shown_as or path.name}", unit="frame",
                                   disable=not progress, leave=False):
                     scene.show(frame, grown)
                     text = next(labels) if labels is not None else (

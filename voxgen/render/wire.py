@@ -1,10 +1,12 @@
 """The lines the game gives redstone wire saved with no side connected
 (files upgraded from 1.12), for pictures (`joins.with_joined_sides`).
 
-Only in files saved before 1.16 (DataVersion below DOT_DATA_VERSION, or
-none): from 1.16 on a wire reaching no side is a dot the player chose
-(the game's data fixer of that version, RedstoneWireConnectionsFix, made
-every older one a line or cross), and is drawn as saved.
+Only in files saved before 1.16 (DataVersion below DOT_DATA_VERSION: 1.12
+files upgraded are 1519): from 1.16 on a wire reaching no side is a dot the
+player chose (the game's data fixer of that version,
+RedstoneWireConnectionsFix, made every older one a line or cross), and is
+drawn as saved. So is a structure of no DataVersion (one voxgen made, a
+text blueprint without one), which voxgen's writers stamp as current.
 
 On each side a wire reaches (the game's getConnectingSide):
 - `up` the wire one block up on the block beside it, where that block's
@@ -84,9 +86,10 @@ def wire_state(state: str, code: int) -> str:
 def joined_wire(structure: Structure) -> Structure:
     """`structure` with its wire saved reaching no side joined as the module
     says (new palette entries after its own); itself when none changes, and
-    when it was saved from 1.16 on (its wire reaching nothing is a dot)."""
+    when it was saved from 1.16 on, or has no DataVersion (its wire
+    reaching nothing is a dot)."""
     palette = structure.palette
-    if structure.data_version is not None and structure.data_version >= DOT_DATA_VERSION:
+    if structure.data_version is None or structure.data_version >= DOT_DATA_VERSION:
         return structure
     wire = np.array([is_wire(s) for s in palette], dtype=bool)
     unset = wire & np.array([set(wire_sides(properties(s)).values()) == {"none"} for s in palette], dtype=bool)
