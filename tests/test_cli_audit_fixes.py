@@ -173,7 +173,8 @@ def test_weights_given_as_a_blueprint_are_named_as_weights(tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path)
     shutil.copy(WEIGHTS, tmp_path / name)
     one_line_error(run(command[0], name, *command[1:]),
-                   f"{name}: a voxgen weights file (safetensors), not a blueprint: grow it with voxgen grow {name} (or draw it: render --growth)")
+                   f"{name}: a voxgen weights file (safetensors), not a blueprint: grow it with voxgen grow {name} "
+                   f"(or draw it: render --growth)")
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]
 
 

@@ -55,7 +55,7 @@ def grow(weights, steps, seed, out, as_json, frames, device):
     ready(trained, device)                        # a bad --device or too little memory: before frames are touched
     total = trained.steps if steps is None else steps
     digits = max(4, len(str(total)))              # frame names sort in step order
-    with staged_frames(Path(frames), digits) if frames is not None else nullcontext() as save_frame:
+    with staged_frames(Path(frames), digits, total) if frames is not None else nullcontext() as save_frame:
         if save_frame is not None:
             save_frame(0, decode(trained, seed_state(trained))[0])
         with tqdm(total=total, desc=f"grow {trained.name}", unit="step", leave=False, file=sys.stderr,
@@ -80,9 +80,9 @@ def grow(weights, steps, seed, out, as_json, frames, device):
 
 
 @contextmanager
-def staged_frames(folder: Path, digits: int):
+def staged_frames(folder: Path, digits: int, total: int):
     """Yield save(i, structure), which writes step i's frame (step_NNNN.toml,
-    `digits` digits at least) into a hidden folder inside `folder`, made with
+    `digits` digits at least; i up to `total`) into a hidden folder inside `folder`, made with
     its parents if missing. When the block ends normally, the frames an
     earlier run left in `folder` are removed and these moved in; if it
     fails, these are removed and `folder` is left as it was."""
@@ -94,7 +94,8 @@ def staged_frames(folder: Path, digits: int):
     from voxgen.errors import VoxgenError
 
     with output_folder(folder):
-        old = old_frames(folder)                  # an unreadable folder: told before the growth
+        names = {f"step_{i:0{digits}d}.toml" for i in range(total + 1)}
+        old = old_frames(folder, names)           # an unreadable folder: told before the growth
         try:
             staging = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=folder))
         except OSError as err:
@@ -128,19 +129,20 @@ def staged_frames(folder: Path, digits: int):
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def old_frames(folder: Path) -> list[Path]:
+def old_frames(folder: Path, names: set) -> list[Path]:
     """The frames (step_NNNN.toml) an earlier `grow --frames` wrote into
-    `folder`: no other name. A folder by a frame's name is refused (before
-    the growth: once old frames are removed, it would stop a new one)."""
+    `folder`: no folder, no other name. A folder by the name of one of this
+    run's frames, `names`, is refused (before the growth: once old frames
+    are removed, it would stop a new one)."""
     from voxgen.errors import VoxgenError
 
     try:
         frames = [path for path in folder.iterdir() if FRAME_NAME.fullmatch(path.name)]
         for path in frames:
-            if not (path.is_symlink() or path.is_file()):
+            if path.name in names and not (path.is_symlink() or path.is_file()):
                 raise VoxgenError("a folder by a frame's name is in the way: move it, or give another "
                                   "--frames folder", path)
-        return frames
+        return [path for path in frames if path.is_symlink() or path.is_file()]
     except OSError as err:
         raise VoxgenError(f"cannot list an earlier run's frames ({err.strerror or err})",
                           err.filename or folder) from None
