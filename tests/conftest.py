@@ -25,3 +25,20 @@ def write_tiny(root: Path, variant: str) -> None:
     fixtures = Path(__file__).parent / "nca_fixtures"
     (root / "tiny_blueprint.toml").write_text((fixtures / f"tiny_{variant}_blueprint.toml").read_text())
     (root / "tiny.toml").write_text((fixtures / f"tiny_{variant}_spec.toml").read_text())
+
+
+def run(*args):
+    """`voxgen ARGS...` in-process (click's runner); each arg str()-ed."""
+    from click.testing import CliRunner
+
+    from voxgen.cli import main
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def one_line_error(result, *needles):
+    """Exit 2 and exactly one line "voxgen: error: ..." holding every needle."""
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("voxgen: error: "), result.output
+    assert result.output.count("\n") == 1, result.output
+    for needle in needles:
+        assert str(needle) in result.output, result.output

@@ -8,26 +8,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
+from conftest import one_line_error, run
 from voxgen import formats
-from voxgen.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 WEIGHTS = ROOT / "structures" / "caterpillar.safetensors"
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
-
-
-def one_line_error(result, *needles):
-    """Exit 2 and exactly one line "voxgen: error: ..." holding every needle."""
-    assert result.exit_code == 2, result.output
-    assert result.output.startswith("voxgen: error: "), result.output
-    assert result.output.count("\n") == 1, result.output
-    for needle in needles:
-        assert str(needle) in result.output, result.output
 
 
 def contents(folder: Path) -> dict:

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from voxgen import formats
+from conftest import one_line_error, run
 from voxgen.cli import main
 from voxgen.errors import VoxgenError
 from voxgen.structure import Structure
@@ -30,19 +31,6 @@ y0 = \"\"\"
 ##
 \"\"\"
 """
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
-
-
-def one_line_error(result, *needles):
-    """Exit 2 and exactly one line "voxgen: error: ..." holding every needle."""
-    assert result.exit_code == 2, result.output
-    assert result.output.startswith("voxgen: error: "), result.output
-    assert result.output.count("\n") == 1, result.output
-    for needle in needles:
-        assert str(needle) in result.output, result.output
 
 
 def many_states(n: int = 100) -> Structure:
