@@ -195,9 +195,14 @@ def test_a_lever_is_a_plate_on_its_face_with_a_handle():
     floor = faces_at(mesh, "down", 1, 0)
     assert len(floor) == 1                                          # flat on the floor: 6 x 8 pixels
     assert np.ptp(floor[0, :, 0]) == 6 / 16 and np.ptp(floor[0, :, 2]) == 8 / 16
-    assert len(top_at(mesh, 3 / 16)) == 1 and mesh.vertices[:, 1].max() == 10 / 16
-    lo, hi = extent("minecraft:lever[face=wall,facing=south,powered=true]")     # on the north wall
-    assert lo == [5 / 16, 4 / 16, 0] and hi[2] == 10 / 16
+    assert mesh.vertices[:, 1].max() == 9 / 16
+    # the handle leans to the facing when off (its tip at the north edge), away when on
+    assert extent("minecraft:lever[face=floor,facing=north,powered=false]")[0][2] == 1 / 16
+    assert extent("minecraft:lever[face=floor,facing=north,powered=true]")[1][2] == 15 / 16
+    assert extent("minecraft:lever[face=floor,facing=east,powered=false]")[1][0] == 15 / 16
+    lo, hi = extent("minecraft:lever[face=wall,facing=south,powered=true]")     # on the north wall: up when on
+    assert lo == [5 / 16, 4 / 16, 0] and hi[1:] == [15 / 16, 9 / 16]
+    assert extent("minecraft:lever[face=wall,facing=south,powered=false]")[0][1] == 1 / 16     # down when off
     wall = faces_at(shape_mesh("minecraft:lever[face=wall,facing=south,powered=true]"), "north", 2, 0)
     assert len(wall) == 1 and np.ptp(wall[0, :, 0]) == 6 / 16 and np.ptp(wall[0, :, 1]) == 8 / 16
     assert extent("minecraft:lever[face=ceiling,facing=east,powered=false]")[1][1] == 1

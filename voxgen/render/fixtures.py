@@ -20,9 +20,20 @@ def button(props):
     return attached(props, [(5, 0, 6, 11, depth, 10)])
 
 
+# A lever's handle above its base, written lying on the floor facing north:
+# the game's model turns a 2 x 10 pixel stick 45 degrees about x from its
+# foot (8, 1, 8), towards the facing (north) when off and away when on;
+# here three steps of it, each on the one below, its tip at (8, 9, 1) (the
+# model's at (8, 8.1, 0.9)).
+_HANDLE_OFF = [(7, 3, 5, 9, 5, 8), (7, 5, 3, 9, 7, 6), (7, 7, 1, 9, 9, 4)]
+
+
 def lever(props):
-    # The base and its handle, drawn upright (the game tilts it by `powered`).
-    return attached(props, [(5, 0, 4, 11, 3, 12), (7, 3, 7, 9, 10, 9)])
+    """The base and its handle, leaning to `facing` when off and away from
+    it when on: on a wall, down when off, up when on."""
+    handle = _HANDLE_OFF if props.get("powered") != "true" else \
+        [(x0, y0, 16 - z1, x1, y1, 16 - z0) for x0, y0, z0, x1, y1, z1 in _HANDLE_OFF]
+    return attached(props, [(5, 0, 4, 11, 3, 12), *handle])
 
 
 def repeater(props):
