@@ -299,7 +299,7 @@ def test_options_that_would_fill_the_disk_or_memory_are_refused(tmp_path):
     frames = tmp_path / "frames"
     result = CliRunner().invoke(main, ["grow", "flying_machine", "--steps", "10001", "--frames", str(frames)])
     assert result.exit_code == 2, result.output
-    assert "'--steps': 10001 is not in the range 0<=x<=10000" in result.output
+    assert result.output.startswith(f"voxgen: error: {frames}: --frames writes a file a step: at most 10,000")
     assert result.output.count("\n") == 1 and not frames.exists()
     result = CliRunner().invoke(main, ["view", "blueprints/tree.toml", "--reveal", "1001"])
     assert result.exit_code == 2 and "1001 is not in the range 2<=x<=1000" in result.output

@@ -21,22 +21,33 @@ def contents(folder: Path) -> dict:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-# --- 1. step counts have the config's cap ------------------------------------------------
+# --- 1. step counts have a cap -----------------------------------------------------------
 
-@pytest.mark.parametrize("args", [
-    ["grow", "caterpillar", "--steps", "99999999999", "--device", "bogus"],
-    ["grow", "caterpillar", "--steps", "10001", "--device", "bogus"],
-    ["view", "caterpillar", "--steps", "10001"],
-    ["regen", "caterpillar", "--steps", "10001", "--device", "bogus"],
+@pytest.mark.parametrize("args, cap", [
+    (["grow", "caterpillar", "--steps", "99999999999", "--device", "bogus"], 40000),
+    (["grow", "caterpillar", "--steps", "40001", "--device", "bogus"], 40000),
+    (["regen", "caterpillar", "--steps", "40001", "--device", "bogus"], 40000),
+    (["view", "caterpillar", "--steps", "10001"], 10000),
+    (["render", "--growth", "caterpillar", "--steps", "10001", "-o", "g.gif"], 10000),
 ])
-def test_growth_steps_stop_at_ten_thousand(args):
-    one_line_error(run(*args), "--steps", "10001" if "10001" in args else "99999999999", "10000")
+def test_growth_steps_have_a_cap(args, cap):
+    """grow and regen: 4x the longest horizon a spec allows (where growth is
+    judged); view and render, which keep or draw every step: that horizon."""
+    one_line_error(run(*args), "--steps", args[args.index("--steps") + 1], f"<=x<={cap}")
 
 
-@pytest.mark.parametrize("command", ["grow", "view", "regen", "render"])
-def test_help_tells_the_steps_cap(command):
+@pytest.mark.parametrize("command, cap", [("grow", 40000), ("regen", 40000), ("view", 10000), ("render", 10000)])
+def test_help_tells_the_steps_cap(command, cap):
     result = run(command, "--help")
-    assert result.exit_code == 0 and "<=x<=10000]" in result.output.split("--steps")[1].split("--")[0]
+    assert result.exit_code == 0 and f"<=x<={cap}]" in result.output.split("--steps")[1].split("--")[0]
+
+
+def test_grow_4x_the_longest_horizon_runs_and_frames_stay_at_ten_thousand(tmp_path):
+    one_line_error(run("grow", "caterpillar", "--steps", "10001", "--frames", tmp_path / "f"),
+                   "--frames writes a file a step: at most 10,000 steps with it, not 10,001")
+    assert not (tmp_path / "f").exists()
+    result = run("grow", "caterpillar", "--steps", "40000", "--device", "bogus")      # in range: on to the device
+    one_line_error(result, "unknown device 'bogus'")
 
 
 # --- 2. an empty path is refused, naming the option --------------------------------------

@@ -13,7 +13,9 @@ from pathlib import Path
 import click
 
 from voxgen.cli import SEED, WEIGHTS, GivenPath
-from voxgen.nca.config import MAX_STEPS
+from voxgen.nca.config import MAX_GROWTH_STEPS, MAX_STEPS
+
+MAX_FRAME_FILES = MAX_STEPS     # --frames writes a file a step: a mistyped --steps must not fill the disk
 
 FRAME_NAME = re.compile(r"step_\d{4,}\.toml")     # what --frames writes: step_0000.toml (the seed), ...
 PROGRESS_FROM = 1000         # growths of this many steps or more show a progress bar at a terminal
@@ -21,8 +23,8 @@ PROGRESS_FROM = 1000         # growths of this many steps or more show a progres
 
 @click.command()
 @click.argument("weights", type=WEIGHTS)
-@click.option("--steps", type=click.IntRange(0, MAX_STEPS), default=None,
-              help="Growth steps (default: the training horizon).")
+@click.option("--steps", type=click.IntRange(0, MAX_GROWTH_STEPS), default=None,
+              help="Growth steps (default: the training horizon; 4x the longest a spec allows at most).")
 @click.option("--seed", type=SEED, default=0, show_default=True,
               help="Firing-mask random seed.")
 @click.option("--out", "out", type=GivenPath("the file to write", "grown.schem", dir_okay=False),
@@ -32,7 +34,7 @@ PROGRESS_FROM = 1000         # growths of this many steps or more show a progres
 @click.option("--json", "as_json", is_flag=True, help="Print metrics as JSON.")
 @click.option("--frames", type=GivenPath("a folder", "frames", file_okay=False), default=None,
               help=f"Write the seed and every step's structure as DIR/step_NNNN.toml, step_0000 the "
-                   f"seed (a file a step: --steps is at most {MAX_STEPS:,}). When the growth is done they "
+                   f"seed (a file a step: at most {MAX_FRAME_FILES:,} steps). When the growth is done they "
                    f"replace the frames an earlier run left in DIR; other files there are left alone, "
                    f"and a failed run leaves DIR as it was.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
@@ -54,6 +56,9 @@ def grow(weights, steps, seed, out, as_json, frames, device):
     trained = load_trained(weights)
     ready(trained, device)                        # a bad --device or too little memory: before frames are touched
     total = trained.steps if steps is None else steps
+    if frames is not None and total > MAX_FRAME_FILES:
+        raise VoxgenError(f"--frames writes a file a step: at most {MAX_FRAME_FILES:,} steps with it, not "
+                          f"{total:,} (grow fewer steps, or render the growth: voxgen render --growth)", frames)
     digits = max(4, len(str(total)))              # frame names sort in step order
     with staged_frames(Path(frames), digits, total) if frames is not None else nullcontext() as save_frame:
         if save_frame is not None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from voxgen.cli import SEED, WEIGHTS, GivenPath
-from voxgen.nca.config import MAX_STEPS
+from voxgen.nca.config import MAX_GROWTH_STEPS
 
 GAP = 3           # air cells between the two parts in the GIF
 HOLD = 6          # GIF frames showing the grown whole, then the cut parts
@@ -197,7 +197,7 @@ def table(report) -> str:
 @click.option("--rate", type=click.FloatRange(min=0, max=1, min_open=True), default=0.3, show_default=True,
               help="--damage random: the fraction of cells wiped.")
 @click.option("--trials", type=click.IntRange(min=1), default=10, show_default=True)
-@click.option("--steps", type=click.IntRange(0, MAX_STEPS), default=None,
+@click.option("--steps", type=click.IntRange(0, MAX_GROWTH_STEPS), default=None,
               help="Regrowth steps after the damage (default: 2 x the training horizon).")
 @click.option("--ticks", type=click.IntRange(min=1), default=None,
               help="Game ticks of flight for machines (default: 10 blocks' worth), rounded up to "

@@ -17,6 +17,9 @@ MAX_STEPS = 10_000
 """The longest rollout a config may ask for (`steps`' hi, the growth horizon):
 the shipped structures grow in 20 to 64 steps, and a horizon read from a
 file is what `grow` runs by default."""
+MAX_GROWTH_STEPS = 4 * MAX_STEPS
+"""The longest growth `grow` and `regen` run: 4x the longest horizon, where
+a grown structure is judged to stay grown."""
 
 
 @dataclass
