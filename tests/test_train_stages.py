@@ -308,3 +308,52 @@ def test_fine_tuning_a_large_blueprint_file_takes_the_last_stage_alone(tmp_path)
     bare = parse_spec(tmp_path / "tiny_blueprint.toml")
     tuned = for_blueprint(bare, LARGE_BLOCKS + 1, fine_tuning=True)
     assert tuned.stages == [] and tuned.config == for_blueprint(bare, LARGE_BLOCKS + 1).configs[-1]
+
+
+def test_a_stage_ends_the_stages_only_if_it_showed_the_healing_a_later_stage_trains():
+    from voxgen.nca.stages import ended
+    grown = {"stopped_early": True, "exact": 10, "n": 10}
+    assert ended(grown) and not ended(grown, {"regrowth"})             # growth only: the healing stage runs
+    assert ended({**grown, "regrowth": {"n": 120, "exact": 108}}, {"regrowth"})          # 90%
+    assert not ended({**grown, "regrowth": {"n": 120, "exact": 107}}, {"regrowth"})
+    assert not ended({**grown, "regrowth": {"n": 120, "exact": 120}}, {"regrowth", "sphere_regrowth"})
+    assert not ended({**grown, "regrowth": "108/120"}, {"regrowth"})                   # an edited summary
+    assert not ended({"stopped_early": False, "exact": 9, "n": 10, "regrowth": {"n": 1, "exact": 1}}, {"regrowth"})
+
+
+def test_a_growth_only_stage_that_grows_exactly_is_followed_by_the_healing_stage(tmp_path):
+    """Stage 1 of 3 stops early, exact: stage 2 (growth only) and stage 3
+    (trained on cut halves) still run; resumed after stage 2, the run goes
+    on with stage 3. Without a healing stage, stage 1 ends them."""
+    from voxgen.nca.stages import run_stages
+    calls = []
+    heals = [[], [], ["regrowth"]]
+    record = run_stages("x", 3, tmp_path / "run", False, None, _fake_stage(calls, stop_at=1), False, heals=heals)
+    assert [c[0] for c in calls] == [1, 2, 3] and len(record["stages"]) == 3
+    stages = tmp_path / "run" / "stages.json"
+    stages.write_text(json.dumps(json.loads(stages.read_text())[:2]))      # stopped before stage 3
+    calls.clear()
+    run_stages("x", 3, tmp_path / "run", True, None, _fake_stage(calls, stop_at=1), False, heals=heals)
+    assert [c[0] for c in calls] == [3] and calls[0][2].endswith("stage2/weights.safetensors")
+    calls.clear()
+    run_stages("x", 3, tmp_path / "run", False, None, _fake_stage(calls, stop_at=1), False)      # no healing
+    assert [c[0] for c in calls] == [1]
+
+
+def test_the_summary_of_a_stage_keeps_its_regrowth_checks():
+    from voxgen.nca.stages import summary
+    final = {"exact": 10, "n": 10, "accuracy": 1.0, "iou": 1.0, "long_accuracy": 1.0,
+             "regrowth": {"n": 120, "exact": 110}}
+    kept = summary({"final": final, "iterations": 5, "wall_time_s": 1.0, "stopped_early": True})
+    assert kept["regrowth"] == {"n": 120, "exact": 110} and "long_accuracy" not in kept and "sphere_regrowth" not in kept
+
+
+def test_train_tells_the_stages_which_healing_each_trains(tmp_path, monkeypatch):
+    import voxgen.train as train_module
+    spec = _staged(tmp_path)
+    spec.write_text(spec.read_text() + '\n[[stages]]\ndamage_kinds = ["halfcut"]\n'
+                    '\n[[stages]]\ndamage_kinds = ["sphere", "dropout"]\n')
+    seen = {}
+    monkeypatch.setattr(train_module, "run_stages", lambda *args, heals: seen.setdefault("heals", heals))
+    train_module.train(spec, device="cpu", out=tmp_path / "run", progress=False)
+    assert seen["heals"] == [[], [], ["regrowth"], ["sphere_regrowth"]]

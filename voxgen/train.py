@@ -47,7 +47,7 @@ from voxgen.nca.average import WeightMean
 from voxgen.nca.config import NCAConfig, lr_at
 from voxgen.nca.device import pick_device
 from voxgen.nca.damage import apply_damage, blocks_box
-from voxgen.nca.evaluate import HEALS, check_growth, distinct_runs, heal, healing_checks
+from voxgen.nca.evaluate import HEALS, check_growth, distinct_runs, heal, healed, healing_checks
 from voxgen.nca.loss import class_weights, growth_loss
 from voxgen.nca.model import NCA, set_threads
 from voxgen.nca.spec import LARGE_BLOCKS, for_blueprint, parse_spec
@@ -129,7 +129,8 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
         def run_stage(number, folder, going_on, start, done, starting):
             return _stage(spec, configs[number - 1], dev, target, folder, weights_path, check_later, going_on,
                           start, progress, stages=done, starting=starting)
-        return run_stages(spec.name, len(configs), out, resume, init, run_stage, progress)
+        return run_stages(spec.name, len(configs), out, resume, init, run_stage, progress,
+                          heals=[healing_checks(cfg) for cfg in configs])
     return _stage(spec, configs[0], dev, target, out, weights_path, check_later, resume, init, progress)
 
 
@@ -351,7 +352,7 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
                 # trained to heal: cut halves (or, trained on balls alone, the
                 # grown structure with a ball wiped) must regrow too, in >= 90% of tries
                 check[key] = heal(key, judged, classes, target.seed, cfg, cut_axes)
-                passed = passed and check[key]["exact"] >= 0.9 * check[key]["n"]
+                passed = passed and healed(check[key])
             log_rows(log, [{"it": it, "verify": check}], out / METRICS)
             if passed:
                 verified = check

@@ -32,7 +32,8 @@ def _print_keys(ctx, _param, value):
 
 STAGES_DOC = ("After the keys, each [[stages]] table is a later stage: the stage before's keys, these "
               "changed, trained from the stage before's weights (a fresh optimizer and pool, as --init "
-              "starts), unless the stage before grows the blueprint exactly. A stage keeps margin and "
+              "starts), unless the stage before grows the blueprint exactly (and, where a later stage trains "
+              "damage, has regrown 90% of its checks' damaged parts too). A stage keeps margin and "
               "seed_position and may only widen the model (hidden_channels, mlp_width, mlp_layers, "
               "perception_filters up; fixed perception to learned). At most 15.")
 

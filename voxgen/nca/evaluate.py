@@ -145,6 +145,16 @@ def check_sphere_regrowth(model: NCA, classes: torch.Tensor, seed, steps: int, s
 
 # The regrowth checks a run reports, by the damage each stands for.
 HEALS = {"regrowth": "halfcut", "sphere_regrowth": "sphere"}
+HEALED_SHARE = 0.9
+"""The share of a regrowth check's tries that must regrow the whole target
+for a run trained to heal to stop early."""
+
+
+def healed(check) -> bool:
+    """Whether a regrowth check's result ({"n": tries, "exact": regrown})
+    reaches HEALED_SHARE; anything else (a summary of an older run) does not."""
+    return (isinstance(check, dict) and all(isinstance(check.get(k), int) for k in ("n", "exact"))
+            and check["exact"] >= HEALED_SHARE * check["n"])
 
 
 def healing_checks(config) -> list[str]:

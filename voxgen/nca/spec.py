@@ -12,7 +12,9 @@ NCAConfig defaults.
 Each `[[stages]]` table is a later stage: the stage before's settings with
 its keys changed, trained from the stage before's weights (a new run, as
 `train --init` starts one) unless the stage before already grows the
-blueprint exactly. A later stage keeps the grid (`margin`) and the seed,
+blueprint exactly (and, where a later stage trains damage, regrew 90% of
+its checks' damaged parts: a growth-only stage is followed by a healing
+one). A later stage keeps the grid (`margin`) and the seed,
 and may only widen the model (`widen.py`).
 
 Unknown keys and values of the wrong type are VoxgenErrors naming the file

@@ -5,7 +5,9 @@ a large blueprint file gets): the run folder's bookkeeping.
 
 Stage N (from 1) runs in out/stageN, from the weights of stage N-1 (kept as
 out/stage{N-1}/weights.safetensors; the first from `init`, or fresh). A
-stage that grows the blueprint exactly (`ended`) ends them. out/stages.json
+stage that grows the blueprint exactly (`ended`) ends them, unless a later
+stage trains healing (cut halves, wiped balls) that this one's checks did
+not show: a growth-only stage is then followed by the rest. out/stages.json
 lists a summary of each stage done, so that --resume goes on with the
 latest stage begun: from its checkpoint, or from the weights of the stage
 before if it has none yet. When a stage is about to train (its checks
@@ -22,6 +24,7 @@ from pathlib import Path
 
 from voxgen.atomic_write import atomic_output
 from voxgen.errors import VoxgenError, make_dir
+from voxgen.nca.evaluate import HEALS, healed
 from voxgen.nca.spec import MAX_STAGES
 from voxgen.nca.train_run import CHECKPOINT, hold_run_folder, set_aside_previous_run
 
@@ -46,18 +49,25 @@ def check_weights_outside(weights: Path, out: Path) -> None:
                               f"--resume and the next stage read: give --weights another path", weights)
 
 
-def run_stages(name: str, count: int, out: Path, resume: bool, init, run_stage, progress: bool) -> dict:
+def run_stages(name: str, count: int, out: Path, resume: bool, init, run_stage, progress: bool,
+               heals=None) -> dict:
     """Run stages 1..`count` in `out` (held throughout) as the module says;
+    `heals`: each stage's regrowth checks (`evaluate.healing_checks`; None:
+    none trains healing);
     `run_stage(number, folder, resume, init, done, starting)` trains one
     (`done`: the summaries of the stages before) and calls `starting()`
     once its checks have passed, just before it trains; it returns its
     record, whose "stages" is `done` and its own summary after it. Returns
     the last record run, with "run": `out`. Nothing of an earlier run is
     set aside before a stage is about to train."""
+    heals = heals or [[]] * count
+
+    def ends(number: int, stage: dict) -> bool:     # stage `number`'s summary ends the stages
+        return ended(stage, {key for later in heals[number:] for key in later})
     make_dir(out)
     with hold_run_folder(out):          # the stages' list and every stage's folder
         done = _stages_done(out) if resume else []
-        if done and (ended(done[-1]) or len(done) >= count):
+        if done and (ends(len(done), done[-1]) or len(done) >= count):
             done = done[:min(len(done), count) - 1]     # the latest stage begun and ended: go on with it
         for number in range(len(done) + 1, count + 1):
             folder = stage_folder(out, number)
@@ -78,7 +88,7 @@ def run_stages(name: str, count: int, out: Path, resume: bool, init, run_stage, 
             done = record["stages"]
             _keep(Path(record["weights"]), folder / STAGE_WEIGHTS)
             _write_stages(out, done)
-            if ended(done[-1]) and number < count:
+            if number < count and ends(number, done[-1]):
                 if progress:
                     print(f"{name}: stage {number} grows it exactly: the later stages are not needed",
                           file=sys.stderr)
@@ -86,10 +96,13 @@ def run_stages(name: str, count: int, out: Path, resume: bool, init, run_stage, 
     return {**record, "run": str(out)}
 
 
-def ended(stage: dict) -> bool:
+def ended(stage: dict, heals=()) -> bool:
     """Whether a stage's summary ends the stages: it stopped early, or its
-    final check grew the blueprint exactly from every seed."""
-    return stage["stopped_early"] or ("exact" in stage and stage["exact"] == stage.get("n"))
+    final check grew the blueprint exactly from every seed; and each of the
+    regrowth checks `heals` (those later stages would train) is in its
+    summary, passed."""
+    grows = stage["stopped_early"] or ("exact" in stage and stage["exact"] == stage.get("n"))
+    return grows and all(healed(stage.get(key)) for key in heals)
 
 
 def summary(record: dict) -> dict:
@@ -97,7 +110,7 @@ def summary(record: dict) -> dict:
     final = record["final"]
     return {"iterations": record["iterations"], "wall_time_s": record["wall_time_s"],
             "stopped_early": record["stopped_early"],
-            **{k: final[k] for k in ("exact", "n", "accuracy", "iou") if k in final}}
+            **{k: final[k] for k in ("exact", "n", "accuracy", "iou", *HEALS) if k in final}}
 
 
 def _keep(weights: Path, kept: Path) -> None:
