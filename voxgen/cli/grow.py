@@ -118,18 +118,29 @@ def staged_frames(folder: Path, digits: int, total: int):
                 written.append(name)
 
             yield save
-            for path in old:                      # a shorter run must not leave the old run's later steps
-                path.unlink(missing_ok=True)
-            moved = []
+            # the earlier run's frames go aside (a shorter run must not leave
+            # its later steps), to come back if this run's cannot all go in
+            aside = staging / "earlier"
+            aside.mkdir()
+            set_aside, moved = [], []
             try:
+                for path in old:
+                    target = path
+                    os.replace(path, aside / path.name)
+                    set_aside.append(path)
                 for name in written:
-                    os.replace(staging / name, folder / name)
-                    moved.append(name)
-            except OSError as err:                # (a folder of a frame's name): none of this run's
-                for done in moved:
-                    (folder / done).unlink(missing_ok=True)
-                raise VoxgenError(f"cannot put the frame in place ({err.strerror or err})",
-                                  folder / name) from None
+                    target = folder / name
+                    os.replace(staging / name, target)
+                    moved.append(target)
+            except OSError as err:                # none of this run's frames, the earlier run's back
+                for path in moved:
+                    path.unlink(missing_ok=True)
+                for path in set_aside:
+                    try:
+                        os.replace(aside / path.name, path)
+                    except OSError:
+                        pass                      # (the error below is the one to tell)
+                raise VoxgenError(f"cannot put the frame in place ({err.strerror or err})", target) from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
