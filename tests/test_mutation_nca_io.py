@@ -233,6 +233,13 @@ def test_a_row_that_is_neither_a_loss_nor_a_growth_check_is_refused(tmp_path, ro
     assert err.value.path == str(path)
 
 
+def test_an_it_of_true_is_no_iteration_at_the_checkpoint_either(tmp_path):
+    """True == 1: with the checkpoint at iteration 1 the row had ended the
+    reading (every row after it dropped) instead of being refused."""
+    with pytest.raises(VoxgenError, match="line 2: 'it' is not an iteration"):
+        logged_rows(log_of(tmp_path, LOSS, '{"it": true, "loss": 0.5, "accuracy": 0.9}'), before=1)
+
+
 def test_a_log_that_cannot_be_opened_names_it(tmp_path):
     with pytest.raises(VoxgenError, match="metrics.jsonl: cannot write .No such file or directory.$"):
         open_log(tmp_path / "gone" / "metrics.jsonl", [])

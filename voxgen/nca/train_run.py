@@ -182,7 +182,8 @@ def logged_rows(path: Path, before: int) -> list[dict]:
             if number == len(lines):               # no newline after it: cut short
                 continue
             raise VoxgenError(f"line {number}: not a JSON row: fix the line, or {MOVE_ASIDE}", path) from None
-        if isinstance(row, dict) and isinstance(row.get("it"), int) and row["it"] >= before:
+        it = row.get("it") if isinstance(row, dict) else None
+        if isinstance(it, int) and not isinstance(it, bool) and it >= before:
             break
         problem = _row_problem(row)
         if problem:
