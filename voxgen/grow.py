@@ -155,9 +155,14 @@ def run(trained: Trained, state: torch.Tensor, steps: int, generator=None, on_st
 
 def decode(trained: Trained, state: torch.Tensor) -> list[Structure]:
     """One Structure per sample: argmax class where alive, air elsewhere."""
-    classes = nca_target.decode_classes(trained.model, state).cpu().numpy().astype(np.int32)
-    return [Structure(c, trained.palette, name=trained.name, data_version=trained.target.data_version)
-            for c in classes]
+    return [grown_structure(trained, c) for c in nca_target.decode_classes(trained.model, state).cpu().numpy()]
+
+
+def grown_structure(trained: Trained, classes: np.ndarray) -> Structure:
+    """A Structure from an (X, Y, Z) class grid in the trained palette, of
+    the blueprint's DataVersion (its wire drawn as the blueprint's is)."""
+    return Structure(classes.astype(np.int32), trained.palette, name=trained.name,
+                     data_version=trained.target.data_version)
 
 
 @dataclass

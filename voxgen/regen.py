@@ -33,11 +33,11 @@ import torch
 
 from voxgen.cut_plane import axis_index, cut_masks, cut_position, solid_layers
 from voxgen.errors import ParameterError, whole_number
-from voxgen.grow import MAX_SEED, Trained, check_memory, decode, run, sample_bytes, seed_state
+from voxgen.grow import (MAX_SEED, Trained, check_memory, decode, grown_structure, run, sample_bytes,
+                         seed_state)
 from voxgen.metrics import compare, lost_off_grid, shifted
 from voxgen.nca.target import decode_classes
 from voxgen.regen_flight import default_ticks, flight_recipe, fly, machine_dict, whole_cycles
-from voxgen.structure import Structure
 
 DAMAGES = ("cut", "sphere", "box", "random")
 
@@ -271,7 +271,7 @@ def regenerate(trained: Trained, *, damage: str = "cut", axis=None, at="half", t
         n0 = sum(1 for p in parts if p["trial"] == 0)
         report["frames"] = RegenFrames(
             grown=grown[0], damaged=damaged[:n0], steps=seen,
-            regrowing=[[decode_one(trained, h[p]) for p in range(n0)] for h in history])
+            regrowing=[[grown_structure(trained, h[p]) for p in range(n0)] for h in history])
     return report
 
 
@@ -284,11 +284,6 @@ def regen_bytes(trained: Trained, trials: int, parts: int, checks: int, keep_fra
     need = (trials + n) * sample_bytes(trained) + n * cells * 2 * checks + (2 * trials + 2 * n) * cells * 4
     return need + (checks * parts * cells * 4 if keep_frames else 0)
 
-
-def decode_one(trained: Trained, classes: np.ndarray):
-    """A Structure from an (X, Y, Z) class grid in the trained palette."""
-    return Structure(classes.astype(np.int32), trained.palette, name=trained.name,
-                     data_version=trained.target.data_version)
 
 
 def summarise(trials: list[dict], machine) -> dict:

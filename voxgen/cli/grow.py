@@ -89,8 +89,9 @@ def staged_frames(folder: Path, digits: int, total: int):
     """Yield save(i, structure), which writes step i's frame (step_NNNN.toml,
     `digits` digits at least; i up to `total`) into a hidden folder inside `folder`, made with
     its parents if missing. When the block ends normally, the frames an
-    earlier run left in `folder` are removed and these moved in; if it
-    fails, these are removed and `folder` is left as it was."""
+    earlier run left in `folder` are moved aside, these moved in, and the
+    earlier ones removed; if the block or a move fails, these are removed,
+    the earlier ones put back, and `folder` is left as it was."""
     import tempfile
 
     from voxgen import formats

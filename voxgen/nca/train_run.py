@@ -182,8 +182,8 @@ def logged_rows(path: Path, before: int) -> list[dict]:
             if number == len(lines):               # no newline after it: cut short
                 continue
             raise VoxgenError(f"line {number}: not a JSON row: fix the line, or {MOVE_ASIDE}", path) from None
-        it = row.get("it") if isinstance(row, dict) else None
-        if isinstance(it, int) and not isinstance(it, bool) and it >= before:
+        it = _iteration(row)
+        if it is not None and it >= before:
             break
         problem = _row_problem(row)
         if problem:
@@ -197,8 +197,8 @@ def _row_problem(row) -> str | None:
     writes (see `logged_rows`); None if nothing does."""
     if not isinstance(row, dict):
         return "not a JSON object"
-    it = row.get("it")
-    if isinstance(it, bool) or not isinstance(it, int) or not 0 <= it <= MAX_COUNT:
+    it = _iteration(row)
+    if it is None or not 0 <= it <= MAX_COUNT:
         return f"'it' is {'missing' if 'it' not in row else 'not an iteration'} (a whole number 0 to {MAX_COUNT})"
     if "loss" not in row and isinstance(row.get("verify"), dict):
         return None                             # a growth check
@@ -208,6 +208,12 @@ def _row_problem(row) -> str | None:
         if not _finite(row[key]):
             return f"'{key}' is not a finite number"
     return None
+
+
+def _iteration(row) -> int | None:
+    """A parsed row's 'it', if it is a whole number (not true or false)."""
+    it = row.get("it") if isinstance(row, dict) else None
+    return it if isinstance(it, int) and not isinstance(it, bool) else None
 
 
 def _finite(value) -> bool:
