@@ -154,7 +154,8 @@ def test_regen_render_folder_is_not_left_behind_by_a_refused_cut(tmp_path):
 @needs_flying
 @pytest.mark.parametrize("kwargs, name", [({"seed": -1}, "seed"), ({"seed": 2 ** 64}, "seed"),
                                           ({"seed": "a"}, "seed"), ({"seed": 1.0}, "seed"),
-                                          ({"steps": 2.5}, "steps"), ({"steps": -1}, "steps")])
+                                          ({"steps": 2.5}, "steps"), ({"steps": -1}, "steps"),
+                                          ({"steps": 40_001}, "steps")])
 def test_grow_refuses_a_bad_seed_or_steps_by_name(flying, kwargs, name):
     from voxgen.grow import grow
     with pytest.raises(ParameterError, match=f"^{name}="):

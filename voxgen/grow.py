@@ -28,7 +28,7 @@ from voxgen.errors import ParameterError, VoxgenError, whole_number
 from voxgen.metrics import compare
 from voxgen.nca import target as nca_target
 from voxgen.nca.active import rollout
-from voxgen.nca.config import NCAConfig
+from voxgen.nca.config import MAX_GROWTH_STEPS, NCAConfig
 from voxgen.nca.device import memory_available, pick_device
 from voxgen.nca.model import NCA
 from voxgen.nca.weights import build_model, read_weights
@@ -193,6 +193,8 @@ def grow(trained: Trained, steps: int | None = None, seed: int = 0, device="auto
     sees each one as it comes instead (i from 1), holding none of them;
     `on_step_done(i)` is told of each step (i from 1), nothing decoded."""
     steps = trained.steps if steps is None else whole_number("steps", steps, 0)
+    if steps > MAX_GROWTH_STEPS:          # as the CLI's --steps: a mistyped count must not run for days
+        raise ParameterError("steps", steps, f"must be <= {MAX_GROWTH_STEPS}")
     seed = whole_number("seed", seed, 0)
     if seed > MAX_SEED:                   # torch seeds a generator with 64 bits; the CLI's --seed stops here too
         raise ParameterError("seed", seed, f"must be <= {MAX_SEED}")
