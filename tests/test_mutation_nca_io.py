@@ -20,7 +20,7 @@ from conftest import STRUCTURES, one_line_error, run
 from voxgen import formats
 from voxgen.errors import VoxgenError
 from voxgen.nca.safetensors_header import MAX_HEADER_BYTES, MAX_TENSORS, read_header
-from voxgen.nca.train_run import logged_rows, open_log
+from voxgen.nca.train_run import History, open_log, resume_log
 
 FLYING = STRUCTURES / "flying_machine.safetensors"
 
@@ -210,6 +210,13 @@ def log_of(tmp_path, *lines) -> Path:
     return path
 
 
+def logged_rows(path, before):
+    """The loss rows `resume_log` keeps, as the curve holds them."""
+    history = History(50)
+    resume_log(path, before, history)
+    return [{"it": it, "loss": loss, "accuracy": accuracy} for it, loss, accuracy in history.points]
+
+
 def test_a_line_of_blanks_is_skipped(tmp_path):
     """`not line.strip()` as `not line`: a line of spaces was refused as no JSON row."""
     rows = logged_rows(log_of(tmp_path, LOSS, "   \t", '{"it": 1, "loss": 0.4, "accuracy": 0.9}'), before=5)
@@ -242,7 +249,7 @@ def test_an_it_of_true_is_no_iteration_at_the_checkpoint_either(tmp_path):
 
 def test_a_log_that_cannot_be_opened_names_it(tmp_path):
     with pytest.raises(VoxgenError, match="metrics.jsonl: cannot write .No such file or directory.$"):
-        open_log(tmp_path / "gone" / "metrics.jsonl", [])
+        open_log(tmp_path / "gone" / "metrics.jsonl")
 
 
 # --- grow --frames --------------------------------------------------------------------

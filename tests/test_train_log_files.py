@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from conftest import write_tiny
 from voxgen.cli import main
 from voxgen.errors import VoxgenError
-from voxgen.nca.train_run import MAX_METRICS_BYTES
+from voxgen.nca.train_run import MAX_ROW_BYTES
 
 
 @pytest.fixture(scope="module")
@@ -73,13 +73,17 @@ def test_a_log_that_is_not_utf8_is_one_line_from_the_command(tiny, run):
     ('{"loss": 0.5, "accuracy": 0.9}', "'it' is missing (a whole number 0 to 100000000)"),
     ('[1, 2]', "not a JSON object"),
     ('{"it": 1, "loss": 0.5, "accur', "not a JSON row"),        # cut short, but not the last line
-    ("[" * 100_000, "not a JSON row"),                           # json would recurse past the limit
+    ("[" * 60_000, "not a JSON row"),                            # json would recurse past the limit
+    ('{"it": 1, "loss": 0.5, "accuracy": 0.9, "x": "' + "a" * MAX_ROW_BYTES + '"}',
+     f"longer than {MAX_ROW_BYTES:,} bytes, no row training writes; move it aside"),
 ])
 def test_a_row_of_wrong_fields_is_refused_naming_its_line(tiny, run, row, problem):
     """Before, such rows failed in plot_curve once the checkpoint and the
     weights were written: a traceback, no record, a stale curve."""
     (run / "metrics.jsonl").write_text('{"it": 0, "loss": 0.5, "accuracy": 0.9}\n' + row + "\n")
-    _refused_before_training(tiny, run, re.escape(f"line 2: {problem}: fix the line, or move it aside"))
+    if "longer than" not in problem:
+        problem += ": fix the line, or move it aside"
+    _refused_before_training(tiny, run, re.escape(f"line 2: {problem}"))
 
 
 def test_a_cut_last_line_and_growth_checks_still_resume(tiny, run):
@@ -87,7 +91,7 @@ def test_a_cut_last_line_and_growth_checks_still_resume(tiny, run):
                                        '{"it": 1, "verify": {"n": 10, "exact": 0}}\n'
                                        '{"it": 1, "loss": 0.4, "accur')
     _resume(tiny, run)
-    assert (run / "metrics.jsonl").read_text().startswith('{"it": 0, "loss": 0.5, "accuracy": 0.9}\n'
+    assert (run / "metrics.jsonl").read_text().startswith('{"it": 0, "loss": 0.5, "accuracy": 0.9}\n\n'
                                                           '{"it": 1, "verify": {"n": 10, "exact": 0}}\n'
                                                           '{"it": 2, "loss": ')
 
@@ -141,12 +145,14 @@ def test_a_log_that_is_a_pipe_is_refused_not_waited_on(tiny, run, resume):
     assert not (run.parent / "w.safetensors").exists()
 
 
-def test_a_huge_log_is_refused_by_its_size_unread(tiny, run):
-    """A sparse 1 GiB log took the process to 2.6 GB of memory."""
+def test_a_huge_line_is_refused_before_it_is_held(tiny, run):
+    """A sparse 1 GiB log took the process to 2.6 GB of memory: its first
+    line is refused once it is longer than any row training writes."""
+    rows = (run / "metrics.jsonl").read_bytes().count(b"\n")
     with open(run / "metrics.jsonl", "r+b") as log:
         log.truncate(1 << 30)
-    _refused_before_training(tiny, run, f"metrics log of 1,073,741,824 bytes is larger than voxgen accepts "
-                                        f"\\({MAX_METRICS_BYTES:,} bytes\\); move it aside")
+    _refused_before_training(tiny, run, f"line {rows + 1}: longer than {MAX_ROW_BYTES:,} bytes, no row training "
+                                        f"writes; move it aside")
 
 
 def test_a_log_moved_aside_resumes_without_its_rows(tiny, run):
@@ -210,3 +216,82 @@ def test_what_grows_from_weights_keeps_the_blueprints_data_version(tiny, tmp_pat
                  extra_meta={"data_version": "1.12"})
     with pytest.raises(VoxgenError, match="'data_version' must be a DataVersion"):
         load_trained(old)
+
+
+# --- a log of any length resumes in the same memory -----------------------------------
+
+def _rows(its):
+    return "".join(f'{{"it": {it}, "loss": {1 / (it + 1)}, "accuracy": 0.9}}\n' for it in its)
+
+
+def test_the_curve_keeps_every_row_up_to_its_cap_then_thins_the_same_way_resumed(monkeypatch):
+    from voxgen.nca import train_run
+    monkeypatch.setattr(train_run, "CURVE_POINTS", 100)
+    short = train_run.History(50)
+    for it in range(100):
+        short.add({"it": it, "loss": 1.0, "accuracy": 0.5})
+    assert [p[0] for p in short.points] == list(range(100)) and short.stride == 1
+    long = train_run.History(50)
+    for it in range(1000):
+        long.add({"it": it, "loss": 1.0, "accuracy": 0.5})
+    assert long.stride == 16 and [p[0] for p in long.points] == list(range(0, 1000, 16))
+    half = train_run.History(50)            # a run resumed at 500 keeps the points of one never stopped
+    for it in range(500):
+        half.add({"it": it, "loss": 1.0, "accuracy": 0.5})
+    resumed = train_run.History(50)
+    for p in half.points:
+        resumed.add({"it": p[0], "loss": p[1], "accuracy": p[2]})
+    for it in range(500, 1000):
+        resumed.add({"it": it, "loss": 1.0, "accuracy": 0.5})
+    assert resumed.points == long.points
+
+
+def test_a_stall_is_the_last_losses_alike_resumed_rows_counted():
+    from voxgen.nca.train_run import History
+    history = History(3)
+    for it, loss in enumerate([0.5, 0.4, 0.4]):
+        history.add({"it": it, "loss": loss, "accuracy": 0.9})
+        assert history.stalled() is None
+    history.add({"it": 3, "loss": 0.4, "accuracy": 0.9})
+    assert history.stalled() == 1
+
+
+def test_a_long_log_is_read_a_line_at_a_time(tmp_path, monkeypatch):
+    """Before, a log over 128 MiB had to be moved aside to resume, and a
+    run held every row it logged (about 850 bytes each) to the end."""
+    import tracemalloc
+
+    from voxgen.nca import train_run
+    monkeypatch.setattr(train_run, "CURVE_POINTS", 1000)
+    path = tmp_path / "metrics.jsonl"
+    path.write_text(_rows(range(100_000)) + '{"it": 100000, "verify": {"n": 1, "exact": 0}}\n'
+                    + _rows(range(100_001, 100_010)))
+    history = train_run.History(50)
+    tracemalloc.start()
+    try:
+        kept, last_verify = train_run.resume_log(path, 100_005, history)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert path.stat().st_size > 4_000_000 and peak < 400_000, peak
+    assert last_verify == 100_000 and kept == len((_rows(range(100_000)) + '{"it": 100000, "verify": {"n": 1, '
+                                                   '"exact": 0}}\n' + _rows(range(100_001, 100_005))).encode())
+    assert len(history.points) <= 1000 and history.points[-1][0] == 100_000 - 100_000 % history.stride
+    assert [it for it, _ in history.last][-1] == 100_004
+
+
+def test_the_log_goes_on_after_the_rows_kept(tmp_path):
+    """What follows the rows kept is dropped; a last row saved without its
+    newline gets one before the next."""
+    from voxgen.nca.train_run import log_rows, open_log
+    path = tmp_path / "metrics.jsonl"
+    path.write_text(_rows([0]) + _rows([1]).rstrip("\n") + "\n" + _rows([2]))
+    log = open_log(path, len(_rows([0, 1])))
+    log_rows(log, [{"it": 2, "loss": 0.25, "accuracy": 1.0}], path)
+    log.close()
+    assert path.read_text() == _rows([0, 1]) + '{"it": 2, "loss": 0.25, "accuracy": 1.0}\n'
+    path.write_text(_rows([0]) + _rows([1]).rstrip("\n"))
+    log = open_log(path, path.stat().st_size)
+    log_rows(log, [{"it": 2, "loss": 0.25, "accuracy": 1.0}], path)
+    log.close()
+    assert path.read_text() == _rows([0, 1]) + '{"it": 2, "loss": 0.25, "accuracy": 1.0}\n'

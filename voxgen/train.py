@@ -53,10 +53,10 @@ from voxgen.nca.model import NCA, set_threads
 from voxgen.nca.spec import LARGE_BLOCKS, for_blueprint, parse_spec
 from voxgen.nca.stages import check_weights_outside, run_stages, summary
 from voxgen.nca.target import class_grid, decode_classes, encode, seed_state
-from voxgen.nca.train_run import (CHECKPOINT, CURVE, METRICS, PREVIOUS_CHECKPOINT, check_run_files,
+from voxgen.nca.train_run import (CHECKPOINT, CURVE, METRICS, PREVIOUS_CHECKPOINT, History, check_run_files,
                                   check_weights_path, checkpoint_device, config_changes, hold_run_folder,
-                                  load_optimizer, log_rows, logged_rows, open_log, optimizer_tensors,
-                                  origin_path, plot_curve, set_aside_previous_run)
+                                  load_optimizer, log_rows, open_log, optimizer_tensors, origin_path,
+                                  plot_curve, resume_log, set_aside_previous_run)
 from voxgen.nca.weights import model_state, plain_name, read_weights, save_weights
 from voxgen.nca.widen import fit_checkpoint, fit_parameters
 from voxgen.train_memory import check_memory
@@ -177,7 +177,7 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
     box = blocks_box(target.classes)           # damage is placed on the blocks, not on the air around them
     sampler = torch.Generator().manual_seed(cfg.torch_seed)                  # batches, damage
     firing = torch.Generator(device=dev).manual_seed(cfg.torch_seed + 1)    # firing masks
-    start, elapsed, streak, history, kept, last_verify = 0, 0.0, 0, [], [], -10**9
+    start, elapsed, streak, history, kept, last_verify = 0, 0.0, 0, History(STALL_ITERATIONS), 0, -10**9
     verified, stalled_at = None, None
     # halves of a cut across an axis whose blocks lie in one layer: all of them and none (no half
     # regrows that, and training on them wipes the sample): neither damaged nor checked across it
@@ -234,9 +234,8 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
         if edited and progress:             # an edited blueprint of the same palette and box: said too
             print(f"{ckpt_path}: the blueprint differs from the checkpoint's in {edited} cells: training goes "
                   f"on toward the blueprint as it is now", file=sys.stderr)
-        kept = logged_rows(out / METRICS, before=start)      # losses and checks
-        history = [r for r in kept if "loss" in r]
-        last_verify = max((r["it"] for r in kept if "verify" in r), default=last_verify)
+        kept, verified_at = resume_log(out / METRICS, start, history)      # losses and checks
+        last_verify = last_verify if verified_at is None else verified_at
     else:                   # a fresh run: --resume must not find another run's checkpoint
         previous = set_aside_previous_run(out)
         if previous is not None and progress:
@@ -329,11 +328,11 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
         elapsed = time.perf_counter() - t0
         row = {"it": it, "loss": float(loss.detach()), "accuracy": accuracy, "exact": exact,
                "batch": cfg.batch, "steps": steps, "lr": lr_at(cfg, it), "time_s": round(elapsed, 3)}
-        history.append(row)
+        history.add(row)
         log_rows(log, [row], out / METRICS)
         bar.set_postfix(loss=f"{row['loss']:.4f}", acc=f"{accuracy:.4f}", exact=f"{exact}/{cfg.batch}", refresh=False)
-        if len(history) >= STALL_ITERATIONS and len({h["loss"] for h in history[-STALL_ITERATIONS:]}) == 1:
-            stalled_at = history[-STALL_ITERATIONS]["it"]
+        stalled_at = history.stalled()
+        if stalled_at is not None:
             break
 
         # early stop: whole batches exact for a while, then fresh seeds confirm
@@ -388,9 +387,9 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
                               {"from": cfg.average_from, "every": cfg.average_every, "weights": mean.n})
     save_weights(weights_path, model, classes, name, target.palette, target.seed, record,
                  data_version=target.structure.data_version)
-    if history:
+    if history.points:
         try:
-            plot_curve(history, out / CURVE)
+            plot_curve(history.points, out / CURVE)
         except VoxgenError as err:      # (a full disk): what the run made is kept, and said
             raise VoxgenError(f"{err.message}; the weights are written, to {weights_path}", err.path) from None
     return {**record, "weights": str(weights_path), "run": str(out)}     # where they went (not in the metadata)

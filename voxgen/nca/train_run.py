@@ -22,13 +22,15 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections import deque
 from contextlib import contextmanager, suppress
+from functools import partial
 from pathlib import Path
 
 from voxgen.atomic_write import atomic_output, check_output
 from voxgen.errors import VoxgenError
 from voxgen.nca.spec import MAX_COUNT
-from voxgen.safe_read import NOT_REGULAR, read_capped
+from voxgen.safe_read import NOT_REGULAR, open_regular
 
 CHECKPOINT = "checkpoint.safetensors"
 PREVIOUS_CHECKPOINT = "checkpoint.previous.safetensors"
@@ -37,12 +39,14 @@ PREVIOUS_METRICS = "metrics.previous.jsonl"
 CURVE = "curve.png"
 
 # A row of metrics.jsonl is 150-210 bytes (a growth check's a few hundred,
-# and rare), about 850 once parsed. A spec allows up to MAX_COUNT (10^8)
-# iterations, some 20 GB of rows: more than a resume could hold, so the cap
-# is what it can: 128 MiB is about 650,000 iterations (over 300 times the
-# default 2000, days of training on a CPU), under 1 GB once parsed. A longer
-# run's log is moved aside to resume: the run goes on, without those rows.
-MAX_METRICS_BYTES = 128 << 20
+# and rare). --resume reads the log a line at a time and keeps none of it
+# but the curve's points (History), so a log of any length resumes in the
+# same memory; a line longer than any row training writes is refused
+# before it is held whole (a sparse file of zeros, say).
+MAX_ROW_BYTES = 1 << 16
+CURVE_POINTS = 1 << 15
+"""The most loss rows curve.png draws: a longer run's are thinned to every
+2nd, 4th, ... iteration (`History`), the same rows a resumed run keeps."""
 MOVE_ASIDE = "move it aside and --resume goes on without its rows"
 
 
@@ -141,55 +145,88 @@ def origin_path(init) -> str:
         return path.name
 
 
-def logged_rows(path: Path, before: int) -> list[dict]:
-    """The rows of a run's metrics.jsonl before iteration `before` (the
-    checkpoint's, which a resumed run keeps), if there is a log (none if
-    not): each a loss row (`it`, and `loss` and `accuracy` finite numbers)
+class History:
+    """What a run keeps of its loss rows: the curve's points, thinned to at
+    most CURVE_POINTS by keeping the iterations that are multiples of a
+    stride that doubles each time they overflow (so a resumed run keeps the
+    points a run never stopped would), and the last STALL losses for
+    `stalled`. Memory stays the same however long the run."""
+
+    def __init__(self, stall: int):
+        self.points: list[tuple[int, float, float]] = []     # (it, loss, accuracy)
+        self.stride = 1
+        self.last = deque(maxlen=stall)                     # (it, loss)
+
+    def add(self, row: dict) -> None:
+        it = row["it"]
+        self.last.append((it, row["loss"]))
+        if it % self.stride == 0:
+            self.points.append((it, row["loss"], row["accuracy"]))
+            while len(self.points) > CURVE_POINTS:
+                self.stride *= 2
+                self.points = [p for p in self.points if p[0] % self.stride == 0]
+
+    def stalled(self) -> int | None:
+        """The iteration from which the last STALL losses are one value, if they are."""
+        full = len(self.last) == self.last.maxlen
+        return self.last[0][0] if full and len({loss for _, loss in self.last}) == 1 else None
+
+
+def resume_log(path: Path, before: int, history: History) -> tuple[int, int | None]:
+    """Read a run's metrics.jsonl, if there is one, for `train --resume`
+    from the checkpoint at iteration `before`: each row before it goes
+    into `history` (loss rows) or is a growth check. Returns where the log
+    goes on (the byte after the last row kept: 0 without a log) and the
+    last growth check's iteration (None if none).
+
+    Each row is a loss row (`it`, and `loss` and `accuracy` finite numbers)
     or a growth check (`it`, `verify`). Rows come in iteration order, so
-    reading stops at the first from `before` on: what follows is the
-    killed run's after its checkpoint, dropped unread (a run of a version
-    without the divergence check logged NaN losses there). A last line that
-    is not JSON (cut short where a run was killed while writing it) is left
-    out. A file that is not a regular one, larger than MAX_METRICS_BYTES or
-    not UTF-8, or any other line that is not such a row, is a VoxgenError
-    naming the file (and the line): `train --resume` reads the log before
-    it trains."""
-    # A bad row is refused, not skipped: the resumed run writes the log
-    # afresh from the rows it keeps, so a skipped row would be lost for
-    # good, and unseen. Refused, it costs seconds (nothing has trained yet)
-    # and the user fixes the line named, or moves the log aside, and loses
-    # nothing they did not choose to.
+    reading stops at the first from `before` on: what follows is the killed
+    run's after its checkpoint, dropped unread (a run of a version without
+    the divergence check logged NaN losses there). A last line that is not
+    JSON (cut short where a run was killed while writing it) is left out.
+    A file that is not a regular one, or any other line that is not such a
+    row (not UTF-8, longer than MAX_ROW_BYTES), is a VoxgenError naming the
+    file and the line: `train --resume` reads the log before it trains."""
+    # A bad row is refused, not skipped: the resumed run writes on after the
+    # rows it keeps, dropping what follows, so a skipped row would be lost
+    # for good, and unseen. Refused, it costs seconds (nothing has trained
+    # yet) and the user fixes the line named, or moves the log aside, and
+    # loses nothing they did not choose to.
     if not path.exists():
-        return []
-    try:
-        raw = read_capped(path, MAX_METRICS_BYTES, "metrics log")
-    except VoxgenError as err:
-        raise VoxgenError(f"{err.message}; {MOVE_ASIDE}", path) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = raw.count(b"\n", 0, err.start) + 1
-        raise VoxgenError(f"line {line}: not UTF-8 text (byte {err.start}); {MOVE_ASIDE}", path) from None
-    del raw
-    lines = text.split("\n")
-    rows = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except (ValueError, RecursionError):      # (nested too deeply: json recurses)
-            if number == len(lines):               # no newline after it: cut short
-                continue
-            raise VoxgenError(f"line {number}: not a JSON row: fix the line, or {MOVE_ASIDE}", path) from None
-        it = _iteration(row)
-        if it is not None and it >= before:
-            break
-        problem = _row_problem(row)
-        if problem:
-            raise VoxgenError(f"line {number}: {problem}: fix the line, or {MOVE_ASIDE}", path)
-        rows.append(row)
-    return rows
+        return 0, None
+    kept, last_verify = 0, None
+    with open_regular(path) as log:
+        for number, line in enumerate(iter(partial(log.readline, MAX_ROW_BYTES + 1), b""), 1):
+            last = not line.endswith(b"\n")
+            if last and len(line) > MAX_ROW_BYTES:
+                raise VoxgenError(f"line {number}: longer than {MAX_ROW_BYTES:,} bytes, no row training "
+                                  f"writes; {MOVE_ASIDE}", path)
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise VoxgenError(f"line {number}: not UTF-8 text (byte {kept + err.start}); {MOVE_ASIDE}",
+                                  path) from None
+            if text.strip():
+                try:
+                    row = json.loads(text)
+                except (ValueError, RecursionError):      # (nested too deeply: json recurses)
+                    if last:                               # no newline after it: cut short
+                        break
+                    raise VoxgenError(f"line {number}: not a JSON row: fix the line, or {MOVE_ASIDE}",
+                                      path) from None
+                it = _iteration(row)
+                if it is not None and it >= before:
+                    break
+                problem = _row_problem(row)
+                if problem:
+                    raise VoxgenError(f"line {number}: {problem}: fix the line, or {MOVE_ASIDE}", path)
+                if "loss" in row:
+                    history.add(row)
+                else:
+                    last_verify = it
+            kept += len(line)
+    return kept, last_verify
 
 
 def _row_problem(row) -> str | None:
@@ -226,14 +263,22 @@ def _finite(value) -> bool:
         return False
 
 
-def open_log(path: Path, rows: list[dict]):
-    """metrics.jsonl at `path` opened afresh for writing, with `rows` (the
-    ones a resumed run keeps) in it; see `log_rows`."""
+def open_log(path: Path, kept: int = 0):
+    """metrics.jsonl at `path` opened to write on after its first `kept`
+    bytes (the rows a resumed run keeps, as `resume_log` found them; 0: a
+    fresh log), what followed them dropped; see `log_rows`."""
     try:
-        log = path.open("w")
+        if not kept:
+            return path.open("w")
+        with path.open("r+b") as raw:
+            raw.truncate(kept)
+            raw.seek(kept - 1)
+            ends_line = raw.read(1) == b"\n"
+        log = path.open("a")
+        if not ends_line:                   # a row the user saved without its newline must not run on
+            log.write("\n")
     except OSError as err:
         raise VoxgenError(f"cannot write ({err.strerror or err})", path) from None
-    log_rows(log, rows, path)
     return log
 
 
@@ -251,24 +296,24 @@ def log_rows(log, rows, path: Path) -> None:
         raise VoxgenError(f"cannot write ({err.strerror or err})", path) from None
 
 
-def plot_curve(history: list[dict], path: Path) -> None:
+def plot_curve(points: list[tuple], path: Path) -> None:
     """loss (log scale) and batch accuracy per iteration, as a PNG written
     whole or not at all (`atomic_output`): a failure to write it (a full
-    disk) is a VoxgenError naming `path`. `history`: loss rows, as
-    `logged_rows` checks them."""
+    disk) is a VoxgenError naming `path`. `points`: (it, loss, accuracy),
+    as `History` keeps them."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    its = [h["it"] for h in history]
+    its, losses, accuracies = zip(*points)
     fig, ax = plt.subplots(figsize=(7, 3.5))
     try:
-        ax.semilogy(its, [h["loss"] for h in history], color="tab:blue", lw=0.8)
+        ax.semilogy(its, losses, color="tab:blue", lw=0.8)
         ax.set_xlabel("iteration")
         ax.set_ylabel("loss", color="tab:blue")
         acc_ax = ax.twinx()
-        acc_ax.plot(its, [h["accuracy"] for h in history], color="tab:orange", lw=0.8)
+        acc_ax.plot(its, accuracies, color="tab:orange", lw=0.8)
         acc_ax.set_ylabel("batch accuracy", color="tab:orange")
-        acc_ax.set_ylim(min(0.9, min((h["accuracy"] for h in history), default=0.9)), 1.0005)
+        acc_ax.set_ylim(min(0.9, *accuracies), 1.0005)
         fig.tight_layout()
         with atomic_output(path) as tmp:
             fig.savefig(tmp, dpi=110, format="png")
