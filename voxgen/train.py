@@ -12,7 +12,9 @@ growth is deterministic, so the fresh seeds of a batch are grown once:
 fire_rate 1: the fresh seed does) and fresh seeds confirm it. With
 `average_from` set, what is checked and saved is the mean of the weights
 every `average_every` iterations from then on, with `average_decay` their
-exponential moving average (`average.py`). Writes to `out` (default
+exponential moving average (`average.py`). A run that ends without
+passing its checks saves the weights of its best check instead of its last
+when those did better (`nca/best.py`). Writes to `out` (default
 runs/NAME/): metrics.jsonl, curve.png, checkpoint.safetensors (a fresh run
 sets an earlier run's aside, and one run at a time holds the folder:
 `nca/train_run.py`); and the weights to
@@ -44,6 +46,7 @@ from voxgen.atomic_write import check_output
 from voxgen.errors import VoxgenError, make_dir
 from voxgen.nca.active import rollout
 from voxgen.nca.average import WeightMean
+from voxgen.nca.best import BestWeights
 from voxgen.nca.config import NCAConfig, lr_at
 from voxgen.nca.device import pick_device
 from voxgen.nca.damage import apply_damage, blocks_box
@@ -53,7 +56,7 @@ from voxgen.nca.model import NCA, set_threads
 from voxgen.nca.spec import LARGE_BLOCKS, for_blueprint, parse_spec
 from voxgen.nca.stages import check_weights_outside, run_stages, summary
 from voxgen.nca.target import class_grid, decode_classes, encode, seed_state
-from voxgen.nca.train_run import (CHECKPOINT, CURVE, METRICS, PREVIOUS_CHECKPOINT, History, check_run_files,
+from voxgen.nca.train_run import (BEST, CHECKPOINT, CURVE, METRICS, PREVIOUS_CHECKPOINT, History, check_run_files,
                                   check_weights_path, checkpoint_device, config_changes, hold_run_folder,
                                   load_optimizer, log_rows, open_log, optimizer_tensors, origin_path,
                                   plot_curve, resume_log, set_aside_previous_run)
@@ -185,6 +188,11 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
     damage_kinds = [kind for kind in cfg.damage_kinds if kind != "halfcut" or cut_axes]
     mean = WeightMean(model)
     started_from = origin_path(init) if init is not None else None
+
+    def save_best(path, judged, record):
+        save_weights(path, judged, classes, name, target.palette, target.seed, record,
+                     data_version=target.structure.data_version)
+    best = BestWeights(out / BEST, cfg.verify_needed, healing_checks(cfg), save_best)
     if resume and not ckpt_path.exists() and progress:
         previous = out / PREVIOUS_CHECKPOINT
         print(f"no checkpoint at {ckpt_path}: nothing to resume, training from the start"
@@ -235,6 +243,7 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
             print(f"{ckpt_path}: the blueprint differs from the checkpoint's in {edited} cells: training goes "
                   f"on toward the blueprint as it is now", file=sys.stderr)
         kept, verified_at = resume_log(out / METRICS, start, history)      # losses and checks
+        best.resume(model, progress)
         last_verify = last_verify if verified_at is None else verified_at
     else:                   # a fresh run: --resume must not find another run's checkpoint
         previous = set_aside_previous_run(out)
@@ -356,6 +365,7 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
             if passed:
                 verified = check
                 break
+            best.offer(it, check, judged)
         if (it + 1) % cfg.checkpoint_every == 0:
             checkpoint(it + 1)
     bar.close()
@@ -366,6 +376,14 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
     model = mean.model(model)
 
     final = verified or check_growth(model, classes, target.seed, cfg.horizon, range(cfg.verify_seeds))
+    for key in healing_checks(cfg) if not verified else ():        # as a check scores it
+        final[key] = heal(key, model, classes, target.seed, cfg, cut_axes)
+    kept_best = None
+    if not verified and best.beats(final):      # an earlier check saw better weights: those are saved
+        kept_best = {"iteration": best.iteration, "last": final}
+        model = best.model(model)           # grown again for the long growth its check may have skipped
+        final = {**check_growth(model, classes, target.seed, cfg.horizon, range(cfg.verify_seeds)),
+                 **{key: best.check[key] for key in best.heal_keys if key in best.check}}
     for key, damage in HEALS.items():
         if key not in final and damage in cfg.damage_kinds:
             final[key] = heal(key, model, classes, target.seed, cfg, cut_axes)
@@ -379,6 +397,8 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
         record["started_from"] = started_from
     if stalled_at is not None:
         record["loss_stalled_at"] = stalled_at
+    if kept_best is not None:
+        record["best_of_checks"] = kept_best
     if stages is not None:
         record["stages"] = [*stages, summary(record)]
     if mean.n:

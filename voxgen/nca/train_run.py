@@ -6,6 +6,8 @@ it, and what a fresh run does with an earlier run's files.
     out/checkpoint.safetensors          the latest checkpoint: what --resume goes on from
     out/checkpoint.previous.safetensors the run before's, set aside when a fresh run began
     out/metrics.previous.jsonl          its metrics
+    out/best.safetensors                the weights of the best growth check so far (`nca/best.py`)
+    out/best.previous.safetensors       the run before's
 
 A fresh run (no --resume) sets the earlier run's checkpoint and metrics
 aside before its first iteration, so that `--resume` never goes on from
@@ -34,6 +36,8 @@ from voxgen.safe_read import NOT_REGULAR, open_regular
 
 CHECKPOINT = "checkpoint.safetensors"
 PREVIOUS_CHECKPOINT = "checkpoint.previous.safetensors"
+BEST = "best.safetensors"
+PREVIOUS_BEST = "best.previous.safetensors"
 METRICS = "metrics.jsonl"
 PREVIOUS_METRICS = "metrics.previous.jsonl"
 CURVE = "curve.png"
@@ -58,10 +62,10 @@ def check_weights_path(weights: Path, out: Path) -> bool:
     returns True when the check is still to do (`check_output` then)."""
     if weights.suffix != ".safetensors":
         raise VoxgenError("weights are written as .safetensors: give a path ending in .safetensors", weights)
-    for name in (CHECKPOINT, PREVIOUS_CHECKPOINT):
+    for name, what in ((CHECKPOINT, "checkpoint"), (PREVIOUS_CHECKPOINT, "previous checkpoint"),
+                       (BEST, "best weights so far"), (PREVIOUS_BEST, "previous best weights")):
         if weights.resolve() == (out / name).resolve():
-            raise VoxgenError(f"is the run's {'previous ' if name == PREVIOUS_CHECKPOINT else ''}checkpoint "
-                              f"(--out {out}): give --weights another path", weights)
+            raise VoxgenError(f"is the run's {what} (--out {out}): give --weights another path", weights)
     if not out.exists() and weights.parent.resolve() == out.resolve():
         return True                     # in the run folder training is about to make
     check_output(weights)
@@ -99,26 +103,30 @@ def check_run_files(out: Path) -> None:
     curve could not be written at the end (a folder by one of their names,
     a read-only file), or whose metrics.jsonl is a pipe or device (opened
     to write, a pipe waits for a reader forever)."""
-    for name in (CHECKPOINT, METRICS, CURVE):
+    for name in (CHECKPOINT, METRICS, CURVE, BEST):
         check_output(out / name)
     if (out / METRICS).exists() and not (out / METRICS).is_file():
         raise VoxgenError(NOT_REGULAR, out / METRICS)
 
 
 def set_aside_previous_run(out: Path) -> Path | None:
-    """At the start of a fresh run: rename an earlier run's checkpoint and
-    its metrics in `out` to their .previous names (replacing the ones
-    there), so that --resume cannot mix the runs. Returns where the
-    checkpoint went, None if there was none (then nothing is moved: metrics
-    without a checkpoint resume nothing). Each rename is atomic; a failure
-    is a VoxgenError."""
-    if not (out / CHECKPOINT).is_file():
-        return None
+    """At the start of a fresh run: rename an earlier run's checkpoint, its
+    metrics and its best weights in `out` to their .previous names
+    (replacing the ones there), so that --resume cannot mix the runs.
+    Returns where the checkpoint went, None if there was none (then only
+    best weights are moved, those of a run killed before its first
+    checkpoint: metrics without a checkpoint resume nothing). Each rename is
+    atomic; a failure is a VoxgenError."""
     try:
-        if (out / METRICS).is_file():
-            os.replace(out / METRICS, out / PREVIOUS_METRICS)
-        else:
-            (out / PREVIOUS_METRICS).unlink(missing_ok=True)       # not the set-aside checkpoint's
+        if not (out / CHECKPOINT).is_file():
+            if (out / BEST).is_file():
+                os.replace(out / BEST, out / PREVIOUS_BEST)
+            return None
+        for name, previous in ((METRICS, PREVIOUS_METRICS), (BEST, PREVIOUS_BEST)):
+            if (out / name).is_file():
+                os.replace(out / name, out / previous)
+            else:
+                (out / previous).unlink(missing_ok=True)       # not the set-aside checkpoint's
         os.replace(out / CHECKPOINT, out / PREVIOUS_CHECKPOINT)
     except OSError as err:
         raise VoxgenError(f"cannot set the previous run's checkpoint aside ({err.strerror or err})",
