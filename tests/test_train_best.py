@@ -65,6 +65,10 @@ def test_the_best_check_is_saved_when_the_last_weights_are_worse(tmp_path, monke
                                                          "run/checkpoint.safetensors"))
     assert all(torch.equal(best[k], saved[k]) for k in best)
     assert not all(torch.equal(last[k], saved[k]) for k in last)      # trained on after the best check
+    from voxgen.cli.train import verdict
+    assert verdict("tiny.toml", record, None, None, None).endswith(
+        f"; a wiped ball regrows in 85 of 100 tries (the weights of its check at iteration {kept['iteration']}; "
+        f"its last weights grew 10 of 10 seeds exactly, wiped balls regrew in 5 of 100)")
     best_record = read_weights(tmp_path / "run/best.safetensors")[1]["record"]
     assert best_record["iteration"] == kept["iteration"] and best_record["check"]["sphere_regrowth"]["exact"] == 85
 

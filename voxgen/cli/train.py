@@ -111,6 +111,14 @@ def verdict(spec: str, record: dict, out, weights, threads) -> str:
         line += "".join(f"; {what} in {final[key]['exact']} of {final[key]['n']} tries" for key, what in
                         (("regrowth", "cut halves regrow"), ("sphere_regrowth", "a wiped ball regrows"))
                         if key in final)
+    kept = record.get("best_of_checks")
+    if kept:                                 # not the last weights: say whose, and what the last did
+        last = kept["last"]
+        line += (f" (the weights of its check at iteration {kept['iteration']}; its last weights grew "
+                 f"{last['exact']} of {last['n']} seeds exactly"
+                 + "".join(f", {what} in {last[key]['exact']} of {last[key]['n']}" for key, what in
+                           (("regrowth", "cut halves regrew"), ("sphere_regrowth", "wiped balls regrew"))
+                           if key in last) + ")")
     if record["stopped_early"] or final["exact"] == final["n"]:
         return line
     if "loss_stalled_at" in record:          # no gradient: more of the same run cannot help
