@@ -243,7 +243,7 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
             print(f"{ckpt_path}: the blueprint differs from the checkpoint's in {edited} cells: training goes "
                   f"on toward the blueprint as it is now", file=sys.stderr)
         kept, verified_at = resume_log(out / METRICS, start, history)      # losses and checks
-        best.resume(model, progress)
+        best.resume(model, target.palette, classes, target.seed, progress)
         last_verify = last_verify if verified_at is None else verified_at
     else:                   # a fresh run: --resume must not find another run's checkpoint
         previous = set_aside_previous_run(out)
@@ -375,15 +375,13 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
     checkpoint(iterations_done)
     model = mean.model(model)
 
-    final = verified or check_growth(model, classes, target.seed, cfg.horizon, range(cfg.verify_seeds))
-    for key in healing_checks(cfg) if not verified else ():        # as a check scores it
-        final[key] = heal(key, model, classes, target.seed, cfg, cut_axes)
-    kept_best = None
-    if not verified and best.beats(final):      # an earlier check saw better weights: those are saved
-        kept_best = {"iteration": best.iteration, "last": final}
-        model = best.model(model)           # grown again for the long growth its check may have skipped
-        final = {**check_growth(model, classes, target.seed, cfg.horizon, range(cfg.verify_seeds)),
-                 **{key: best.check[key] for key in best.heal_keys if key in best.check}}
+    def judge(weights: NCA) -> dict:        # as a check scores them, the long growth and healing too
+        check = check_growth(weights, classes, target.seed, cfg.horizon, range(cfg.verify_seeds))
+        return {**check, **{key: heal(key, weights, classes, target.seed, cfg, cut_axes)
+                            for key in healing_checks(cfg)}}
+    final, kept_best = verified or judge(model), None
+    if not verified and iterations_done > start:    # an earlier check's weights, if they do better
+        model, final, kept_best = best.choose(model, final, judge)
     for key, damage in HEALS.items():
         if key not in final and damage in cfg.damage_kinds:
             final[key] = heal(key, model, classes, target.seed, cfg, cut_axes)

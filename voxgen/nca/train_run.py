@@ -99,11 +99,12 @@ def hold_run_folder(out: Path):
 
 
 def check_run_files(out: Path) -> None:
-    """Refuse, before training, a run folder whose checkpoint, metrics or
-    curve could not be written at the end (a folder by one of their names,
-    a read-only file), or whose metrics.jsonl is a pipe or device (opened
-    to write, a pipe waits for a reader forever)."""
-    for name in (CHECKPOINT, METRICS, CURVE, BEST):
+    """Refuse, before training, a run folder whose checkpoint, metrics,
+    curve or best weights could not be written at the end, or set aside
+    by a fresh run (a folder by one of their names or their .previous
+    names, a read-only file), or whose metrics.jsonl is a pipe or device
+    (opened to write, a pipe waits for a reader forever)."""
+    for name in (CHECKPOINT, METRICS, CURVE, BEST, PREVIOUS_CHECKPOINT, PREVIOUS_METRICS, PREVIOUS_BEST):
         check_output(out / name)
     if (out / METRICS).exists() and not (out / METRICS).is_file():
         raise VoxgenError(NOT_REGULAR, out / METRICS)
@@ -129,8 +130,8 @@ def set_aside_previous_run(out: Path) -> Path | None:
                 (out / previous).unlink(missing_ok=True)       # not the set-aside checkpoint's
         os.replace(out / CHECKPOINT, out / PREVIOUS_CHECKPOINT)
     except OSError as err:
-        raise VoxgenError(f"cannot set the previous run's checkpoint aside ({err.strerror or err})",
-                          out / CHECKPOINT) from None
+        raise VoxgenError(f"cannot set the previous run's files aside ({err.strerror or err})",
+                          err.filename or out / CHECKPOINT) from None
     return out / PREVIOUS_CHECKPOINT
 
 
@@ -239,7 +240,7 @@ def resume_log(path: Path, before: int, history: History) -> tuple[int, int | No
 
 def _row_problem(row) -> str | None:
     """What keeps a parsed line of metrics.jsonl from being a row training
-    writes (see `logged_rows`); None if nothing does."""
+    writes (see `resume_log`); None if nothing does."""
     if not isinstance(row, dict):
         return "not a JSON object"
     it = _iteration(row)
