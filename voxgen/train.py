@@ -325,18 +325,22 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
             log.close()
             value = float(loss.detach())
             diverged(it, f"loss {value:g}" + ("" if not math.isfinite(value) else ", gradients not finite"))
-        opt.step()
+        skipped = history.spike(float(loss.detach()), cfg.skip_spikes)
+        if not skipped:
+            opt.step()
         mean.after_iteration(model, it + 1)
 
         with torch.no_grad():
-            pool[idx] = x.detach()
-            pool_loss[idx] = loss_per.detach().cpu()
+            if not skipped:
+                pool[idx] = x.detach()
+                pool_loss[idx] = loss_per.detach().cpu()
             right = (decode_classes(model, x) == classes).flatten(1)
             accuracy = float(right.float().mean())
             exact = int(right.all(1).sum())
         elapsed = time.perf_counter() - t0
         row = {"it": it, "loss": float(loss.detach()), "accuracy": accuracy, "exact": exact,
-               "batch": cfg.batch, "steps": steps, "lr": lr_at(cfg, it), "time_s": round(elapsed, 3)}
+               "batch": cfg.batch, "steps": steps, "lr": lr_at(cfg, it), "time_s": round(elapsed, 3),
+               **({"skipped": True} if skipped else {})}
         history.add(row)
         log_rows(log, [row], out / METRICS)
         bar.set_postfix(loss=f"{row['loss']:.4f}", acc=f"{accuracy:.4f}", exact=f"{exact}/{cfg.batch}", refresh=False)

@@ -56,7 +56,7 @@ def score(check, needed: int, heal_keys) -> tuple | None:
 
 TRAINING_ONLY = {"pool_size", "batch", "lr", "lr_schedule", "lr_final", "iterations", "reseed", "damage_count",
                  "damage_after", "dropout_rate", "class_weight_power", "focal_gamma", "hard_weight", "alive_weight",
-                 "skin_weight", "checkpoint_every", "average_from", "average_every", "average_decay",
+                 "skin_weight", "skip_spikes", "checkpoint_every", "average_from", "average_every", "average_decay",
                  "stop_streak", "verify_gap", "torch_seed"}
 """Settings that change how a run trains, not what its checks measure of
 given weights: a best judged under others is set aside on --resume."""

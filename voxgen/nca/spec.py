@@ -68,7 +68,7 @@ MAX_COUNT = 100_000_000
 _BOUNDS = {"fire_rate": (0.0, 1.0), "alive_threshold": (0.0, 0.99), "lr": (0.0, 1.0),
            "lr_final": (0.0, 1.0), "dropout_rate": (0.0, 1.0), "class_weight_power": (0.0, 4.0),
            "focal_gamma": (0.0, 100.0), "hard_weight": (0.0, 1e6), "alive_weight": (0.0, 1e6),
-           "skin_weight": (0.0, 1e6), "average_decay": (0.0, 0.999999),
+           "skin_weight": (0.0, 1e6), "average_decay": (0.0, 0.999999), "skip_spikes": (0.0, 1e6),
            "halfcut_range": (0.0, 1.0), "sphere_radius": (0.0, 1.0),
            "steps": (1, MAX_STEPS), "torch_seed": (0, 2 ** 63 - 1),
            # size and count keys: far above any sensible use, low enough that

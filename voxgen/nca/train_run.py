@@ -175,6 +175,14 @@ class History:
                 self.stride *= 2
                 self.points = [p for p in self.points if p[0] % self.stride == 0]
 
+    def spike(self, loss: float, factor: float) -> bool:
+        """Whether `loss` is more than `factor` times the median of the last
+        STALL losses (a full window of them; never with `factor` 0)."""
+        if not factor or len(self.last) < self.last.maxlen:
+            return False
+        losses = sorted(value for _, value in self.last)
+        return loss > factor * losses[len(losses) // 2]
+
     def stalled(self) -> int | None:
         """The iteration from which the last STALL losses are one value, if they are."""
         full = len(self.last) == self.last.maxlen
