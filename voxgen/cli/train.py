@@ -58,7 +58,8 @@ STAGES_DOC = ("After the keys, each [[stages]] table is a later stage: the stage
                    "--resume, the total: the checkpoint's own count trains nothing and writes its model as "
                    "the weights; stages done are not run again).")
 @click.option("--out", type=GivenPath("a run folder", "runs/tree", file_okay=False), default=None,
-              help="Run folder for metrics.jsonl, curve.png, checkpoint (default runs/NAME; a spec of stages "
+              help="Run folder for metrics.jsonl, curve.png, the checkpoint and best.safetensors, the weights "
+                   "of the best growth check so far (default runs/NAME; a spec of stages "
                    "runs each in a folder of its own there, stage1, stage2, ...).")
 @click.option("--weights", type=GivenPath("the weights file", "tree.safetensors", dir_okay=False), default=None,
               help="Where to write the weights (default beside the spec: NAME.safetensors).")
