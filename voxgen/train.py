@@ -189,10 +189,10 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
     mean = WeightMean(model)
     started_from = origin_path(init) if init is not None else None
 
-    def save_best(path, judged, record):
-        save_weights(path, judged, classes, name, target.palette, target.seed, record,
+    def save(path, weights: NCA, record: dict):     # weights of this run's target: the final ones, or the best's
+        save_weights(path, weights, classes, name, target.palette, target.seed, record,
                      data_version=target.structure.data_version)
-    best = BestWeights(out / BEST, cfg.verify_needed, healing_checks(cfg), save_best)
+    best = BestWeights(out / BEST, cfg.verify_needed, healing_checks(cfg), save)
     if resume and not ckpt_path.exists() and progress:
         previous = out / PREVIOUS_CHECKPOINT
         print(f"no checkpoint at {ckpt_path}: nothing to resume, training from the start"
@@ -407,8 +407,7 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
         record["averaged"] = ({"from": cfg.average_from, "decay": cfg.average_decay, "iterations": mean.n}
                               if cfg.average_decay else
                               {"from": cfg.average_from, "every": cfg.average_every, "weights": mean.n})
-    save_weights(weights_path, model, classes, name, target.palette, target.seed, record,
-                 data_version=target.structure.data_version)
+    save(weights_path, model, record)
     if history.points:
         try:
             plot_curve(history.points, out / CURVE)

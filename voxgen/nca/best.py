@@ -68,7 +68,7 @@ class BestWeights:
     def __init__(self, path: Path, needed: int, heal_keys, save):
         self.path, self.needed, self.heal_keys = path, needed, list(heal_keys)
         self.save = save            # save(path, model, record): the run's save_weights
-        self.state, self.check, self.iteration, self.score = None, None, None, None
+        self.state, self.iteration, self.score = None, None, None
 
     def rank(self, check) -> tuple | None:
         return score(check, self.needed, self.heal_keys)
@@ -106,8 +106,7 @@ class BestWeights:
                 print(f"{self.path}: judged otherwise ({', '.join(differs)}): set aside as {PREVIOUS_BEST}; "
                       f"a best is kept anew", file=sys.stderr)
             return
-        self.state, self.check, self.score = state, record["check"], standing
-        self.iteration = record.get("iteration")
+        self.state, self.iteration, self.score = state, record.get("iteration"), standing
 
     def offer(self, iteration: int, check: dict, judged: NCA) -> None:
         """Keep `judged` (the weights a check at `iteration` judged) if its
@@ -116,8 +115,8 @@ class BestWeights:
         if standing is None or (self.score is not None and standing <= self.score):
             return
         self.state = {k: v.detach().clone() for k, v in judged.state_dict().items()}
-        self.check, self.iteration, self.score = copy.deepcopy(check), iteration, standing
-        self.save(self.path, judged, {"iteration": iteration, "check": self.check})
+        self.iteration, self.score = iteration, standing
+        self.save(self.path, judged, {"iteration": iteration, "check": check})
 
     def choose(self, model: NCA, final: dict, judge) -> tuple:
         """(weights, their check, what `best_of_checks` records or None): the

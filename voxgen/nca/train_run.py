@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import statistics
 from collections import deque
 from contextlib import contextmanager, suppress
 from functools import partial
@@ -176,12 +177,10 @@ class History:
                 self.points = [p for p in self.points if p[0] % self.stride == 0]
 
     def spike(self, loss: float, factor: float) -> bool:
-        """Whether `loss` is more than `factor` times the median of the last
+        """Whether `loss` is more than `factor` times the (upper) median of the last
         STALL losses (a full window of them; never with `factor` 0)."""
-        if not factor or len(self.last) < self.last.maxlen:
-            return False
-        losses = sorted(value for _, value in self.last)
-        return loss > factor * losses[len(losses) // 2]
+        full = len(self.last) == self.last.maxlen
+        return bool(factor) and full and loss > factor * statistics.median_high(value for _, value in self.last)
 
     def stalled(self) -> int | None:
         """The iteration from which the last STALL losses are one value, if they are."""
