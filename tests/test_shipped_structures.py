@@ -73,3 +73,17 @@ def test_spec_describes_the_shipped_model(name):
     differ = {k: (getattr(spec, k), getattr(trained.config, k)) for k in MODEL_KEYS
               if getattr(spec, k) != getattr(trained.config, k)}
     assert not differ, f"{name}: spec vs shipped weights {differ}"
+
+
+@pytest.mark.parametrize("name", SPECS)
+def test_shipped_weights_carry_the_blueprints_data_version(name, tmp_path):
+    """The weights are self-contained: what grows from them is written with
+    the blueprint's DataVersion, not the writers' fallback (3700)."""
+    import tomllib
+    from voxgen.formats import load, save
+    trained = trained_or_skip(name)
+    spec = STRUCTURES / f"{name}.toml"
+    version = load(spec.parent / tomllib.loads(spec.read_text())["blueprint"]).data_version
+    assert version is not None and trained.target.data_version == version
+    out = save(grow(trained, seed=0, device="cpu").structure, tmp_path / f"{name}.nbt")
+    assert load(out).data_version == version
