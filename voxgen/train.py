@@ -325,7 +325,8 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
             log.close()
             value = float(loss.detach())
             diverged(it, f"loss {value:g}" + ("" if not math.isfinite(value) else ", gradients not finite"))
-        skipped = history.spike(float(loss.detach()), cfg.skip_spikes)
+        loss_value = float(loss.detach())
+        skipped = history.spike(loss_value, cfg.skip_spikes)
         if not skipped:
             opt.step()
         mean.after_iteration(model, it + 1)
@@ -338,7 +339,7 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
             accuracy = float(right.float().mean())
             exact = int(right.all(1).sum())
         elapsed = time.perf_counter() - t0
-        row = {"it": it, "loss": float(loss.detach()), "accuracy": accuracy, "exact": exact,
+        row = {"it": it, "loss": loss_value, "accuracy": accuracy, "exact": exact,
                "batch": cfg.batch, "steps": steps, "lr": lr_at(cfg, it), "time_s": round(elapsed, 3),
                **({"skipped": True} if skipped else {})}
         history.add(row)

@@ -90,7 +90,7 @@ class BestWeights:
             raise VoxgenError(f"{err.message}; {MOVE_BEST_ASIDE}", self.path) from None
         state, mine, record = model_state(tensors), model.state_dict(), meta.get("record", {})
         now = model.config.to_dict()
-        judged = {k: v for k, v in meta.get("config", {}).items() if k not in TRAINING_ONLY}
+        judged = meta.get("config", {})
         differs = [k for k in now if k not in TRAINING_ONLY and judged.get(k) != now[k]]
         if set(state) != set(mine) or any(state[k].shape != mine[k].shape for k in mine):
             differs.append("the model's shape")
