@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from click.testing import CliRunner
 
 from conftest import write_tiny
-from voxgen.nca import active, depthwise, stencils
+from voxgen.nca import active, depthwise, mlp_rows, stencils
 from voxgen.nca import model as nca_model
 from voxgen.nca.config import NCAConfig
 from voxgen.nca.weights import read_weights
@@ -66,11 +66,13 @@ def test_the_live_box_ignores_nan_on_both_paths(monkeypatch):
 
 
 @pytest.mark.parametrize("perception", ["fixed", "learned"])
-def test_a_state_with_nan_steps_alike_on_the_cpu_and_torch_paths(perception, monkeypatch):
-    """The numba step and torch's (CUDA's) on a state whose alive channel
-    holds a NaN: the same cells NaN after a step and a rollout, the rest
-    close. Torch's update had spread the NaN over its neighbourhood
-    (NaN * 0 is NaN where the CPU computes no row)."""
+@pytest.mark.parametrize("channel, value", [("alive", NAN), ("hidden", NAN), ("hidden", INF), ("alive", -INF)])
+def test_a_state_with_nan_steps_alike_on_the_cpu_and_torch_paths(perception, channel, value, monkeypatch):
+    """The numba step and torch's (CUDA's) on a state holding a NaN or an
+    infinity: the same cells NaN after a step and a rollout, the rest close.
+    Torch's update had spread the NaN over its neighbourhood (NaN * 0 is NaN
+    where the CPU computes no row), and the CPU's ReLU had turned NaN into 0
+    where torch.relu keeps it."""
     torch.manual_seed(0)
     net = nca_model.NCA(3, NCAConfig(perception=perception))
     with torch.no_grad():
@@ -79,7 +81,7 @@ def test_a_state_with_nan_steps_alike_on_the_cpu_and_torch_paths(perception, mon
     state = torch.zeros(2, net.channels.total, 7, 7, 7)
     state[:, :, 1:6, 1:6, 1:6] = torch.randn(2, net.channels.total, 5, 5, 5)
     state[:, net.channels.alive] = state[:, net.channels.alive].abs()
-    state[0, net.channels.alive, 3, 3, 3] = NAN
+    state[0, net.channels.alive + (channel == "hidden"), 3, 3, 3] = value
     fire = torch.rand(2, 1, 7, 7, 7) < 0.7
     out = []
     for numba_on in (True, False):
@@ -87,9 +89,48 @@ def test_a_state_with_nan_steps_alike_on_the_cpu_and_torch_paths(perception, mon
         with torch.no_grad():
             out.append([net.step(state, fire), active.rollout(net, state, 3, torch.Generator().manual_seed(1))])
     for cpu, dense in zip(*out):
-        assert int(cpu.isnan().sum()) == 1
-        assert torch.equal(cpu.isnan(), dense.isnan())
+        assert torch.equal(cpu.isnan(), dense.isnan()) and torch.equal(cpu.isinf(), dense.isinf())
         assert torch.allclose(cpu.nan_to_num(7.0), dense.nan_to_num(7.0), atol=1e-5)
+    assert out[0][0][0, :, 3, 3, 3].eq(0).all()     # it died: its NaN reached its neighbours' alive channel
+
+
+def test_the_relu_keeps_nan_as_torch_does():
+    h = np.array([[NAN, 1.0, -1.0, 0.0, INF, -INF]], np.float32)
+    got = mlp_rows.add_bias(h.copy(), np.zeros(6, np.float32), True)
+    assert np.array_equal(got, torch.relu(torch.from_numpy(h)).numpy(), equal_nan=True)
+    grad = np.ones((1, 6), np.float32)
+    ref = torch.ops.aten.threshold_backward(torch.from_numpy(grad), torch.from_numpy(got), 0.0)
+    mlp_rows.relu_backward(grad, got)
+    assert np.array_equal(grad, ref.numpy())
+
+
+@pytest.mark.parametrize("near", [False, True])
+@pytest.mark.parametrize("value", [NAN, INF])
+def test_a_dead_cell_holding_nan_dies_alike_whatever_the_batch(near, value, monkeypatch):
+    """A diverged cell away from life is dead: zero after a step on every
+    path (the active crop's, the numba full grid's, torch's), whether or not
+    another sample's life brings it inside the live box. Multiplied by a
+    zero mask it had stayed NaN inside the box and become 0 outside it."""
+    net = nca_model.NCA(3, NCAConfig())
+    state = torch.zeros(2, net.channels.total, 9, 4, 4)
+    state[0, net.channels.alive:, 1, 1, 1] = 1.0
+    state[0, net.channels.alive + 1, 8, 3, 3] = value
+    state[1, net.channels.alive:, *((7, 2, 2) if near else (1, 1, 1))] = 1.0
+    fire = torch.ones(2, 1, 9, 4, 4, dtype=torch.bool)
+    got = []
+    for numba_on in (True, False):
+        monkeypatch.setattr(nca_model, "NUMBA_ON_CPU", numba_on)
+        with torch.no_grad():
+            got += [active.step_active(net, state, fire), net.step(state, fire),
+                    active.rollout(net, state, 1, torch.Generator().manual_seed(0))]
+    for out in got:
+        assert out[0, :, 8, 3, 3].eq(0).all() and torch.isfinite(out).all()
+    everything_dead = state.clone()
+    everything_dead[:, net.channels.alive] = 0
+    for numba_on in (True, False):
+        monkeypatch.setattr(nca_model, "NUMBA_ON_CPU", numba_on)
+        assert active.step_active(net, everything_dead, fire).eq(0).all()
+        assert active.rollout(net, everything_dead, 2, torch.Generator().manual_seed(0)).eq(0).all()
 
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs two numba threads")

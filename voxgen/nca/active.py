@@ -66,8 +66,10 @@ def step_active(model: NCA, state: torch.Tensor, fire: torch.Tensor, box=False) 
     if box is False:
         box = live_box(model, state, 2)
     if box is None:   # all dead: zero, as the dense step gives, graph kept for backward, and (as the
-        # dense step's backward) a zero gradient for every parameter, not None: Adam skips a None
-        return state * 0 + sum(p.sum() for p in model.parameters()) * 0
+        # dense step's backward) a zero gradient for every parameter, not None: Adam skips a None.
+        # Chosen, not multiplied, and the NaN of a diverged parameter dropped: NaN * 0 is NaN
+        nothing = torch.zeros((), dtype=torch.bool, device=state.device)
+        return torch.where(nothing, state, 0.0) + (sum(p.sum() for p in model.parameters()) * 0).nan_to_num(0.0)
     (x0, y0, z0), (x1, y1, z1) = box
     full = state.shape[2:]
     if (x0, y0, z0) == (0, 0, 0) and (x1, y1, z1) == tuple(full):

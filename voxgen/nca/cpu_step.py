@@ -185,7 +185,7 @@ class CpuRollout(torch.autograd.Function):
         for i, fire in enumerate(masks):
             box = live_box_np(model, x, 2 if i == 0 else 1) if i % every == 0 else grown_box(box, grid)
             if box is None:                     # all dead: zero, as the dense step gives
-                x, saved = x * 0, None
+                x, saved = np.zeros_like(x), None
             elif box == ((0, 0, 0), grid):
                 x, saved = forward(model, w, x, fire.detach()[:, 0].numpy())
             else:

@@ -42,7 +42,7 @@ def add_bias(h, bias, relu):
         r = h[i]
         for j in range(w):
             v = r[j] + bias[j]
-            r[j] = v if v > 0 or not relu else zero
+            r[j] = zero if relu and v <= 0 else v      # NaN kept, as torch.relu keeps it
     return h
 
 
@@ -57,7 +57,7 @@ def relu_backward(t, h):
         for i in range(k * _CHUNK, min(n, (k + 1) * _CHUNK)):
             r, hr = t[i], h[i]
             for j in range(w):
-                v = r[j] if hr[j] > 0 else zero
+                v = zero if hr[j] <= 0 else r[j]    # as torch's threshold_backward, NaN passing
                 r[j] = v
                 p[j] += v
     total = np.zeros(w, t.dtype)

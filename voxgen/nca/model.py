@@ -154,7 +154,7 @@ class NCA(nn.Module):
             return cpu_step.CpuStep.apply(self, state, fire, *self._cpu_weights())
         pre = self.life(state)
         x = state + self.update(state, fire & pre)
-        return x * (pre & self.life(x))
+        return torch.where(pre & self.life(x), x, 0.0)     # not x * mask: NaN * 0 is NaN
 
     def _cpu_weights(self) -> list[torch.Tensor]:
         """The parameters in `cpu_step`'s order: the perception kernel (C, P,

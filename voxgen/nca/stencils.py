@@ -284,13 +284,13 @@ def apply_update(state, out, rows, pre, alive, threshold):
         pb = pre[b].reshape(cells)
         for p in range(cells):
             m[p] = m[p] and pb[p]
-    one, zero = typed(1, state), typed(0, state)
+    zero = typed(0, state)
     for item in prange(nb * nc):
         b, ch = item // nc, item % nc
         m = mask[b].reshape(cells)
         dst = flat[b, ch]
         for p in range(cells):
-            dst[p] *= one if m[p] else zero
+            dst[p] = dst[p] if m[p] else zero   # chosen, not multiplied: NaN * 0 is NaN
     return x, mask
 
 
