@@ -349,3 +349,53 @@ def test_a_failed_second_rename_puts_back_the_files_the_user_had(tmp_path, monke
             b.write_text("new mtl")
     assert first.read_text() == "old obj" and second.read_text() == "old mtl"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.mtl", "m.obj"]
+
+
+def _dropped_by_a_c_callback(signum):
+    """The handler the CLI installed for `signum`, run inside a ctypes
+    callback, which prints and drops the exception and goes on: as numba's
+    compiler does with a signal that arrives while it compiles a kernel."""
+    import ctypes
+
+    handler = signal.getsignal(signum)
+    assert callable(handler) and handler is not signal.default_int_handler
+    ctypes.CFUNCTYPE(None)(lambda: handler(signum, None))()
+
+
+@pytest.mark.parametrize("signum, code, said", [(signal.SIGTERM, 143, "voxgen: terminated"),
+                                                (signal.SIGINT, 130, "voxgen: interrupted")])
+def test_a_signal_dropped_while_numba_compiles_still_ends_the_command(tmp_path, monkeypatch, signum, code, said):
+    """The growth goes on after the dropped signal; its --frames and --out
+    are not put in place, the command ends by the signal, and Python's
+    "Exception ignored" report of it is not shown."""
+    from voxgen import grow as grow_module
+
+    real = grow_module.grow
+
+    def killed_while_compiling(*args, **kwargs):
+        _dropped_by_a_c_callback(signum)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(grow_module, "grow", killed_while_compiling)
+    result = run("grow", "flying_machine", "--steps", "3", "--frames", tmp_path / "frames",
+                 "--out", tmp_path / "grown.schem")
+    assert result.exit_code == code and said in result.output, result.output
+    assert "Traceback" not in result.output and "Exception ignored" not in result.output
+    assert list(tmp_path.iterdir()) == []              # the frames folder it made taken away again
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler   # put back
+
+
+def test_a_signal_dropped_before_a_plain_report_still_ends_the_command(monkeypatch):
+    from voxgen import formats as formats_module
+
+    real = formats_module.load
+
+    def killed_while_compiling(*args, **kwargs):
+        _dropped_by_a_c_callback(signal.SIGTERM)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(formats_module, "load", killed_while_compiling)
+    result = run("info", "flying_machine")
+    assert result.exit_code == 143 and "voxgen: terminated" in result.output
+    monkeypatch.undo()
+    assert run("info", "flying_machine").exit_code == 0      # the next command is not ended by it

@@ -28,6 +28,19 @@ TEMP_PREFIX = ".voxgen-"
 _MAX_KEPT_SUFFIX = 16     # writers that pick a format by extension still see it
 
 
+PENDING_SIGNALS: list[BaseException] = []
+"""The exception the CLI's signal handler raised (Ctrl-C, SIGTERM), kept
+until the command ends. One raised inside a C callback, as numba's compiler
+runs them, is printed and dropped there, and the work goes on: it is raised
+again before anything is committed (`raise_pending_signal`)."""
+
+
+def raise_pending_signal() -> None:
+    """Raise again a signal's exception that was dropped, if one was."""
+    if PENDING_SIGNALS:
+        raise PENDING_SIGNALS[0]
+
+
 def temp_path(path: Path) -> Path:
     """A fresh hidden name beside `path`, at most 40 characters long."""
     suffix = path.suffix if len(path.suffix) <= _MAX_KEPT_SUFFIX else ""
@@ -70,6 +83,7 @@ def atomic_outputs(paths):
             for tmp in temps:        # an unwritable folder fails here, before the work
                 os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
             yield temps
+            raise_pending_signal()   # a Ctrl-C or SIGTERM dropped during the work: nothing goes in
             if len(paths) > 1:       # several files: keep the old ones until all are in place
                 kept = {path: _keep(path) for path in paths if path.is_file()}
             for tmp, path in zip(temps, paths):

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 
 import click
 
+from voxgen.atomic_write import PENDING_SIGNALS, raise_pending_signal
 from voxgen.errors import VoxgenError
 
 # command name -> (module, one-line help). Modules define a click command
@@ -82,7 +83,24 @@ _ENDING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") 
 
 
 def _terminate(signum, frame):
-    raise Terminated(128 + signum)
+    PENDING_SIGNALS[:] = [Terminated(128 + signum)]
+    raise PENDING_SIGNALS[0]
+
+
+def _quiet_dropped_signal(hook):
+    """`hook` (sys.unraisablehook: Python's report of an exception a C
+    callback dropped), less the signal's own, raised again before anything
+    is committed: no traceback for it."""
+    def report(unraisable):
+        if unraisable.exc_value is None or unraisable.exc_value not in PENDING_SIGNALS:
+            hook(unraisable)
+    return report
+
+
+def _interrupt(signum, frame):
+    """Python's own Ctrl-C, remembered as `_terminate` remembers a SIGTERM."""
+    PENDING_SIGNALS[:] = [KeyboardInterrupt()]
+    raise PENDING_SIGNALS[0]
 
 
 def _signal_cause(err: BaseException):
@@ -145,15 +163,27 @@ class LazyGroup(click.Group):
 
     def invoke(self, ctx):
         previous = {}
-        for signum in _ENDING_SIGNALS:
+        PENDING_SIGNALS.clear()
+        handlers = {signum: _terminate for signum in _ENDING_SIGNALS}
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            handlers[signal.SIGINT] = _interrupt
+        for signum, handler in handlers.items():
             try:
                 if signal.getsignal(signum) is signal.SIG_IGN:
                     continue                 # `nohup voxgen ...`: keep ignoring it
-                previous[signum] = signal.signal(signum, _terminate)
+                previous[signum] = signal.signal(signum, handler)
             except (ValueError, OSError):    # not the main thread: leave signals alone
                 break
+        unraisable_hook = sys.unraisablehook
+        sys.unraisablehook = _quiet_dropped_signal(unraisable_hook)
         try:
-            return super().invoke(ctx)
+            try:
+                result = super().invoke(ctx)
+            except Exception:
+                raise_pending_signal()       # what failed after a dropped signal (numba left a kernel half compiled)
+                raise
+            raise_pending_signal()           # dropped where numba compiled: the command still ends by it
+            return result
         except click.exceptions.NoArgsIsHelpError:
             raise
         except click.UsageError as err:
@@ -201,6 +231,8 @@ class LazyGroup(click.Group):
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+            PENDING_SIGNALS.clear()
+            sys.unraisablehook = unraisable_hook
 
 
 def empty_path_error(name: str, what: str, example: str) -> VoxgenError:

@@ -95,7 +95,7 @@ def staged_frames(folder: Path, digits: int, total: int):
     import tempfile
 
     from voxgen import formats
-    from voxgen.atomic_write import TEMP_PREFIX
+    from voxgen.atomic_write import TEMP_PREFIX, raise_pending_signal
     from voxgen.cli import output_folder
     from voxgen.errors import VoxgenError
 
@@ -119,6 +119,7 @@ def staged_frames(folder: Path, digits: int, total: int):
                 written.append(name)
 
             yield save
+            raise_pending_signal()                # a Ctrl-C or SIGTERM dropped during the growth
             # the earlier run's frames go aside (a shorter run must not leave
             # its later steps), to come back if this run's cannot all go in
             aside = staging / "earlier"
