@@ -173,6 +173,9 @@ def regenerate(trained: Trained, *, damage: str = "cut", axis=None, at="half", t
     """
     trials = whole_number("trials", trials, 1)
     seed = whole_number("seed", seed, 0)
+    if trials - 1 > MAX_SEED:
+        raise ParameterError("trials", trials, f"must be <= {MAX_SEED + 1} (trial i grows with firing seed "
+                             f"seed + i, at most {MAX_SEED})")
     if seed > MAX_SEED - (trials - 1):
         raise ParameterError("seed", seed, f"the {trials} trials' seeds (this one and the next "
                              f"{trials - 1}) must stay <= {MAX_SEED}: use at most {MAX_SEED - (trials - 1)}")

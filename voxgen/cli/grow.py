@@ -50,7 +50,12 @@ def grow(weights, steps, seed, out, as_json, frames, device):
 
     if out is not None:                           # refuse a bad --out before growing and writing frames
         formats.format_for_output(out)
-        check_output(out)
+        in_frames = frames is not None and os.path.abspath(Path(out).parent) == os.path.abspath(frames)
+        if in_frames and FRAME_NAME.fullmatch(Path(out).name):
+            raise VoxgenError(f"--out is a frame's name in the --frames folder {frames}: the frames would "
+                              f"replace it (give --out another name)", out)
+        if not (in_frames and not Path(frames).exists()):   # a folder --frames makes is checked as it is made
+            check_output(out)
     if frames is not None and Path(frames).exists() and not Path(frames).is_dir():
         raise VoxgenError("--frames must name a directory", frames)
     trained = load_trained(weights)

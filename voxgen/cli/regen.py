@@ -204,7 +204,7 @@ def table(report) -> str:
                    "whole machine cycles (the flying machine's is 10 ticks: 1 -> 10, 15 -> 20).")
 @click.option("--seed", type=SEED, default=0, show_default=True,
               help="Trial i grows with firing seed SEED + i (so SEED + TRIALS - 1 <= 2^63 - 1); "
-                   "also seeds --at random.")
+                   "also seeds the damage (--at random, where a ball or box lands, which cells --damage random wipes).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--render", "render_dir", type=GivenPath("a folder", "pictures", file_okay=False),
               default=None,
@@ -215,11 +215,12 @@ def table(report) -> str:
 def regen(ctx, name, damage, axis, at, jitter, radius, rate, trials, steps, ticks, seed, as_json, render_dir,
           device):
     """Grow NAME, damage it, regrow every part alone and judge each one."""
-    from voxgen.atomic_write import atomic_outputs
+    from voxgen.atomic_write import atomic_outputs, check_output
     from voxgen.cli import output_folder
     from voxgen.errors import ParameterError, VoxgenError
     from voxgen.grow import load_trained
     from voxgen.regen import regenerate
+    from voxgen.regen_flight import flight_recipe
 
     given = {p for p in ("axis", "at", "jitter", "radius", "rate")
              if ctx.get_parameter_source(p) is not click.core.ParameterSource.DEFAULT}
@@ -238,23 +239,30 @@ def regen(ctx, name, damage, axis, at, jitter, radius, rate, trials, steps, tick
         from voxgen.render.offscreen import require_opengl
         require_opengl()                    # fail before the work, not after
     trained = load_trained(name, device=device)
+    if ticks is not None:
+        machine, note = flight_recipe(trained)
+        if machine is None:
+            raise VoxgenError(f"--ticks times a machine's flight, and there is none to fly: "
+                              f"{note.removeprefix('no flight: ')}", trained.path)
     # --render's folder is made before the work (a folder that cannot be is told now) and
     # removed if the run fails (a refused option, Ctrl-C, a picture that cannot be written)
     with output_folder(Path(render_dir)) if render_dir is not None else nullcontext():
+        if render_dir is not None:
+            png, gif = (Path(render_dir) / f"{file_stem(trained.name)}_regen.{ext}" for ext in ("png", "gif"))
+            check_output(png), check_output(gif)       # a picture that cannot be written: told before the work
         try:
             report = regenerate(trained, damage=damage, axis=axis, at=at, trials=trials, steps=steps,
                                 ticks=ticks, seed=seed, jitter=jitter, radius=radius, rate=rate,
                                 keep_frames=render_dir is not None)
         except ParameterError as err:     # the library names `at`; the user typed --at
             raise err.as_option(path=trained.path) from None
-        frames = report.pop("frames", None)
-        click.echo(json.dumps(report, indent=1) if as_json else table(report))
-        if render_dir is not None:
-            report["frames"] = frames
-            png, gif = (Path(render_dir) / f"{file_stem(trained.name)}_regen.{ext}" for ext in ("png", "gif"))
+        if render_dir is not None:        # the pictures first: a report is printed only for a run that succeeded
             with atomic_outputs([png, gif]) as (png_tmp, gif_tmp):     # both pictures or neither
                 render_montage(report, png_tmp)
                 n, seconds = render_story(report, trained, gif_tmp, shown_as=gif.name)
+        report.pop("frames", None)
+        click.echo(json.dumps(report, indent=1) if as_json else table(report))
+        if render_dir is not None:
             click.echo(f"wrote {png} and {gif} ({n} frames, {seconds:.1f} s)", err=as_json)
 
 
