@@ -226,7 +226,8 @@ def _fake_stage(calls, stop_at=None):
         calls.append((number, going_on, start and str(start)))
         record = {"iterations": 1, "wall_time_s": 0.0, "stopped_early": number == stop_at, "final": {},
                   "weights": str(weights)}
-        return {**record, "stages": [*done, {"stopped_early": number == stop_at, "iterations": 1}]}
+        return {**record, "stages": [*done, {"stopped_early": number == stop_at, "iterations": 1,
+                                              "wall_time_s": 0.0}]}
     return run_stage
 
 
@@ -354,6 +355,6 @@ def test_train_tells_the_stages_which_healing_each_trains(tmp_path, monkeypatch)
     spec.write_text(spec.read_text() + '\n[[stages]]\ndamage_kinds = ["halfcut"]\n'
                     '\n[[stages]]\ndamage_kinds = ["sphere", "dropout"]\n')
     seen = {}
-    monkeypatch.setattr(train_module, "run_stages", lambda *args, heals: seen.setdefault("heals", heals))
+    monkeypatch.setattr(train_module, "run_stages", lambda *args, heals, weights: seen.setdefault("heals", heals))
     train_module.train(spec, device="cpu", out=tmp_path / "run", progress=False)
     assert seen["heals"] == [[], [], ["regrowth"], ["sphere_regrowth"]]

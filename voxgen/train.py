@@ -47,14 +47,14 @@ from voxgen.errors import VoxgenError, make_dir
 from voxgen.nca.active import rollout
 from voxgen.nca.average import WeightMean
 from voxgen.nca.best import BestWeights
-from voxgen.nca.config import NCAConfig, lr_at
+from voxgen.nca.config import NCAConfig, lr_at, schedule_anchor
 from voxgen.nca.device import pick_device
 from voxgen.nca.damage import apply_damage, blocks_box
 from voxgen.nca.evaluate import HEALS, check_growth, distinct_runs, heal, healed, healing_checks
 from voxgen.nca.loss import class_weights, growth_loss
 from voxgen.nca.model import NCA, set_threads
 from voxgen.nca.spec import LARGE_BLOCKS, for_blueprint, parse_spec
-from voxgen.nca.stages import check_weights_outside, run_stages, summary
+from voxgen.nca.stages import STAGE_WEIGHTS, check_weights_outside, fine_tuning_run, run_stages, summary
 from voxgen.nca.target import class_grid, decode_classes, encode, seed_state
 from voxgen.nca.train_run import (BEST, CHECKPOINT, CURVE, METRICS, PREVIOUS_CHECKPOINT, History, check_run_files,
                                   check_weights_path, checkpoint_device, config_changes, hold_run_folder,
@@ -113,10 +113,11 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
     if len(classes_palette[1]) < 2:
         raise VoxgenError("blueprint has no blocks to grow (it is all air)", spec.blueprint)
     blocks = int((classes_palette[0] > 0).sum())
-    larger = for_blueprint(spec, blocks, fine_tuning=init is not None)
+    larger = for_blueprint(spec, blocks, fine_tuning=init is not None or resume and fine_tuning_run(out))
     if larger is not spec and progress:
         how = (f"trained in {len(larger.configs)} stages" if larger.stages else
-               "trained from --init's weights with the settings of the last stage")
+               "trained from --init's weights with the settings of the last stage" if init is not None else
+               "its --init run resumed, with the settings of the last stage")
         print(f"{spec.path}: {blocks} blocks, more than the defaults suit "
               f"({LARGE_BLOCKS}): {how}, as the README's 'A larger structure' says (a spec of this blueprint "
               f"alone trains it with every default)", file=sys.stderr)
@@ -130,10 +131,12 @@ def train(spec_path, device: str = "auto", resume: bool = False, iterations: int
         raise VoxgenError(err.message, err.path or spec.path) from None
     if len(configs) > 1:
         def run_stage(number, folder, going_on, start, done, starting):
-            return _stage(spec, configs[number - 1], dev, target, folder, weights_path, check_later, going_on,
+            last = number == len(configs)       # the others' weights stay in their folders
+            return _stage(spec, configs[number - 1], dev, target, folder,
+                          weights_path if last else folder / STAGE_WEIGHTS, check_later and last, going_on,
                           start, progress, stages=done, starting=starting)
         return run_stages(spec.name, len(configs), out, resume, init, run_stage, progress,
-                          heals=[healing_checks(cfg) for cfg in configs])
+                          heals=[healing_checks(cfg) for cfg in configs], weights=weights_path)
     return _stage(spec, configs[0], dev, target, out, weights_path, check_later, resume, init, progress)
 
 
@@ -181,7 +184,7 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
     sampler = torch.Generator().manual_seed(cfg.torch_seed)                  # batches, damage
     firing = torch.Generator(device=dev).manual_seed(cfg.torch_seed + 1)    # firing masks
     start, elapsed, streak, history, kept, last_verify = 0, 0.0, 0, History(STALL_ITERATIONS), 0, -10**9
-    verified, stalled_at = None, None
+    verified, stalled_at, anchor = None, None, None      # anchor: `lr_at`'s, once a resume changed the budget
     # halves of a cut across an axis whose blocks lie in one layer: all of them and none (no half
     # regrows that, and training on them wipes the sample): neither damaged nor checked across it
     cut_axes = [a for a in cfg.halfcut_axes if box[1]["xyz".index(a)] - box[0]["xyz".index(a)] > 1]
@@ -234,6 +237,12 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
         if cfg.iterations < start:
             raise VoxgenError(f"{ckpt_path}: the checkpoint is at iteration {start}, past "
                               f"iterations = {cfg.iterations} (give at least {start}; {start} writes its weights as they are)")
+        stored = tuple(meta["lr_anchor"]) if meta.get("lr_anchor") else None
+        anchor = schedule_anchor(saved, cfg, start, stored)
+        if anchor != stored and progress:   # not the new budget's own schedule: said
+            print(f"{ckpt_path}: iterations {saved.iterations} -> {cfg.iterations}: the {cfg.lr_schedule} lr "
+                  f"schedule goes on from where it was (lr {lr_at(cfg, start, anchor):.3g} now), spread over "
+                  f"the iterations left", file=sys.stderr)
         changed = config_changes(saved.to_dict(), cfg.to_dict())
         if changed and progress:            # allowed (a lower lr, wider model, ...), but said
             print(f"{ckpt_path}: resuming with the spec's settings, changed from the checkpoint's: "
@@ -278,6 +287,7 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
                      record={}, extra_tensors=extra, data_version=target.structure.data_version,
                      extra_meta={"iteration": it, "elapsed_s": elapsed, "streak": streak, "averaged": mean.n,
                                  "device": dev.type, "threads": torch.get_num_threads(),
+                                 **({"lr_anchor": list(anchor)} if anchor else {}),
                                  **({"started_from": started_from} if started_from else {})})
         saved_at = it
 
@@ -289,7 +299,7 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
     it = start - 1      # the last iteration run (none yet)
     for it in bar:
         for group in opt.param_groups:
-            group["lr"] = lr_at(cfg, it)
+            group["lr"] = lr_at(cfg, it, anchor)
 
         # sample; reseed the worst; damage the best
         idx = torch.randperm(cfg.pool_size, generator=sampler)[:cfg.batch]
@@ -340,7 +350,7 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
             exact = int(right.all(1).sum())
         elapsed = time.perf_counter() - t0
         row = {"it": it, "loss": loss_value, "accuracy": accuracy, "exact": exact,
-               "batch": cfg.batch, "steps": steps, "lr": lr_at(cfg, it), "time_s": round(elapsed, 3),
+               "batch": cfg.batch, "steps": steps, "lr": lr_at(cfg, it, anchor), "time_s": round(elapsed, 3),
                **({"skipped": True} if skipped else {})}
         history.add(row)
         log_rows(log, [row], out / METRICS)

@@ -56,7 +56,8 @@ STAGES_DOC = ("After the keys, each [[stages]] table is a later stage: the stage
 @click.option("--iterations", type=click.IntRange(min=1), default=None,
               help="Override the spec's iteration budget, each stage's in a spec of stages (with "
                    "--resume, the total: the checkpoint's own count trains nothing and writes its model as "
-                   "the weights; stages done are not run again).")
+                   "the weights; stages done are not run again; another budget spreads the rest of the lr "
+                   "schedule over the iterations left, so the lr goes on from where it was).")
 @click.option("--out", type=GivenPath("a run folder", "runs/tree", file_okay=False), default=None,
               help="Run folder for metrics.jsonl, curve.png, the checkpoint and best.safetensors, the weights "
                    "of the best growth check so far (default runs/NAME; a spec of stages "

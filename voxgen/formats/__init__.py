@@ -19,7 +19,7 @@ from voxgen.errors import VoxgenError
 from voxgen.safe_read import NOT_REGULAR, open_regular
 # Imported here, before `def sniff` below: importing the submodule later would
 # rebind the package attribute `sniff` to the module and break `load`.
-from voxgen.formats.sniff import NBT_FIRST_BYTES, sniff_format as _sniff_format
+from voxgen.formats.sniff import looks_like_nbt, sniff_format as _sniff_format
 from voxgen.structure import Structure, entity_pos
 
 # format name -> (module, file extensions it writes, human description)
@@ -106,7 +106,7 @@ def is_blueprint(path, damaged: bool = False) -> bool:
             return False
         try:
             with open_regular(path) as f:
-                return f.read(1) in NBT_FIRST_BYTES
+                return looks_like_nbt(f.read(2))
         except VoxgenError:
             return False
 

@@ -27,6 +27,15 @@ NOT_READABLE = "not a blueprint file voxgen can read"
 NBT_FIRST_BYTES = (b"\x0a", b"\x1f", b"\x78")
 
 
+def looks_like_nbt(head: bytes) -> bool:
+    """Whether a file's first two bytes could begin NBT: a raw compound
+    tag, gzip's first byte, or a zlib header (its check bits right and no preset
+    dictionary: text such as "x = 1" begins with b"x", as zlib does)."""
+    if head[:1] == b"\x78" and len(head) >= 2:
+        return (head[0] << 8 | head[1]) % 31 == 0 and not head[1] & 0x20
+    return head[:1] in NBT_FIRST_BYTES
+
+
 def sniff_format(path) -> str:
     with open_regular(path) as f:
         head = f.read(4096)
@@ -37,7 +46,7 @@ def sniff_format(path) -> str:
         return "snbt"
     if b"[palette]" in head or b"[layers]" in head:
         return "toml"
-    if head[:1] not in NBT_FIRST_BYTES:
+    if not looks_like_nbt(head):
         raise VoxgenError(NOT_READABLE, path)
     data, _ = nbt_io.read_bytes(path)
     if data[:1] != b"\x0a":

@@ -173,14 +173,39 @@ class NCAConfig:
         return int(self.steps[1])
 
 
-def lr_at(config, it: int) -> float:
-    """Learning rate at iteration `it` under the config's schedule."""
+def lr_at(config, it: int, anchor=None) -> float:
+    """Learning rate at iteration `it` under the config's schedule. `anchor`
+    (it0, t0): the budget changed at iteration it0 of a resumed run, whose
+    schedule was then a fraction t0 of the way through; the rest of it is
+    spread over the iterations left, so the lr goes on from where it was
+    (`schedule_anchor`) instead of jumping to where the new budget's own
+    schedule would be."""
+    if anchor is None:
+        t = it / max(config.iterations, 1)
+    else:
+        it0, t0 = anchor
+        t = t0 + (1 - t0) * (it - it0) / max(config.iterations - it0, 1)
     if config.lr_schedule == "cosine":
-        t = min(it / max(config.iterations, 1), 1.0)
+        t = min(t, 1.0)
         return config.lr * (config.lr_final + (1 - config.lr_final) * 0.5 * (1 + math.cos(math.pi * t)))
     if config.lr_schedule == "step":
-        return config.lr * 0.3 ** ((it >= 0.5 * config.iterations) + (it >= 0.8 * config.iterations))
+        if anchor is None:
+            return config.lr * 0.3 ** ((it >= 0.5 * config.iterations) + (it >= 0.8 * config.iterations))
+        return config.lr * 0.3 ** ((t >= 0.5) + (t >= 0.8))
     return config.lr
+
+
+def schedule_anchor(saved, config, it: int, anchor=None):
+    """The `anchor` of `lr_at` for a run resumed at iteration `it` with
+    `config`, from a checkpoint of config `saved` and anchor `anchor`: the
+    same where the budget is unchanged (or the lr constant), else where the
+    checkpoint's schedule had got to at `it`."""
+    if saved.iterations == config.iterations or config.lr_schedule == "constant":
+        return anchor
+    if anchor is None:
+        return it, min(it / max(saved.iterations, 1), 1.0)
+    it0, t0 = anchor
+    return it, min(t0 + (1 - t0) * (it - it0) / max(saved.iterations - it0, 1), 1.0)
 
 
 def describe_keys() -> list[tuple[str, object, str]]:

@@ -179,13 +179,16 @@ def _check(path, key, value, default, label="key"):
             return None
         lo, hi = _BOUNDS.get(key, (None, None) if kind is float else (-_MAX_INT, _MAX_INT))
         above = key in _ABOVE_LOWEST
+        # a spec's (or stage's) own rule, `parse_spec`'s: iterations >= 1; a weights file's may hold 0
+        spec_iterations = key == "iterations" and label.endswith("key") and label != "config key"
         if kind is int and key not in _LISTS and lo in (0, 1) and v < lo:
-            bad("a positive integer" if lo == 1 or above else "a non-negative integer")   # plainer than the range
+            positive = lo == 1 or above or spec_iterations
+            bad("a positive integer" if positive else "a non-negative integer")   # plainer than the range
         if lo is not None and not lo <= v <= hi:
             one, many = ("a number", "numbers") if kind is float else ("an integer", "integers")
             low = f"[{lo}" if not above else f"({lo}" if kind is float else f"[{lo + 1}"
-            if key == "iterations" and label == "key":
-                low = "[1"                  # a spec's own rule (`parse_spec`); a weights file's may hold 0
+            if spec_iterations:
+                low = "[1"
             bad(f"{f'a list of {many} each' if key in _LISTS else one} in {low}, {hi}]")
         return kind(v)
 

@@ -18,6 +18,7 @@ that none of an older run is resumed after it.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import sys
 from pathlib import Path
@@ -50,16 +51,20 @@ def check_weights_outside(weights: Path, out: Path) -> None:
 
 
 def run_stages(name: str, count: int, out: Path, resume: bool, init, run_stage, progress: bool,
-               heals=None) -> dict:
+               heals=None, weights: Path | None = None) -> dict:
     """Run stages 1..`count` in `out` (held throughout) as the module says;
     `heals`: each stage's regrowth checks (`evaluate.healing_checks`; None:
     none trains healing);
     `run_stage(number, folder, resume, init, done, starting)` trains one
     (`done`: the summaries of the stages before) and calls `starting()`
     once its checks have passed, just before it trains; it returns its
-    record, whose "stages" is `done` and its own summary after it. Returns
-    the last record run, with "run": `out`. Nothing of an earlier run is
-    set aside before a stage is about to train."""
+    record, whose "stages" is `done` and its own summary after it, and
+    "weights": where it wrote them (the last stage: `weights`; an earlier
+    one: its folder's STAGE_WEIGHTS, so that the weights of a run stopped
+    or failed before its last stage are not taken for the run's). Returns
+    the last record run, with "run": `out`, its weights copied to `weights`
+    if the stages ended before the last. Nothing of an earlier run is set
+    aside before a stage is about to train."""
     heals = heals or [[]] * count
 
     def ends(number: int, stage: dict) -> bool:     # stage `number`'s summary ends the stages
@@ -86,14 +91,30 @@ def run_stages(name: str, count: int, out: Path, resume: bool, init, run_stage, 
                 _write_stages(out, done)
             record = run_stage(number, folder, going_on, None if going_on else start, done, starting)
             done = record["stages"]
-            _keep(Path(record["weights"]), folder / STAGE_WEIGHTS)
+            if Path(record["weights"]).resolve() != (folder / STAGE_WEIGHTS).resolve():
+                _keep(Path(record["weights"]), folder / STAGE_WEIGHTS)
             _write_stages(out, done)
             if number < count and ends(number, done[-1]):
                 if progress:
                     print(f"{name}: stage {number} grows it exactly: the later stages are not needed",
                           file=sys.stderr)
                 break
+        if weights is not None and Path(record["weights"]).resolve() != Path(weights).resolve():
+            _keep(Path(record["weights"]), Path(weights))       # the stages ended early: these are the run's
+            record = {**record, "weights": str(weights)}
     return {**record, "run": str(out)}
+
+
+def fine_tuning_run(out: Path) -> bool:
+    """Whether the run in `out` to resume is one stage from trained weights
+    (`train --init` on a blueprint file that would be trained in stages):
+    its checkpoint in `out` itself, where stages keep theirs in their
+    folders and list themselves in STAGES; the later of the two where a
+    folder holds both."""
+    checkpoint, stages = out / CHECKPOINT, out / STAGES
+    if not checkpoint.is_file():
+        return False
+    return not stages.is_file() or checkpoint.stat().st_mtime >= stages.stat().st_mtime
 
 
 def ended(stage: dict, heals=()) -> bool:
@@ -133,9 +154,24 @@ def _stages_done(out: Path) -> list:
         if path.stat().st_size > _MAX_STAGES_BYTES:
             raise ValueError(f"over {_MAX_STAGES_BYTES} bytes")
         done = json.loads(path.read_text())
-        if not (isinstance(done, list) and all(isinstance(d, dict) and isinstance(d.get("stopped_early"), bool)
-                                               for d in done)):
+        if not (isinstance(done, list) and all(_is_summary(d) for d in done)):
             raise ValueError("not a list of stage summaries")
     except (OSError, UnicodeDecodeError, ValueError) as err:
         raise VoxgenError(f"cannot read the stages done ({err}): train afresh (without --resume)", path) from None
     return done
+
+
+def _is_summary(stage) -> bool:
+    """Whether `stage` holds what `summary` writes, as its readers use it."""
+    def count(v):
+        return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+    def fraction(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1
+
+    return (isinstance(stage, dict) and isinstance(stage.get("stopped_early"), bool)
+            and count(stage.get("iterations"))
+            and isinstance(stage.get("wall_time_s"), (int, float)) and not isinstance(stage["wall_time_s"], bool)
+            and math.isfinite(stage["wall_time_s"]) and stage["wall_time_s"] >= 0
+            and all(count(stage[key]) for key in ("exact", "n") if key in stage)
+            and all(fraction(stage[key]) for key in ("accuracy", "iou") if key in stage))

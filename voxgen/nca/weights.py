@@ -241,6 +241,12 @@ def _check_checkpoint(tensors: dict, meta: dict, channels: int, grid: tuple, bad
         value = meta.get(key, 0)
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_COUNT:
             bad(f"'{key}' must be an integer in [0, {MAX_COUNT}] (a spec's iterations at most), got {value!r}")
+    anchor = meta.get("lr_anchor")           # where a resume changed the budget (`config.lr_at`)
+    if anchor is not None and not (
+            isinstance(anchor, list) and len(anchor) == 2 and isinstance(anchor[0], int)
+            and not isinstance(anchor[0], bool) and 0 <= anchor[0] <= MAX_COUNT
+            and isinstance(anchor[1], (int, float)) and not isinstance(anchor[1], bool) and 0 <= anchor[1] <= 1):
+        bad(f"'lr_anchor' must be [iteration, fraction of the schedule done], got {repr(anchor)[:40]}")
     origin = meta.get("started_from")        # the weights a fine-tuning run began from, for its record
     if origin is not None and not (isinstance(origin, str) and 0 < len(origin) <= 4096 and origin.isprintable()):
         bad(f"'started_from' must be a path, got {repr(origin)[:40]}")
