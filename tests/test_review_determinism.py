@@ -213,10 +213,10 @@ def test_a_killed_then_resumed_run_is_the_run_straight_through(tmp_path, monkeyp
     _train(tmp_path, "stopped", resume=True)
     real_lr_at = train_module.lr_at
 
-    def kill_at_10(config, it):
+    def kill_at_10(config, it, anchor=None):
         if it == 10:
             raise KeyboardInterrupt
-        return real_lr_at(config, it)
+        return real_lr_at(config, it, anchor)
     monkeypatch.setattr(train_module, "lr_at", kill_at_10)
     with pytest.raises(KeyboardInterrupt):
         _train(tmp_path, "killed")
