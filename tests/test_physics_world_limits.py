@@ -260,3 +260,17 @@ def test_fast_forward_flies_down_to_the_bottom_as_ticking_every_tick_does():
     fast = _fast_as_slow(machine, start, origin, version, (300, 1400, 1600, 2500))
     ys = [y + origin[1] for _, y, _ in fast.snapshot(0)]
     assert min(ys) <= BOTTOM[version] + 1 and max(ys) < origin[1] - 100    # it flew down to the bottom
+
+
+def test_a_machine_flying_off_from_a_block_it_left_grows_its_box_along_its_flight_alone():
+    """The box grew by half along every axis when one was crowded: the
+    4.2 M cells ran out after 73 blocks of flight (84x77x92 cells for blocks
+    spanning 74x1x5). Along x alone, 300 blocks are nothing."""
+    import json
+
+    from conftest import run
+
+    result = run("simulate", "flying_machine", "--no-start", "--place", "0,0,-1=minecraft:stone@0",
+                 "--ticks", "3000", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["displacement"][0] == 300

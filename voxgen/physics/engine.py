@@ -214,17 +214,26 @@ class Machines:
             raise VoxgenError(f"physics table overflow in machine {b} (status {code})")
 
     def _grow(self, edit=None):
-        """Grow every box: by half on each side for a machine whose blocks
-        no longer fit (NEED_GROW); along just the needed axes for placements
-        due outside a box (NEED_ROOM, or `edit`: (b, tick, pos), a player
-        edit between ticks)."""
+        """Grow every box: by half on each side along the axes where the
+        blocks of a machine no longer fit (NEED_GROW: a machine flying off
+        along x from a block left behind grows its box along x alone); along
+        just the needed axes for placements due outside a box (NEED_ROOM, or
+        `edit`: (b, tick, pos), a player edit between ticks)."""
         B, X, Y, Z = self.grid.shape
         shape = (X, Y, Z)
         status = self.meta[:, C.STATUS]
         crowded = np.nonzero(status == C.NEED_GROW)[0]
         requests = [edit] if edit else [(int(b), *self._due_placement(int(b)))
                                         for b in np.nonzero(status == C.NEED_ROOM)[0]]
-        add = [n // 2 + 2 if len(crowded) else 0 for n in shape]
+        add = [0, 0, 0]
+        for b in crowded:                 # as ticking.keep_in_box judged it: the blocks' extent, margins and all
+            filled = np.nonzero(self.grid[b])
+            for a in range(3):
+                extent = int(filled[a].max() - filled[a].min() + 1) if len(filled[a]) else 0
+                if extent + 2 * C.MARGIN + 2 > shape[a]:
+                    add[a] = shape[a] // 2 + 2
+        if len(crowded) and not any(add):     # (not seen: keep_in_box asks only where one does not fit)
+            add = [n // 2 + 2 for n in shape]
         for b, _, pos in requests:
             for a in range(3):
                 i = pos[a] - int(self.meta[b, C.OX + a])
