@@ -165,16 +165,25 @@ def simulate(ctx, file, ticks, places, placement, version, out, as_json, show_tr
             click.echo(f"tick {t:5d} {p}: {a} -> {b}")
     dx, dy, dz = result.displacement
     click.echo(f"{file}: {ticks} ticks, moved={result.moved}, "
-               f"displacement=({dx:g}, {dy:g}, {dz:g}), {result.event_count} piston/observer "
+               f"displacement=({dx:.12g}, {dy:.12g}, {dz:.12g}), {result.event_count} piston/observer "
                f"events, final box corner {result.origin} (the blueprint's coordinates)")
 
 
 def _check(structure, trace_path, places, placement, as_json) -> int:
     from voxgen.physics import World
     from voxgen.physics.simulate import USE
+    from voxgen.errors import VoxgenError
     from voxgen.physics.trace import Action, load_trace, replay_trace
+    from voxgen.physics.world import check_origin, describe_world
 
     trace = load_trace(trace_path)
+    if trace.origin is not None:              # recorded in the file: its own mistake, not an option's
+        try:
+            check_origin(trace.origin, [structure.shape], "modern")
+        except VoxgenError:
+            size = "x".join(str(int(v)) for v in structure.shape)
+            raise VoxgenError(f"its origin {trace.origin} puts the {size} blueprint outside the world: "
+                              f"{describe_world('modern')}", trace_path) from None
     actions = [Action(t, p, None if s == USE else s)
                for t, p, s in (parse_place(p, ticks=trace.n_ticks, origin=trace.origin) for p in places)]
     report = replay_trace(World, structure, trace, actions, placement)

@@ -71,7 +71,7 @@ def machine_spec(structure: Structure) -> MachineSpec | None:
                           "(it takes start, direction, blocks_per_tick)", name)
     try:                         # 2.5 or "2" is refused, not run as 2
         start = [(whole_number("tick", p["tick"]), tuple(whole_number("pos", v) for v in p["pos"]),
-                  canonical(str(p["state"]))) for p in table.get("start", [])]
+                  _state(str(p["state"]))) for p in table.get("start", [])]
         direction = tuple(whole_number("direction", v) for v in table.get("direction", (0, 0, 0)))
         speed = float(table.get("blocks_per_tick", 0.0))
     except (KeyError, TypeError, ValueError, ParameterError) as err:
@@ -81,17 +81,38 @@ def machine_spec(structure: Structure) -> MachineSpec | None:
     return MachineSpec(start, direction, speed)
 
 
+def _state(state: str) -> str:
+    """A placement's block state in canonical form, or USE (a right-click)."""
+    return state if state == USE else canonical(state)
+
+
 def _placements(items):
     """(tick, (x, y, z), state) with Python ints; a fraction of a tick or
-    cell (2.5) is refused, not run as 2."""
+    cell (2.5) is refused, not run as 2, and so is anything else that is
+    not (tick, (x, y, z), a block state or USE)."""
     out = []
     for item in items:
-        tick, pos, state = item
         try:
-            out.append((whole_number("tick", tick), tuple(whole_number("pos", v) for v in pos), state))
-        except ParameterError:
-            raise ParameterError("placements", item, "ticks and positions are whole numbers") from None
+            tick, pos, state = item
+            pos = tuple(whole_number("pos", v) for v in pos)
+            if len(pos) != 3 or not isinstance(state, str):
+                raise ValueError
+            out.append((whole_number("tick", tick), pos, _state(state)))
+        except (ParameterError, TypeError, ValueError):
+            raise ParameterError("placements", item, "each must be (tick, (x, y, z), state): whole numbers "
+                                 f"and a block state or {USE!r}") from None
     return out
+
+
+def _origin(origin) -> tuple[int, int, int]:
+    """`origin` as 3 Python ints; a fraction (0.5) is refused, not run as 0."""
+    try:
+        whole = tuple(whole_number("origin", v) for v in origin)
+    except (ParameterError, TypeError):
+        whole = ()
+    if len(whole) != 3:
+        raise ParameterError("origin", origin, "must be 3 whole numbers (x, y, z)")
+    return whole
 
 
 def _centroid(points: np.ndarray) -> np.ndarray:
@@ -141,7 +162,7 @@ def simulate(structure: Structure, ticks: int, placements=(), placement: str = "
     (slower: one kernel call per tick). Raises VoxgenError for blocks the
     engine cannot model. Positions in and out are the blueprint's."""
     ticks = check_tick(ticks, "ticks")
-    placements = _placements(placements)
+    placements, origin = _placements(placements), _origin(origin)
     uses = sorted((t, pos) for t, pos, state in placements if state == USE and t < ticks)
     blocks = [p for p in placements if p[2] != USE]     # a right-click at or past the end never happens
     if not record_changes and not uses:
@@ -182,7 +203,7 @@ def simulate_batch(structures, ticks: int, placements_per_structure=None,
     ticks = check_tick(ticks, "ticks")
     if placements_per_structure is None:
         placements_per_structure = [()] * len(structures)
-    plans = [_placements(p) for p in placements_per_structure]
+    plans, origin = [_placements(p) for p in placements_per_structure], _origin(origin)
     if len(plans) != len(structures):
         raise VoxgenError("simulate_batch needs one placement list per structure")
     if not structures:
