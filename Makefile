@@ -42,7 +42,9 @@ system-libs:
 # `venv` leaves a python without pip, and a moved or upgraded system Python a
 # dangling one. torch==2.13.0 is pinned first so pip takes the CPU build on
 # disk instead of downloading a multi-GB CUDA build; setup.py's looser range
-# is then satisfied.
+# is then satisfied. Where no such build lies on disk, PyPI's torch for Linux
+# is the CUDA one: TORCH_INDEX=https://download.pytorch.org/whl/cpu takes the
+# CPU build from PyTorch's own index.
 install-venv:
 	@if ! $(BIN)/python -m pip --version >/dev/null 2>&1; then \
 	  $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
@@ -52,7 +54,7 @@ install-venv:
 	  $(PYTHON) -m venv --clear $(VENV); \
 	fi
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q "torch==2.13.0"
+	$(BIN)/python -m pip install -q $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "torch==2.13.0"
 	$(BIN)/python -m pip install -q -e ".[test,fast]"
 	touch $(STAMP)
 

@@ -345,6 +345,27 @@ class Machines:
         idx = np.argwhere(g != 0)
         return idx + self.meta[b, C.OX:C.OZ + 1], g[tuple(idx.T)]
 
+    def settled(self, b: int):
+        """`cells(b)` with each block in motion where its move ends: a
+        moving piston's cell holding the block it moves, as the game's
+        PistonMovingBlockEntity.tick leaves it when the move is done (less
+        the shape updates of its neighbours). A file written mid-move
+        otherwise holds bare moving pistons, which the game keeps only with
+        their block entities."""
+        pos, cells = self.cells(b)
+        moving = self.moving[b, :int(self.meta[b, C.MPN])]
+        moving = moving[moving[:, C.MALIVE] == 1]
+        if not len(moving):
+            return pos, cells
+        at = {tuple(int(v) for v in p): k for k, p in enumerate(pos)}
+        cells = cells.copy()
+        for row in moving:
+            k = at.get((int(row[C.MX]), int(row[C.MY]), int(row[C.MZ])))
+            if k is not None and cells[k] & 15 == C.MOVING:
+                cells[k] = row[C.MMOVED]
+        keep = cells != 0
+        return pos[keep], cells[keep]
+
     def snapshot(self, b: int) -> dict:
         pos, cells = self.cells(b)
         return {tuple(int(v) for v in p): decode(int(c), self.materials)

@@ -135,7 +135,7 @@ def cropped(pos: np.ndarray, states: list) -> tuple[tuple, np.ndarray, list]:
 
 
 def _result(machines: Machines, b: int, structure: Structure, ticks: int) -> SimResult:
-    pos, cells = machines.cells(b)
+    pos, cells = machines.settled(b)       # blocks in motion where they are going
     states = [decode(int(c), machines.materials) for c in cells]
     left_by_player = {}
     for _, p, state in machines.placed(b):
