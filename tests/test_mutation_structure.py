@@ -100,7 +100,7 @@ def test_compare_reports_no_shift_when_every_shift_scores_alike():
 
 
 def test_compare_counts_air_like_states_as_air():
-    """metrics._codes: cave_air and void_air are air to the scores (coded
+    """metrics.state_codes: cave_air and void_air are air to the scores (coded
     as states of their own, a cave_air cell grown where the blueprint has
     air was a wrong cell and a block to iou)."""
     from voxgen.metrics import compare

@@ -30,11 +30,15 @@ def bundled_spec(name) -> Path | None:
 
 
 def resolve_blueprint(file_or_name) -> Path:
-    """A file path as it is; a bare NAME -> blueprints/NAME.toml."""
+    """A file path as it is; a bare NAME -> blueprints/NAME.toml. A folder
+    named like no bundled blueprint comes back as it is, for formats to say
+    it is a folder."""
     path = Path(file_or_name)
     if (path.exists() and not path.is_dir()) or "/" in str(file_or_name):   # a pipe too, for formats to refuse
         return path
     bundled = bundled_blueprint(file_or_name)
-    if bundled is None:
-        raise VoxgenError("no such file or bundled blueprint", file_or_name)
-    return bundled
+    if bundled is not None:
+        return bundled
+    if path.is_dir():
+        return path
+    raise VoxgenError("no such file or bundled blueprint", file_or_name)

@@ -13,7 +13,7 @@ from voxgen.blocks import AIR, AIR_IDS, block_id
 from voxgen.structure import Structure
 
 
-def _codes(structures) -> tuple[list[np.ndarray], list[str]]:
+def state_codes(structures) -> tuple[list[np.ndarray], list[str]]:
     """Integer (X, Y, Z) arrays over one shared vocabulary (code 0 = air,
     including air-like states and void), and the vocabulary."""
     vocab = {AIR: 0}
@@ -86,7 +86,7 @@ def compare(grown: Structure, target: Structure, translate: bool = False, window
         raise ValueError(f"shapes differ: grown {grown.shape}, target {target.shape}")
     if translate and window < 0:
         raise ValueError(f"window must be >= 0, got {window}")
-    (g, t), vocab = _codes([grown, target])
+    (g, t), vocab = state_codes([grown, target])
     if not translate:
         return _score(g, t, vocab)
     r = range(-window, window + 1)

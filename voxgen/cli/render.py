@@ -21,6 +21,11 @@ SUFFIXES = (".png", ".gif", ".mp4")
   voxgen render FILE -o build.gif               FILE revealed block by block
   voxgen render --growth NAME -o growth.mp4     one frame per NCA step
   voxgen render --growth NAME --side-by-side -o g.gif   blueprint | grown
+
+Blocks lined up: OTHER is shifted onto FILE (with --growth, onto the last
+grown frame) so that the most cells hold the same block, trying per axis the
+boxes' low ends or their high ends lined up, give or take 2 cells; a tie, or
+structures too big to search quickly, keep the low ends lined up.
 """)
 @click.argument("file", required=False, metavar="[FILE|NAME]", type=BLUEPRINT)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
@@ -32,7 +37,8 @@ SUFFIXES = (".png", ".gif", ".mp4")
 @click.option("--device", default="auto", show_default=True, help="Growth device: auto, cpu, cuda.")
 @click.option("--compare", type=GivenPath("a blueprint file or a bundled NAME", "tree", dir_okay=False,
                                            path_type=Path),
-              help="A second blueprint (file or NAME) shown beside (still) or as the left panel (growth).")
+              help="A second blueprint (file or NAME), blocks lined up: right of FILE, or the left panel "
+                   "of a growth.")
 @click.option("--side-by-side", is_flag=True, help="Growth: the blueprint beside the grown frames.")
 @click.option("--azimuth", type=FiniteFloat(), default=35.0, show_default=True,
               help="Degrees around +y.")
@@ -66,26 +72,30 @@ def render(file, output, growth, steps, seed, device, compare, side_by_side, azi
         from voxgen.render.growth import grow_frames
 
         grown = grow_frames(growth, steps=steps, seed=seed, device=device)
-        blueprint = other if other is not None else grown.blueprint
-        if side_by_side and blueprint is None:
-            raise VoxgenError("these weights carry no blueprint; give one with --compare FILE",
-                              growth)
-        if not side_by_side and other is None:
-            blueprint = None
+        last, blueprint, at = grown.frames[-1], None, (0, 0, 0)
+        if other is not None:           # its blocks beside the grid's (margin and all)
+            from voxgen.render.align import best_offset
+
+            blueprint, at = other, best_offset(last, other)
+        elif side_by_side:              # the trained target: already in the grid
+            blueprint = grown.blueprint
+            if blueprint is None:
+                raise VoxgenError("these weights carry no blueprint; give one with --compare FILE",
+                                  growth)
         if suffix == ".png":
             from voxgen.render.scene import render_still, save_png
 
-            labels = ("blueprint", "grown") if blueprint is not None else None
             if blueprint is None:
-                save_png(render_still(grown.frames[-1], **view), output)
+                save_png(render_still(last, **view), output)
             else:
-                save_png(render_still(blueprint, compare=grown.frames[-1],
-                                      labels=_marked(labels, blueprint, grown.frames[-1]), **view),
+                save_png(render_still(blueprint, compare=last, compare_at=[-d for d in at],
+                                      labels=_marked(("blueprint", "grown"), blueprint, last),
+                                      **view),
                          output)
         else:
             from voxgen.render.animate import write_animation
 
-            write_animation(grown.frames, output, compare=blueprint, fps=fps,
+            write_animation(grown.frames, output, compare=blueprint, compare_at=at, fps=fps,
                             labels=grown.labels(),
                             panel_titles=_marked(("blueprint", "grown"), blueprint, None), **view)
     else:
@@ -100,21 +110,25 @@ def render(file, output, growth, steps, seed, device, compare, side_by_side, azi
             # alone, an empty blueprint is nothing to draw; beside a non-empty one
             # (a growth that grew nothing, saved) it is a result worth showing
             require_blocks(structure, file, "render")
+        at = (0, 0, 0)
         if other is not None:        # two files, two frames: line their blocks up, same scale
+            from voxgen.render.align import best_offset
+
             structure, other = structure.trimmed(), other.trimmed()
+            at = best_offset(structure, other)
         titles = _marked((file.stem, compare.stem if compare else ""), structure, other)
         if suffix == ".png":
             from voxgen.render.scene import render_still, save_png
 
-            save_png(render_still(structure, compare=other,
+            save_png(render_still(structure, compare=other, compare_at=at,
                                   labels=titles if other is not None else None, **view), output)
         else:
             from voxgen.render.animate import write_animation
             from voxgen.render.reveal import reveal_frames
 
             write_animation(reveal_frames(structure, n_frames), output, final=structure,
-                            total=n_frames, compare=other, fps=fps,
-                            panel_titles=titles[::-1], **view)
+                            total=n_frames, compare=other, compare_at=at, compare_right=True, fps=fps,
+                            panel_titles=titles, **view)
     click.echo(f"wrote {output}")
 
 

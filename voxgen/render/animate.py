@@ -121,6 +121,7 @@ def write_animation(frames: Iterable[Structure], path, *, final: Structure | Non
                     size: int = 512, fps: float = 12.0, azimuth: float = DEFAULT_AZIMUTH,
                     elevation: float = DEFAULT_ELEVATION, labels: Iterable[str] | None = None,
                     total: int | None = None, compare: Structure | None = None,
+                    compare_at=(0, 0, 0), compare_right: bool = False,
                     panel_titles: Sequence[str] = ("blueprint", "grown"),
                     progress: bool = True, shown_as: str | None = None) -> int:
     """Render `frames` into `path` (.gif or .mp4); returns the number of
@@ -131,8 +132,11 @@ def write_animation(frames: Iterable[Structure], path, *, final: Structure | Non
       of every frame, which needs `frames` to be a sequence).
     labels: per-frame corner text (default "step i/N").
     compare: if given, two panels: `compare` (static, e.g. the blueprint) on
-      the left and the frames on the right, both framed on the same box.
-    size: pixels per panel side (rounded up to even, as H.264 needs).
+      the left and the frames on the right (the other way round with
+      `compare_right`), both framed on the same box, in which compare's
+      cell (0, 0, 0) sits at the frames' cell `compare_at`.
+    panel_titles: the left and the right panel's titles (with `compare`).
+    size: pixels per panel side (an MP4's rounded up to even, as H.264 needs).
     shown_as: the file's name on the progress bar (default: `path`'s; a
       temporary file's is not the user's).
     """
@@ -141,19 +145,23 @@ def write_animation(frames: Iterable[Structure], path, *, final: Structure | Non
         raise VoxgenError("no frames to animate", path)
     if total is None and isinstance(frames, Sequence):
         total = len(frames)
-    size += size % 2
+    suffix = path.suffix.lower()
+    if suffix == ".mp4":
+        size += size % 2
     panels = 1 if compare is None else 2
-    if path.suffix.lower() == ".gif" and total and total * size * size * panels > GIF_MAX_BYTES:
+    if suffix == ".gif" and total and total * size * size * panels > GIF_MAX_BYTES:
         raise VoxgenError(_too_long_gif(total, size * panels, size), path)      # before any rendering
-    if path.suffix.lower() == ".gif" and fps > GIF_MAX_FPS:     # shorter delays: viewers slow them to 0.1 s
+    if suffix == ".gif" and fps > GIF_MAX_FPS:     # shorter delays: viewers slow them to 0.1 s
         raise VoxgenError(f"a GIF shows at most {GIF_MAX_FPS} frames a second (a frame lasts 2 "
                           f"hundredths at least), not {fps:g}: lower --fps, or write .mp4", path)
-    framed = frames if final is None else [final]
-    lo, hi = joint_bounds([*framed, *([] if compare is None else [compare])])
+    framed = [*(frames if final is None else [final]), *([] if compare is None else [compare])]
+    at = np.zeros((len(framed), 3))
+    if compare is not None:
+        at[-1] = compare_at
+    lo, hi = joint_bounds(framed, at)
 
     from tqdm import tqdm
 
-    suffix = path.suffix.lower()
     count = 0
     with atomic_output(path) as partial:
         writer = (_GifWriter(partial, fps) if suffix == ".gif"
@@ -161,11 +169,13 @@ def write_animation(frames: Iterable[Structure], path, *, final: Structure | Non
         done = False
         try:
             with Scene(size, panels=panels, fixed_camera=True) as scene:
-                grown = panels - 1
-                scene.frame(lo, hi, azimuth, elevation)
-                if compare is not None:
-                    scene.show(compare, 0)
-                    scene.label(panel_titles[0], 0)
+                beside = 1 if compare_right else 0             # compare's panel
+                grown = 0 if compare is None else 1 - beside    # the frames' panel
+                scene.frame(lo, hi, azimuth, elevation, grown)
+                if compare is not None:             # the camera moves, not the blocks
+                    scene.frame(lo - at[-1], hi - at[-1], azimuth, elevation, beside)
+                    scene.show(compare, beside)
+                    scene.label(panel_titles[beside], beside)
                 labels = iter(labels) if labels is not None else None
                 for frame in tqdm(frames, total=total, desc=f"render {shown_as or path.name}", unit="frame",
                                   disable=not progress, leave=False):
@@ -173,7 +183,7 @@ def write_animation(frames: Iterable[Structure], path, *, final: Structure | Non
                     text = next(labels) if labels is not None else (
                         f"step {count}/{total - 1}" if total else f"step {count}")
                     if compare is not None:
-                        text = f"{panel_titles[1]}  {text}"
+                        text = f"{panel_titles[grown]}  {text}"
                     scene.label(text, grown)
                     writer.append(scene.snapshot())
                     count += 1

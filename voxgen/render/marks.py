@@ -14,7 +14,8 @@ from voxgen.render.shapes import DIRECTIONS, NORMALS
 
 # Machine blocks whose working side decides what they do (where a piston
 # pushes, where an observer looks): a picture marks the face their `facing`
-# names, so a piston grown facing the wrong way shows. The mark is a darker
+# names (a crafter's `orientation`, e.g. north_up: its first part), so a
+# piston grown facing the wrong way shows. The mark is a darker
 # square inset on that face, drawn over the mesh, which itself stays one
 # colour per block (exports keep the registry colour).
 FRONT_BLOCKS = frozenset({"minecraft:piston", "minecraft:sticky_piston", "minecraft:observer",
@@ -25,15 +26,25 @@ FRONT_MARK_LIFT = 0.01      # blocks in front of the face, so depth testing keep
 
 
 def front_directions(palette) -> np.ndarray:
-    """int8 (K,): per palette entry the DIRECTIONS index of the face its
-    `facing` names if it is one of FRONT_BLOCKS, else -1."""
+    """int8 (K,): per palette entry the DIRECTIONS index of its front face
+    (`front_facing`) if it is one of FRONT_BLOCKS, else -1."""
     out = np.full(len(palette), -1, dtype=np.int8)
     for k, state in enumerate(palette):
         if block_id(state) in FRONT_BLOCKS:
-            facing = properties(state).get("facing")
+            facing = front_facing(state)
             if facing in DIRECTIONS:
                 out[k] = DIRECTIONS.index(facing)
     return out
+
+
+def front_facing(state: str) -> str | None:
+    """The direction a block's front faces: its `facing`, or the first part
+    of its `orientation` (a crafter's front_top, e.g. up_east); None without
+    either."""
+    props = properties(state)
+    if "orientation" in props:
+        return props["orientation"].split("_")[0]
+    return props.get("facing")
 
 
 def front_marks(mesh: VoxelMesh) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

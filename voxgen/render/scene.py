@@ -52,14 +52,17 @@ def filled_bounds(structure: Structure) -> tuple[np.ndarray, np.ndarray]:
     return joint_bounds([structure])
 
 
-def joint_bounds(structures) -> tuple[np.ndarray, np.ndarray]:
-    """(lo, hi) of the box around the non-air cells of all `structures` (in
-    one frame of reference); an empty one adds nothing, and when all are
-    empty it is the first one's whole box."""
+def joint_bounds(structures, at=None) -> tuple[np.ndarray, np.ndarray]:
+    """(lo, hi) of the box around the non-air cells of all `structures`, in
+    one frame of reference where each one's cell (0, 0, 0) sits at its row
+    of `at` (int (N, 3) cells; default: all at the origin); an empty one
+    adds nothing, and when all are empty it is the first one's whole box."""
     structures = list(structures)
-    boxes = [box for box in map(_solid_box, structures) if box is not None]
+    at = np.zeros((len(structures), 3)) if at is None else np.asarray(at, dtype=float)
+    boxes = [(box[0] + d, box[1] + d) for box, d in zip(map(_solid_box, structures), at)
+             if box is not None]
     if not boxes:
-        return np.zeros(3), np.array(structures[0].shape, dtype=float)
+        return at[0], at[0] + structures[0].shape
     return np.min([lo for lo, _ in boxes], axis=0), np.max([hi for _, hi in boxes], axis=0)
 
 
@@ -286,14 +289,16 @@ class Scene:
 
 def render_still(structure: Structure, size: int = 512, azimuth: float = DEFAULT_AZIMUTH,
                  elevation: float = DEFAULT_ELEVATION, compare: Structure | None = None,
-                 labels: tuple[str, str] | None = None) -> np.ndarray:
+                 labels: tuple[str, str] | None = None, compare_at=(0, 0, 0)) -> np.ndarray:
     """uint8 (size, size, 3) picture of `structure`, framed on its blocks; with
-    `compare`, two panels (structure | compare) framed on the same box."""
+    `compare`, two panels (structure | compare) framed on the same box, in
+    which compare's cell (0, 0, 0) sits at structure's cell `compare_at`."""
     structures = [structure] if compare is None else [structure, compare]
-    lo, hi = joint_bounds(structures)
+    at = np.array([(0, 0, 0), compare_at], dtype=float)[:len(structures)]
+    lo, hi = joint_bounds(structures, at)
     with Scene(size, panels=len(structures), fixed_camera=True) as scene:
-        scene.frame(lo, hi, azimuth, elevation)
-        for panel, s in enumerate(structures):
+        for panel, s in enumerate(structures):      # each panel's camera moves, not its blocks
+            scene.frame(lo - at[panel], hi - at[panel], azimuth, elevation, panel)
             scene.show(s, panel)
             if labels:
                 scene.label(labels[panel], panel)
