@@ -19,8 +19,9 @@ the block entities as the game's conversion of 1.12 worlds does (for a
 structure file the game itself only renames the palette, so it would load
 red beds and white banners). Entities and items inside block entities are
 kept as the file has them, not upgraded. Door halves and
-double-plant halves are completed from their partner cell by the legacy
-reader (`pair_state`).
+double-plant halves are completed from their partner cell: by the legacy
+reader from the numbers (`pair_state`), by the structure reader from the
+modern states (`pair_halves`).
 
 Ids the table does not know (mods, AddBlocks ids above 255) become
 `voxgen:legacy_<id>[data=<data>]`: an honest "unknown legacy block" that keeps
@@ -130,6 +131,50 @@ def pair_state(block: int, lower: int | None, upper: int | None, half: str) -> s
         props.update(hinge=up["hinge"], powered=up["powered"])
     props["half"] = half
     return join_state(name, props)
+
+
+TALL_PLANTS = frozenset({"minecraft:sunflower", "minecraft:lilac", "minecraft:tall_grass",
+                         "minecraft:large_fern", "minecraft:rose_bush", "minecraft:peony"})
+
+
+def pair_halves(structure) -> None:
+    """`pair_state` for a structure already in modern states (a 1.12
+    structure `.nbt`, whose palette names each half with properties the
+    game never read there), in place: each lower half of a door or tall
+    plant and the half above it (the same door, any tall plant) completed
+    from each other. A door's lower half keeps its facing and open and takes
+    the upper half's hinge and powered, and the upper half the reverse; a
+    plant's upper half becomes the lower half's kind."""
+    parts = [split_state(state) for state in structure.palette]
+
+    def half(k, which):
+        name, props = parts[k]
+        return props.get("half") == which and (name.endswith("_door") or name in TALL_PLANTS)
+    lowers = [k for k in range(len(parts)) if half(k, "lower")]
+    if not lowers or structure.shape[1] < 2:
+        return
+    index = {state: k for k, state in enumerate(structure.palette)}
+    palette, blocks = list(structure.palette), structure.blocks
+
+    def put(pos, name, props):
+        state = join_state(name, props)
+        if state not in index:
+            index[state] = len(palette)
+            palette.append(state)
+        blocks[pos] = index[state]
+    for x, y, z in np.argwhere(np.isin(blocks[:, :-1, :], lowers)):
+        below, above = (x, y, z), (x, y + 1, z)
+        (name, low), (up_name, up) = parts[blocks[below]], parts[blocks[above]]
+        if not half(blocks[above], "upper") or name.endswith("_door") != up_name.endswith("_door"):
+            continue
+        if name in TALL_PLANTS:
+            put(above, name, up)
+        elif up_name == name:
+            put(below, name, {**low, **{k: up[k] for k in ("hinge", "powered") if k in up}})
+            put(above, name, {**up, **{k: low[k] for k in ("facing", "open") if k in low}})
+    structure.palette = tuple(palette)
+    compact = structure.compacted()                 # a state no cell holds any more
+    structure.blocks, structure.palette = compact.blocks, compact.palette
 
 
 def modern_state(name: str, props: dict[str, str]) -> str:

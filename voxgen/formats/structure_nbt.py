@@ -85,6 +85,7 @@ def load(path) -> Structure:
         if data_version is not None:      # (a None here would reach the text writer: TOML has no null)
             structure.metadata["source_data_version"] = data_version
         flattening_block_entities.apply(structure)     # bed colours, skull types, pot plants, ...
+        flattening.pair_halves(structure)               # door and tall-plant halves, as 1.12 drew them
     if "author" in root:
         structure.metadata["author"] = str(require(root, "author", nbtlib.String, path))
     if "palettes" in root:
