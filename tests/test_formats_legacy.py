@@ -81,7 +81,8 @@ def test_cells_agree_with_reference_mapping(samples, name):
 
 def test_blocks_entities_and_offset(samples):
     viking = formats.load(samples / "schematics" / "schematic" / "viking-house1.schematic")
-    assert viking.origin == (-11, -1, -3) and viking.metadata["we_offset"] == [-11, -1, -3]
+    # WEOrigin: the box's corner in the world (a Sponge Offset); WEOffset: the paste offset
+    assert viking.origin == (138, 3, 1030) and viking.metadata["we_offset"] == [-11, -1, -3]
     house = formats.load(samples / "schematics" / "schematic" / "house.schematic")
     for pos, entity in house.block_entities.items():
         assert all(0 <= p < n for p, n in zip(pos, house.shape))
@@ -177,3 +178,17 @@ def test_missing_materials_is_not_a_legacy_file(tmp_path):
     root.save()
     with pytest.raises(VoxgenError):
         legacy.load(path)
+
+
+def test_a_legacy_schematic_pastes_as_before_once_converted(samples, tmp_path):
+    """Written as .schem: the box's corner in the world as its Offset, and
+    WorldEdit's paste offset as Metadata.WEOffsetX/Y/Z (it had been 0, with
+    the paste offset as Offset: a paste 11 blocks off)."""
+    import nbtlib
+
+    viking = formats.load(samples / "schematics" / "schematic" / "viking-house1.schematic")
+    formats.save(viking, tmp_path / "v.schem")
+    body = nbtlib.load(tmp_path / "v.schem")["Schematic"]
+    assert list(body["Offset"]) == [138, 3, 1030]
+    assert [int(body["Metadata"][k]) for k in ("WEOffsetX", "WEOffsetY", "WEOffsetZ")] == [-11, -1, -3]
+    assert formats.load(tmp_path / "v.schem").origin == (138, 3, 1030)

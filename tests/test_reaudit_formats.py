@@ -52,3 +52,28 @@ def test_the_prior_works_village_doors_are_whole(samples):
     s = formats.load(path)
     lower, upper = s.state_at(6, 1, 1), s.state_at(6, 2, 1)
     assert lower.replace("half=lower", "") == upper.replace("half=upper", "")     # one door
+
+
+def test_a_sponge_block_entity_id_that_is_not_a_string_is_refused(tmp_path):
+    from conftest import one_line_error, run
+
+    run("convert", "cottage", tmp_path / "c.schem")
+    root = nbtlib.load(tmp_path / "c.schem")
+    body = root["Schematic"]
+    body["Blocks"]["BlockEntities"] = nbtlib.List[nbtlib.Compound]([nbtlib.Compound({
+        "Pos": nbtlib.IntArray([0, 0, 0]), "Id": nbtlib.Int(5), "Data": nbtlib.Compound()})])
+    root.save(tmp_path / "bad.schem")
+    one_line_error(run("info", tmp_path / "bad.schem"), "bad.schem", "Id is not a string tag (Int)")
+
+
+def test_a_paste_offset_that_is_not_three_numbers_is_refused_when_writing(tmp_path):
+    import pytest
+
+    import voxgen
+    from voxgen.errors import VoxgenError
+
+    s = voxgen.load(voxgen.resolve_blueprint("flying_machine"))
+    s.metadata["we_offset"] = [1, 2]
+    with pytest.raises(VoxgenError, match="we_offset"):
+        formats.save(s, tmp_path / "x.schem")
+    assert list(tmp_path.iterdir()) == []

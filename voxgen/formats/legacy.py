@@ -68,11 +68,14 @@ def load(path) -> Structure:
     structure.data_version = flattening.MODERN_DATA_VERSION
     flattening_block_entities.apply(structure)         # bed colours, skull types, pot plants, ...
     structure.metadata["legacy_materials"] = materials
+    # WorldEdit's fields: WEOrigin, the box's corner in the world (a Sponge
+    # file's Offset: the origin); WEOffset, where the box lies from the player
+    # when pasted (a Sponge file's Metadata.WEOffsetX/Y/Z, written from here)
     offset = _int_triple(root, "WEOffset", path)
     if offset is not None:
-        structure.origin = offset
         structure.metadata["we_offset"] = list(offset)
     if we_origin is not None:
+        structure.origin = we_origin
         structure.metadata["we_origin"] = list(we_origin)
     return structure
 

@@ -122,7 +122,7 @@ def _entity_in(entry, version: int, path) -> nbtlib.Compound:
         raise VoxgenError("entity 'Data' is not a compound", path)
     out = nbtlib.Compound()
     if "Id" in entry or "id" in entry:
-        out["id"] = nbtlib.String(entry.get("Id", entry.get("id")))
+        out["id"] = _id(entry.get("Id", entry.get("id")), "an entity", path)
     if "Pos" in entry:
         out["Pos"] = entry["Pos"]
     out.update((k, v) for k, v in fields.items() if k not in ("Id", "id", "Pos"))
@@ -187,7 +187,7 @@ def _read_block_entities(entries, version: int, size, path) -> dict:
             raise VoxgenError("block entity 'Data' is not a compound", path)
         body = nbtlib.Compound()
         if block_id is not None:
-            body["id"] = nbtlib.String(block_id)
+            body["id"] = _id(block_id, "a block entity", path)
         body.update((key, value) for key, value in fields.items() if key not in _POSITION_KEYS)
         out[tuple(pos)] = body
     return out
@@ -211,8 +211,9 @@ def save(structure: Structure, path, version: int = 3) -> None:
         "Offset": nbtlib.IntArray(list(structure.origin)),
     })
     body["Metadata"] = _metadata_out(structure, path)
-    for key in ("WEOffsetX", "WEOffsetY", "WEOffsetZ"):  # WorldEdit's paste offset; some readers need it
-        body["Metadata"].setdefault(key, nbtlib.Int(0))
+    paste = _paste_offset(structure, path)
+    for key, value in zip(("WEOffsetX", "WEOffsetY", "WEOffsetZ"), paste):  # some readers need it
+        body["Metadata"].setdefault(key, nbtlib.Int(value))
     bes = nbtlib.List[nbtlib.Compound]([_block_entity_out(pos, tag, version)
                                          for pos, tag in sorted(structure.block_entities.items())])
     if version == 3:
@@ -247,6 +248,24 @@ def _metadata_out(structure: Structure, path) -> nbtlib.Compound:
     if not isinstance(tag, nbtlib.Compound):
         raise VoxgenError("metadata 'sponge_metadata' is not an SNBT compound; nothing written", path)
     return tag
+
+
+def _id(value, what: str, path) -> nbtlib.String:
+    """An entity's or block entity's `Id`: a string tag, or a VoxgenError
+    (an Int(5) had become the id "Int(5)")."""
+    if not isinstance(value, nbtlib.String):
+        raise VoxgenError(f"{what}'s Id is not a string tag ({type(value).__name__})", path)
+    return value
+
+
+def _paste_offset(structure: Structure, path) -> tuple[int, int, int]:
+    """WorldEdit's paste offset (where the box lies from the player): a
+    legacy `.schematic`'s WEOffset, kept as `metadata["we_offset"]`, else 0."""
+    offset = structure.metadata.get("we_offset", (0, 0, 0))
+    if not (isinstance(offset, (list, tuple)) and len(offset) == 3
+            and all(isinstance(v, int) and not isinstance(v, bool) and -2**31 <= v < 2**31 for v in offset)):
+        raise VoxgenError("metadata 'we_offset' is not 3 whole numbers (a paste offset); nothing written", path)
+    return tuple(offset)
 
 
 def _short(n: int) -> nbtlib.Short:
