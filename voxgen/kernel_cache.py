@@ -17,12 +17,25 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 
 import numba
 from numba import njit, prange
 from numba.core import caching
 
 __all__ = ["njit", "prange", "numba", "folder_digest"]
+
+
+def _start_pool_keeping_torch_threads() -> None:
+    """Start numba's thread pool now, once: started by the first parallel
+    kernel, it put torch's thread count (set by the caller, e.g.
+    torch.set_num_threads(1) in a worker) back to the cores'. torch's count
+    is kept as it was."""
+    torch = sys.modules.get("torch")
+    threads = torch.get_num_threads() if torch is not None else None
+    numba.get_num_threads()
+    if torch is not None and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 _digests: dict[str, str] = {}
@@ -61,3 +74,6 @@ else:                       # a numba that moved it: kernels still work, caches 
     import warnings
     warnings.warn("voxgen.kernel_cache: this numba has no _SourceFileBackedLocatorMixin; after "
                   "an upgrade of voxgen, delete its __pycache__ folders", stacklevel=2)
+
+
+_start_pool_keeping_torch_threads()

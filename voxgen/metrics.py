@@ -89,6 +89,9 @@ def compare(grown: Structure, target: Structure, translate: bool = False, window
     (g, t), vocab = state_codes([grown, target])
     if not translate:
         return _score(g, t, vocab)
+    # a shift of a whole box moves every block off it: wider ones can do no better, and ties go
+    # to the smaller shift, so the answer is the same (a window of 10**6 had taken all memory)
+    window = min(window, max(grown.shape))
     r = range(-window, window + 1)
     offsets = sorted(((dx, dy, dz) for dx in r for dy in r for dz in r),
                      key=lambda o: sum(abs(v) for v in o))

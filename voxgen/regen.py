@@ -36,10 +36,12 @@ from voxgen.errors import ParameterError, whole_number
 from voxgen.grow import (MAX_SEED, Trained, check_memory, decode, grown_structure, run, sample_bytes,
                          seed_state)
 from voxgen.metrics import compare, lost_off_grid, shifted
+from voxgen.nca.config import MAX_GROWTH_STEPS
 from voxgen.nca.target import decode_classes
 from voxgen.regen_flight import default_ticks, flight_recipe, fly, machine_dict, whole_cycles
 
 DAMAGES = ("cut", "sphere", "box", "random")
+MAX_RADIUS = 1000.0      # a ball's radius, in the blueprint's largest extents: finite in the report
 
 
 def damage_sizes(radius, rate, jitter) -> tuple[float, float, int]:
@@ -50,8 +52,9 @@ def damage_sizes(radius, rate, jitter) -> tuple[float, float, int]:
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or not ok(float(value)):
             raise ParameterError(param, value, problem)
         return float(value)
-    return (real("radius", radius, lambda r: 0 <= r < math.inf,
-                 "must be a finite number >= 0 (a fraction of the blueprint's largest extent)"),
+    return (real("radius", radius, lambda r: 0 <= r <= MAX_RADIUS,
+                 f"must be a number in 0..{MAX_RADIUS} (a fraction of the blueprint's largest extent; "
+                 f"from about 1.8 on it wipes everything)"),
             real("rate", rate, lambda r: 0 <= r <= 1, "must be a fraction in 0..1"),
             whole_number("jitter", jitter, 0))
 
@@ -180,6 +183,8 @@ def regenerate(trained: Trained, *, damage: str = "cut", axis=None, at="half", t
         raise ParameterError("seed", seed, f"the {trials} trials' seeds (this one and the next "
                              f"{trials - 1}) must stay <= {MAX_SEED}: use at most {MAX_SEED - (trials - 1)}")
     steps = 2 * trained.steps if steps is None else whole_number("steps", steps, 0)
+    if steps > MAX_GROWTH_STEPS:
+        raise ParameterError("steps", steps, f"must be <= {MAX_GROWTH_STEPS}")
     check_every = whole_number("check_every", check_every, 1)
     if ticks is not None and whole_number("ticks", ticks) < 1:
         raise ParameterError("ticks", ticks, "must be >= 1 (a flight of no ticks judges nothing)")

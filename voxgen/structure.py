@@ -152,7 +152,7 @@ def _slabs(indices: np.ndarray):
     return ((lo, min(lo + step, len(indices))) for lo in range(0, len(indices), step))
 
 
-@dataclass
+@dataclass(eq=False)
 class Structure:
     """A block volume with its palette.
 
@@ -173,6 +173,9 @@ class Structure:
     name: a human name (file stem or blueprint name).
     origin: where blocks[0, 0, 0] sits in the source's coordinates.
     metadata: free-form dict kept by formats that can store it (e.g. .toml).
+    Two Structures are equal only when they are one object (numpy arrays
+    have no one truth value): compare contents with `same_blocks`. A new
+    Structure made by a method shares no array, dict or list with its source.
     """
 
     blocks: np.ndarray
@@ -235,7 +238,12 @@ class Structure:
         order = [air] + [i for i in range(len(palette)) if i != air]
         remap = np.empty(len(palette), dtype=np.int32)
         remap[order] = np.arange(len(palette), dtype=np.int32)
-        blocks = remap[np.asarray(indices, dtype=np.int64)]
+        indices = np.asarray(indices)
+        if indices.dtype.kind not in "biu":     # 0.7 would be truncated, as the constructor says
+            raise TypeError(f"indices must be integer palette indices, not {indices.dtype}")
+        if indices.size and (indices.min() < 0 or indices.max() >= len(palette)):
+            raise ValueError("palette index out of range")      # -1 would wrap to the last entry
+        blocks = remap[indices.astype(np.int64, copy=False)]
         return cls(blocks, tuple(palette[i] for i in order), **kwargs)
 
     # --- queries -----------------------------------------------------------
@@ -287,13 +295,22 @@ class Structure:
 
     # --- transformations (each returns a new Structure) ---------------------
 
+    def _derived(self, **changes) -> "Structure":
+        """`replace(self, **changes)`, with a copy of each mutable field not
+        changed (void, block_entities, entities, metadata): editing one
+        Structure never edits another."""
+        own = {"void": None if self.void is None else self.void.copy(),
+               "block_entities": dict(self.block_entities), "entities": list(self.entities),
+               "metadata": dict(self.metadata)}
+        return replace(self, **{**own, **changes})
+
     def compacted(self) -> "Structure":
         """Drop palette entries no cell uses (air stays at 0)."""
         used = used_entries(self.blocks, len(self.palette))
         used[0] = True
         remap = (np.cumsum(used) - 1).astype(np.int32)
         palette = tuple(p for p, u in zip(self.palette, used) if u)
-        return replace(self, blocks=looked_up(remap, self.blocks), palette=palette)
+        return self._derived(blocks=looked_up(remap, self.blocks), palette=palette)
 
     def crop(self, lo, hi) -> "Structure":
         """Cells lo <= p < hi (per axis, inside the box: 0 <= lo <= hi <=
@@ -308,7 +325,7 @@ class Structure:
         origin = tuple(o + a for o, a in zip(self.origin, lo))
         entities = _entities_moved(self.entities, tuple(-a for a in lo),
                                    tuple(b - a for a, b in zip(lo, hi)))
-        return replace(self, blocks=self.blocks[sl].copy(),
+        return self._derived(blocks=self.blocks[sl].copy(),
                        void=None if self.void is None else self.void[sl].copy(),
                        block_entities=bes, entities=entities, origin=origin)
 
@@ -316,7 +333,7 @@ class Structure:
         """Crop to the bounding box of non-air cells (an empty structure stays 1x1x1)."""
         solid = ~self.air_mask()
         if not self.blocks.size:                # a box of no cells: one cell of air
-            return replace(self, blocks=np.zeros((1, 1, 1), np.int32), void=None, block_entities={},
+            return self._derived(blocks=np.zeros((1, 1, 1), np.int32), void=None, block_entities={},
                            entities=[])
         if not solid.any():
             return self.crop((0, 0, 0), (1, 1, 1))
@@ -340,13 +357,15 @@ class Structure:
                for (x, y, z), v in self.block_entities.items()}
         origin = tuple(o - w[0] for o, w in zip(self.origin, width))
         entities = _entities_moved(self.entities, tuple(w[0] for w in width))
-        return replace(self, blocks=blocks, void=void, block_entities=bes, entities=entities,
+        return self._derived(blocks=blocks, void=void, block_entities=bes, entities=entities,
                        origin=origin)
 
     def translate(self, offset) -> "Structure":
         """Shift the contents by `offset` cells inside the same box; cells
         shifted out are lost, cells shifted in are air."""
-        offset = tuple(int(v) for v in offset)
+        offset = tuple(_whole("offset", v) for v in offset)
+        if len(offset) != 3:
+            raise ValueError(f"offset must be 3 whole numbers (x, y, z), got {offset}")
         blocks = np.zeros_like(self.blocks)
         void = None if self.void is None else np.zeros_like(self.void)
         src, dst = [], []
@@ -363,7 +382,7 @@ class Structure:
             if all(0 <= p < n for p, n in zip(new, self.shape)):
                 bes[new] = v
         entities = _entities_moved(self.entities, offset, self.shape)
-        return replace(self, blocks=blocks, void=void, block_entities=bes, entities=entities)
+        return self._derived(blocks=blocks, void=void, block_entities=bes, entities=entities)
 
     def cut_along(self, axis, at: int) -> tuple["Structure", "Structure"]:
         """Cut by the plane `axis = at`: cells with coordinate < at go to the
@@ -395,4 +414,4 @@ class Structure:
             cell = entity_block(entity)
             if cell is None or keep[tuple(min(max(c, 0), n - 1) for c, n in zip(cell, self.shape))]:
                 entities.append(entity)
-        return replace(self, blocks=blocks, block_entities=bes, entities=entities)
+        return self._derived(blocks=blocks, block_entities=bes, entities=entities)

@@ -183,6 +183,8 @@ def save(structure: Structure, path, **opts) -> Path:
         raise VoxgenError("names a folder (it ends in '/'), not a file", path)
     path = Path(path)
     fmt = format_for_output(path)
+    if min(structure.shape) < 1:                # (a crop of no cells) no reader takes a size of 0
+        raise VoxgenError(f"the structure has no cells (size {list(structure.shape)}); nothing written", path)
     with atomic_output(path) as tmp:            # checks the path first
         try:
             _module(fmt).save(structure, tmp, **opts)

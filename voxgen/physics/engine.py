@@ -43,9 +43,9 @@ def _zeros(shape, dtype) -> np.ndarray:
 
 def _check_options(placement, version):
     if placement not in PLACEMENTS:
-        raise VoxgenError(f"placement must be one of {', '.join(PLACEMENTS)}, got {placement!r}")
+        raise ParameterError("placement", placement, f"must be one of {', '.join(PLACEMENTS)}")
     if version not in VERSIONS:
-        raise VoxgenError(f"version must be one of {', '.join(VERSIONS)}, got {version!r}")
+        raise ParameterError("version", version, f"must be one of {', '.join(VERSIONS)}")
 
 
 def check_box(shape, path=None) -> int:

@@ -78,6 +78,8 @@ def machine_spec(structure: Structure) -> MachineSpec | None:
         raise VoxgenError(f"bad [meta.machine] table ({err})", name) from None
     if len(direction) != 3 or any(len(p[1]) != 3 for p in start):
         raise VoxgenError("[meta.machine] positions and direction need 3 coordinates", name)
+    if not 0 <= speed < float("inf"):         # NaN too
+        raise VoxgenError(f"[meta.machine] blocks_per_tick must be a finite number >= 0, got {speed}", name)
     return MachineSpec(start, direction, speed)
 
 
@@ -91,6 +93,10 @@ def _placements(items):
     cell (2.5) is refused, not run as 2, and so is anything else that is
     not (tick, (x, y, z), a block state or USE)."""
     out = []
+    try:
+        items = list(items)
+    except TypeError:
+        raise ParameterError("placements", items, "must be a list of (tick, (x, y, z), state)") from None
     for item in items:
         try:
             tick, pos, state = item
@@ -169,8 +175,8 @@ def simulate(structure: Structure, ticks: int, placements=(), placement: str = "
         return simulate_batch([structure], ticks, [blocks], placement=placement,
                               version=version, origin=origin)[0]
     if record_changes and ticks > MAX_RECORDED_TICKS:
-        raise VoxgenError(f"recording every change is limited to {MAX_RECORDED_TICKS} ticks, "
-                          f"got {ticks}")
+        raise ParameterError("ticks", ticks, f"must be <= {MAX_RECORDED_TICKS} with record_changes "
+                             "(every change of every tick is kept)")
     machines = Machines([structure], [blocks], placement=placement, version=version,
                         origin=origin)
     changes, before = [], machines.snapshot(0) if record_changes else None
