@@ -103,3 +103,14 @@ def test_the_callers_torch_thread_count_is_kept_by_the_first_kernels():
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["1"]
+
+
+@pytest.mark.parametrize("kwargs, name", [({"axis": "x"}, "axis"), ({"at": 3}, "at")])
+def test_regenerate_refuses_a_cut_place_for_other_damage(kwargs, name):
+    with pytest.raises(ParameterError, match=f"^{name}=.*does not use it"):
+        voxgen.regenerate(voxgen.load_trained("caterpillar"), damage="sphere", trials=1, **kwargs)
+
+
+def test_same_blocks_takes_a_structure_only():
+    with pytest.raises(TypeError):
+        _two_stones().same_blocks(None)

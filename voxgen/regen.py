@@ -192,6 +192,9 @@ def regenerate(trained: Trained, *, damage: str = "cut", axis=None, at="half", t
     radius, rate, jitter = damage_sizes(radius, rate, jitter)
     if damage not in DAMAGES:
         raise ParameterError("damage", damage, f"must be one of {', '.join(DAMAGES)}")
+    if damage != "cut" and (axis is not None or not (isinstance(at, str) and at == "half")):
+        name, value = ("axis", axis) if axis is not None else ("at", at)
+        raise ParameterError(name, value, f"places a cut; damage={damage!r} does not use it")
     check_memory(trained, regen_bytes(trained, trials, 2 if damage == "cut" else 1, steps // check_every + 2,
                                       keep_frames), f"{trials} regeneration trials")
     device = trained.device

@@ -290,6 +290,8 @@ class Structure:
 
     def same_blocks(self, other: "Structure") -> bool:
         """True if both hold the same state (or void) in every cell."""
+        if not isinstance(other, Structure):
+            raise TypeError(f"same_blocks compares with a Structure, not {type(other).__name__}")
         return self.shape == other.shape and bool(
             np.all(self.state_array() == other.state_array()))
 
