@@ -301,10 +301,10 @@ class Structure:
         """`replace(self, **changes)`, with a copy of each mutable field not
         changed (void, block_entities, entities, metadata): editing one
         Structure never edits another."""
-        own = {"void": None if self.void is None else self.void.copy(),
-               "block_entities": dict(self.block_entities), "entities": list(self.entities),
-               "metadata": dict(self.metadata)}
-        return replace(self, **{**own, **changes})
+        copies = {"void": lambda v: None if v is None else v.copy(), "block_entities": dict,
+                  "entities": list, "metadata": dict}
+        own = {key: copy(getattr(self, key)) for key, copy in copies.items() if key not in changes}
+        return replace(self, **own, **changes)
 
     def compacted(self) -> "Structure":
         """Drop palette entries no cell uses (air stays at 0)."""

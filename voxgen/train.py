@@ -298,8 +298,9 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
     t0 = time.perf_counter() - elapsed
     it = start - 1      # the last iteration run (none yet)
     for it in bar:
+        lr = lr_at(cfg, it, anchor)
         for group in opt.param_groups:
-            group["lr"] = lr_at(cfg, it, anchor)
+            group["lr"] = lr
 
         # sample; reseed the worst; damage the best
         idx = torch.randperm(cfg.pool_size, generator=sampler)[:cfg.batch]
@@ -350,7 +351,7 @@ def _run(spec, cfg, dev, target, model, classes, out, weights_path, resume, init
             exact = int(right.all(1).sum())
         elapsed = time.perf_counter() - t0
         row = {"it": it, "loss": loss_value, "accuracy": accuracy, "exact": exact,
-               "batch": cfg.batch, "steps": steps, "lr": lr_at(cfg, it, anchor), "time_s": round(elapsed, 3),
+               "batch": cfg.batch, "steps": steps, "lr": lr, "time_s": round(elapsed, 3),
                **({"skipped": True} if skipped else {})}
         history.add(row)
         log_rows(log, [row], out / METRICS)

@@ -82,9 +82,15 @@ class Terminated(SystemExit):
 _ENDING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
+def _remembered(exception: BaseException):
+    """Raise a signal's `exception`, kept in PENDING_SIGNALS in case a C
+    callback drops it."""
+    PENDING_SIGNALS[:] = [exception]
+    raise exception
+
+
 def _terminate(signum, frame):
-    PENDING_SIGNALS[:] = [Terminated(128 + signum)]
-    raise PENDING_SIGNALS[0]
+    _remembered(Terminated(128 + signum))
 
 
 def _quiet_dropped_signal(hook):
@@ -99,8 +105,7 @@ def _quiet_dropped_signal(hook):
 
 def _interrupt(signum, frame):
     """Python's own Ctrl-C, remembered as `_terminate` remembers a SIGTERM."""
-    PENDING_SIGNALS[:] = [KeyboardInterrupt()]
-    raise PENDING_SIGNALS[0]
+    _remembered(KeyboardInterrupt())
 
 
 def _signal_cause(err: BaseException):

@@ -180,11 +180,7 @@ def lr_at(config, it: int, anchor=None) -> float:
     spread over the iterations left, so the lr goes on from where it was
     (`schedule_anchor`) instead of jumping to where the new budget's own
     schedule would be."""
-    if anchor is None:
-        t = it / max(config.iterations, 1)
-    else:
-        it0, t0 = anchor
-        t = t0 + (1 - t0) * (it - it0) / max(config.iterations - it0, 1)
+    t = _progress(config.iterations, it, anchor)
     if config.lr_schedule == "cosine":
         t = min(t, 1.0)
         return config.lr * (config.lr_final + (1 - config.lr_final) * 0.5 * (1 + math.cos(math.pi * t)))
@@ -202,10 +198,16 @@ def schedule_anchor(saved, config, it: int, anchor=None):
     checkpoint's schedule had got to at `it`."""
     if saved.iterations == config.iterations or config.lr_schedule == "constant":
         return anchor
+    return it, min(_progress(saved.iterations, it, anchor), 1.0)
+
+
+def _progress(iterations: int, it: int, anchor=None) -> float:
+    """How far through a schedule of `iterations` iteration `it` is (1 at
+    its end), from `anchor` (it0, t0) on where one is given."""
     if anchor is None:
-        return it, min(it / max(saved.iterations, 1), 1.0)
+        return it / max(iterations, 1)
     it0, t0 = anchor
-    return it, min(t0 + (1 - t0) * (it - it0) / max(saved.iterations - it0, 1), 1.0)
+    return t0 + (1 - t0) * (it - it0) / max(iterations - it0, 1)
 
 
 def describe_keys() -> list[tuple[str, object, str]]:

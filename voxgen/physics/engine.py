@@ -361,7 +361,7 @@ class Machines:
         cells = cells.copy()
         for row in moving:
             k = at.get((int(row[C.MX]), int(row[C.MY]), int(row[C.MZ])))
-            if k is not None and cells[k] & 15 == C.MOVING:
+            if k is not None and C.kind_of(cells[k]) == C.MOVING:
                 cells[k] = row[C.MMOVED]
         keep = cells != 0
         return pos[keep], cells[keep]
